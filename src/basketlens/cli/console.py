@@ -1,0 +1,135 @@
+"""Terminal presentation for the CLI: error handling, stage progress and the run summary.
+
+Example:
+    >>> from basketlens.cli.console import parse_pairs
+    >>> parse_pairs(["invoice=SalesDocumentNumber"], "--map")
+    {'invoice': 'SalesDocumentNumber'}
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from basketlens.errors import BasketlensError, ParameterError
+
+if TYPE_CHECKING:
+    from basketlens.pipeline import RunResult
+
+err_console = Console(stderr=True)
+out_console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATE: dict[str, bool] = {"debug": False}
+
+
+def handle_errors(func: F) -> F:
+    """Turn a :class:`BasketlensError` into one red line and exit 1 (traceback with --debug)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BasketlensError as exc:
+            if STATE["debug"]:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup_logging(verbose: int) -> None:
+    """Route library logging to stderr: warnings by default, info with -v, debug with -vv."""
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    root = logging.getLogger("basketlens")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """Parse repeated ``key=value`` options into a dict, naming the option on a bad entry."""
+    pairs: dict[str, str] = {}
+    for raw in values or []:
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ParameterError(
+                f"{option} expects FIELD=COLUMN (e.g. invoice=InvoiceNo); got {raw!r}"
+            )
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+class RichProgress:
+    """Shows each pipeline stage with a spinner while it runs and its time when done."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or err_console
+        self._status: Any = None
+
+    def stage_started(self, stage: str, description: str) -> None:
+        self._status = self.console.status(f"[cyan]{stage}[/]: {escape(description)}…")
+        self._status.start()
+
+    def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
+        if self._status is not None:
+            self._status.stop()
+        self.console.print(
+            f"[green]✓[/] [bold]{stage:<9}[/] {seconds:7.2f}s  {escape(detail)}", highlight=False
+        )
+
+
+def print_summary(result: RunResult, console: Console | None = None) -> None:
+    """Print the key numbers of a run: rows, customers, k, segments with personas, rules."""
+    console = console or out_console
+    rows = result.run_info.get("rows", {})
+    seg = result.segmenter
+    console.print()
+    console.print(
+        f"[bold]Lines[/] read {rows.get('lines_read', 0):,}, kept {rows.get('lines_kept', 0):,}"
+        f" · [bold]customers[/] {rows.get('customers', 0):,} · [bold]baskets[/] "
+        f"{rows.get('baskets', 0):,} · [bold]items[/] {rows.get('items', 0):,}"
+    )
+    console.print(f"[bold]Segments[/] k={seg.k_} (silhouette {seg.silhouette_:.3f})")
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("segment", "persona", "customers", "share", "revenue share"):
+        table.add_column(column, justify="left" if column == "persona" else "right")
+    rule_counts = _rule_counts(result)
+    if rule_counts:
+        table.add_column("rules", justify="right")
+    for row in seg.segments_.iter_rows(named=True):
+        cells = [
+            str(row["segment"]),
+            escape(str(row["segment_name"])),
+            f"{row['customers']:,}",
+            f"{row['customer_share']:.1%}",
+            f"{row['revenue_share']:.1%}",
+        ]
+        if rule_counts:
+            cells.append(f"{rule_counts.get(str(row['segment']), 0):,}")
+        table.add_row(*cells)
+    console.print(table)
+    if rule_counts:
+        console.print(f"[bold]Rules[/] over all baskets: {rule_counts.get('all', 0):,}")
+    console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
+
+
+def _rule_counts(result: RunResult) -> dict[str, int]:
+    if result.rules is None:
+        return {}
+    counts = result.rules.table.group_by("scope").len()
+    return dict(zip(counts["scope"].to_list(), counts["len"].to_list(), strict=True))

@@ -1,0 +1,295 @@
+"""The features stage: one row of behavioural features per segmentation unit (customer).
+
+Input is the cleaned lines (``CLEAN_SCHEMA``); ``unit`` becomes ``customer_id``. Every feature
+is Float64 and finite; the rule for each degenerate case is in ``CustomerFeatures.definitions``.
+
+Example:
+    >>> from basketlens.features import FeatureOptions, build_customer_features
+    >>> options = FeatureOptions(top_brands=3)
+    >>> feats = build_customer_features(clean.lines, options=options)  # doctest: +SKIP
+    >>> feats.table.columns[:4]  # doctest: +SKIP
+    ['customer_id', 'customer_name', 'total_quantity', 'total_net_sales']
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+
+from basketlens._feature_defs import (
+    CORE_DEFINITIONS,
+    DAYS_PER_MONTH,
+    NON_FINITE_RULE,
+    share_definition,
+    slugify,
+)
+from basketlens._validation import check_interval
+from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
+from basketlens.schema import CLEAN_SCHEMA
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CORE_FEATURES", "CustomerFeatures", "FeatureOptions", "build_customer_features"]
+
+#: Core feature columns in output order (share columns follow).
+CORE_FEATURES: tuple[str, ...] = tuple(CORE_DEFINITIONS)
+
+#: Columns of the cleaned lines the features need.
+_NEEDED = (
+    "unit",
+    "unit_name",
+    "basket",
+    "date",
+    "item",
+    "quantity",
+    "net_sales",
+    "brand",
+    "category",
+)
+_US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """How many brand / category share columns to build, and the reference date.
+
+    Example:
+        >>> FeatureOptions(top_brands=3).top_categories
+        5
+    """
+
+    top_brands: int = 5
+    top_categories: int = 5
+    as_of: datetime | None = None  # default: the last date in the lines
+
+
+@dataclass(frozen=True)
+class CustomerFeatures:
+    """One row per unit: ``customer_id`` (str), ``customer_name`` (str), then Float64 features."""
+
+    table: pl.DataFrame
+    definitions: dict[str, str]  # feature -> one-line definition (docs, report)
+    as_of: datetime
+
+
+def build_customer_features(
+    lines: pl.DataFrame | pl.LazyFrame, options: FeatureOptions | None = None
+) -> CustomerFeatures:
+    """Aggregate cleaned lines into one row of features per unit.
+
+    Args:
+        lines: cleaned lines (``CLEAN_SCHEMA``; at least unit, unit_name, basket, date, item,
+            quantity, net_sales, brand, category), eager or lazy.
+        options: share columns and ``as_of``; defaults to :class:`FeatureOptions()`.
+
+    Returns:
+        :class:`CustomerFeatures`, rows sorted by ``customer_id``.
+
+    Raises:
+        ParameterError: bad option, or ``as_of`` before the last date in the lines.
+        SchemaError: a needed column is missing or has the wrong type.
+        EmptyInputError: no line has a unit and a date.
+
+    Example:
+        >>> feats = build_customer_features(result.lines)  # doctest: +SKIP
+        >>> feats.definitions["recency_days"]  # doctest: +SKIP
+        "days (fractional) from the customer's last order to as_of"
+    """
+    options = FeatureOptions() if options is None else options
+    _check_options(options)
+    raw = _needed_columns(lines)
+    unusable = pl.col("unit").is_null() | pl.col("date").is_null()
+    lf = raw.filter(~unusable)
+
+    try:
+        stats, brands, categories = pl.collect_all(
+            [
+                raw.select(
+                    (~unusable).sum().alias("n"),
+                    unusable.sum().alias("n_bad"),
+                    pl.col("date").filter(~unusable).min().alias("first"),
+                    pl.col("date").filter(~unusable).max().alias("last"),
+                ),
+                _top_values(lf, "brand", options.top_brands),
+                _top_values(lf, "category", options.top_categories),
+            ]
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
+    if stats["n"][0] == 0:
+        raise EmptyInputError(
+            "lines has no line with a unit and a date; nothing to build customer features from"
+        )
+    if stats["n_bad"][0]:
+        logger.warning(
+            "%d lines without a unit (customer) or a date are left out of the customer "
+            "features; clean them with drop_missing_ids=True",
+            stats["n_bad"][0],
+        )
+    first, last = stats["first"][0], stats["last"][0]
+    as_of = _resolve_as_of(options.as_of, last)
+    window_days = max(1, (as_of.date() - first.date()).days)
+
+    share_cols, share_defs = _share_columns("brand", brands["brand"].to_list())
+    cat_cols, cat_defs = _share_columns("category", categories["category"].to_list())
+    share_cols += cat_cols
+    share_defs.update(cat_defs)
+
+    query = _per_unit(lf, share_cols).select(
+        pl.col("unit").alias("customer_id"),
+        pl.coalesce("customer_name", "unit").alias("customer_name"),
+        *(
+            _finite(expr).alias(name)
+            for name, expr in _feature_exprs(as_of, window_days, share_cols).items()
+        ),
+    )
+    try:
+        table = query.sort("customer_id").collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
+    definitions = {name: f"{text}; {NON_FINITE_RULE}" for name, text in CORE_DEFINITIONS.items()}
+    definitions.update(share_defs)
+    logger.info(
+        "built %d features for %d customers (as_of %s)", table.width - 2, table.height, as_of
+    )
+    return CustomerFeatures(table=table, definitions=definitions, as_of=as_of)
+
+
+def _per_unit(lf: pl.LazyFrame, share_cols: list[tuple[str, pl.Expr]]) -> pl.LazyFrame:
+    """Per-unit sums, day statistics and basket statistics (two group_bys, one join)."""
+    day = pl.col("date").dt.date()
+    per_unit = lf.group_by("unit").agg(
+        pl.col("unit_name").drop_nulls().first().alias("customer_name"),
+        pl.col("quantity").sum().alias("total_quantity"),
+        pl.col("net_sales").sum().alias("total_net_sales"),
+        pl.col("item").drop_nulls().n_unique().alias("distinct_items"),
+        day.min().alias("__first_day"),
+        day.max().alias("__last_day"),
+        day.n_unique().alias("__n_days"),
+        pl.col("date").max().alias("__last"),
+        *(expr for _, expr in share_cols),
+    )
+    per_basket = (
+        lf.group_by("unit", "basket")
+        .agg(pl.col("item").drop_nulls().n_unique().alias("__size"))
+        .group_by("unit")
+        .agg(pl.len().alias("invoice_count"), pl.col("__size").mean().alias("avg_basket_size"))
+    )
+    return per_unit.join(per_basket, on="unit", how="left")
+
+
+def _feature_exprs(
+    as_of: datetime, window_days: int, share_cols: list[tuple[str, pl.Expr]]
+) -> dict[str, pl.Expr]:
+    """Every feature column (in output order) from the per-unit aggregates."""
+    total = pl.col("total_net_sales")
+    quantity = pl.col("total_quantity")
+    tenure = (pl.col("__last_day") - pl.col("__first_day")).dt.total_days().cast(pl.Float64)
+    n_days = pl.col("__n_days")
+    invoices = pl.col("invoice_count").cast(pl.Float64)
+    since_last = pl.lit(as_of, pl.Datetime("us")) - pl.col("__last")
+    return {
+        "total_quantity": quantity,
+        "total_net_sales": total,
+        "net_sales_per_unit": pl.when(quantity != 0).then(total / quantity).otherwise(0.0),
+        "invoice_count": invoices,
+        "avg_days_between_orders": pl.when(n_days > 1)
+        .then(tenure / (n_days - 1))  # consecutive gaps telescope: (last - first) / gaps
+        .otherwise(float(window_days)),
+        "avg_monthly_orders": invoices / pl.max_horizontal(pl.lit(1.0), tenure / DAYS_PER_MONTH),
+        "recency_days": since_last.dt.total_microseconds() / _US_PER_DAY,
+        "tenure_days": tenure,
+        "avg_basket_size": pl.col("avg_basket_size"),
+        "avg_basket_value": total / invoices,
+        "distinct_items": pl.col("distinct_items"),
+        **{
+            name: pl.when(total != 0).then(pl.col(name) / total).otherwise(0.0)
+            for name, _ in share_cols
+        },
+    }
+
+
+def _check_options(options: FeatureOptions) -> None:
+    if not isinstance(options, FeatureOptions):
+        raise ParameterError(f"options must be a FeatureOptions; got {type(options).__name__}")
+    check_interval("top_brands", options.top_brands, low=0, integer=True)
+    check_interval("top_categories", options.top_categories, low=0, integer=True)
+    as_of = options.as_of
+    if as_of is not None:
+        if not isinstance(as_of, date):
+            raise ParameterError(f"as_of must be a datetime or None; got {as_of!r}")
+        if isinstance(as_of, datetime) and as_of.tzinfo is not None:
+            raise ParameterError(
+                f"as_of must be a naive datetime like the ledger dates; got {as_of!r}"
+            )
+
+
+def _resolve_as_of(as_of: date | None, last: datetime) -> datetime:
+    if as_of is None:
+        return last
+    if not isinstance(as_of, datetime):  # a plain date means the end of that day
+        as_of = datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59, 999999)
+    if as_of < last:
+        raise ParameterError(
+            f"as_of must not be before the last date in the lines ({last}); got {as_of}"
+        )
+    return as_of
+
+
+def _needed_columns(lines: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """The needed columns of ``lines``, validated."""
+    if isinstance(lines, pl.DataFrame):
+        lines = lines.lazy()
+    if not isinstance(lines, pl.LazyFrame):
+        raise ParameterError(
+            f"lines must be a polars DataFrame or LazyFrame; got {type(lines).__name__}"
+        )
+    schema = lines.collect_schema()
+    for name in _NEEDED:
+        if name not in schema:
+            raise SchemaError(
+                f"lines has no column {name!r}; pass the cleaned lines (CleanResult.lines)"
+            )
+        if schema[name] != CLEAN_SCHEMA[name]:
+            raise SchemaError(
+                f"lines column {name!r} must be {CLEAN_SCHEMA[name]}; got {schema[name]}"
+            )
+    return lines.select(_NEEDED)
+
+
+def _top_values(lf: pl.LazyFrame, col: str, top: int) -> pl.LazyFrame:
+    """The ``top`` non-null values of ``col`` by total net sales (ties by name)."""
+    return (
+        lf.filter(pl.col(col).is_not_null())
+        .group_by(col)
+        .agg(pl.col("net_sales").sum().alias("__net"))
+        .sort(["__net", col], descending=[True, False])
+        .head(top)
+    )
+
+
+def _share_columns(kind: str, names: list[str]) -> tuple[list[tuple[str, pl.Expr]], dict[str, str]]:
+    """Per-unit sums of net sales for each top value and "other", and their definitions."""
+    if not names:
+        return [], {}
+    col = pl.col(kind)
+    sums: list[tuple[str, pl.Expr]] = []
+    defs: dict[str, str] = {}
+    for name, slug in zip(names, slugify(names), strict=True):
+        column = f"{kind}_share__{slug}"
+        sums.append((column, pl.col("net_sales").filter(col == name).sum().alias(column)))
+        defs[column] = share_definition(kind, name)
+    other = f"{kind}_share__other"
+    is_other = col.is_null() | ~col.is_in(pl.lit(names, pl.List(pl.String)))
+    sums.append((other, pl.col("net_sales").filter(is_other).sum().alias(other)))
+    defs[other] = share_definition(kind, None, top=len(names))
+    return sums, defs
+
+
+def _finite(expr: pl.Expr) -> pl.Expr:
+    """``expr`` as Float64 with null, NaN and ±inf replaced by 0."""
+    value = expr.cast(pl.Float64)
+    return pl.when(value.is_finite()).then(value).otherwise(0.0)

@@ -1,0 +1,352 @@
+"""Known ledger layouts and the resolution of canonical fields to source columns.
+
+A layout lists, for each canonical field, the column names it uses (searched in the sales
+table, then the items table, then the customers table) and the key column names of its side
+tables. A layout is recognised from the sales header alone; a user ``column_map`` overrides
+individual fields (``{"invoice": "SalesDocumentNumber"}``) and may qualify a field with its
+table (``{"items.item": "Code"}`` names the join key column of the items table).
+
+Example:
+    >>> r = resolve_columns(sales_columns=["InvoiceNo", "StockCode", "Description", "Quantity",
+    ...     "InvoiceDate", "UnitPrice", "CustomerID", "Country"])
+    >>> r.layout, r.fields["customer"].column
+    ('online_retail', 'CustomerID')
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from basketlens.errors import ParameterError, SchemaError
+from basketlens.schema import CANONICAL_FIELDS, REQUIRED_FIELDS
+
+TABLES: tuple[str, ...] = ("sales", "items", "customers")
+#: Fields that are join keys and therefore must come from the sales table.
+KEY_FIELDS: dict[str, str] = {"items": "item", "customers": "customer"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A known ledger layout.
+
+    ``fields`` maps canonical field → candidate column names (first present wins);
+    ``signature`` lists the canonical fields whose columns must all be in the sales header
+    (unless the user maps them) for the layout to be recognised; ``item_keys`` and
+    ``customer_keys`` are key column names to look for in the side tables.
+    """
+
+    name: str
+    description: str
+    fields: Mapping[str, tuple[str, ...]]
+    signature: tuple[str, ...]
+    item_keys: tuple[str, ...] = ()
+    customer_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """Where a canonical field is read from: a column of the sales/items/customers table."""
+
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of matching a layout and a user map against the tables' columns."""
+
+    layout: str
+    fields: dict[str, ColumnSource]
+    item_key: str | None = None
+    customer_key: str | None = None
+    overridden: tuple[str, ...] = field(default=())
+
+
+def _layout(name: str, description: str, signature: tuple[str, ...], **fields: object) -> Layout:
+    keys = {k: fields.pop(k) for k in ("item_keys", "customer_keys") if k in fields}
+    cols = {f: (v,) if isinstance(v, str) else tuple(v) for f, v in fields.items()}  # type: ignore[arg-type]
+    unknown = set(cols) - set(CANONICAL_FIELDS)
+    assert not unknown, unknown
+    return Layout(name, description, MappingProxyType(cols), signature, **keys)  # type: ignore[arg-type]
+
+
+_SIG = ("invoice", "date", "customer", "item", "quantity")
+
+#: Layouts recognised without a column map, most specific first.
+KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
+    {
+        lay.name: lay
+        for lay in (
+            _layout(
+                "online_retail",
+                "UCI Online Retail (InvoiceNo, StockCode, …, UnitPrice, CustomerID)",
+                (*_SIG, "unit_price"),
+                invoice="InvoiceNo",
+                date="InvoiceDate",
+                customer="CustomerID",
+                item="StockCode",
+                item_name="Description",
+                quantity="Quantity",
+                unit_price="UnitPrice",
+            ),
+            _layout(
+                "online_retail_ii",
+                "UCI Online Retail II (Invoice, StockCode, …, Price, Customer ID)",
+                (*_SIG, "unit_price"),
+                invoice="Invoice",
+                date="InvoiceDate",
+                customer=("Customer ID", "CustomerID"),
+                item="StockCode",
+                item_name="Description",
+                quantity="Quantity",
+                unit_price="Price",
+            ),
+            _layout(
+                "erp",
+                "ERP sales lines (SalesDocumentNumber, Date_CD, SoldToCustomer_CD, Item_CD,"
+                " SalesQuantity, NetSalesValue) with item and customer master tables",
+                (*_SIG, "net_sales"),
+                invoice="SalesDocumentNumber",
+                date="Date_CD",
+                customer=("SoldToCustomer_CD", "Customer_CD"),
+                item="Item_CD",
+                quantity="SalesQuantity",
+                net_sales="NetSalesValue",
+                unit_price=("UnitPrice", "NetPrice"),
+                item_name=("Item_TX", "ItemDescription_TX"),
+                brand=("BrandL1_TX", "Brand_TX"),
+                category=("CategoryL1_TX", "Category_TX"),
+                customer_name=("Customer_TX", "SoldToCustomer_TX"),
+                customer_group=("ParentCustomer_CD", "CustomerGroup_CD", "Group_CD"),
+                item_keys=("Item_CD",),
+                customer_keys=("SoldToCustomer_CD", "Customer_CD"),
+            ),
+            _layout(
+                "complete_journey",
+                "dunnhumby The Complete Journey (household_id, basket_id, "
+                "product_id, quantity, sales_value, transaction_timestamp)",
+                (*_SIG, "net_sales"),
+                invoice="basket_id",
+                date="transaction_timestamp",
+                customer="household_id",
+                item="product_id",
+                quantity="quantity",
+                net_sales="sales_value",
+                item_name="product_type",
+                brand="brand",
+                category=("product_category", "department", "commodity_desc"),
+                item_keys=("product_id",),
+                customer_keys=("household_id",),
+            ),
+            _layout(
+                "canonical",
+                "basketlens' own field names (invoice, date, customer, item, …)",
+                _SIG,
+                **{f: f for f in CANONICAL_FIELDS},
+            ),
+        )
+    }
+)
+
+
+def _find(column: str, columns: Sequence[str]) -> str | None:
+    """Exact match, else a unique match ignoring case and surrounding blanks."""
+    if column in columns:
+        return column
+    folded = [c for c in columns if c.strip().casefold() == column.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def parse_column_map(column_map: Mapping[str, str] | None) -> dict[tuple[str | None, str], str]:
+    """Validate a user map; keys are ``field`` or ``table.field``.
+
+    Example:
+        >>> parse_column_map({"invoice": "Doc", "items.item": "Code"})
+        {(None, 'invoice'): 'Doc', ('items', 'item'): 'Code'}
+    """
+    valid = ", ".join(CANONICAL_FIELDS)
+    out: dict[tuple[str | None, str], str] = {}
+    for key, column in (column_map or {}).items():
+        table, _, name = key.rpartition(".") if isinstance(key, str) else ("", "", key)
+        if name not in CANONICAL_FIELDS or (table and table not in TABLES):
+            raise ParameterError(
+                f"column_map key must be a canonical field ({valid}), optionally prefixed by "
+                f"a table (sales., items., customers.); got {key!r}"
+            )
+        if not isinstance(column, str) or not column.strip():
+            raise ParameterError(
+                f"column_map[{key!r}] must be a non-empty column name; got {column!r}"
+            )
+        out[(table or None, name)] = column
+    return out
+
+
+def detect_layout(sales_columns: Sequence[str], mapped: Sequence[str] = ()) -> Layout | None:
+    """The layout whose signature fields are all in the header (or mapped), best match first.
+
+    A layout needs at least two signature columns actually present to be recognised.
+    """
+    best: tuple[int, Layout] | None = None
+    for lay in KNOWN_LAYOUTS.values():
+        hits = 0
+        for f in lay.signature:
+            if any(_find(c, sales_columns) for c in lay.fields.get(f, ())):
+                hits += 1
+            elif f not in mapped:
+                break
+        else:
+            if hits >= 2 and (best is None or hits > best[0]):
+                best = (hits, lay)
+    return best[1] if best else None
+
+
+def _suggest(column: str, columns: Sequence[str]) -> str:
+    close = difflib.get_close_matches(column, list(columns), n=1, cutoff=0.6)
+    if not close:
+        folded = {c.casefold(): c for c in columns}
+        hit = difflib.get_close_matches(column.casefold(), list(folded), n=1, cutoff=0.6)
+        close = [folded[hit[0]]] if hit else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def resolve_columns(
+    *,
+    sales_columns: Sequence[str],
+    items_columns: Sequence[str] | None = None,
+    customers_columns: Sequence[str] | None = None,
+    column_map: Mapping[str, str] | None = None,
+    files: Mapping[str, str] | None = None,
+) -> Resolution:
+    """Match canonical fields to source columns (layout auto-detection + user overrides).
+
+    ``files`` maps table role → file name, used in error messages. Raises
+    :class:`ParameterError` for an invalid map, :class:`SchemaError` for a mapped column that
+    no table has, or when required fields stay unresolved.
+    """
+    files = dict(files or {})
+    user = parse_column_map(column_map)
+    tables: dict[str, Sequence[str]] = {"sales": list(sales_columns)}
+    if items_columns is not None:
+        tables["items"] = list(items_columns)
+    if customers_columns is not None:
+        tables["customers"] = list(customers_columns)
+
+    mapped_fields = [f for (t, f) in user if (t, f) not in KEY_FIELDS.items()]
+    lay = detect_layout(tables["sales"], mapped_fields)
+    fallback = lay or KNOWN_LAYOUTS["canonical"]
+    fields: dict[str, ColumnSource] = {}
+    for (table, name), column in user.items():
+        if (table, name) in KEY_FIELDS.items():
+            continue
+        fields[name] = _locate_user(table, name, column, tables, files)
+    for name, candidates in fallback.fields.items():
+        if name in fields:
+            continue
+        for table in tables if name not in KEY_FIELDS.values() else ("sales",):
+            hit = next((c for c in (_find(x, tables[table]) for x in candidates) if c), None)
+            if hit:
+                fields[name] = ColumnSource(table, hit)
+                break
+    for name in KEY_FIELDS.values():
+        if name in fields and fields[name].table != "sales":
+            raise SchemaError(
+                f"the {name} field must be a column of the sales file, but "
+                f"{fields[name].column!r} was found only in the {fields[name].table} file "
+                f"{files.get(fields[name].table, '')!r}"
+            )
+    _check_required(fields, tables["sales"], files.get("sales", "sales"))
+    keys = {
+        side: _side_key(side, fields[KEY_FIELDS[side]].column, fallback, user, tables, files)
+        for side in ("items", "customers")
+        if side in tables
+    }
+    return Resolution(
+        layout=lay.name if lay else "mapped",
+        fields=fields,
+        item_key=keys.get("items"),
+        customer_key=keys.get("customers"),
+        overridden=tuple(f for (_, f) in user),
+    )
+
+
+def _locate_user(
+    table: str | None,
+    name: str,
+    column: str,
+    tables: Mapping[str, Sequence[str]],
+    files: Mapping[str, str],
+) -> ColumnSource:
+    search = [table] if table else list(tables)
+    if table and table not in tables:
+        raise ParameterError(
+            f"column_map key {table}.{name!r} names the {table} table, but no {table} file "
+            f"was given"
+        )
+    for t in search:
+        hit = _find(column, tables[t])
+        if hit:
+            return ColumnSource(t, hit)
+    where = " or ".join(f"{t} file {files.get(t, t)!r}" for t in search)
+    available = sorted({c for t in search for c in tables[t]})
+    raise SchemaError(
+        f"column {column!r} mapped to {name} is not in the {where}; available columns: "
+        f"{', '.join(available)}{_suggest(column, available)}"
+    )
+
+
+def _check_required(fields: Mapping[str, ColumnSource], columns: Sequence[str], file: str) -> None:
+    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+    if "net_sales" not in fields and "unit_price" not in fields:
+        missing.append("net_sales (or unit_price)")
+    if not missing:
+        return
+    used = {s.column for s in fields.values()}
+    free = [c for c in columns if c not in used]
+    examples = []
+    for f in missing:
+        key = f.split()[0]
+        hit = difflib.get_close_matches(key, [c.casefold() for c in free], n=1, cutoff=0.6)
+        col = next((c for c in free if hit and c.casefold() == hit[0]), "<Column>")
+        if col in free:
+            free.remove(col)
+        examples.append(f"--map {key}={col}")
+    raise SchemaError(
+        f"cannot find the required field(s) {', '.join(missing)} in sales file {file!r}; "
+        f"columns found: {', '.join(columns)}. Map each missing field to a column, "
+        f"e.g. {' '.join(examples)}"
+    )
+
+
+def _side_key(
+    side: str,
+    sales_column: str,
+    layout: Layout,
+    user: Mapping[tuple[str | None, str], str],
+    tables: Mapping[str, Sequence[str]],
+    files: Mapping[str, str],
+) -> str:
+    name = KEY_FIELDS[side]
+    columns = tables[side]
+    given = user.get((side, name))
+    if given is not None:
+        hit = _find(given, columns)
+        if hit is None:
+            raise SchemaError(
+                f"join key column {given!r} ({side}.{name}) is not in the {side} file "
+                f"{files.get(side, side)!r}; available columns: {', '.join(columns)}"
+                f"{_suggest(given, columns)}"
+            )
+        return hit
+    keys = layout.item_keys if side == "items" else layout.customer_keys
+    for cand in (sales_column, *keys, name):
+        hit = _find(cand, columns)
+        if hit:
+            return hit
+    raise SchemaError(
+        f"cannot find the {name} key column {sales_column!r} in the {side} file "
+        f"{files.get(side, side)!r}; columns found: {', '.join(columns)}. Name it with "
+        f"--map {side}.{name}=<Column>{_suggest(sales_column, columns)}"
+    )

@@ -1,0 +1,267 @@
+"""``load_ledger``: read the sales file (plus optional item and customer tables), map the
+columns to canonical fields, join the side tables and coerce everything to ``LEDGER_SCHEMA``.
+
+The result is lazy: the sales file is scanned once at load time (to count its lines and check
+that every date and number parses), and ``Ledger.lines`` re-scans it when collected.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sales.csv"
+    >>> _ = p.write_text("invoice,date,customer,item,quantity,unit_price\\n"
+    ...                  "A1,2024-01-02,007,X,2,1.5\\n")
+    >>> ledger = load_ledger(p)
+    >>> ledger.layout, ledger.n_lines, ledger.lines.collect()["net_sales"].to_list()
+    ('canonical', 1, [3.0])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from basketlens.errors import EmptyInputError, InputError
+from basketlens.ingest.coerce import (
+    ParseTask,
+    choose_parsers,
+    date_source,
+    id_expr,
+    parse_expr,
+    text_expr,
+    typed_expr,
+)
+from basketlens.ingest.layouts import KEY_FIELDS, Resolution, resolve_columns
+from basketlens.ingest.readers import RawTable, read_table
+from basketlens.schema import CANONICAL_FIELDS, LEDGER_SCHEMA
+
+logger = logging.getLogger(__name__)
+
+#: How each canonical field is coerced.
+FIELD_KINDS: dict[str, str] = {
+    "invoice": "id",
+    "date": "date",
+    "customer": "id",
+    "customer_name": "text",
+    "customer_group": "id",
+    "item": "id",
+    "item_name": "text",
+    "quantity": "number",
+    "unit_price": "number",
+    "net_sales": "number",
+    "brand": "text",
+    "category": "text",
+}
+_KEY = "\x00key"
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One input file as recorded in ``run.json``."""
+
+    role: str  # "sales" | "items" | "customers"
+    path: str
+    format: str  # "csv" | "parquet" | "excel" | "jsonl"
+    bytes: int
+    fingerprint: str  # "sha256:<hex>" of the file's bytes
+    rows: int
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The canonical sales ledger (lazy) and where it came from."""
+
+    lines: pl.LazyFrame  # LEDGER_SCHEMA
+    n_lines: int  # lines in the sales file
+    sources: tuple[SourceInfo, ...]
+    layout: str  # recognised layout name, or "mapped"
+    column_map: dict[str, str]  # canonical field -> source column actually used
+
+
+def _convert(
+    table: RawTable,
+    fields: Mapping[str, str],
+    *,
+    key: str | None = None,
+    extra: list[pl.LazyFrame] | None = None,
+) -> tuple[pl.LazyFrame, int | None, list[pl.DataFrame]]:
+    """Canonical columns (``line_no``, the join ``key`` if any, the fields) of one table.
+
+    Runs one pass over the table when a string column must be parsed, the row count is
+    unknown (sales only: ``key`` is None) or ``extra`` queries are given.
+    """
+    lf = table.frame.with_row_index("line_no")
+    schema = lf.collect_schema()
+    file = str(table.path)
+    exprs: dict[str, pl.Expr] = {} if key is None else {_KEY: id_expr(key, schema[key])}
+    tasks: list[tuple[str, ParseTask]] = []
+    for field, col in fields.items():
+        kind, dtype = FIELD_KINDS[field], schema[col]
+        if kind == "id":
+            exprs[field] = id_expr(col, dtype)
+        elif kind == "text":
+            exprs[field] = text_expr(col, dtype)
+        else:
+            typed = typed_expr(field, col, dtype, kind, file)
+            if typed is not None:
+                exprs[field] = typed
+                continue
+            source = date_source(col, dtype) if kind == "date" else pl.col(col).cast(pl.String)
+            tasks.append((f"\x00s{len(tasks)}", ParseTask(field, col, kind, source)))
+    rows, results = table.rows, []
+    if tasks or extra or (rows is None and key is None):
+        chosen, rows, results = choose_parsers(
+            lf, [t for _, t in tasks], file=file, extra=extra or [], read_all=table.format == "csv"
+        )
+        for tmp, task in tasks:
+            exprs[task.field] = parse_expr(task, chosen[task.column], source=tmp)
+            logger.info("%s: column %r read with format %r", file, task.column, chosen[task.column])
+        lf = lf.with_columns(task.as_string.alias(tmp) for tmp, task in tasks)
+    out = lf.select("line_no", *(e.alias(f) for f, e in exprs.items()))
+    return out, rows, results
+
+
+def _side_table(table: RawTable, key: str, fields: Mapping[str, str]) -> tuple[pl.DataFrame, int]:
+    """Collect a side table's key + fields; reject duplicated keys."""
+    lf, _, _ = _convert(table, fields, key=key)
+    try:
+        df = lf.drop("line_no").collect()
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read {table.role} file {str(table.path)!r}: {exc}") from exc
+    if df.height == 0:
+        raise EmptyInputError(f"{table.role} file {str(table.path)!r} has no data rows")
+    rows = df.height
+    n_null = df[_KEY].null_count()
+    if n_null:
+        logger.warning("%s: %d row(s) without a key in column %r ignored", table.path, n_null, key)
+        df = df.filter(pl.col(_KEY).is_not_null())
+    dup = df.group_by(_KEY).len().filter(pl.col("len") > 1).sort(_KEY).head(1)
+    if dup.height:
+        value, count = dup.row(0)
+        raise InputError(
+            f"{table.role} file {str(table.path)!r} has duplicated keys in column {key!r}, "
+            f"e.g. {value!r} appears {count} times; each {KEY_FIELDS[table.role]} must appear "
+            f"once (remove the duplicates or map another key column)"
+        )
+    return df, rows
+
+
+def _missing_query(sales: pl.LazyFrame, field: str, keys: pl.DataFrame) -> pl.LazyFrame:
+    ids = sales.select(pl.col(field)).filter(pl.col(field).is_not_null())
+    missing = ids.join(keys.lazy().select(pl.col(_KEY).alias(field)), on=field, how="anti")
+    return missing.select(pl.len().alias("lines"), pl.col(field).n_unique().alias("distinct"))
+
+
+def _finish(lf: pl.LazyFrame, present: set[str]) -> pl.LazyFrame:
+    """Derive net_sales / unit_price, add null columns, cast to LEDGER_SCHEMA in order."""
+    derived: dict[str, pl.Expr] = {}
+    if "net_sales" not in present:
+        derived["net_sales"] = pl.col("quantity") * pl.col("unit_price")
+    elif "unit_price" not in present:
+        q = pl.col("quantity")
+        derived["unit_price"] = pl.when(q != 0).then(pl.col("net_sales") / q)
+    cols = []
+    for name, dtype in LEDGER_SCHEMA.items():
+        if name in present or name == "line_no":
+            expr = pl.col(name)
+        elif name in derived:
+            expr = derived[name]
+        else:
+            expr = pl.lit(None)
+        cols.append(expr.cast(dtype).alias(name))
+    return lf.select(cols)
+
+
+def load_ledger(
+    sales: str | Path,
+    *,
+    items: str | Path | None = None,
+    customers: str | Path | None = None,
+    column_map: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Ledger:
+    """Load a sales ledger (optionally with item and customer tables) as canonical lines.
+
+    Known layouts are recognised by their header; ``column_map`` (canonical field → column,
+    ``items.item``/``customers.customer`` for side-table keys) overrides fields. ``sheet``
+    selects the Excel sheet of the sales file; ``delimiter``/``encoding`` apply to CSV files
+    (sniffed when None).
+
+    Example:
+        >>> ledger = load_ledger("sales.csv", items="items.xlsx",
+        ...                      column_map={"items.item": "Code"})  # doctest: +SKIP
+    """
+    tables = {
+        "sales": read_table(
+            sales, role="sales", sheet=sheet, delimiter=delimiter, encoding=encoding
+        )
+    }
+    for role, path in (("items", items), ("customers", customers)):
+        if path is not None:
+            tables[role] = read_table(path, role=role, delimiter=delimiter, encoding=encoding)
+    res: Resolution = resolve_columns(
+        sales_columns=tables["sales"].columns,
+        items_columns=tables["items"].columns if "items" in tables else None,
+        customers_columns=tables["customers"].columns if "customers" in tables else None,
+        column_map=column_map,
+        files={role: str(t.path) for role, t in tables.items()},
+    )
+    by_table: dict[str, dict[str, str]] = {role: {} for role in tables}
+    for field, src in res.fields.items():
+        by_table[src.table][field] = src.column
+
+    side: dict[str, pl.DataFrame] = {}
+    rows: dict[str, int] = {}
+    for role, key in (("items", res.item_key), ("customers", res.customer_key)):
+        if role in tables and key is not None:
+            side[role], rows[role] = _side_table(tables[role], key, by_table[role])
+
+    sales_t = tables["sales"]
+    schema = sales_t.frame.collect_schema()
+    extra = []
+    for role in side:
+        field = KEY_FIELDS[role]
+        col = res.fields[field].column
+        ids = sales_t.frame.select(id_expr(col, schema[col]).alias(field))
+        extra.append(_missing_query(ids, field, side[role]))
+    lf, n_lines, results = _convert(sales_t, by_table["sales"], extra=extra)
+    if not n_lines:  # None cannot happen: the pass counts rows the reader did not know
+        raise EmptyInputError(f"sales file {str(sales_t.path)!r} has a header but no data rows")
+    rows["sales"] = n_lines
+
+    for (role, keys), counts in zip(side.items(), results, strict=True):
+        field = KEY_FIELDS[role]
+        missing, distinct = counts.row(0)
+        if missing:
+            logger.warning(
+                "%d of %d sales lines (%d distinct %s ids) have no match in %s file %r; their "
+                "%s attributes stay null",
+                missing,
+                n_lines,
+                distinct,
+                field,
+                role,
+                str(tables[role].path),
+                field,
+            )
+        if keys.width > 1:
+            lf = lf.join(
+                keys.rename({_KEY: field}).lazy(), on=field, how="left", maintain_order="left"
+            )
+    lines = _finish(lf, set(res.fields))
+
+    used = {f: res.fields[f].column for f in CANONICAL_FIELDS if f in res.fields}
+    if res.item_key is not None:
+        used["items.item"] = res.item_key
+    if res.customer_key is not None:
+        used["customers.customer"] = res.customer_key
+    sources = tuple(
+        SourceInfo(role, str(t.path), t.format, t.scan.bytes, t.scan.fingerprint, rows[role])
+        for role, t in tables.items()
+    )
+    logger.info("loaded %d sales lines from %s (layout %s)", n_lines, sales_t.path, res.layout)
+    return Ledger(lines, n_lines, sources, res.layout, used)

@@ -1,0 +1,393 @@
+"""Frequent itemset mining: ``mine_itemsets`` and the :class:`Itemsets` result.
+
+The search runs in the compiled kernel ``basketlens.mining._core`` (depth-first Eclat over
+items recoded by ascending frequency, with tid-lists, switching a branch to diffsets when it
+is dense). The kernel always mines *all* frequent itemsets; ``target="closed"`` and
+``"maximal"`` filter them with a hash table (closed: no one-item extension with the same
+count; maximal: no frequent one-item extension, both judged among itemsets up to ``max_len``).
+The full set is kept privately so :meth:`Itemsets.lookup_counts` can answer for any frequent
+itemset — rule generation needs the counts of every antecedent and consequent.
+
+Thresholds are compared on integer counts: ``min_count = ceil(min_support × n_baskets)``
+computed exactly on the decimal value of ``min_support`` (0.001 × 9835 → 10, 0.5 × 10 → 5).
+
+Example:
+    >>> its = mine_itemsets([["a", "b"], ["a", "b", "c"], ["a"]], min_count=2)
+    >>> its.table.select("itemset", "count").rows()
+    [(['a'], 3), (['b'], 2), (['a', 'b'], 2)]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from fractions import Fraction
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from basketlens._validation import check_interval, check_option
+from basketlens.errors import MiningBudgetError, ParameterError
+from basketlens.mining.encode import BasketMatrix, to_basket_matrix
+
+try:  # the compiled kernel; the pure-Python reference is used only if the build is missing
+    from basketlens.mining import _core
+except ImportError:  # pragma: no cover - exercised only on a broken build
+    _core = None
+
+if TYPE_CHECKING:
+    from basketlens.mining.rules import Rules
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ALGORITHMS", "TARGETS", "Itemsets", "mine_itemsets", "resolve_min_count"]
+
+TARGETS = ("all", "closed", "maximal")
+#: auto: tid-lists, diffsets for dense branches; eclat: tid-lists only; declat: diffsets from
+#: depth 2; python: the slow pure-Python reference (tests, or when the extension is missing).
+ALGORITHMS = ("auto", "eclat", "declat", "python")
+_STRATEGY = {"auto": 0, "eclat": 1, "declat": 2}
+
+
+def resolve_min_count(
+    n_baskets: int, *, min_support: float | None = None, min_count: int | None = None
+) -> int:
+    """Validate the threshold and return it as a basket count (exactly one must be given).
+
+    Example:
+        >>> resolve_min_count(9835, min_support=0.001), resolve_min_count(10, min_support=0.5)
+        (10, 5)
+    """
+    if (min_support is None) == (min_count is None):
+        raise ParameterError(
+            "give exactly one of min_support and min_count; got "
+            f"min_support={min_support!r}, min_count={min_count!r}"
+        )
+    if min_count is not None:
+        return int(check_interval("min_count", min_count, low=1, integer=True))
+    check_interval("min_support", min_support, low=0.0, high=1.0, closed="right")
+    # exact decimal value of what the user wrote (repr), so 0.001 × 9835 = 9.835 → 10
+    frac = Fraction(repr(float(min_support))) * n_baskets
+    return max(1, math.ceil(frac))
+
+
+def _fingerprint(m: BasketMatrix) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(m.indices, dtype=np.int32).tobytes())
+    h.update("\x1f".join(m.items).encode("utf-8"))
+    return "blake2b:" + h.hexdigest()
+
+
+def _suggest_support(m: BasketMatrix, min_count: int) -> float:
+    """A higher support likely to fit the budget: halve the number of frequent items."""
+    counts = np.sort(m.item_counts())[::-1]
+    n_freq = int((counts >= min_count).sum())
+    target = counts[max(n_freq // 2 - 1, 0)] if n_freq else min_count
+    suggested = max(2 * min_count, int(target))
+    support = suggested / max(m.n_baskets, 1)
+    digits = max(0, -math.floor(math.log10(support)) + 1)
+    return min(1.0, math.ceil(support * 10**digits) / 10**digits)
+
+
+def _py_mine(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    n_items: int,
+    min_count: int,
+    max_len: int | None,
+    max_itemsets: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Reference Eclat on Python-int bitsets (slow; the oracle for the compiled kernel)."""
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    counts = np.bincount(indices, minlength=n_items)
+    order = sorted((c, i) for i in range(n_items) if (c := int(counts[i])) >= min_count)
+    top = []
+    for c, i in order:
+        bits = np.zeros(n, dtype=np.uint8)
+        bits[rows[indices == i]] = 1
+        top.append((i, int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little"), c))
+    out_sets: list[tuple[int, ...]] = []
+    out_counts: list[int] = []
+    limit = max_itemsets if max_itemsets is not None else -1
+    depth_max = max_len if max_len is not None else n_items + 1
+
+    def dfs(prefix: tuple[int, ...], ext: list[tuple[int, int, int]]) -> bool:
+        for k, (i, bits, c) in enumerate(ext):
+            if len(out_counts) == limit:
+                return False
+            itemset = (*prefix, i)
+            out_sets.append(itemset)
+            out_counts.append(c)
+            if len(itemset) < depth_max:
+                child = []
+                for j, bj, _ in ext[k + 1 :]:
+                    b = bits & bj
+                    cnt = b.bit_count()
+                    if cnt >= min_count:
+                        child.append((j, b, cnt))
+                if child and not dfs(itemset, child):
+                    return False
+        return True
+
+    complete = dfs((), top)
+    lengths = np.array([len(s) for s in out_sets], dtype=np.int64)
+    offsets = np.zeros(len(out_sets) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.array([c for s in out_sets for c in sorted(s)], dtype=np.int32)
+    return flat, offsets, np.array(out_counts, dtype=np.int64), complete
+
+
+def _py_build_index(
+    flat: np.ndarray, offsets: np.ndarray, counts: np.ndarray
+) -> dict[tuple[int, ...], int]:
+    fl = flat.tolist()
+    return {
+        tuple(fl[a:b]): int(c)
+        for a, b, c in zip(
+            offsets[:-1].tolist(), offsets[1:].tolist(), counts.tolist(), strict=True
+        )
+    }
+
+
+def _py_lookup(index: dict[tuple[int, ...], int], qf: np.ndarray, qo: np.ndarray) -> np.ndarray:
+    fl = qf.tolist()
+    return np.array(
+        [
+            index.get(tuple(sorted(fl[a:b])), -1)
+            for a, b in zip(qo[:-1].tolist(), qo[1:].tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+
+
+def _py_closed_maximal(
+    flat: np.ndarray, offsets: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    index = {s: k for k, s in enumerate(_py_build_index(flat, offsets, counts))}
+    closed = np.ones(len(counts), dtype=bool)
+    maximal = np.ones(len(counts), dtype=bool)
+    for s, k in index.items():
+        for d in range(len(s) if len(s) > 1 else 0):
+            j = index[s[:d] + s[d + 1 :]]
+            maximal[j] = False
+            if counts[j] == counts[k]:
+                closed[j] = False
+    return closed, maximal
+
+
+class Itemsets:
+    """Frequent itemsets of a basket matrix (see :func:`mine_itemsets`).
+
+    ``table`` has columns itemset (sorted ``list<str>``), count, support, length, sorted by
+    length, count descending, itemset. ``codes_flat``/``offsets``/``counts`` are the same
+    itemsets as item codes into ``vocabulary`` (each itemset's codes ascending, mining order).
+
+    Example:
+        >>> its = mine_itemsets([["a", "b"], ["a"]], min_support=0.5)
+        >>> its.lookup_counts(np.array([0, 1], np.int32), np.array([0, 1, 2], np.int64))
+        array([2, 1])
+    """
+
+    def __init__(
+        self,
+        *,
+        matrix: BasketMatrix,
+        min_count: int,
+        min_support: float | None,
+        target: str,
+        all_arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+        keep: np.ndarray | None,
+        info: dict[str, Any],
+    ) -> None:
+        self._all_flat, self._all_offsets, self._all_counts = all_arrays
+        self._index: np.ndarray | dict | None = None
+        self.vocabulary: tuple[str, ...] = matrix.items
+        self.n_baskets: int = matrix.n_baskets
+        self.min_count: int = min_count
+        self.min_support: float | None = min_support
+        self.target: str = target
+        self.info: dict[str, Any] = info
+        if keep is None:
+            self.codes_flat, self.offsets, self.counts = all_arrays
+        else:
+            lengths = np.diff(self._all_offsets)[keep]
+            self.offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=self.offsets[1:])
+            mask = np.repeat(keep, np.diff(self._all_offsets))
+            self.codes_flat = self._all_flat[mask]
+            self.counts = self._all_counts[keep]
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __repr__(self) -> str:
+        return (
+            f"Itemsets(n={len(self)}, target={self.target!r}, min_count={self.min_count}, "
+            f"n_baskets={self.n_baskets})"
+        )
+
+    @cached_property
+    def table(self) -> pl.DataFrame:
+        """The itemsets as a Polars table (built on first access)."""
+        vocab = pl.Series("item", self.vocabulary, dtype=pl.String)
+        values = vocab.gather(self.codes_flat).to_arrow()
+        lists = pa.LargeListArray.from_arrays(pa.array(self.offsets, pa.int64()), values)
+        n = max(self.n_baskets, 1)
+        df = pl.DataFrame(
+            {
+                "itemset": pl.Series("itemset", lists).cast(pl.List(pl.String)).list.sort(),
+                "count": pl.Series(self.counts, dtype=pl.Int64),
+                # numpy divides exactly (Polars may multiply by the reciprocal)
+                "support": pl.Series(self.counts / n, dtype=pl.Float64),
+                "length": pl.Series(np.diff(self.offsets), dtype=pl.Int32),
+            }
+        )
+        return df.sort(["length", "count", "itemset"], descending=[False, True, False])
+
+    def _lookup_index(self) -> Any:
+        if self._index is None:
+            if _core is not None:
+                self._index = _core.build_index(self._all_flat, self._all_offsets)
+            else:
+                self._index = _py_build_index(self._all_flat, self._all_offsets, self._all_counts)
+        return self._index
+
+    def lookup_counts(self, query_flat: np.ndarray, query_offsets: np.ndarray) -> np.ndarray:
+        """Count of each queried coded itemset: -1 when not frequent, n_baskets when empty.
+
+        Queries are item codes (any order) concatenated in ``query_flat`` and delimited by
+        ``query_offsets`` (length n_queries + 1). Answers for every frequent itemset, whatever
+        the target.
+        """
+        qf = np.ascontiguousarray(query_flat, dtype=np.int32)
+        qo = np.ascontiguousarray(query_offsets, dtype=np.int64)
+        if (
+            qo.ndim != 1
+            or len(qo) < 1
+            or qo[0] != 0
+            or qo[-1] != len(qf)
+            or np.any(np.diff(qo) < 0)
+        ):
+            raise ParameterError(
+                "query_offsets must start at 0, be non-decreasing and end at len(query_flat)"
+            )
+        index = self._lookup_index()
+        if _core is not None:
+            out = _core.lookup(self._all_flat, self._all_offsets, self._all_counts, index, qf, qo)
+        else:
+            out = _py_lookup(index, qf, qo)
+        out[np.diff(qo) == 0] = self.n_baskets
+        return out
+
+    def rules(self, **kwargs: Any) -> Rules:
+        """Association rules from these itemsets: ``generate_rules(self, **kwargs)``."""
+        from basketlens.mining.rules import generate_rules
+
+        return generate_rules(self, **kwargs)
+
+
+def _run_kernel(
+    m: BasketMatrix, min_count: int, max_len: int | None, max_itemsets: int | None, algorithm: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    if algorithm == "python" or _core is None:
+        if algorithm != "python":
+            logger.warning("compiled mining core unavailable; using the slow Python reference")
+        return _py_mine(m.indptr, m.indices, m.n_items, min_count, max_len, max_itemsets)
+    return _core.mine(
+        np.ascontiguousarray(m.indptr, dtype=np.int64),
+        np.ascontiguousarray(m.indices, dtype=np.int32),
+        m.n_items,
+        min_count,
+        0 if max_len is None else max_len,
+        -1 if max_itemsets is None else max_itemsets,
+        _STRATEGY[algorithm],
+    )
+
+
+def mine_itemsets(
+    baskets: Any,
+    *,
+    min_support: float | None = None,
+    min_count: int | None = None,
+    target: Literal["all", "closed", "maximal"] = "all",
+    max_len: int | None = None,
+    max_itemsets: int | None = 5_000_000,
+    algorithm: Literal["auto", "eclat", "declat", "python"] = "auto",
+) -> Itemsets:
+    """Mine the frequent (or closed / maximal) itemsets of ``baskets``.
+
+    ``baskets`` is anything :func:`to_basket_matrix` accepts. Give exactly one of
+    ``min_support`` (fraction of baskets, in (0, 1]) or ``min_count`` (baskets, ≥ 1).
+    ``max_itemsets`` caps the number of frequent itemsets: when exceeded, mining stops with
+    :class:`MiningBudgetError` suggesting a higher support.
+
+    Example:
+        >>> its = mine_itemsets([["a", "b"], ["a", "b"], ["a"]], min_count=2, target="closed")
+        >>> its.table.select("itemset", "count").rows()
+        [(['a'], 3), (['a', 'b'], 2)]
+    """
+    check_option("target", target, TARGETS)
+    check_option("algorithm", algorithm, ALGORITHMS)
+    if max_len is not None:
+        check_interval("max_len", max_len, low=1, integer=True)
+    if max_itemsets is not None:
+        check_interval("max_itemsets", max_itemsets, low=1, integer=True)
+    m = to_basket_matrix(baskets)
+    min_c = resolve_min_count(m.n_baskets, min_support=min_support, min_count=min_count)
+    used = "python" if algorithm == "python" or _core is None else algorithm
+    t0 = time.perf_counter()
+    flat, offsets, counts, complete = _run_kernel(m, min_c, max_len, max_itemsets, used)
+    if not complete:
+        suggestion = _suggest_support(m, min_c)
+        raise MiningBudgetError(
+            f"more than max_itemsets={max_itemsets:,} frequent itemsets at min_count={min_c} "
+            f"of {m.n_baskets:,} baskets (stopped after {len(counts):,}); "
+            f"raise min_support (e.g. min_support={suggestion:g}), set max_len, "
+            "or raise max_itemsets"
+        )
+    keep = None
+    if target != "all":
+        if used != "python":
+            index = _core.build_index(flat, offsets)
+            closed, maximal = _core.closed_maximal(flat, offsets, counts, index)
+        else:
+            closed, maximal = _py_closed_maximal(flat, offsets, counts)
+        keep = closed if target == "closed" else maximal
+    elapsed = time.perf_counter() - t0
+    info = {
+        "algorithm": used,
+        "target": target,
+        "min_count": min_c,
+        "min_support": min_support,
+        "max_len": max_len,
+        "n_baskets": m.n_baskets,
+        "n_items": m.n_items,
+        "n_itemsets": int(len(counts) if keep is None else keep.sum()),
+        "n_frequent": len(counts),
+        "elapsed_s": elapsed,
+        "fingerprint": _fingerprint(m),
+    }
+    logger.info(
+        "mined %d %s itemsets (min_count=%d, %d baskets) in %.3fs",
+        info["n_itemsets"],
+        target,
+        min_c,
+        m.n_baskets,
+        elapsed,
+    )
+    return Itemsets(
+        matrix=m,
+        min_count=min_c,
+        min_support=min_support,
+        target=target,
+        all_arrays=(flat, offsets, counts),
+        keep=keep,
+        info=info,
+    )

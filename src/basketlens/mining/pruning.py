@@ -1,0 +1,156 @@
+"""Rule pruning: redundancy (arules ``is.redundant``) and multiple-testing significance.
+
+A rule X → Y is *redundant* when the table holds a more general rule X' → Y (X' a proper
+subset of X, the empty antecedent included, same consequent) whose confidence is at least as
+high (improvement ≤ 0). All proper subsets are checked, not only those one item smaller,
+and confidences are compared exactly on the counts.
+
+Example:
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"antecedent": [["a"], ["a", "b"]], "consequent": [["c"], ["c"]],
+    ...                   "antecedent_count": [10, 5], "both_count": [8, 4]})
+    >>> redundant_mask(t).tolist()
+    [False, True]
+    >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(4).tolist()
+    [0.03, 0.06, 0.06]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from itertools import combinations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from basketlens._validation import check_interval, check_option
+from basketlens.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ADJUSTMENTS", "adjust_pvalues", "redundant_mask", "significant_mask"]
+
+#: p-value adjustments: Holm step-down, Bonferroni, Benjamini–Hochberg (FDR), none.
+ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
+_CHUNK = 2_000_000  # subset keys joined at once
+
+
+def _coded_lists(series: pl.Series, items: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat codes (index into sorted ``items``) and int64 offsets of a list<str> column."""
+    arr = series.rechunk().to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    offsets = np.asarray(arr.offsets, dtype=np.int64)
+    values = pl.Series(arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+    flat = values.cast(pl.Enum(items)).to_physical().to_numpy().astype(np.int64)
+    return flat, offsets - offsets[0]
+
+
+def redundant_mask(table: pl.DataFrame) -> np.ndarray:
+    """Boolean mask of the redundant rules of a rules table (see the module docstring).
+
+    Needs the columns antecedent, consequent (sorted list<str>), antecedent_count and
+    both_count. Only rules present in ``table`` count as more general rules.
+
+    Example:
+        >>> t = pl.DataFrame({"antecedent": [[], ["a"]], "consequent": [["c"], ["c"]],
+        ...                   "antecedent_count": [10, 5], "both_count": [5, 2]})
+        >>> redundant_mask(t).tolist()
+        [False, True]
+    """
+    needed = ("antecedent", "consequent", "antecedent_count", "both_count")
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise InputError(f"rules table lacks column(s) {', '.join(missing)} needed for pruning")
+    n_rules = table.height
+    mask = np.zeros(n_rules, dtype=bool)
+    if n_rules == 0:
+        return mask
+    items = table["antecedent"].explode().drop_nulls().unique().sort().to_list()
+    flat, off = _coded_lists(table["antecedent"], items)
+    lengths = np.diff(off)
+    width = int(lengths.max())
+    if width == 0:
+        return mask
+    cid = table.select(pl.col("consequent").rank("dense")).to_series().to_numpy().astype(np.int64)
+    n_ab = table["both_count"].to_numpy().astype(np.int64)
+    n_a = table["antecedent_count"].to_numpy().astype(np.int64)
+    keys = [f"k{i}" for i in range(width)]
+
+    # every rule keyed by (consequent id, antecedent codes padded with -1)
+    padded = np.full((n_rules, width), -1, dtype=np.int64)
+    pos = np.arange(len(flat)) - np.repeat(off[:-1], lengths)
+    padded[np.repeat(np.arange(n_rules), lengths), pos] = flat
+    general = pl.DataFrame(
+        {"cid": cid, **{k: padded[:, i] for i, k in enumerate(keys)}, "g_ab": n_ab, "g_a": n_a}
+    )
+
+    for size in np.unique(lengths).tolist():
+        if size == 0:
+            continue
+        rows = np.flatnonzero(lengths == size)
+        mat = padded[rows, :size]
+        for s in range(size):  # proper subsets of s items
+            combos = np.array(list(combinations(range(size), s)), dtype=np.intp)
+            combos = combos.reshape(math.comb(size, s), s)
+            step = max(1, _CHUNK // len(combos))
+            for start in range(0, len(rows), step):
+                part = rows[start : start + step]
+                sub = mat[start : start + step][:, combos]  # (m, C, s)
+                m, c = len(part), len(combos)
+                cols = {"rule": np.repeat(part, c), "cid": np.repeat(cid[part], c)}
+                flat_sub = sub.reshape(m * c, s)
+                for i, k in enumerate(keys):
+                    cols[k] = flat_sub[:, i] if i < s else np.full(m * c, -1, dtype=np.int64)
+                joined = pl.DataFrame(cols).join(general, on=["cid", *keys], how="inner")
+                if joined.height == 0:
+                    continue
+                r = joined["rule"].to_numpy()
+                g_ab = joined["g_ab"].to_numpy()
+                g_a = joined["g_a"].to_numpy()
+                # conf(X' -> Y) >= conf(X -> Y), exactly: g_ab * n_a >= n_ab * g_a
+                hit = g_ab * n_a[r] >= n_ab[r] * g_a
+                mask[r[hit]] = True
+    logger.debug("redundant rules: %d of %d", int(mask.sum()), n_rules)
+    return mask
+
+
+def adjust_pvalues(p: np.ndarray | list[float], method: str = "holm") -> np.ndarray:
+    """Adjust p-values for multiple testing (as R's ``p.adjust``; "bh" = "BH").
+
+    Example:
+        >>> adjust_pvalues([0.01, 0.02, 0.03, 0.04], "bh").round(4).tolist()
+        [0.04, 0.04, 0.04, 0.04]
+    """
+    check_option("adjust", method, ADJUSTMENTS)
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or np.any(~((p >= 0) & (p <= 1))):
+        raise InputError("p-values must be a 1-d array of numbers in [0, 1]")
+    m = len(p)
+    if method == "none" or m == 0:
+        return p.copy()
+    if method == "bonferroni":
+        return np.minimum(1.0, p * m)
+    order = np.argsort(p, kind="stable")
+    ps = p[order]
+    ranks = np.arange(1, m + 1, dtype=np.float64)
+    if method == "holm":
+        adj = np.maximum.accumulate((m - ranks + 1) * ps)
+    else:  # bh
+        adj = np.minimum.accumulate((ps * m / ranks)[::-1])[::-1]
+    out = np.empty(m, dtype=np.float64)
+    out[order] = np.minimum(1.0, adj)
+    return out
+
+
+def significant_mask(p: np.ndarray, *, alpha: float = 0.05, adjust: str = "holm") -> np.ndarray:
+    """True where the adjusted p-value is ≤ ``alpha`` (arules ``is.significant``).
+
+    Example:
+        >>> significant_mask(np.array([0.01, 0.04, 0.03]), alpha=0.05, adjust="holm").tolist()
+        [True, False, False]
+    """
+    check_interval("alpha", alpha, low=0.0, high=1.0)
+    return adjust_pvalues(p, adjust) <= alpha

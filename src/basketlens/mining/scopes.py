@@ -1,0 +1,244 @@
+"""Per-scope mining: item support and rules for all baskets and for each segment.
+
+A *scope* is a named set of basket rows ("all", or a segment id as text). Every scope is
+cut from the same :class:`~basketlens.mining.encode.BasketMatrix` with ``subset``, so all
+scopes share one item coding and their results are comparable (the arules lesson). Scopes
+are mined in threads when ``n_jobs`` allows (the compiled kernel releases the GIL). A scope
+with too few baskets gets no rules and a note in its info, not an error.
+
+Example:
+    >>> import numpy as np
+    >>> from basketlens.mining import to_basket_matrix
+    >>> m = to_basket_matrix([["a", "b"], ["a"], ["b"], ["a", "b"]])
+    >>> t = item_support(m, {"1": np.array([0, 1])})
+    >>> t.select("scope", "item", "baskets", "rank").rows()
+    [('all', 'a', 3, 1), ('all', 'b', 3, 2), ('1', 'a', 2, 1), ('1', 'b', 1, 2)]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from basketlens._validation import check_interval
+from basketlens.errors import ParameterError
+from basketlens.mining.encode import BasketMatrix
+from basketlens.mining.measures import resolve_measures
+from basketlens.mining.rules import Rules, empty_rules_table
+from basketlens.mining.thresholds import mine_rules
+from basketlens.schema import ITEM_SUPPORT_SCHEMA, RULES_BASE_SCHEMA
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ALL_SCOPE", "ScopedRules", "item_support", "mine_scopes"]
+
+#: Name of the scope holding every basket.
+ALL_SCOPE = "all"
+
+
+def _resolve_scopes(
+    matrix: BasketMatrix, scopes: Mapping[Any, Any], include_all: bool
+) -> dict[str, np.ndarray]:
+    """Scope name (text) -> validated int64 row indices, "all" first when included."""
+    out: dict[str, np.ndarray] = {}
+    if include_all:
+        out[ALL_SCOPE] = np.arange(matrix.n_baskets, dtype=np.int64)
+    n = matrix.n_baskets
+    for key, rows in scopes.items():
+        name = str(key)
+        if name in out:
+            what = "is reserved for every basket" if name == ALL_SCOPE else "is given twice"
+            raise ParameterError(f"scope name {name!r} {what}; rename the scope")
+        arr = np.asarray(rows)
+        if arr.dtype == bool:
+            if arr.shape != (n,):
+                raise ParameterError(
+                    f"scope {name!r}: a row mask must have length n_baskets={n}; got {arr.shape}"
+                )
+            arr = np.flatnonzero(arr)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise ParameterError(f"scope {name!r}: rows must be integer indices; got {arr.dtype}")
+        arr = arr.astype(np.int64).ravel()
+        if arr.size and (arr.min() < 0 or arr.max() >= n):
+            bad = int(arr[(arr < 0) | (arr >= n)][0])
+            raise ParameterError(f"scope {name!r}: rows must be in [0, {n}); got row {bad}")
+        if arr.size != np.unique(arr).size:
+            raise ParameterError(f"scope {name!r}: rows must be unique basket indices")
+        out[name] = arr
+    return out
+
+
+def item_support(
+    matrix: BasketMatrix,
+    scopes: Mapping[Any, Any] | None = None,
+    *,
+    item_names: Mapping[str, str] | None = None,
+    include_all: bool = True,
+) -> pl.DataFrame:
+    """Basket count, support and rank of every item present in each scope.
+
+    Returns ``ITEM_SUPPORT_SCHEMA`` rows: scope "all" (when ``include_all``) then each scope
+    in the given order; within a scope rank 1 is the most frequent item, ties broken by item
+    id. ``item_name`` is null for items missing from ``item_names``.
+
+    Example:
+        >>> from basketlens.mining import to_basket_matrix
+        >>> m = to_basket_matrix([["x"], ["x", "y"]])
+        >>> item_support(m, item_names={"x": "Milk"})["item_name"].to_list()
+        ['Milk', None]
+    """
+    resolved = _resolve_scopes(matrix, scopes or {}, include_all)
+    items = pl.Series("item", matrix.items, dtype=pl.String)
+    names = dict(item_names or {})
+    frames = []
+    for scope, rows in resolved.items():
+        counts = matrix.subset(rows).item_counts() if len(rows) else np.zeros(0, np.int64)
+        present = np.flatnonzero(counts)
+        df = pl.DataFrame(
+            {
+                "item": items.gather(present),
+                "baskets": counts[present],
+                "support": counts[present] / max(len(rows), 1),  # numpy: correctly rounded
+            }
+        )
+        df = df.sort(["baskets", "item"], descending=[True, False]).with_columns(
+            scope=pl.lit(scope),
+            item_name=pl.col("item").replace_strict(names, default=None, return_dtype=pl.String),
+            rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
+        )
+        frames.append(df.select(list(ITEM_SUPPORT_SCHEMA)).cast(dict(ITEM_SUPPORT_SCHEMA)))
+    if not frames:
+        return pl.DataFrame(schema=ITEM_SUPPORT_SCHEMA)
+    return pl.concat(frames, how="vertical")
+
+
+class ScopedRules:
+    """Rules of every scope in one ``table`` (rule_id "<scope>-r000001", then ``scope``),
+    the per-scope :class:`Rules` in ``rules`` (None for skipped scopes) and ``info``
+    (parameters and one record per scope, with a note when the scope was skipped).
+    """
+
+    def __init__(
+        self, table: pl.DataFrame, rules: dict[str, Rules | None], info: dict[str, Any]
+    ) -> None:
+        self.table = table
+        self.rules = rules
+        self.info = info
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def __repr__(self) -> str:
+        return f"ScopedRules(n={len(self)}, scopes={list(self.rules)})"
+
+
+def _scope_table(scope: str, table: pl.DataFrame) -> pl.DataFrame:
+    return table.with_columns(
+        rule_id=pl.lit(f"{scope}-") + pl.col("rule_id"), scope=pl.lit(scope, pl.String)
+    ).select("rule_id", "scope", pl.all().exclude("rule_id", "scope"))
+
+
+def mine_scopes(
+    matrix: BasketMatrix,
+    scopes: Mapping[Any, Any] | None = None,
+    *,
+    min_support: float | None = None,
+    min_count: int | None = None,
+    target_rules: int | None = None,
+    min_confidence: float = 0.5,
+    max_len: int | None = None,
+    measures: Sequence[str] | None = None,
+    n_jobs: int | None = None,
+    min_scope_baskets: int = 10,
+    include_all: bool = True,
+    max_itemsets: int | None = 5_000_000,
+    **rule_kwargs: Any,
+) -> ScopedRules:
+    """Mine rules in "all" and in each scope, on the shared vocabulary of ``matrix``.
+
+    Thresholds apply per scope: ``min_support`` is relative to each scope's baskets,
+    ``min_count`` is absolute, ``target_rules`` searches a count per scope
+    (:func:`~basketlens.mining.thresholds.suggest_min_count`). ``n_jobs`` threads (None = 1,
+    -1 = all cores). Scopes with fewer than ``min_scope_baskets`` baskets are skipped with a
+    note. ``rule_kwargs`` go to ``generate_rules`` (min_lift, min_len, consequent_max_len, …).
+
+    Example:
+        >>> from basketlens.mining import to_basket_matrix
+        >>> m = to_basket_matrix([["a", "b"]] * 12 + [["a"]] * 8)
+        >>> s = mine_scopes(m, {"1": range(12)}, min_count=5, min_scope_baskets=5)
+        >>> s.table.select("rule_id", "scope").rows()[:3]
+        [('all-r000001', 'all'), ('all-r000002', 'all'), ('1-r000001', '1')]
+    """
+    if min_support is None and min_count is None and target_rules is None:
+        raise ParameterError("give min_support, min_count or target_rules; got none of them")
+    check_interval("min_scope_baskets", min_scope_baskets, low=1, integer=True)
+    if n_jobs is not None and n_jobs != -1:
+        check_interval("n_jobs", n_jobs, low=1, integer=True)
+    names = resolve_measures(measures)
+    resolved = _resolve_scopes(matrix, scopes or {}, include_all)
+    workers = 1 if n_jobs is None else (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    workers = max(1, min(workers, len(resolved)))
+
+    def mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
+        rows = resolved[scope]
+        t0 = time.perf_counter()
+        base: dict[str, Any] = {"n_baskets": len(rows)}
+        if len(rows) < min_scope_baskets:
+            base.update(
+                n_rules=0,
+                note=f"scope has {len(rows)} baskets; at least "
+                f"min_scope_baskets={min_scope_baskets} are needed to mine rules",
+            )
+            return None, base
+        rules = mine_rules(
+            matrix.subset(rows),
+            min_support=min_support,
+            min_count=min_count,
+            min_confidence=min_confidence,
+            max_len=max_len,
+            target_rules=target_rules,
+            max_itemsets=max_itemsets,
+            measures=names,
+            **rule_kwargs,
+        )
+        base.update(
+            n_rules=len(rules),
+            seconds=round(time.perf_counter() - t0, 6),
+            note=None,
+            rules=rules.info,
+        )
+        return rules, base
+
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basketlens-scope") as ex:
+            results = list(ex.map(mine_one, resolved))
+    else:
+        results = [mine_one(s) for s in resolved]
+    per_rules = {s: r for s, (r, _) in zip(resolved, results, strict=True)}
+    per_info = {s: i for s, (_, i) in zip(resolved, results, strict=True)}
+    empty = _scope_table("", empty_rules_table(names))
+    frames = [_scope_table(s, r.table) for s, r in per_rules.items() if r is not None]
+    table = pl.concat([empty, *frames], how="vertical") if frames else empty
+    info = {
+        "min_support": min_support,
+        "min_count": min_count,
+        "target_rules": target_rules,
+        "min_confidence": float(min_confidence),
+        "max_len": max_len,
+        "measures": list(names),
+        "min_scope_baskets": min_scope_baskets,
+        "n_jobs": workers,
+        "vocabulary_size": matrix.n_items,
+        "n_rules": table.height,
+        "scopes": per_info,
+    }
+    assert table.columns[:4] == [*list(RULES_BASE_SCHEMA)[:2], "antecedent", "consequent"]
+    logger.info("mined %d rules over %d scopes", table.height, len(resolved))
+    return ScopedRules(table, per_rules, info)

@@ -1,0 +1,260 @@
+"""Threshold help: find the ``min_count`` that yields about ``target_rules`` rules.
+
+The number of rules can only fall as ``min_count`` rises, so a binary search over integer
+counts (between 2 and the second-highest item count, beyond which no pair is frequent) finds
+the boundary. Each probe mines with an itemset budget and counts rules without building
+tables; a probe that exceeds the budget counts as "too many rules", so the search never runs
+away on a low threshold. Every probe is recorded (for ``run.json``).
+
+Example:
+    >>> baskets = [["a", "b"]] * 6 + [["a", "c"]] * 3 + [["b", "c"]] * 2
+    >>> s = suggest_min_count(baskets, target_rules=2, min_confidence=0.5)
+    >>> s.min_count, s.n_rules
+    (6, 2)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from basketlens._validation import check_interval
+from basketlens.errors import MiningBudgetError, ParameterError
+from basketlens.mining.rules import Rules, count_rules
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ThresholdProbe", "ThresholdSearch", "mine_rules", "suggest_min_count"]
+
+
+@dataclass(frozen=True)
+class ThresholdProbe:
+    """One mining run of the search; counts are None when the itemset budget was hit."""
+
+    min_count: int
+    n_itemsets: int | None
+    n_rules: int | None
+    budget_exceeded: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ThresholdSearch:
+    """The chosen ``min_count`` (and its support), its rule count and every probe."""
+
+    min_count: int
+    min_support: float
+    n_rules: int
+    n_itemsets: int
+    target_rules: int
+    n_baskets: int
+    probes: tuple[ThresholdProbe, ...]
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record (``run.json``)."""
+        return asdict(self)
+
+
+def _probe(
+    matrix: Any, min_count: int, *, max_len: int | None, max_itemsets: int, rule_kw: dict[str, Any]
+) -> ThresholdProbe:
+    from basketlens.mining.itemsets import mine_itemsets
+
+    t0 = time.perf_counter()
+    try:
+        its = mine_itemsets(matrix, min_count=min_count, max_len=max_len, max_itemsets=max_itemsets)
+    except MiningBudgetError:
+        probe = ThresholdProbe(min_count, None, None, True, round(time.perf_counter() - t0, 6))
+    else:
+        n_rules = count_rules(its, max_len=max_len, **rule_kw)
+        probe = ThresholdProbe(
+            min_count, len(its), n_rules, False, round(time.perf_counter() - t0, 6)
+        )
+    logger.debug("threshold probe %s", probe)
+    return probe
+
+
+def suggest_min_count(
+    baskets: Any,
+    *,
+    target_rules: int,
+    min_confidence: float = 0.5,
+    min_lift: float | None = None,
+    min_len: int = 2,
+    max_len: int | None = None,
+    consequent_max_len: int | None = 1,
+    min_count_bounds: tuple[int, int] | None = None,
+    tolerance: float = 0.5,
+    max_itemsets: int = 1_000_000,
+    max_probes: int = 32,
+) -> ThresholdSearch:
+    """Search the integer ``min_count`` whose rule count is closest to ``target_rules``.
+
+    Finds the boundary: the highest ``min_count`` giving at least ``target_rules`` rules and
+    the next one giving fewer. Prefers the former when its rule count is within ``tolerance``
+    (relative: 0.5 accepts up to 1.5 × target), else the nearer of the two. Probes are placed
+    at geometric midpoints (rule counts vary over orders of magnitude) and the expensive low
+    end is probed only when needed. ``min_count_bounds`` defaults to (2, the second-highest
+    item count; above it no pair of items is frequent).
+
+    Example:
+        >>> s = suggest_min_count([["a", "b"]] * 3 + [["a"]], target_rules=1)
+        >>> s.min_count, s.n_rules, len(s.probes) > 0
+        (3, 2, True)
+    """
+    from basketlens.mining.encode import to_basket_matrix
+
+    check_interval("target_rules", target_rules, low=1, integer=True)
+    check_interval("tolerance", tolerance, low=0.0)
+    check_interval("max_itemsets", max_itemsets, low=1, integer=True)
+    check_interval("max_probes", max_probes, low=1, integer=True)
+    rule_kw = dict(
+        min_confidence=min_confidence,
+        min_lift=min_lift,
+        min_len=min_len,
+        consequent_max_len=consequent_max_len,
+    )
+    matrix = to_basket_matrix(baskets)
+    n = matrix.n_baskets
+    if min_count_bounds is None:
+        counts = np.sort(np.asarray(matrix.item_counts(), dtype=np.int64))[::-1]
+        top = int(counts[0]) if len(counts) else 1
+        second = int(counts[1]) if len(counts) > 1 else top
+        hi = max(1, top if min_len <= 1 else second)
+        lo = min(2, hi)
+    else:
+        lo, hi = (
+            check_interval("min_count_bounds", int(b), low=1, integer=True)
+            for b in min_count_bounds
+        )
+        if lo > hi:
+            raise ParameterError(
+                f"min_count_bounds must be (low, high) with low <= high; "
+                f"got {tuple(min_count_bounds)}"
+            )
+    probes: dict[int, ThresholdProbe] = {}
+
+    def probe(mc: int) -> ThresholdProbe:
+        if mc not in probes:
+            probes[mc] = _probe(
+                matrix, mc, max_len=max_len, max_itemsets=max_itemsets, rule_kw=rule_kw
+            )
+        return probes[mc]
+
+    def enough(mc: int) -> bool:
+        p = probe(mc)
+        return p.budget_exceeded or (p.n_rules or 0) >= target_rules
+
+    note = ""
+    if enough(hi):
+        chosen = hi
+        note = f"at least {target_rules} rules even at min_count={hi} (upper bound)"
+    else:
+        left, right = lo, hi  # not enough(right); enough(left) is checked only if needed
+        while right - left > 1 and len(probes) < max_probes:
+            mid = min(right - 1, max(left + 1, round(math.sqrt(left * right))))
+            if enough(mid):
+                left = mid
+            else:
+                right = mid
+        if right - left > 1:
+            note = f"search stopped after max_probes={max_probes}; result approximate"
+        above, below = probe(left), probes[right]
+        if not enough(left):  # only possible at left == lo
+            chosen = left
+            note = f"fewer than {target_rules} rules even at min_count={lo}; using it"
+        elif above.budget_exceeded:
+            chosen = right
+            note = note or f"min_count={left} exceeds max_itemsets={max_itemsets:,}; using {right}"
+        elif (above.n_rules or 0) <= target_rules * (1 + tolerance):
+            chosen = left
+        else:
+            gap_above = (above.n_rules or 0) - target_rules
+            chosen = left if gap_above <= target_rules - (below.n_rules or 0) else right
+    final = probe(chosen)
+    if final.budget_exceeded:
+        raise MiningBudgetError(
+            f"even min_count={chosen} exceeds max_itemsets={max_itemsets:,}; set max_len or "
+            "raise min_count_bounds"
+        )
+    result = ThresholdSearch(
+        min_count=chosen,
+        min_support=chosen / max(n, 1),
+        n_rules=int(final.n_rules or 0),
+        n_itemsets=int(final.n_itemsets or 0),
+        target_rules=target_rules,
+        n_baskets=n,
+        probes=tuple(sorted(probes.values(), key=lambda p: p.min_count)),
+        note=note,
+    )
+    logger.info(
+        "min_count=%d gives %d rules (target %d) after %d probes",
+        chosen,
+        result.n_rules,
+        target_rules,
+        len(probes),
+    )
+    return result
+
+
+def mine_rules(
+    baskets: Any,
+    *,
+    min_support: float | None = None,
+    min_count: int | None = None,
+    min_confidence: float = 0.5,
+    max_len: int | None = None,
+    target_rules: int | None = 200,
+    max_itemsets: int | None = 5_000_000,
+    **rule_kwargs: Any,
+) -> Rules:
+    """Mine itemsets and rules in one call; without a support, search one for target_rules.
+
+    ``rule_kwargs`` go to :func:`~basketlens.mining.rules.generate_rules` (min_lift, min_len,
+    consequent_max_len, measures, max_rules, sort_by). The search record, when used, is in
+    ``rules.info["threshold_search"]``.
+
+    Example:
+        >>> r = mine_rules([["a", "b"]] * 3 + [["a"]], min_count=2)
+        >>> r.table.select("antecedent", "consequent").rows()
+        [(['a'], ['b']), (['b'], ['a'])]
+    """
+    from basketlens.mining.encode import to_basket_matrix
+    from basketlens.mining.itemsets import mine_itemsets
+
+    search: ThresholdSearch | None = None
+    matrix = to_basket_matrix(baskets)
+    if min_support is None and min_count is None:
+        if target_rules is None:
+            raise ParameterError("give min_support, min_count or target_rules; got none of them")
+        search_kw = {
+            k: rule_kwargs[k]
+            for k in ("min_lift", "min_len", "consequent_max_len")
+            if k in rule_kwargs
+        }
+        budget = {} if max_itemsets is None else {"max_itemsets": max_itemsets}
+        search = suggest_min_count(
+            matrix,
+            target_rules=target_rules,
+            min_confidence=min_confidence,
+            max_len=max_len,
+            **search_kw,
+            **budget,
+        )
+        min_count = search.min_count
+    its = mine_itemsets(
+        matrix,
+        min_support=min_support,
+        min_count=min_count,
+        max_len=max_len,
+        max_itemsets=max_itemsets,
+    )
+    rules = its.rules(min_confidence=min_confidence, max_len=max_len, **rule_kwargs)
+    rules.info["threshold_search"] = None if search is None else search.to_dict()
+    return rules

@@ -1,0 +1,228 @@
+"""The one module that knows the order of the stages: ingest → clean → features → segment → mine.
+
+Each stage is called through its public entry point only; this module passes the typed results
+from one to the next, times them, and hands everything to :mod:`basketlens.outputs`.
+
+Example:
+    >>> from basketlens.config import RunConfig
+    >>> cfg = RunConfig.from_mapping({"input": {"sales": "sales.csv"}, "output": {"out": "out"}})
+    >>> result = run_pipeline(cfg)          # doctest: +SKIP
+    >>> result.segmenter.k_                 # doctest: +SKIP
+    4
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import polars as pl
+
+from basketlens.config import RunConfig
+from basketlens.errors import ParameterError
+
+if TYPE_CHECKING:
+    from basketlens.clean import CleanResult
+    from basketlens.features import CustomerFeatures
+    from basketlens.ingest import Ledger
+    from basketlens.mining.scopes import ScopedRules
+    from basketlens.segment import CustomerSegmenter
+
+log = logging.getLogger(__name__)
+
+STAGES: tuple[str, ...] = ("ingest", "clean", "features", "segment", "mine", "write")
+
+
+class ProgressReporter(Protocol):
+    """What the pipeline tells a front end (the CLI shows it with Rich)."""
+
+    def stage_started(self, stage: str, description: str) -> None: ...
+
+    def stage_finished(self, stage: str, seconds: float, detail: str) -> None: ...
+
+
+class _Silent:
+    def stage_started(self, stage: str, description: str) -> None:
+        log.info("%s: %s", stage, description)
+
+    def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
+        log.info("%s done in %.2fs: %s", stage, seconds, detail)
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory, plus where it was written."""
+
+    config: RunConfig
+    out_dir: Path
+    ledger: Ledger
+    cleaned: CleanResult
+    features: CustomerFeatures
+    segmenter: CustomerSegmenter
+    customers: pl.DataFrame
+    rules: ScopedRules | None
+    item_support: pl.DataFrame | None
+    timings: dict[str, float] = field(default_factory=dict)
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self, progress: ProgressReporter) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.detail = ""
+
+    @contextmanager
+    def stage(self, name: str, description: str) -> Iterator[_Clock]:
+        self.detail = ""
+        self.progress.stage_started(name, description)
+        start = time.perf_counter()
+        yield self
+        self.timings[name] = round(time.perf_counter() - start, 4)
+        self.progress.stage_finished(name, self.timings[name], self.detail)
+
+
+def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
+    """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
+    from basketlens.clean import CleaningOptions, clean_ledger
+    from basketlens.features import FeatureOptions, build_customer_features
+    from basketlens.ingest import load_ledger
+    from basketlens.outputs import write_outputs
+    from basketlens.segment import CustomerSegmenter
+
+    if not config.input.sales:
+        raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
+    clock = _Clock(progress or _Silent())
+    started = time.time()
+    inp = config.input
+
+    with clock.stage("ingest", f"reading {inp.sales}"):
+        ledger = load_ledger(
+            inp.sales,
+            items=inp.items,
+            customers=inp.customers,
+            column_map=dict(config.columns) or None,
+            sheet=inp.sheet,
+            delimiter=inp.delimiter,
+            encoding=inp.encoding,
+        )
+        clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
+
+    with clock.stage("clean", "applying cleaning rules"):
+        cleaned = clean_ledger(ledger, CleaningOptions(**asdict(config.clean)))
+        clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
+
+    with clock.stage("features", "building customer features"):
+        features = build_customer_features(cleaned.lines, FeatureOptions(**asdict(config.features)))
+        clock.detail = f"{features.table.height:,} customers"
+
+    with clock.stage("segment", "choosing k and clustering customers"):
+        segmenter = CustomerSegmenter(**asdict(config.segment)).fit(features.table)
+        customers = features.table.join(
+            segmenter.assignments_, on="customer_id", how="left", validate="1:1"
+        )
+        clock.detail = f"k={segmenter.k_}, silhouette {segmenter.silhouette_:.3f}"
+
+    rules = item_support = None
+    if config.mine.enabled:
+        with clock.stage("mine", "mining association rules overall and per segment"):
+            rules, item_support = _mine(cleaned.lines, segmenter.assignments_, config)
+            clock.detail = f"{rules.table.height:,} rules in {len(rules.info)} scopes"
+
+    result = RunResult(
+        config=config,
+        out_dir=Path(config.output.out),
+        ledger=ledger,
+        cleaned=cleaned,
+        features=features,
+        segmenter=segmenter,
+        customers=customers,
+        rules=rules,
+        item_support=item_support,
+        timings=clock.timings,
+    )
+    with clock.stage("write", f"writing outputs to {result.out_dir}"):
+        result.run_info = write_outputs(result, started_at=started)
+        clock.detail = str(result.out_dir)
+    return result
+
+
+def basket_scopes(
+    lines: pl.DataFrame, assignments: pl.DataFrame, *, per_segment: bool
+) -> tuple[Any, dict[str, Any]]:
+    """Build the basket matrix and the row indices of every scope ("all" and each segment).
+
+    A basket belongs to the segment of its customer (the first unit on the basket when a
+    basket key spans several, which only happens with a custom basket definition).
+    """
+    import numpy as np
+
+    from basketlens.mining import to_basket_matrix
+
+    matrix = to_basket_matrix(lines.select("basket", "item"))
+    scopes: dict[str, Any] = {"all": np.arange(matrix.n_baskets, dtype=np.int64)}
+    if not per_segment:
+        return matrix, scopes
+    basket_segment = (
+        lines.group_by("basket")
+        .agg(pl.col("unit").first())
+        .join(assignments.select(pl.col("customer_id").alias("unit"), "segment"), on="unit")
+    )
+    order = pl.DataFrame({"basket": list(matrix.basket_ids)}).with_row_index("row")
+    joined = order.join(basket_segment, on="basket", how="left").sort("row")
+    for segment in sorted(joined["segment"].drop_nulls().unique().to_list()):
+        rows = joined.filter(pl.col("segment") == segment)["row"].to_numpy().astype(np.int64)
+        scopes[str(segment)] = rows
+    return matrix, scopes
+
+
+def _mine(
+    lines: pl.DataFrame, assignments: pl.DataFrame, config: RunConfig
+) -> tuple[ScopedRules, pl.DataFrame]:
+    from basketlens.mining import item_support, mine_scopes
+
+    mine = config.mine
+    matrix, scopes = basket_scopes(lines, assignments, per_segment=mine.per_segment)
+    names = item_names(lines)
+    support = item_support(matrix, scopes, item_names=names)
+    auto = mine.min_support is None and mine.min_count is None
+    rules = mine_scopes(
+        matrix,
+        scopes,
+        min_support=mine.min_support,
+        min_count=mine.min_count,
+        target_rules=mine.target_rules if auto else None,
+        min_confidence=mine.min_confidence,
+        min_lift=mine.min_lift,
+        max_len=mine.max_len,
+        measures=list(mine.measures) if mine.measures else None,
+    )
+    return rules, support
+
+
+def with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """Add ``antecedent_names`` / ``consequent_names`` beside the item-id lists of a rule table."""
+
+    def named(column: str) -> pl.Expr:
+        return (
+            pl.col(column)
+            .list.eval(pl.element().replace_strict(names, default=pl.element()))
+            .alias(f"{column}_names")
+        )
+
+    return table.with_columns(named("antecedent"), named("consequent"))
+
+
+def item_names(lines: pl.DataFrame) -> dict[str, str]:
+    """Map each item id to its first non-null name (the id itself when it has none)."""
+    named = (
+        lines.group_by("item")
+        .agg(pl.col("item_name").drop_nulls().first())
+        .with_columns(pl.col("item_name").fill_null(pl.col("item")))
+    )
+    return dict(zip(named["item"].to_list(), named["item_name"].to_list(), strict=True))

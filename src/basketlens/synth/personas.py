@@ -1,0 +1,397 @@
+"""Behavioural personas of the demo ledger: the planted truth the pipeline should recover.
+
+Each persona fixes the centre of heavy-tailed, overlapping customer distributions (order rate,
+basket size, kilos per line, price discounts), its seasonality, its product mix (category and
+brand-tier weights) and its planted product affinities.
+
+Example:
+    >>> from basketlens.synth.personas import PERSONAS
+    >>> [p.name for p in PERSONAS]
+    ['restaurant', 'wholesale', 'premium_deli', 'occasional_shop']
+    >>> round(sum(p.share for p in PERSONAS), 6)
+    1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Affinity:
+    """A planted rule: orders holding every ``antecedent`` product get ``consequent``.
+
+    ``trigger`` is the probability that an order of the persona is given the antecedent
+    products; ``strength`` the probability that an order holding them gets the consequent.
+    Products are names from :data:`basketlens.synth.catalog.PRODUCTS`; the variant (brand)
+    is the persona's most likely one.
+    """
+
+    antecedent: tuple[str, ...]
+    consequent: str
+    strength: float
+    trigger: float
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Parameters of one customer persona (medians; customers scatter around them)."""
+
+    name: str
+    share: float  # share of customers
+    orders_per_month: float  # median order rate of a customer
+    rate_sigma: float  # lognormal spread of the customer order rate
+    lines_per_order: float  # median lines per order
+    repertoire: int  # median number of the customer's habitual items (draws, repeats allowed)
+    kilo_multiplier: float  # kilos per line relative to the catalogue's typical line
+    kilo_sigma: float  # lognormal spread of the customer's kilo scale
+    discount: float  # base customer discount on list price
+    discount_per_log_volume: float  # extra discount per unit of log volume index
+    churn: float  # probability the customer stops ordering during the period
+    late_start: float  # probability the customer starts during the period
+    month_factors: tuple[float, ...]  # 12 relative order intensities, January first
+    category_weights: dict[str, float]
+    tier_weights: dict[str, float]
+    name_templates: tuple[str, ...]  # "{surname}", "{place}" or "{italian}" placeholders
+    chain_share: float  # share of customers belonging to a parent chain
+    affinities: tuple[Affinity, ...]
+
+
+PERSONAS: tuple[Persona, ...] = (
+    Persona(
+        name="restaurant",
+        share=0.35,
+        orders_per_month=3.6,
+        rate_sigma=0.45,
+        lines_per_order=4.5,
+        repertoire=30,
+        kilo_multiplier=1.0,
+        kilo_sigma=0.40,
+        discount=0.03,
+        discount_per_log_volume=0.02,
+        churn=0.10,
+        late_start=0.10,
+        month_factors=(0.8, 0.8, 0.9, 1.0, 1.1, 1.3, 1.4, 1.4, 1.1, 1.0, 0.9, 1.1),
+        category_weights={
+            "Fromages": 1.0,
+            "Charcuterie": 0.8,
+            "Boulangerie": 0.8,
+            "Crèmerie": 1.1,
+            "Huiles": 0.7,
+            "Épicerie": 1.1,
+            "Surgelés": 0.9,
+            "Boissons": 0.7,
+        },
+        tier_weights={"premium": 0.5, "standard": 1.0, "value": 0.5, "private": 0.9},
+        name_templates=(
+            "Restaurant {surname}",
+            "Brasserie {place}",
+            "Pizzeria {italian}",
+            "Bistro {place}",
+            "Hotel {place}",
+            "Le Comptoir {place}",
+            "Trattoria {italian}",
+            "Crêperie {place}",
+        ),
+        chain_share=0.25,
+        affinities=(
+            Affinity(("Mozzarella", "Tomates pelées"), "Farine T00", 0.70, 0.05),
+            Affinity(("Crème liquide 35%",), "Lardons fumés", 0.55, 0.04),
+            Affinity(("Parmigiano Reggiano",), "Spaghetti", 0.55, 0.03),
+        ),
+    ),
+    Persona(
+        name="wholesale",
+        share=0.15,
+        orders_per_month=4.3,
+        rate_sigma=0.30,
+        lines_per_order=9.0,
+        repertoire=45,
+        kilo_multiplier=8.0,
+        kilo_sigma=0.55,
+        discount=0.12,
+        discount_per_log_volume=0.04,
+        churn=0.05,
+        late_start=0.05,
+        month_factors=(1.0, 0.9, 1.0, 1.0, 1.0, 1.1, 1.1, 1.0, 1.0, 1.0, 1.0, 1.1),
+        category_weights={
+            "Fromages": 0.5,
+            "Charcuterie": 0.4,
+            "Boulangerie": 0.6,
+            "Crèmerie": 0.8,
+            "Huiles": 1.4,
+            "Épicerie": 1.4,
+            "Surgelés": 1.5,
+            "Boissons": 1.3,
+        },
+        tier_weights={"premium": 0.05, "standard": 0.6, "value": 1.4, "private": 1.2},
+        name_templates=(
+            "{place} Distribution",
+            "Grossiste {surname}",
+            "Cash {place}",
+            "Cuisine centrale {place}",
+            "Restauration collective {place}",
+            "Cantine {place}",
+        ),
+        chain_share=0.30,
+        affinities=(
+            Affinity(("Huile de tournesol",), "Frites surgelées", 0.70, 0.02),
+            Affinity(("Farine T55",), "Levure boulangère", 0.60, 0.02),
+            Affinity(("Steak haché",), "Pain burger", 0.60, 0.02),
+        ),
+    ),
+    Persona(
+        name="premium_deli",
+        share=0.25,
+        orders_per_month=2.4,
+        rate_sigma=0.45,
+        lines_per_order=4.0,
+        repertoire=22,
+        kilo_multiplier=0.35,
+        kilo_sigma=0.45,
+        discount=0.0,
+        discount_per_log_volume=0.01,
+        churn=0.10,
+        late_start=0.10,
+        month_factors=(0.8, 0.8, 0.9, 1.0, 0.9, 0.9, 0.8, 0.7, 0.9, 1.0, 1.2, 1.9),
+        category_weights={
+            "Fromages": 1.7,
+            "Charcuterie": 1.5,
+            "Boulangerie": 0.9,
+            "Crèmerie": 0.7,
+            "Huiles": 0.6,
+            "Épicerie": 0.35,
+            "Surgelés": 0.15,
+            "Boissons": 0.4,
+        },
+        tier_weights={"premium": 2.2, "standard": 0.5, "value": 0.03, "private": 0.1},
+        name_templates=(
+            "Fromagerie {surname}",
+            "Épicerie fine {surname}",
+            "Maison {surname}",
+            "Traiteur {surname}",
+            "Cave et Comptoir {place}",
+            "Le Garde-Manger {place}",
+        ),
+        chain_share=0.15,
+        affinities=(
+            Affinity(("Brie de Meaux",), "Baguette tradition", 0.65, 0.05),
+            Affinity(("Comté 18 mois",), "Jambon de Bayonne", 0.60, 0.05),
+            Affinity(("Burrata",), "Huile d'olive vierge extra", 0.55, 0.03),
+        ),
+    ),
+    Persona(
+        name="occasional_shop",
+        share=0.25,
+        orders_per_month=0.55,
+        rate_sigma=0.45,
+        lines_per_order=2.8,
+        repertoire=12,
+        kilo_multiplier=0.55,
+        kilo_sigma=0.55,
+        discount=0.0,
+        discount_per_log_volume=0.0,
+        churn=0.30,
+        late_start=0.15,
+        month_factors=(1.0, 0.9, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2, 1.0, 0.9, 0.9, 1.1),
+        category_weights={
+            "Fromages": 0.6,
+            "Charcuterie": 0.5,
+            "Boulangerie": 1.3,
+            "Crèmerie": 1.3,
+            "Huiles": 0.4,
+            "Épicerie": 0.9,
+            "Surgelés": 0.6,
+            "Boissons": 1.2,
+        },
+        tier_weights={"premium": 0.2, "standard": 1.0, "value": 1.0, "private": 1.0},
+        name_templates=(
+            "Boulangerie {surname}",
+            "Alimentation {surname}",
+            "Superette {place}",
+            "Épicerie {surname}",
+            "Snack {place}",
+            "Tabac-Presse {place}",
+        ),
+        chain_share=0.05,
+        affinities=(
+            Affinity(("Baguette précuite",), "Jambon blanc", 0.55, 0.06),
+            Affinity(("Lait demi-écrémé UHT",), "Œufs frais", 0.50, 0.05),
+        ),
+    ),
+)
+
+#: Persona names in order.
+PERSONA_NAMES: tuple[str, ...] = tuple(p.name for p in PERSONAS)
+
+SURNAMES: tuple[str, ...] = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+)
+PLACES: tuple[str, ...] = (
+    "Atlantic",
+    "du Port",
+    "de la Gare",
+    "du Marché",
+    "des Halles",
+    "Saint-Michel",
+    "Bellevue",
+    "du Centre",
+    "Riviera",
+    "Montmartre",
+    "des Alpes",
+    "du Lac",
+    "Provence",
+    "Bretagne",
+    "des Arts",
+    "du Parc",
+    "de la Place",
+    "des Vignes",
+    "du Pont",
+    "Belle Époque",
+)
+#: Cities appended to the names of the members of a parent chain ("Hotel Atlantic Nantes").
+CITIES: tuple[str, ...] = (
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "Nice",
+    "Nantes",
+    "Strasbourg",
+    "Montpellier",
+    "Bordeaux",
+    "Lille",
+    "Rennes",
+    "Reims",
+    "Grenoble",
+    "Dijon",
+    "Angers",
+    "Tours",
+    "Annecy",
+    "Biarritz",
+    "Brest",
+    "Metz",
+)
+ITALIAN: tuple[str, ...] = (
+    "Roma",
+    "Napoli",
+    "Milano",
+    "Venezia",
+    "Firenze",
+    "Da Luigi",
+    "Bella Vita",
+    "Sorrento",
+    "Da Marco",
+    "Il Forno",
+    "La Dolce Vita",
+    "Toscana",
+    "Capri",
+    "Sicilia",
+    "Portofino",
+)
+
+#: First parent-chain code (chains are numbered from here).
+CHAIN_BASE = 900_001
+CUSTOMERS_SCHEMA = pl.Schema(
+    {"SoldToCustomer_CD": pl.String, "Customer_TX": pl.String, "ParentCustomer_CD": pl.String}
+)
+
+
+def customer_table(
+    rng: np.random.Generator, persona: np.ndarray, *, first_code: int = 100_001
+) -> pl.DataFrame:
+    """ERP customer table for customers with persona indices ``persona``.
+
+    Names come from the persona templates; a share of customers (``chain_share``) is grouped
+    in parent chains of 2–8 members sharing ``ParentCustomer_CD`` and a brand name followed by
+    a city. Independents are their own parent.
+
+    Example:
+        >>> t = customer_table(np.random.default_rng(0), np.array([0, 1, 2, 3]))
+        >>> t.columns
+        ['SoldToCustomer_CD', 'Customer_TX', 'ParentCustomer_CD']
+    """
+    n = persona.size
+    codes = [str(first_code + i) for i in range(n)]
+    names: list[str] = []
+    fill = {
+        "surname": rng.integers(0, len(SURNAMES), n),
+        "place": rng.integers(0, len(PLACES), n),
+        "italian": rng.integers(0, len(ITALIAN), n),
+    }
+    tpl_draw = rng.random(n)
+    for i, p in enumerate(persona):
+        templates = PERSONAS[p].name_templates
+        tpl = templates[int(tpl_draw[i] * len(templates))]
+        names.append(
+            tpl.format(
+                surname=SURNAMES[fill["surname"][i]],
+                place=PLACES[fill["place"][i]],
+                italian=ITALIAN[fill["italian"][i]],
+            )
+        )
+    parents = list(codes)
+    chain_no = 0
+    for p_idx, p in enumerate(PERSONAS):
+        members = np.flatnonzero((persona == p_idx) & (rng.random(n) < p.chain_share))
+        pos = 0
+        while members.size - pos >= 2:
+            size = min(int(rng.integers(2, 9)), members.size - pos)
+            chain = members[pos : pos + size]
+            brand = names[chain[0]]
+            first_city = int(rng.integers(0, len(CITIES)))
+            for j, m in enumerate(chain):
+                parents[m] = str(CHAIN_BASE + chain_no)
+                names[m] = f"{brand} {CITIES[(first_city + j) % len(CITIES)]}"
+            chain_no += 1
+            pos += size
+    return pl.DataFrame(
+        {"SoldToCustomer_CD": codes, "Customer_TX": names, "ParentCustomer_CD": parents},
+        schema=CUSTOMERS_SCHEMA,
+    )

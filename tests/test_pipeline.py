@@ -1,0 +1,127 @@
+"""End to end: the demo ledger and the real Online Retail ledger through the whole pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from basketlens.config import RunConfig
+from basketlens.pipeline import run_pipeline
+from basketlens.schema import CLEANING_SCHEMA, ITEM_SUPPORT_SCHEMA, K_SELECTION_SCHEMA
+from tests.conftest import shared_path
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    from basketlens.synth import generate_ledger
+
+    root = tmp_path_factory.mktemp("demo")
+    ledger = generate_ledger(seed=0)
+    paths = ledger.write(root / "data", format="csv")
+    cfg = RunConfig().override(
+        input={
+            "sales": str(paths["sales"]),
+            "items": str(paths["items"]),
+            "customers": str(paths["customers"]),
+        },
+        output={"out": str(root / "out")},
+    )
+    return ledger, run_pipeline(cfg)
+
+
+def test_demo_segments_recover_the_planted_personas(demo_run) -> None:
+    ledger, result = demo_run
+    truth = ledger.personas.rename({"SoldToCustomer_CD": "customer_id"})
+    joined = result.customers.join(truth, on="customer_id", how="inner")
+    assert joined.height == result.customers.height
+    ari = adjusted_rand_score(joined["persona"].to_list(), joined["segment"].to_list())
+    assert ari >= 0.8, f"ARI {ari:.3f} with k={result.segmenter.k_}"
+
+
+def test_demo_outputs_follow_the_contract(demo_run) -> None:
+    _, result = demo_run
+    out = result.out_dir
+    customers = pl.read_parquet(out / "customers.parquet")
+    assert customers["customer_id"].dtype == pl.String
+    for column in (
+        "customer_name",
+        "segment",
+        "segment_name",
+        "pca_1",
+        "pca_2",
+        "total_quantity",
+        "total_net_sales",
+        "net_sales_per_unit",
+        "invoice_count",
+    ):
+        assert column in customers.columns
+    assert customers["segment"].null_count() == 0
+    segments = pl.read_parquet(out / "segments.parquet")
+    assert segments.height == result.segmenter.k_
+    assert segments["customers"].sum() == customers.height
+    assert pl.read_parquet(out / "k_selection.parquet").schema == K_SELECTION_SCHEMA
+    assert pl.read_parquet(out / "item_support.parquet").schema == ITEM_SUPPORT_SCHEMA
+    rules = pl.read_parquet(out / "rules.parquet")
+    assert rules.height > 0
+    assert set(rules["scope"].unique()) >= {"all"}
+    assert rules["antecedent"].dtype == pl.List(pl.String)
+    assert rules["confidence"].max() <= 1.0
+
+
+def test_demo_cleaning_account_balances(demo_run) -> None:
+    ledger, result = demo_run
+    account = pl.read_parquet(result.out_dir / "cleaning.parquet")
+    assert account.schema == CLEANING_SCHEMA
+    assert account["rows_in"][0] == ledger.sales.height
+    assert account["rows_out"][-1] == result.cleaned.lines.height
+    assert (account["rows_in"] - account["rows_dropped"] == account["rows_out"]).all()
+    assert account["rows_out"].to_list()[:-1] == account["rows_in"].to_list()[1:]
+    assert account.filter(pl.col("rule") == "returns")["rows_dropped"][0] > 0
+
+
+def test_run_json_records_inputs_parameters_and_timings(demo_run) -> None:
+    _, result = demo_run
+    info = json.loads((result.out_dir / "run.json").read_text(encoding="utf-8"))
+    assert {s["role"] for s in info["inputs"]} == {"sales", "items", "customers"}
+    assert all(s["fingerprint"].startswith("sha256:") for s in info["inputs"])
+    assert info["rows"]["lines_read"] == result.ledger.n_lines
+    assert set(info["timings_s"]) >= {"ingest", "clean", "features", "segment", "mine", "total"}
+    assert info["parameters"]["segment"]["k_max"] == 10
+    assert info["versions"]["polars"]
+
+
+def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
+    _, first = demo_run
+    second = run_pipeline(
+        first.config.override(output={"out": str(tmp_path)}, mine={"enabled": False})
+    )
+    a = first.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
+    b = second.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
+    assert a.equals(b)
+
+
+@pytest.mark.slow
+def test_online_retail_end_to_end(tmp_path: Path) -> None:
+    path = shared_path("online_retail", "online_retail.parquet")
+    cfg = RunConfig().override(
+        input={"sales": str(path)},
+        clean={"drop_duplicates": False},
+        output={"out": str(tmp_path)},
+    )
+    result = run_pipeline(cfg)
+    lines = result.cleaned.lines
+    # published figures for the usual cleaning (../shared/data/README.md)
+    assert lines.height == 397_884
+    assert lines["customer"].n_unique() == 4_338
+    assert lines["invoice"].n_unique() == 18_532
+    assert lines["item"].n_unique() == 3_665
+    assert result.ledger.n_lines == 541_909
+    assert result.customers.height == 4_338
+    assert 2 <= result.segmenter.k_ <= 10
+    rules = result.rules.table
+    assert rules.filter(pl.col("scope") == "all").height > 0
+    assert rules["scope"].n_unique() > 1, "no segment produced rules"

@@ -1,0 +1,86 @@
+"""Threshold search on integer counts and the mine_rules convenience."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from basketlens.errors import MiningBudgetError, ParameterError
+from basketlens.mining import mine_itemsets, to_basket_matrix
+from basketlens.mining.rules import count_rules
+from basketlens.mining.thresholds import mine_rules, suggest_min_count
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    """400 baskets over 30 items with skewed popularity and two planted bundles."""
+    rng = np.random.default_rng(11)
+    weights = 1 / np.arange(1, 31) ** 0.8
+    weights /= weights.sum()
+    items = [f"i{j:02d}" for j in range(30)]
+    baskets = []
+    for b in range(400):
+        size = int(rng.integers(1, 7))
+        basket = set(rng.choice(items, size=size, replace=False, p=weights).tolist())
+        if b % 5 == 0:
+            basket |= {"i10", "i11", "i12"}
+        if b % 7 == 0:
+            basket |= {"i20", "i21"}
+        baskets.append(sorted(basket))
+    return to_basket_matrix(baskets)
+
+
+def n_rules_at(matrix, min_count: int, conf: float = 0.5) -> int:
+    return count_rules(mine_itemsets(matrix, min_count=min_count), min_confidence=conf)
+
+
+@pytest.mark.parametrize("target", [10, 60, 250])
+def test_search_finds_the_boundary(matrix, target: int) -> None:
+    s = suggest_min_count(matrix, target_rules=target, min_confidence=0.5)
+    got = n_rules_at(matrix, s.min_count)
+    assert s.n_rules == got
+    above, below = n_rules_at(matrix, s.min_count - 1), n_rules_at(matrix, s.min_count + 1)
+    if got >= target:  # the highest count reaching the target ...
+        assert below < target
+        assert got <= 1.5 * target or abs(got - target) <= abs(below - target)
+    else:  # ... or the next one, when that is nearer
+        assert above >= target and abs(got - target) < abs(above - target)
+    probe_counts = [p.min_count for p in s.probes]
+    assert probe_counts == sorted(set(probe_counts)) and s.min_count in probe_counts
+    assert all(p.seconds >= 0 and not p.budget_exceeded for p in s.probes)
+    assert s.min_support == pytest.approx(s.min_count / 400)
+    assert s.to_dict()["probes"][0]["min_count"] == probe_counts[0]
+
+
+def test_budget_hits_count_as_too_many(matrix) -> None:
+    s = suggest_min_count(matrix, target_rules=10_000, min_confidence=0.0, max_itemsets=60)
+    hit = [p for p in s.probes if p.budget_exceeded]
+    assert hit and all(p.n_rules is None for p in hit)
+    assert len(mine_itemsets(matrix, min_count=s.min_count)) <= 60
+    assert s.min_count > max(p.min_count for p in hit)
+
+
+def test_unreachable_target_notes_it(matrix) -> None:
+    s = suggest_min_count(matrix, target_rules=10**9, min_count_bounds=(40, 80))
+    assert s.min_count == 40 and "fewer than" in s.note
+
+
+def test_parameter_errors(matrix) -> None:
+    with pytest.raises(ParameterError, match=r"target_rules must be in \[1, inf\); got 0"):
+        suggest_min_count(matrix, target_rules=0)
+    with pytest.raises(ParameterError, match="low <= high"):
+        suggest_min_count(matrix, target_rules=5, min_count_bounds=(9, 3))
+    with pytest.raises(ParameterError, match="give min_support, min_count or target_rules"):
+        mine_rules(matrix, target_rules=None)
+    with pytest.raises(MiningBudgetError):
+        suggest_min_count(matrix, target_rules=5, min_count_bounds=(2, 2), max_itemsets=3)
+
+
+def test_mine_rules_with_and_without_support(matrix) -> None:
+    fixed = mine_rules(matrix, min_count=20, min_confidence=0.6, measures=["lift"])
+    direct = mine_itemsets(matrix, min_count=20).rules(min_confidence=0.6, measures=["lift"])
+    assert fixed.table.equals(direct.table) and fixed.info["threshold_search"] is None
+    searched = mine_rules(matrix, target_rules=30, min_confidence=0.5)
+    record = searched.info["threshold_search"]
+    assert record["target_rules"] == 30 and searched.info["min_count"] == record["min_count"]
+    assert len(searched) == record["n_rules"]
