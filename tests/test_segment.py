@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from basketlens.errors import InputError, NotFittedError, ParameterError, SchemaError
+from basketlens.errors import (
+    EmptyInputError,
+    InputError,
+    NotFittedError,
+    ParameterError,
+    SchemaError,
+)
 from basketlens.schema import K_SELECTION_SCHEMA
 from basketlens.segment import DEFAULT_FEATURES, CustomerSegmenter
 from basketlens.segment.k_selection import deterministic_sample, elbow_index, silhouettes
@@ -285,6 +294,20 @@ def test_silhouettes_match_sklearn() -> None:
     assert np.isnan(silhouettes(X, [np.zeros(300, dtype=int)])[0])
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    X=arrays(np.float64, (12, 2), elements=st.floats(-50, 50, allow_subnormal=False)),
+    labels=arrays(np.int64, 12, elements=st.integers(0, 3)),
+)
+def test_silhouettes_property_matches_sklearn(X: np.ndarray, labels: np.ndarray) -> None:
+    n_labels = np.unique(labels).size
+    ours = silhouettes(X, [labels])[0]
+    if n_labels < 2:
+        assert np.isnan(ours)
+    else:
+        assert ours == pytest.approx(silhouette_score(X, labels), abs=1e-7)
+
+
 def test_deterministic_sample() -> None:
     assert deterministic_sample(10, 10, 0) is None
     a = deterministic_sample(1000, 100, 3)
@@ -353,6 +376,10 @@ def test_bad_input_errors() -> None:
         CustomerSegmenter(features=FEATS_2, k=2).fit(table)
     with pytest.raises(SchemaError, match="total_net_sales"):
         CustomerSegmenter(features=["total_quantity"], k=2).fit(two_blobs().drop("total_net_sales"))
+    with pytest.raises(EmptyInputError, match="no customers"):
+        CustomerSegmenter(features=FEATS_2).fit(two_blobs().head(0))
+    with pytest.raises(InputError, match="polars DataFrame; got dict"):
+        CustomerSegmenter(features=FEATS_2).fit({"total_quantity": [1.0]})  # type: ignore[arg-type]
     seg = CustomerSegmenter(features=FEATS_2, k=2, n_init=1).fit(two_blobs())
     with pytest.raises(SchemaError, match="total_net_sales"):
         seg.predict(two_blobs().drop("total_net_sales"))

@@ -32,7 +32,7 @@ def body(args: argparse.Namespace, report: Report) -> None:
         itemsets = mine_itemsets(baskets, min_support=args.min_support)
     report.n_baskets = itemsets.n_baskets
     report.min_count = itemsets.min_count
-    report.n_itemsets = itemsets.table.height
+    report.n_itemsets = len(itemsets)  # the itemset table itself is built lazily, not needed
     report.notes = f"algorithm={itemsets.info.get('algorithm', '?')}"
     with phase(report, "rules"):
         rules = itemsets.rules(min_confidence=args.min_confidence)

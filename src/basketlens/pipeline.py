@@ -90,10 +90,8 @@ class _Clock:
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
     from basketlens.clean import CleaningOptions, clean_ledger
-    from basketlens.features import FeatureOptions, build_customer_features
     from basketlens.ingest import load_ledger
     from basketlens.outputs import write_outputs
-    from basketlens.segment import CustomerSegmenter
 
     if not config.input.sales:
         raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
@@ -117,8 +115,48 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         cleaned = clean_ledger(ledger, CleaningOptions(**asdict(config.clean)))
         clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
 
+    analysis = analyse(cleaned.lines, config, clock=clock)
+
+    result = RunResult(
+        config=config,
+        out_dir=Path(config.output.out),
+        ledger=ledger,
+        cleaned=cleaned,
+        features=analysis.features,
+        segmenter=analysis.segmenter,
+        customers=analysis.customers,
+        rules=analysis.rules,
+        item_support=analysis.item_support,
+        timings=clock.timings,
+    )
+    with clock.stage("write", f"writing outputs to {result.out_dir}"):
+        result.run_info = write_outputs(result, started_at=started)
+        clock.detail = str(result.out_dir)
+    return result
+
+
+@dataclass
+class Analysis:
+    """What the stages after cleaning produce from a set of cleaned lines."""
+
+    features: CustomerFeatures
+    segmenter: CustomerSegmenter
+    customers: pl.DataFrame
+    rules: ScopedRules | None
+    item_support: pl.DataFrame | None
+
+
+def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = None) -> Analysis:
+    """Run features → segment → mine on cleaned lines (``CLEAN_SCHEMA``); nothing is written.
+
+    The backtest calls this on the lines before its split date, so fitting sees no later data.
+    """
+    from basketlens.features import FeatureOptions, build_customer_features
+    from basketlens.segment import CustomerSegmenter
+
+    clock = clock or _Clock(_Silent())
     with clock.stage("features", "building customer features"):
-        features = build_customer_features(cleaned.lines, FeatureOptions(**asdict(config.features)))
+        features = build_customer_features(lines, FeatureOptions(**asdict(config.features)))
         clock.detail = f"{features.table.height:,} customers"
 
     with clock.stage("segment", "choosing k and clustering customers"):
@@ -131,25 +169,9 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     rules = item_support = None
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            rules, item_support = _mine(cleaned.lines, segmenter.assignments_, config)
+            rules, item_support = _mine(lines, segmenter.assignments_, config)
             clock.detail = f"{rules.table.height:,} rules in {len(rules.info)} scopes"
-
-    result = RunResult(
-        config=config,
-        out_dir=Path(config.output.out),
-        ledger=ledger,
-        cleaned=cleaned,
-        features=features,
-        segmenter=segmenter,
-        customers=customers,
-        rules=rules,
-        item_support=item_support,
-        timings=clock.timings,
-    )
-    with clock.stage("write", f"writing outputs to {result.out_dir}"):
-        result.run_info = write_outputs(result, started_at=started)
-        clock.detail = str(result.out_dir)
-    return result
+    return Analysis(features, segmenter, customers, rules, item_support)
 
 
 def basket_scopes(

@@ -7,20 +7,16 @@ segment sits above (+) or below (−) all customers.
 
 **Persona rules.** A trait is *high* when ``z >= 0.5`` and *low* when ``z <= -0.5``:
 
-=====================================  =====================  ============================
-signal (features)                      high                   low
-=====================================  =====================  ============================
-recency_days                           "Lapsed" (first word)  —
-tenure_days (if not lapsed)            "Long-standing"        "New"
-net_sales_per_unit                     "premium"              ", low price per unit"
-frequency: invoice_count,              "frequent"             "occasional"
-avg_monthly_orders, −avg_days_between
-size: total_quantity, total_net_sales  "high-volume" /        "small" (both low) /
-                                       "high-spend"           "low-volume" / "low-spend"
-avg_basket_value (else avg_basket_size) ", large baskets"      ", small baskets"
-distinct_items                         ", wide range"         ", narrow range"
-brand_share__x / category_share__x     ", favour x"           —
-=====================================  =====================  ============================
+* ``recency_days`` high → "Lapsed" (first word); not used when low.
+* ``tenure_days`` (only if not lapsed) high → "Long-standing", low → "New".
+* ``net_sales_per_unit`` high → "premium", low → suffix "low price per unit".
+* frequency = mean z of ``invoice_count``, ``avg_monthly_orders`` and
+  −``avg_days_between_orders`` (those present): high → "frequent", low → "occasional".
+* size: ``total_quantity`` high → "high-volume", else ``total_net_sales`` high → "high-spend";
+  both low → "small", only quantity low → "low-volume", only spend low → "low-spend".
+* ``avg_basket_value`` (else ``avg_basket_size``) → suffix "large baskets" / "small baskets".
+* ``distinct_items`` → suffix "wide range" / "narrow range".
+* ``brand_share__x`` / ``category_share__x`` high → suffix "favour x".
 
 Words are assembled as ``[status] [premium] [frequency] [size] buyers[, up to two suffixes by
 |z|]``; a lapsed segment with no other trait is "Lapsed customers", a segment with no trait at
