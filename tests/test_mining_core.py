@@ -7,6 +7,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,7 +112,8 @@ def test_min_count_rounding_is_exact() -> None:
         ({"min_count": 2, "max_len": 0}, "max_len must be in [1, inf); got 0"),
         ({"min_count": 2, "max_itemsets": 0}, "max_itemsets must be in [1, inf); got 0"),
         ({"min_count": 2, "algorithm": "apriori"},
-         "algorithm must be one of 'auto', 'eclat', 'declat', 'python'; got 'apriori'"),
+         "algorithm must be one of 'auto', 'eclat', 'declat', 'occurrence', 'python'; "
+         "got 'apriori'"),
     ],
 )  # fmt: skip
 def test_parameter_errors(kwargs: dict, message: str) -> None:
@@ -128,6 +130,21 @@ def test_budget_error(algorithm: str) -> None:
     msg = str(err.value)
     assert msg.startswith("more than max_itemsets=10 frequent itemsets at min_count=2 of 5")
     assert "min_support=0.8" in msg
+
+
+@pytest.mark.parametrize(
+    ("n_items", "density", "min_count"), [(14, 0.55, 40), (300, 0.02, 3), (60, 0.15, 8)]
+)
+def test_algorithms_agree(n_items: int, density: float, min_count: int) -> None:
+    """Dense data exercise diffsets, sparse data galloping merges and occurrence deliver."""
+    rng = np.random.default_rng(n_items)
+    weights = density * 2 * rng.random(n_items)  # uneven item frequencies
+    dense = rng.random((250, n_items)) < weights
+    m = to_basket_matrix(sp.csr_matrix(dense))
+    tables = {a: mine_itemsets(m, min_count=min_count, algorithm=a).table for a in ALGORITHMS}
+    assert tables["python"].height > 200
+    for algorithm, table in tables.items():
+        assert table.equals(tables["python"]), algorithm
 
 
 def test_threads_mine_independently() -> None:

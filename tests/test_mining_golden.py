@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from basketlens.mining import mine_itemsets, read_basket_file, read_fimi
-from conftest import shared_path
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def data_file(*parts: str) -> Path:
+    """A file under ../shared/data, or skip the test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real dataset not available: {path} (see README: shared data)")
+    return path
 
 
 @pytest.fixture(scope="module")
 def groceries():
-    return read_basket_file(shared_path("groceries", "groceries.csv.gz"), sep=",")
+    return read_basket_file(data_file("groceries", "groceries.csv.gz"), sep=",")
 
 
 def test_groceries_summary(groceries) -> None:
@@ -41,7 +52,7 @@ def test_groceries_itemsets(groceries, target: str, expected: int) -> None:
     [("retail", 0.001, 89, 7589), ("retail", 0.0005, 45, 19242), ("chess", 0.7, 2238, 48731)],
 )
 def test_fimi_itemsets(name: str, min_support: float, min_count: int, expected: int) -> None:
-    m = read_fimi(shared_path("fimi", f"{name}.dat.gz"))
+    m = read_fimi(data_file("fimi", f"{name}.dat.gz"))
     assert m.n_baskets == {"retail": 88162, "chess": 3196}[name]
     its = mine_itemsets(m, min_support=min_support)
     assert (its.min_count, len(its)) == (min_count, expected)

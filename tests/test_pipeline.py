@@ -101,7 +101,9 @@ def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
     )
     a = first.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
     b = second.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
-    assert a.equals(b)
+    assert a["segment"].equals(b["segment"])
+    # parallel float sums may differ in the last bits between runs; segments may not
+    assert (a["pca_1"] - b["pca_1"]).abs().max() < 1e-9
 
 
 @pytest.mark.slow

@@ -262,7 +262,7 @@ def test_write_csv_and_parquet(tmp_path, demo: SyntheticLedger) -> None:
     ("kwargs", "message"),
     [
         ({"n_customers": 3}, r"n_customers must be >= 4 \(one per persona\); got 3"),
-        ({"n_customers": 2.5}, r"n_customers must be an int in \[1, 10000000\]; got 2.5"),
+        ({"n_customers": 2.5}, r"n_customers must be an int in \[1, 1000000\]; got 2.5"),
         ({"months": 0}, r"months must be in \[1, 120\]; got 0"),
         ({"months": -2}, r"months must be in \[1, 120\]; got -2"),
         ({"n_lines": 999}, r"n_lines must be in \[1000, 1000000000\]; got 999"),

@@ -92,7 +92,7 @@ class SegmentConfig:
     k_min: int = 2
     k_max: int = 10
     cap_quantile: float | None = 0.99
-    log_transform: bool = False
+    log_transform: bool = True
     n_init: int = 10
     random_state: int = 0
     silhouette_sample: int = 10_000

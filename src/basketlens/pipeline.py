@@ -170,14 +170,14 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
             rules, item_support = _mine(lines, segmenter.assignments_, config)
-            clock.detail = f"{rules.table.height:,} rules in {len(rules.info)} scopes"
+            clock.detail = f"{rules.table.height:,} rules in {rules.table['scope'].n_unique()} scopes"
     return Analysis(features, segmenter, customers, rules, item_support)
 
 
 def basket_scopes(
     lines: pl.DataFrame, assignments: pl.DataFrame, *, per_segment: bool
 ) -> tuple[Any, dict[str, Any]]:
-    """Build the basket matrix and the row indices of every scope ("all" and each segment).
+    """Build the basket matrix and the basket rows of each segment scope ("all" is implicit).
 
     A basket belongs to the segment of its customer (the first unit on the basket when a
     basket key spans several, which only happens with a custom basket definition).
@@ -187,7 +187,7 @@ def basket_scopes(
     from basketlens.mining import to_basket_matrix
 
     matrix = to_basket_matrix(lines.select("basket", "item"))
-    scopes: dict[str, Any] = {"all": np.arange(matrix.n_baskets, dtype=np.int64)}
+    scopes: dict[str, Any] = {}
     if not per_segment:
         return matrix, scopes
     basket_segment = (

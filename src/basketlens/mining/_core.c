@@ -5,10 +5,10 @@
  *     -> (flat int32, offsets int64, counts int64, complete bool)
  *   Depth-first Eclat over the frequent items recoded by ascending frequency. Every node keeps
  *   either a tid-list (sorted basket ids) or a diffset relative to its parent (dEclat).
- *   strategy 0 "auto": tid-lists, and a branch switches to diffsets when its children's
- *   diffsets are smaller than their tid-lists (dense branches); 1 "eclat": tid-lists only;
- *   2 "declat": diffsets from depth 2 on. All itemsets (length 1 included) are returned with
- *   their codes ascending; complete is False when more than max_itemsets exist (the output
+ *   strategy 0 "auto": per branch, children by pairwise tid-list merges or by occurrence
+ *   deliver (a cost model picks), switching dense branches to diffsets; 1 "eclat": merges;
+ *   2 "declat": diffsets from depth 2 on; 3 "occurrence": occurrence deliver only. All
+ *   itemsets (length 1 included) are returned with their codes ascending; complete is False when more than max_itemsets exist (the output
  *   then holds the first max_itemsets found). max_len 0 = unlimited; max_itemsets -1 = none.
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
  * lookup(flat, offsets, counts, table, qflat, qoffsets) -> int64 counts (-1 = absent).
@@ -325,7 +325,18 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
         int64_t arena_mark = M->arena.top, node_mark = M->nodes.top;
         int64_t maxmiss = X.count - M->min_count;
         int to_diff = !is_diff && M->strategy == 2;
-        if (!is_diff && (M->strategy == 0 || M->strategy == 3)) {
+        int occurrences = !is_diff && M->strategy == 3;
+        if (!is_diff && M->strategy == 0) {
+            /* cost model: pairwise merges touch both tid-lists (galloping caps the long one);
+             * occurrence counting + deliver scan the baskets of t(PX) twice */
+            double merge = 0.0, occ = 2.0 * (double)X.len * M->avg_len;
+            for (int64_t j = i + 1; j < hi && merge < occ; j++) {
+                int64_t ny = M->nodes.data[j].len;
+                merge += (double)X.len + (double)(ny > 32 * X.len ? 8 * X.len : ny);
+            }
+            occurrences = occ <= merge;
+        }
+        if (occurrences) {
             if (extend_occurrences(M, &X, i, hi) < 0) return;
             goto recurse;
         }
@@ -357,6 +368,31 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
                 return;
             }
             M->arena.top += len;
+        }
+        if (M->strategy == 0 && !is_diff && M->nodes.top - node_mark > 1) {
+            /* a dense branch continues on diffsets d(PXY) = t(PX) \ t(PXY) */
+            int64_t sum_tid = 0, sum_diff = 0, n_c = M->nodes.top - node_mark;
+            for (int64_t c = node_mark; c < M->nodes.top; c++) {
+                sum_tid += M->nodes.data[c].len;
+                sum_diff += X.len - M->nodes.data[c].len;
+            }
+            if (sum_diff < sum_tid &&
+                (double)n_c * (double)sum_diff < M->avg_len * (double)sum_tid) {
+                if (arena_reserve(&M->arena, sum_diff) < 0) {
+                    M->status = -1;
+                    return;
+                }
+                int32_t *base = M->arena.data;
+                for (int64_t c = node_mark; c < M->nodes.top; c++) {
+                    Node *C = &M->nodes.data[c];
+                    int64_t len = setdiff(base + X.off, X.len, base + C->off, C->len,
+                                          base + M->arena.top, X.len);
+                    C->off = M->arena.top;
+                    C->len = len;
+                    M->arena.top += len;
+                }
+                M->diff_flag = 1;
+            }
         }
         int64_t n_child;
         int child_diff;

@@ -1,10 +1,13 @@
 """Frequent itemset mining: ``mine_itemsets`` and the :class:`Itemsets` result.
 
-The search runs in the compiled kernel ``basketlens.mining._core`` (depth-first Eclat over
-items recoded by ascending frequency, with tid-lists, switching a branch to diffsets when it
-is dense). The kernel always mines *all* frequent itemsets; ``target="closed"`` and
-``"maximal"`` filter them with a hash table (closed: no one-item extension with the same
-count; maximal: no frequent one-item extension, both judged among itemsets up to ``max_len``).
+The search runs in the compiled kernel ``basketlens.mining._core``: depth-first Eclat over
+the frequent items recoded by ascending frequency; each branch builds its children's tid-lists
+by pairwise merges or by occurrence deliver over its baskets (whichever a cost model says is
+cheaper) and continues on diffsets (dEclat) when it is dense.
+
+The kernel always mines *all* frequent itemsets; ``target="closed"`` and ``"maximal"`` filter
+them with a hash table (closed: no one-item extension with the same count; maximal: no
+frequent one-item extension; both judged among the itemsets up to ``max_len``).
 The full set is kept privately so :meth:`Itemsets.lookup_counts` can answer for any frequent
 itemset — rule generation needs the counts of every antecedent and consequent.
 
@@ -48,10 +51,12 @@ logger = logging.getLogger(__name__)
 __all__ = ["ALGORITHMS", "TARGETS", "Itemsets", "mine_itemsets", "resolve_min_count"]
 
 TARGETS = ("all", "closed", "maximal")
-#: auto: tid-lists, diffsets for dense branches; eclat: tid-lists only; declat: diffsets from
-#: depth 2; python: the slow pure-Python reference (tests, or when the extension is missing).
-ALGORITHMS = ("auto", "eclat", "declat", "python")
-_STRATEGY = {"auto": 0, "eclat": 1, "declat": 2}
+#: auto: per branch, tid-lists by pairwise merge or by occurrence deliver (cost model), and
+#: diffsets for dense branches; eclat: tid-lists by merging only; declat: diffsets from depth 2;
+#: occurrence: tid-lists by occurrence deliver only; python: the slow pure-Python reference
+#: (tests, or when the extension is missing). All give identical itemsets.
+ALGORITHMS = ("auto", "eclat", "declat", "occurrence", "python")
+_STRATEGY = {"auto": 0, "eclat": 1, "declat": 2, "occurrence": 3}
 
 
 def resolve_min_count(
@@ -319,7 +324,7 @@ def mine_itemsets(
     target: Literal["all", "closed", "maximal"] = "all",
     max_len: int | None = None,
     max_itemsets: int | None = 5_000_000,
-    algorithm: Literal["auto", "eclat", "declat", "python"] = "auto",
+    algorithm: Literal["auto", "eclat", "declat", "occurrence", "python"] = "auto",
 ) -> Itemsets:
     """Mine the frequent (or closed / maximal) itemsets of ``baskets``.
 

@@ -199,12 +199,77 @@ def _splits(
     return out
 
 
-def _lists(vocab: pl.Series, flat: np.ndarray, off: np.ndarray, name: str) -> pl.Series:
-    values = vocab.gather(flat).to_arrow()
+def _sorted_ranks(flat: np.ndarray, off: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Rows of item ranks (string order), sorted within each row, padded with -1."""
+    lengths = np.diff(off)
+    width = int(lengths.max()) if len(lengths) else 0
+    pad = np.iinfo(np.int64).max
+    mat = np.full((len(lengths), width), pad, dtype=np.int64)
+    pos = np.arange(len(flat)) - np.repeat(off[:-1], lengths)
+    mat[np.repeat(np.arange(len(lengths)), lengths), pos] = rank[flat]
+    mat.sort(axis=1)
+    mat[mat == pad] = -1
+    return mat
+
+
+def _lists(names: pl.Series, ranks: np.ndarray, lengths: np.ndarray, name: str) -> pl.Series:
+    """A list<str> column from padded rank rows (row-major, -1 padding dropped)."""
+    off = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    values = names.gather(ranks[ranks >= 0]).to_arrow()
     arr = pa.LargeListArray.from_arrays(pl.Series(off, dtype=pl.Int64).to_arrow(), values)
     series = pl.from_arrow(arr)
     assert isinstance(series, pl.Series)
-    return series.alias(name).cast(pl.List(pl.String)).list.sort()
+    return series.alias(name).cast(pl.List(pl.String))
+
+
+def _build_table(
+    itemsets: ItemsetsLike,
+    coded: dict[str, np.ndarray],
+    names: Sequence[str],
+    sort_by: str | None,
+    max_rules: int | None,
+) -> pl.DataFrame:
+    """Sort the coded rules in numpy (sort_by desc, nulls last; both_count desc; antecedent;
+    consequent, by item id), keep ``max_rules``, then build the table once."""
+    vocab = np.asarray(itemsets.vocabulary, dtype=str)
+    by_name = np.argsort(vocab, kind="stable")
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[by_name] = np.arange(len(vocab))
+    ante = _sorted_ranks(coded["ante_flat"], coded["ante_off"], rank)
+    cons = _sorted_ranks(coded["cons_flat"], coded["cons_off"], rank)
+    n_ab, n_a, n_b = coded["n_ab"], coded["n_a"], coded["n_b"]
+    n = itemsets.n_baskets
+    keys = [cons[:, j] for j in range(cons.shape[1] - 1, -1, -1)]
+    keys += [ante[:, j] for j in range(ante.shape[1] - 1, -1, -1)]
+    keys.append(-n_ab)
+    if sort_by is not None:
+        if sort_by in COUNT_COLUMNS:
+            col = {"antecedent_count": n_a, "consequent_count": n_b, "both_count": n_ab}
+            primary = -col.get(sort_by, np.zeros_like(n_ab)).astype(np.float64)
+        else:
+            primary = -compute_measures([sort_by], n_ab, n_a, n_b, n)[sort_by]
+        keys.append(np.where(np.isnan(primary), np.inf, primary))
+    order = np.lexsort(keys)
+    if max_rules is not None:
+        order = order[:max_rules]
+    ante, cons, n_ab, n_a, n_b = ante[order], cons[order], n_ab[order], n_a[order], n_b[order]
+    sorted_names = pl.Series("item", vocab[by_name], dtype=pl.String)
+    width = max(6, len(str(len(order))))
+    numbers = pl.Series(np.arange(1, len(order) + 1, dtype=np.int64)).cast(pl.String)
+    ids = pl.select(pl.lit("r") + pl.lit(numbers).str.zfill(width)).to_series()
+    columns = [
+        pl.Series("rule_id", ids, dtype=pl.String),
+        _lists(sorted_names, ante, (ante >= 0).sum(axis=1), "antecedent"),
+        _lists(sorted_names, cons, (cons >= 0).sum(axis=1), "consequent"),
+        pl.Series("antecedent_count", n_a, dtype=pl.Int64),
+        pl.Series("consequent_count", n_b, dtype=pl.Int64),
+        pl.Series("both_count", n_ab, dtype=pl.Int64),
+        pl.Series("baskets", np.full(len(order), n), dtype=pl.Int64),
+    ]
+    values = compute_measures(list(names), n_ab, n_a, n_b, n)
+    columns += [pl.Series(k, v, dtype=pl.Float64, nan_to_null=True) for k, v in values.items()]
+    return pl.DataFrame(columns)
 
 
 def _measure_columns(table: pl.DataFrame, names: Iterable[str]) -> list[pl.Series]:
@@ -334,22 +399,7 @@ def generate_rules(
     ).arrays()
     n_found = len(coded["n_ab"])
     if n_found:
-        vocab = pl.Series("item", itemsets.vocabulary, dtype=pl.String)
-        table = pl.DataFrame(
-            [
-                _lists(vocab, coded["ante_flat"], coded["ante_off"], "antecedent"),
-                _lists(vocab, coded["cons_flat"], coded["cons_off"], "consequent"),
-                pl.Series("antecedent_count", coded["n_a"], dtype=pl.Int64),
-                pl.Series("consequent_count", coded["n_b"], dtype=pl.Int64),
-                pl.Series("both_count", coded["n_ab"], dtype=pl.Int64),
-                pl.Series("baskets", np.full(n_found, itemsets.n_baskets), dtype=pl.Int64),
-            ]
-        )
-        table = _sorted(table, sort_by)
-        if max_rules is not None:
-            table = table.head(max_rules)
-        table = table.with_columns(_measure_columns(table, names))
-        table = _with_ids(table)
+        table = _build_table(itemsets, coded, names, sort_by, max_rules)
     else:
         table = empty_rules_table(names)
     seconds = time.perf_counter() - t0
@@ -375,12 +425,6 @@ def generate_rules(
         "generated %d rules (%d before max_rules) in %.3f s", table.height, n_found, seconds
     )
     return Rules(table, info)
-
-
-def _with_ids(table: pl.DataFrame) -> pl.DataFrame:
-    width = max(6, len(str(table.height)))
-    ids = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).cast(pl.String).str.zfill(width)
-    return table.select((pl.lit("r") + ids).alias("rule_id"), pl.all())
 
 
 class Rules:

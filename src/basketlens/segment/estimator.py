@@ -25,7 +25,9 @@ all 11 core features                  0.33 (k=2)             0.33 (k=2)
 ``recency_days`` is what separates lapsed from occasional customers (same volume, price and
 order count); ``avg_basket_value`` alone adds nothing to the four but, with recency, sharpens
 premium vs occasional and makes the silhouette pick the right k every time. Adding every
-feature dilutes the signal until the silhouette prefers k=2 (with k=4 forced, ARI is 0.99).
+feature dilutes the signal until the silhouette prefers k=2 (with k=4 forced, ARI is 0.99+).
+Caveat: the planted personas are our own generator (``tests/test_segment.py``), and the lapsed
+persona differs from the occasional one by construction only in recency.
 
 Example:
     >>> import numpy as np, polars as pl
