@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from unittest.mock import patch
 
 import numpy as np
 import polars as pl
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.stats import false_discovery_control
 
 from basketlens.errors import InputError, ParameterError
-from basketlens.mining import mine_itemsets
+from basketlens.mining import mine_itemsets, pruning
 from basketlens.mining.pruning import adjust_pvalues, redundant_mask, significant_mask
 
 
@@ -81,7 +82,7 @@ baskets_st = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(baskets_st, st.integers(1, 3), st.sampled_from([1, 2, None]), st.integers(0, 2**32 - 1))
 def test_redundant_equals_brute_force(baskets, min_count, cons_max, seed) -> None:
     rules = mine_itemsets(baskets, min_count=min_count).rules(
@@ -90,7 +91,10 @@ def test_redundant_equals_brute_force(baskets, min_count, cons_max, seed) -> Non
     # drop a random third of the rules so more general rules are sometimes missing
     keep = np.random.default_rng(seed).random(len(rules)) > 0.33
     table = rules.table.filter(pl.Series(keep))
-    assert redundant_mask(table).tolist() == brute_redundant(table)
+    expected = brute_redundant(table)
+    assert redundant_mask(table).tolist() == expected
+    with patch.object(pruning, "_MAX_KEY", 0):  # the Polars-join fallback agrees
+        assert redundant_mask(table).tolist() == expected
     pruned = rules.prune_redundant()
     assert len(pruned) == len(rules) - sum(brute_redundant(rules.table))
     assert pruned.info["steps"][-1]["prune_redundant"]["removed"] == len(rules) - len(pruned)

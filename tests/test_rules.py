@@ -286,3 +286,19 @@ def test_golden_groceries() -> None:
     assert round(rules.table["lift"].min(), 3) == 1.957
     assert len(its.rules(min_confidence=0.5, consequent_max_len=None)) == 5829
     assert seconds < 10
+
+
+def test_numpy_order_equals_table_sort_and_nulls_not_nan() -> None:
+    baskets = [{"a", "b", "c"}, {"a", "b"}, {"a", "c"}, {"b", "c"}, {"a", "e"}, {"c", "d"}, {"d"}]
+    for sort_by in ("lift", "conviction", "support", "both_count", None):
+        r = generate_rules(
+            BruteItemsets(baskets, 1),
+            min_confidence=0.0,
+            min_len=1,
+            consequent_max_len=None,
+            sort_by=sort_by,
+        )
+        assert r.top(len(r), by=sort_by or "both_count").table.equals(r.table)
+    t = r.table
+    assert t["conviction"].null_count() == int((t["both_count"] == t["antecedent_count"]).sum())
+    assert t["conviction"].null_count() > 0 and t["conviction"].is_nan().sum() == 0

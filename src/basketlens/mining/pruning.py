@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
@@ -46,6 +47,62 @@ def _coded_lists(series: pl.Series, items: list[str]) -> tuple[np.ndarray, np.nd
     values = pl.Series(arr.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
     flat = values.cast(pl.Enum(items)).to_physical().to_numpy().astype(np.int64)
     return flat, offsets - offsets[0]
+
+
+_MAX_KEY = 2**62  # mixed-radix keys below this use the fast numpy index
+
+
+def _matcher(
+    cid: np.ndarray, padded: np.ndarray, n_ab: np.ndarray, n_a: np.ndarray, n_items: int
+) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """An index of the rules by (consequent id, padded antecedent codes).
+
+    The returned function maps query keys to pairs (query row, matching rule row). Keys are
+    packed into one int64 (mixed radix) when they fit, else matched with a Polars join.
+    """
+    width = padded.shape[1]
+    base = n_items + 1
+    if (int(cid.max()) + 1) * base**width < _MAX_KEY:
+        weights = np.array([base ** (width - 1 - j) for j in range(width)], dtype=np.int64)
+
+        def pack(c: np.ndarray, mat: np.ndarray) -> np.ndarray:
+            return c * base**width + (mat + 1) @ weights
+
+        keys = pack(cid, padded)
+        # duplicates of a key: keep the most confident rule (enough for "any is at least")
+        order = np.lexsort((-(n_ab / np.maximum(n_a, 1)), keys))
+        first = np.r_[True, keys[order][1:] != keys[order][:-1]]
+        sorted_keys, rule_of = keys[order][first], order[first]
+
+        def match_int(c: np.ndarray, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            q = pack(c, mat)
+            i = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+            found = np.flatnonzero(sorted_keys[i] == q)
+            return found, rule_of[i[found]]
+
+        return match_int
+
+    cols = [f"k{j}" for j in range(width)]
+    general = pl.DataFrame(
+        {
+            "cid": cid,
+            **{k: padded[:, j] for j, k in enumerate(cols)},
+            "g": np.arange(len(cid), dtype=np.int64),
+        }
+    )
+
+    def match_join(c: np.ndarray, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        query = pl.DataFrame(
+            {
+                "cid": c,
+                **{k: mat[:, j] for j, k in enumerate(cols)},
+                "q": np.arange(len(c), dtype=np.int64),
+            }
+        )
+        joined = query.join(general, on=["cid", *cols], how="inner")
+        return joined["q"].to_numpy(), joined["g"].to_numpy()
+
+    return match_join
 
 
 def redundant_mask(table: pl.DataFrame) -> np.ndarray:
@@ -77,15 +134,12 @@ def redundant_mask(table: pl.DataFrame) -> np.ndarray:
     cid = table.select(pl.col("consequent").rank("dense")).to_series().to_numpy().astype(np.int64)
     n_ab = table["both_count"].to_numpy().astype(np.int64)
     n_a = table["antecedent_count"].to_numpy().astype(np.int64)
-    keys = [f"k{i}" for i in range(width)]
 
     # every rule keyed by (consequent id, antecedent codes padded with -1)
     padded = np.full((n_rules, width), -1, dtype=np.int64)
     pos = np.arange(len(flat)) - np.repeat(off[:-1], lengths)
     padded[np.repeat(np.arange(n_rules), lengths), pos] = flat
-    general = pl.DataFrame(
-        {"cid": cid, **{k: padded[:, i] for i, k in enumerate(keys)}, "g_ab": n_ab, "g_a": n_a}
-    )
+    match = _matcher(cid, padded, n_ab, n_a, len(items))
 
     for size in np.unique(lengths).tolist():
         if size == 0:
@@ -98,20 +152,13 @@ def redundant_mask(table: pl.DataFrame) -> np.ndarray:
             step = max(1, _CHUNK // len(combos))
             for start in range(0, len(rows), step):
                 part = rows[start : start + step]
-                sub = mat[start : start + step][:, combos]  # (m, C, s)
                 m, c = len(part), len(combos)
-                cols = {"rule": np.repeat(part, c), "cid": np.repeat(cid[part], c)}
-                flat_sub = sub.reshape(m * c, s)
-                for i, k in enumerate(keys):
-                    cols[k] = flat_sub[:, i] if i < s else np.full(m * c, -1, dtype=np.int64)
-                joined = pl.DataFrame(cols).join(general, on=["cid", *keys], how="inner")
-                if joined.height == 0:
-                    continue
-                r = joined["rule"].to_numpy()
-                g_ab = joined["g_ab"].to_numpy()
-                g_a = joined["g_a"].to_numpy()
+                query = np.full((m * c, width), -1, dtype=np.int64)
+                query[:, :s] = mat[start : start + step][:, combos].reshape(m * c, s)
+                q, g = match(np.repeat(cid[part], c), query)
+                r = part[q // c]
                 # conf(X' -> Y) >= conf(X -> Y), exactly: g_ab * n_a >= n_ab * g_a
-                hit = g_ab * n_a[r] >= n_ab[r] * g_a
+                hit = n_ab[g] * n_a[r] >= n_ab[r] * n_a[g]
                 mask[r[hit]] = True
     logger.debug("redundant rules: %d of %d", int(mask.sum()), n_rules)
     return mask

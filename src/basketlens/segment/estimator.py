@@ -29,6 +29,24 @@ feature dilutes the signal until the silhouette prefers k=2 (with k=4 forced, AR
 Caveat: the planted personas are our own generator (``tests/test_segment.py``), and the lapsed
 persona differs from the occasional one by construction only in recency.
 
+Cross-check on the demo ledger (``basketlens.synth``, 4 personas that differ in volume, price
+and mix, churn random within each; 1,200 customers × 3 seeds, ingest → clean → features):
+
+====================================  =====================  =====================
+features                              log_transform=False    log_transform=True
+====================================  =====================  =====================
+the four                              0.10 (k=2)             0.89 (k=4)
+four + recency_days                   0.11 (k=2)             0.62 (k=3)
+four + avg_basket_value               0.13 (k=2)             0.91 (k=4)
+four + recency + avg_basket_value     0.13 (k=2)             0.87 (k=4)
+all 11 core features                  0.17 (k=2)             0.33 (k=2)
+====================================  =====================  =====================
+
+So ``log_transform=True`` matters far more than the subset on skewed sales data (the pipeline
+config turns it on). ``avg_basket_value`` helps on both data sets; ``recency_days`` costs 0.02
+here (churners are scattered over the personas) but is the only default feature that can
+reveal a lapsed segment, so it stays.
+
 Example:
     >>> import numpy as np, polars as pl
     >>> rng = np.random.default_rng(0)
@@ -119,7 +137,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         k_min: int = 2,
         k_max: int = 10,
         cap_quantile: float | None = 0.99,
-        log_transform: bool = False,
+        log_transform: bool = True,
         n_init: int = 10,
         random_state: int = 0,
         silhouette_sample: int = 10_000,

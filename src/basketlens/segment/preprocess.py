@@ -54,7 +54,10 @@ class FeaturePreprocessor:
         self.log_mask_ = (
             capped.min(axis=0) >= 0.0 if self.log_transform else np.zeros(X.shape[1], dtype=bool)
         )
-        self.scaler_ = StandardScaler().fit(self._log(capped))
+        logged = self._log(capped)
+        self.scaler_ = StandardScaler().fit(logged)
+        # a feature with one value carries no information: it scales to exactly 0
+        self.constant_ = logged.max(axis=0) == logged.min(axis=0)
         return self
 
     def _log(self, X: np.ndarray) -> np.ndarray:
@@ -71,8 +74,9 @@ class FeaturePreprocessor:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Cap, log-transform and scale ``X`` with the fitted state."""
-        out = self.scaler_.transform(self._log(self.cap(X)))
-        return np.asarray(out, dtype=np.float64)
+        out = np.asarray(self.scaler_.transform(self._log(self.cap(X))), dtype=np.float64)
+        out[:, self.constant_] = 0.0
+        return out
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         """Fit to ``X`` and return it transformed."""

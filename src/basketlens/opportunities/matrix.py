@@ -1,0 +1,236 @@
+"""The customer × item purchase matrix every opportunity and recommendation is computed on.
+
+One row per customer (the cleaned lines' ``unit``), one column per item, both sorted by id.
+Each stored cell is a (customer, item) pair the customer bought at least once, with the
+number of distinct baskets (``orders``), the quantity, the net sales and the last date.
+Cells are kept in CSR order (row-major, columns sorted), so a pair lookup is one
+``searchsorted`` on the flat key ``row * n_items + col``.
+
+Example:
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> lines = pl.DataFrame({
+    ...     "unit": ["c1", "c1", "c2"], "item": ["a", "b", "a"], "basket": ["1", "1", "2"],
+    ...     "quantity": [1.0, 2.0, 3.0], "net_sales": [10.0, 4.0, 30.0],
+    ...     "date": [datetime(2024, 1, 1)] * 3})
+    >>> m = CustomerItems.from_lines(lines)
+    >>> m.customers, m.items, m.csr().toarray().tolist()
+    (('c1', 'c2'), ('a', 'b'), [[True, True], [True, False]])
+    >>> m.lookup([1, 1], [0, 1]).tolist()
+    [2, -1]
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from basketlens.errors import EmptyInputError, SchemaError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CUSTOMER_ITEMS_SCHEMA", "CustomerItems"]
+
+#: Long form of the matrix (``model/customer_items.parquet``): one row per stored cell.
+CUSTOMER_ITEMS_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "customer_id": pl.String,
+        "item": pl.String,
+        "orders": pl.Int32,
+        "quantity": pl.Float64,
+        "net_sales": pl.Float64,
+        "first_date": pl.Datetime("us"),
+        "last_date": pl.Datetime("us"),
+    }
+)
+
+_NEEDED = ("unit", "item", "basket", "quantity", "net_sales", "date")
+
+
+@dataclass(frozen=True, eq=False)
+class CustomerItems:
+    """Sparse customer × item purchases (CSR arrays plus per-cell and per-customer facts).
+
+    ``first_date`` / ``last_date`` / ``total_orders`` are per customer (row); ``orders``,
+    ``quantity``, ``net_sales`` and ``last_bought`` are per stored cell; ``window_end`` is the
+    last date of the lines the matrix was built from.
+    """
+
+    customers: tuple[str, ...]
+    items: tuple[str, ...]
+    indptr: np.ndarray  # int64, n_customers + 1
+    indices: np.ndarray  # int32 column codes, sorted within each row
+    orders: np.ndarray  # int32, distinct baskets with the item
+    quantity: np.ndarray  # float64
+    net_sales: np.ndarray  # float64
+    last_bought: np.ndarray  # datetime64[us]
+    first_date: np.ndarray  # datetime64[us] per customer: first purchase of anything
+    last_date: np.ndarray  # datetime64[us] per customer: last purchase of anything
+    total_orders: np.ndarray  # int32 per customer: distinct baskets
+    window_end: datetime
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customers)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indices.size)
+
+    def __repr__(self) -> str:
+        return f"CustomerItems({self.n_customers} customers × {self.n_items} items, nnz={self.nnz})"
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_lines(cls, lines: pl.DataFrame | pl.LazyFrame) -> CustomerItems:
+        """Aggregate cleaned lines (``CLEAN_SCHEMA``; ``unit`` is the customer) into the matrix."""
+        lf = lines.lazy()
+        missing = [c for c in _NEEDED if c not in lf.collect_schema().names()]
+        if missing:
+            raise SchemaError(
+                f"lines lack column(s) {', '.join(missing)}; pass the cleaned lines "
+                "(basketlens.clean.clean_ledger(...).lines)"
+            )
+        usable = lf.filter(pl.col("unit").is_not_null() & pl.col("item").is_not_null())
+        cells = (
+            usable.group_by("unit", "item")
+            .agg(
+                pl.col("basket").n_unique().cast(pl.Int32).alias("orders"),
+                pl.col("quantity").sum(),
+                pl.col("net_sales").sum(),
+                pl.col("date").min().alias("first_date"),
+                pl.col("date").max().alias("last_date"),
+            )
+            .rename({"unit": "customer_id"})
+            .collect()
+        )
+        totals = usable.group_by("unit").agg(pl.col("basket").n_unique().alias("total_orders"))
+        table = cells.cast(dict(CUSTOMER_ITEMS_SCHEMA)).select(list(CUSTOMER_ITEMS_SCHEMA))
+        return cls.from_table(table, total_orders=totals.collect())
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pl.DataFrame,
+        *,
+        total_orders: pl.DataFrame | None = None,
+        window_end: datetime | None = None,
+    ) -> CustomerItems:
+        """Build from the long form (``CUSTOMER_ITEMS_SCHEMA``, one row per customer and item).
+
+        ``total_orders`` (columns unit, total_orders) gives each customer's distinct baskets;
+        without it the largest per-item order count is used (a lower bound).
+        """
+        missing = [c for c in CUSTOMER_ITEMS_SCHEMA if c not in table.columns]
+        if missing:
+            raise SchemaError(f"customer-item table lacks column(s) {', '.join(missing)}")
+        if table.height == 0:
+            raise EmptyInputError("no purchases to build the customer × item matrix from")
+        table = table.cast(dict(CUSTOMER_ITEMS_SCHEMA)).select(list(CUSTOMER_ITEMS_SCHEMA))
+        customers = table["customer_id"].unique().sort()
+        items = table["item"].unique().sort()
+        coded = table.with_columns(
+            pl.col("customer_id").replace_strict(
+                customers, pl.int_range(customers.len(), eager=True), return_dtype=pl.Int64
+            ).alias("_row"),
+            pl.col("item").replace_strict(
+                items, pl.int_range(items.len(), eager=True), return_dtype=pl.Int32
+            ).alias("_col"),
+        ).sort("_row", "_col")
+        rows = coded["_row"].to_numpy()
+        indptr = np.zeros(customers.len() + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=customers.len()), out=indptr[1:])
+        per_customer = coded.group_by("_row").agg(
+            pl.col("first_date").min(), pl.col("last_date").max(), pl.col("orders").max()
+        ).sort("_row")
+        orders = per_customer["orders"].to_numpy().astype(np.int32)
+        if total_orders is not None:
+            known = pl.DataFrame({"unit": customers, "_fallback": orders}).join(
+                total_orders.select("unit", "total_orders"), on="unit", how="left", maintain_order="left"
+            )
+            orders = (
+                known.select(pl.coalesce("total_orders", "_fallback"))
+                .to_series()
+                .to_numpy()
+                .astype(np.int32)
+            )
+        end = window_end or table["last_date"].max()
+        return cls(
+            customers=tuple(customers.to_list()),
+            items=tuple(items.to_list()),
+            indptr=indptr,
+            indices=coded["_col"].to_numpy().astype(np.int32),
+            orders=coded["orders"].to_numpy().astype(np.int32),
+            quantity=coded["quantity"].to_numpy().astype(np.float64),
+            net_sales=coded["net_sales"].to_numpy().astype(np.float64),
+            last_bought=coded["last_date"].to_numpy().astype("datetime64[us]"),
+            first_date=per_customer["first_date"].to_numpy().astype("datetime64[us]"),
+            last_date=per_customer["last_date"].to_numpy().astype("datetime64[us]"),
+            total_orders=orders,
+            window_end=end,
+        )
+
+    def to_table(self) -> pl.DataFrame:
+        """The long form (``CUSTOMER_ITEMS_SCHEMA``); ``first_date`` holds the customer's first
+        purchase of anything, which is all the round trip needs."""
+        rows = np.repeat(np.arange(self.n_customers), np.diff(self.indptr))
+        return pl.DataFrame(
+            {
+                "customer_id": pl.Series(self.customers, dtype=pl.String).gather(rows),
+                "item": pl.Series(self.items, dtype=pl.String).gather(self.indices),
+                "orders": self.orders,
+                "quantity": self.quantity,
+                "net_sales": self.net_sales,
+                "first_date": self.first_date[rows],
+                "last_date": self.last_bought,
+            }
+        ).cast(dict(CUSTOMER_ITEMS_SCHEMA))
+
+    # ------------------------------------------------------------------ access
+    def csr(self) -> sp.csr_matrix:
+        """Boolean customers × items CSR matrix (True = bought at least once)."""
+        data = np.ones(self.nnz, dtype=bool)
+        return sp.csr_matrix(
+            (data, self.indices, self.indptr), shape=(self.n_customers, self.n_items)
+        )
+
+    def _keys(self) -> np.ndarray:
+        cached = self.__dict__.get("_key_cache")
+        if cached is None:
+            rows = np.repeat(np.arange(self.n_customers, dtype=np.int64), np.diff(self.indptr))
+            cached = rows * self.n_items + self.indices
+            object.__setattr__(self, "_key_cache", cached)
+        return cached
+
+    def lookup(self, rows: np.ndarray | list[int], cols: np.ndarray | list[int]) -> np.ndarray:
+        """Cell position of each (row, col) pair, -1 where not bought (or col < 0)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        keys = self._keys()
+        if keys.size == 0:
+            return np.full(rows.shape, -1, dtype=np.int64)
+        query = rows * self.n_items + cols
+        pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+        return np.where((cols >= 0) & (keys[pos] == query), pos, -1)
+
+    def codes(self, values: list[str] | tuple[str, ...], *, axis: str) -> np.ndarray:
+        """Codes of customer ids (``axis="customer"``) or item ids (``"item"``), -1 if unknown."""
+        vocab = self.customers if axis == "customer" else self.items
+        index = self.__dict__.get(f"_index_{axis}")
+        if index is None:
+            index = {v: i for i, v in enumerate(vocab)}
+            object.__setattr__(self, f"_index_{axis}", index)
+        return np.array([index.get(v, -1) for v in values], dtype=np.int64)
+
+    def row_items(self, row: int) -> np.ndarray:
+        """Item codes the customer in ``row`` has bought."""
+        return self.indices[self.indptr[row] : self.indptr[row + 1]]
