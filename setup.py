@@ -1,4 +1,7 @@
-"""Build script for the compiled mining core (basketlens.mining._core); metadata is in pyproject.toml."""
+"""Build script for the compiled mining core (basketlens.mining._core).
+
+Metadata lives in pyproject.toml; the build needs only a C compiler, setuptools and numpy.
+"""
 
 import numpy as np
 from setuptools import Extension, setup
@@ -9,7 +12,6 @@ setup(
             "basketlens.mining._core",
             sources=["src/basketlens/mining/_core.c"],
             include_dirs=[np.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=["-O3"],
         )
     ]

@@ -44,9 +44,11 @@ def _status_cell(r: dict[str, Any]) -> str:
         return fmt_s(r["wall_s"])
     if r["status"] == "timeout":
         return f"timeout (> {r['wall_s']:.0f} s)"
-    if r["status"] == "skipped":
-        return r["message"] or "skipped"
-    return r["status"]
+    if r["status"] in ("skipped", "memory"):
+        return r["message"] or r["status"]
+    if r["status"] == "n/a":
+        return "n/a (not importable)"
+    return f"{r['status']} (see the results JSON)"
 
 
 def results_table(results: list[dict[str, Any]]) -> str:
@@ -116,9 +118,9 @@ def targets_table(results: list[dict[str, Any]]) -> str:
             kernel = whole = memory = "pyfim not run"
         if mx and mx["status"] == "ok":
             speedup = _verdict(_ratio(mx["wall_s"], bl["wall_s"]), MLXTEND_FACTOR, at_least=True)
-        elif mx and mx["status"] in ("timeout", "skipped"):
+        elif mx and mx["status"] in ("timeout", "memory", "skipped"):
             bound = _ratio(mx["wall_s"], bl["wall_s"]) if mx["wall_s"] else None
-            speedup = f"> {fmt_ratio(bound)} (mlxtend timed out)" if bound else "mlxtend skipped"
+            speedup = f"> {fmt_ratio(bound)} (mlxtend stopped)" if bound else "mlxtend skipped"
         else:
             speedup = "–"
         lines.append(f"| {case} | {kernel} | {whole} | {memory} | {speedup} |")
@@ -142,7 +144,7 @@ def machine_lines(meta: dict[str, Any]) -> str:
             f"(kernel {m['kernel']}); load average at start {la0}, at end {la1}",
             f"- Software: Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in pk.items()),
             f"- Settings: median of {s['repeats']} fresh-process run(s) per cell, timeout "
-            f"{s['timeout_s']:g} s per run; {thresholds}",
+            f"{s['timeout_s']:g} s and {s.get('max_memory_gb', '?')} GB RSS per run; {thresholds}",
         ]
     )
 

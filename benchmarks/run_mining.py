@@ -46,6 +46,7 @@ DATA = ROOT.parent / "shared" / "data"
 TOOLS = ("basketlens", "pyfim", "mlxtend", "efficient-apriori")
 RUNNERS = {tool: BENCH_DIR / "tools" / f"run_{tool.replace('-', '_')}.py" for tool in TOOLS}
 EXIT_UNAVAILABLE = 3
+POLL_S = 0.2  # watchdog polling interval
 
 
 def _synthetic() -> Path:
@@ -102,10 +103,12 @@ CASES: dict[str, Case] = {
     )
 }
 
-#: Pairs known to need far more than the default timeout; run them anyway with --no-skip.
-EXPECTED_SLOW: dict[tuple[str, str], str] = {
+#: Pairs known to need far more than the default timeout or the RAM of a small machine;
+#: run them anyway with --no-skip.
+EXPECTED_TOO_COSTLY: dict[tuple[str, str], str] = {
     ("synthetic_1m_0.001", "mlxtend"): "skipped: expected > timeout",
     ("synthetic_1m_0.001", "efficient-apriori"): "skipped: expected > timeout",
+    ("mushroom_0.2", "mlxtend"): "skipped: needs > 18 GB RAM",
     ("mushroom_0.1", "mlxtend"): "skipped: expected > RAM",
     ("mushroom_0.1", "efficient-apriori"): "skipped: expected > RAM",
 }
@@ -115,7 +118,7 @@ EXPECTED_SLOW: dict[tuple[str, str], str] = {
 class Run:
     """One fresh-process run of one tool on one case."""
 
-    status: str  # ok | timeout | n/a | error
+    status: str  # ok | timeout | memory | n/a | error
     wall_s: float
     peak_mb: float
     report: dict[str, Any] = field(default_factory=dict)
@@ -144,7 +147,45 @@ class Result:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def run_once(tool: str, case: Case, path: Path, timeout: float, workdir: Path) -> Run:
+class Watchdog(threading.Thread):
+    """Kill a child that runs past ``timeout`` seconds or grows above ``max_rss_mb``."""
+
+    def __init__(self, pid: int, start: float, timeout: float, max_rss_mb: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.start_time, self.timeout, self.max_rss_mb = pid, start, timeout, max_rss_mb
+        self.done = threading.Event()
+        self.reason = ""
+
+    def run(self) -> None:
+        while not self.done.wait(POLL_S):
+            if time.perf_counter() - self.start_time > self.timeout:
+                self.reason = "timeout"
+            elif _rss_mb(self.pid) > self.max_rss_mb:
+                self.reason = "memory"
+            else:
+                continue
+            if self.done.is_set():  # exited (and reaped) meanwhile: the pid may be reused
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            return
+
+
+def _rss_mb(pid: int) -> float:
+    """Current resident set size of ``pid`` in MB (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def run_once(
+    tool: str, case: Case, path: Path, timeout: float, max_rss_mb: float, workdir: Path
+) -> Run:
     """Run one tool on one case in a fresh process; measure wall time and peak RSS."""
     out = workdir / f"{case.name}.{tool}.parquet"
     cmd = [
@@ -161,12 +202,12 @@ def run_once(tool: str, case: Case, path: Path, timeout: float, workdir: Path) -
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT)
-        killer = threading.Timer(timeout, _kill, args=(proc.pid,))
-        killer.start()
+        watchdog = Watchdog(proc.pid, start, timeout, max_rss_mb)
+        watchdog.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
-            killer.cancel()
+            watchdog.done.set()
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         stdout.seek(0)
@@ -174,8 +215,10 @@ def run_once(tool: str, case: Case, path: Path, timeout: float, workdir: Path) -
         text, err = stdout.read().decode(), stderr.read().decode(errors="replace")
     out.unlink(missing_ok=True)
     peak_mb = usage.ru_maxrss / 1024  # Linux reports KiB
-    if wall >= timeout and proc.returncode < 0:
+    if watchdog.reason == "timeout":
         return Run("timeout", wall, peak_mb, message=f"killed after {timeout:g} s")
+    if watchdog.reason == "memory":
+        return Run("memory", wall, peak_mb, message=f"killed above {max_rss_mb:,.0f} MB RSS")
     if proc.returncode == EXIT_UNAVAILABLE:
         return Run("n/a", wall, peak_mb, message=_last_line(err))
     if proc.returncode != 0:
@@ -185,11 +228,6 @@ def run_once(tool: str, case: Case, path: Path, timeout: float, workdir: Path) -
     except (IndexError, json.JSONDecodeError):
         return Run("error", wall, peak_mb, message=f"no JSON report: {_last_line(err)}")
     return Run("ok", wall, peak_mb, report=report)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def _last_line(text: str) -> str:
@@ -209,7 +247,7 @@ def summarise(case: Case, tool: str, runs: list[Run]) -> Result:
         runs=[asdict(r) for r in runs],
     )
     if not ok:
-        if result.status == "timeout":
+        if result.status in ("timeout", "memory"):
             result.wall_s = runs[0].wall_s
         return result
     result.wall_s = statistics.median(r.wall_s for r in ok)
@@ -246,7 +284,13 @@ def check_agreement(case: Case, results: list[Result]) -> None:
 
 
 def run_case(
-    case: Case, tools: list[str], repeats: int, timeout: float, no_skip: bool, workdir: Path
+    case: Case,
+    tools: list[str],
+    repeats: int,
+    timeout: float,
+    max_rss_mb: float,
+    no_skip: bool,
+    workdir: Path,
 ) -> list[Result]:
     """All repeats of all tools on one case, interleaved round-robin."""
     path = case.path()
@@ -256,13 +300,13 @@ def run_case(
     runs: dict[str, list[Run]] = {t: [] for t in tools}
     skipped: dict[str, str] = {}
     for tool in tools:
-        if not no_skip and (case.name, tool) in EXPECTED_SLOW:
-            skipped[tool] = EXPECTED_SLOW[(case.name, tool)]
+        if not no_skip and (case.name, tool) in EXPECTED_TOO_COSTLY:
+            skipped[tool] = EXPECTED_TOO_COSTLY[(case.name, tool)]
     for rep in range(repeats):
         for tool in tools:
             if tool in skipped:
                 continue
-            run = run_once(tool, case, path, timeout, workdir)
+            run = run_once(tool, case, path, timeout, max_rss_mb, workdir)
             log.info(
                 "%s / %s #%d: %s %.2f s %.0f MB %s",
                 case.name,
@@ -286,6 +330,11 @@ def run_case(
     return results
 
 
+def _half_ram_gb() -> float:
+    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    return round(pages * page_size / 2**30 / 2, 1)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line of the harness."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -299,6 +348,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, default=3, help="fresh-process runs per pair")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
+    parser.add_argument(
+        "--max-memory-gb",
+        type=float,
+        default=_half_ram_gb(),
+        help="kill a run whose resident memory exceeds this (default: half the RAM)",
+    )
     parser.add_argument("--quick", action="store_true", help="1 repeat, small cases only")
     parser.add_argument(
         "--no-skip", action="store_true", help="also run pairs known to exceed the timeout"
@@ -337,13 +392,20 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.cases:
             results.extend(
                 run_case(
-                    CASES[name], args.tools, args.repeats, args.timeout, args.no_skip, Path(tmp)
+                    CASES[name],
+                    args.tools,
+                    args.repeats,
+                    args.timeout,
+                    args.max_memory_gb * 1024,
+                    args.no_skip,
+                    Path(tmp),
                 )
             )
     machine["load_average_end"] = os.getloadavg()
     settings = {
         "repeats": args.repeats,
         "timeout_s": args.timeout,
+        "max_memory_gb": args.max_memory_gb,
         "tools": args.tools,
         "cases": {
             n: {"min_support": CASES[n].min_support, "min_confidence": CASES[n].min_confidence}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +13,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basketlens.errors import MiningBudgetError, ParameterError
-from basketlens.mining import Itemsets, mine_itemsets, to_basket_matrix
-from basketlens.mining.itemsets import ALGORITHMS, resolve_min_count
+from basketlens.errors import InputError, MiningBudgetError, ParameterError
+from basketlens.mining import BasketMatrix, Itemsets, mine_itemsets, to_basket_matrix
+from basketlens.mining.itemsets import ALGORITHMS, _core, resolve_min_count
 
 TINY = [["a", "b", "c"], ["a", "b"], ["a", "c"], ["b", "c", "d"], ["a", "b", "c", "d"]]
 TINY_ALL = [
@@ -139,12 +141,55 @@ def test_algorithms_agree(n_items: int, density: float, min_count: int) -> None:
     """Dense data exercise diffsets, sparse data galloping merges and occurrence deliver."""
     rng = np.random.default_rng(n_items)
     weights = density * 2 * rng.random(n_items)  # uneven item frequencies
-    dense = rng.random((250, n_items)) < weights
+    weights[:3] = [0.97, 0.9, 0.95]  # a few items in almost every basket: unbalanced tid-lists
+    dense = rng.random((800, n_items)) < weights
     m = to_basket_matrix(sp.csr_matrix(dense))
     tables = {a: mine_itemsets(m, min_count=min_count, algorithm=a).table for a in ALGORITHMS}
     assert tables["python"].height > 200
     for algorithm, table in tables.items():
         assert table.equals(tables["python"]), algorithm
+    # the two-pass fallback of the auto strategy (used when the one-pass buffer would be big)
+    ref = _core.mine(m.indptr, m.indices, m.n_items, min_count, 0, -1, 0)
+    small = _core.mine(m.indptr, m.indices, m.n_items, min_count, 0, -1, 0, 0)
+    assert small[1].tolist() == ref[1].tolist() and small[2].tolist() == ref[2].tolist()
+    assert small[0].tolist() == ref[0].tolist()
+
+
+def test_invalid_matrix_is_an_input_error() -> None:
+    bad = BasketMatrix(np.array([0, 2]), np.array([1, 0], dtype=np.int32), ("a", "b"))
+    with pytest.raises(InputError, match="item codes must be sorted and unique within each"):
+        mine_itemsets(bad, min_count=1)
+    jagged = BasketMatrix(np.array([0, 9, 1]), np.array([0], np.int32), ("a",))
+    with pytest.raises(InputError, match="indptr must be non-decreasing"):
+        mine_itemsets(jagged, min_count=1)
+    with pytest.raises(InputError, match="item code out of range"):
+        mine_itemsets(BasketMatrix(np.array([0, 1]), np.array([2], np.int32), ("a",)), min_count=1)
+
+
+def test_repeated_mining_does_not_leak() -> None:
+    statm = Path("/proc/self/statm")
+    if not statm.exists():
+        pytest.skip("RSS is read from /proc/self/statm (Linux only)")
+    rng = np.random.default_rng(5)
+    m = to_basket_matrix(sp.csr_matrix(rng.random((1500, 40)) < 0.2))
+    query = (np.arange(40, dtype=np.int32), np.arange(41, dtype=np.int64))
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            for target in ("all", "maximal"):
+                mine_itemsets(m, min_count=10, target=target).lookup_counts(*query)
+            with pytest.raises(MiningBudgetError):
+                mine_itemsets(m, min_count=10, max_itemsets=100)
+
+    def rss_mib() -> float:
+        return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    run(10)  # warm up allocator pools
+    before = rss_mib()
+    run(100)
+    # a leak of the kernel's output alone would be ~0.2 MiB per mine, 60 MiB in all
+    assert len(mine_itemsets(m, min_count=10)) == 8074
+    assert rss_mib() - before < 8
 
 
 def test_threads_mine_independently() -> None:

@@ -55,6 +55,19 @@ def test_long_tables_agree() -> None:
                                                                     [0, 1, 1])  # fmt: skip
 
 
+def test_given_vocabulary() -> None:
+    vocab = ["d", "c", "b", "a", "z"]
+    m = to_basket_matrix(BASKETS, items=vocab)
+    assert m.items == tuple(vocab) and m.n_items == 5
+    assert m.indptr.tolist() == INDPTR and m.indices.tolist() == [1, 2, 3, 2, 3, 0, 1, 3]
+    long = pl.DataFrame({"basket": ["1", "1"], "item": ["a", "z"]})
+    assert to_basket_matrix(long, items=vocab).indices.tolist() == [3, 4]
+    with pytest.raises(InputError, match="item 'q' is not in the given items vocabulary"):
+        to_basket_matrix([["a", "q"]], items=vocab)
+    with pytest.raises(ParameterError, match="items labels must be unique"):
+        to_basket_matrix(long, items=["a", "a", "z"])
+
+
 def test_long_table_errors() -> None:
     with pytest.raises(SchemaError, match="column 'basket' not found"):
         to_basket_matrix(pl.DataFrame({"invoice": ["1"], "item": ["a"]}))

@@ -48,6 +48,9 @@ class BruteItemsets:
         self.counts = np.array(list(self.frequent.values()), dtype=np.int64)
         self._by_codes = {tuple(c): n for c, n in zip(coded, self.counts, strict=True)}
 
+    def frequent_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.codes_flat, self.offsets, self.counts
+
     def lookup_counts(self, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         out = []
         for s, e in pairwise(offsets):
@@ -286,6 +289,10 @@ def test_golden_groceries() -> None:
     assert round(rules.table["lift"].min(), 3) == 1.957
     assert len(its.rules(min_confidence=0.5, consequent_max_len=None)) == 5829
     assert seconds < 10
+    # rules come from all frequent itemsets whatever target was mined
+    for target in ("closed", "maximal"):
+        other = mine_itemsets(read_basket_file(path, sep=","), min_support=0.001, target=target)
+        assert other.rules(min_confidence=0.5).table.equals(rules.table)
 
 
 def test_numpy_order_equals_table_sort_and_nulls_not_nan() -> None:

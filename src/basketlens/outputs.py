@@ -88,7 +88,7 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
         )
         tables["rules"] = with_item_names(result.rules.table, names)
         tables["item_support"] = result.item_support
-        mining["scopes"] = result.rules.info
+        mining["rules"] = result.rules.info
         mining["n_rules"] = result.rules.table.height
     for key, table in tables.items():
         table.write_parquet(out / OUTPUT_FILES[key])

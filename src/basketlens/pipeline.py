@@ -170,7 +170,8 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
             rules, item_support = _mine(lines, segmenter.assignments_, config)
-            clock.detail = f"{rules.table.height:,} rules in {rules.table['scope'].n_unique()} scopes"
+            scopes = rules.table["scope"].n_unique()
+            clock.detail = f"{rules.table.height:,} rules in {scopes} scopes"
     return Analysis(features, segmenter, customers, rules, item_support)
 
 
@@ -223,6 +224,7 @@ def _mine(
         min_lift=mine.min_lift,
         max_len=mine.max_len,
         measures=list(mine.measures) if mine.measures else None,
+        n_jobs=-1,
     )
     return rules, support
 

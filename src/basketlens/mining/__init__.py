@@ -16,16 +16,21 @@ from basketlens.mining.encode import BasketMatrix, read_basket_file, read_fimi, 
 from basketlens.mining.itemsets import Itemsets, mine_itemsets
 
 __all__ = [
+    "DEFAULT_MEASURES",
     "MEASURES",
     "BasketMatrix",
     "Itemsets",
     "Rules",
+    "ScopedRules",
+    "compute_measures",
     "generate_rules",
     "item_support",
     "mine_itemsets",
+    "mine_rules",
     "mine_scopes",
     "read_basket_file",
     "read_fimi",
+    "suggest_min_count",
     "to_basket_matrix",
 ]
 
@@ -34,8 +39,13 @@ _LAZY = {
     "Rules": "basketlens.mining.rules",
     "generate_rules": "basketlens.mining.rules",
     "MEASURES": "basketlens.mining.measures",
+    "DEFAULT_MEASURES": "basketlens.mining.measures",
+    "compute_measures": "basketlens.mining.measures",
     "mine_scopes": "basketlens.mining.scopes",
     "item_support": "basketlens.mining.scopes",
+    "ScopedRules": "basketlens.mining.scopes",
+    "mine_rules": "basketlens.mining.thresholds",
+    "suggest_min_count": "basketlens.mining.thresholds",
 }
 
 

@@ -1,15 +1,19 @@
 /*
  * basketlens.mining._core -- the compiled frequent-itemset mining kernel.
  *
- * mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy)
+ * mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy[, scratch_limit])
  *     -> (flat int32, offsets int64, counts int64, complete bool)
  *   Depth-first Eclat over the frequent items recoded by ascending frequency. Every node keeps
  *   either a tid-list (sorted basket ids) or a diffset relative to its parent (dEclat).
  *   strategy 0 "auto": per branch, children by pairwise tid-list merges or by occurrence
  *   deliver (a cost model picks), switching dense branches to diffsets; 1 "eclat": merges;
- *   2 "declat": diffsets from depth 2 on; 3 "occurrence": occurrence deliver only. All
- *   itemsets (length 1 included) are returned with their codes ascending; complete is False when more than max_itemsets exist (the output
- *   then holds the first max_itemsets found). max_len 0 = unlimited; max_itemsets -1 = none.
+ *   2 "declat": diffsets from depth 2 on; 3 "occurrence": two-pass occurrence deliver.
+ *   All itemsets (length 1 included) are returned, each with its codes ascending; complete
+ *   is False when more than max_itemsets exist (the output then holds the first
+ *   max_itemsets found). max_len 0 = unlimited; max_itemsets -1 = none; scratch_limit
+ *   (tests only) caps the one-pass deliver buffer, -2 = automatic.
+ * parse_fimi(data: bytes) -> (rows, values, n_rows, 0) | (None, None, bad_line, err)
+ *   Tokenizes a FIMI file (space-separated integers, one basket per line).
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
  * lookup(flat, offsets, counts, table, qflat, qoffsets) -> int64 counts (-1 = absent).
  * closed_maximal(flat, offsets, counts, table) -> (closed bool, maximal bool).
@@ -123,7 +127,18 @@ static int nodes_push(Nodes *s, Node n) {
     return 0;
 }
 
+#define PREFETCH 8 /* baskets ahead in occurrence scans */
+#if !defined(__GNUC__) && !defined(__clang__)
+#define __builtin_prefetch(p) ((void)(p))
+#endif
+
 /* ------------------------------------------------------------------ set operations */
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 
 /* first position p >= j with b[p] >= x (nb when none), by exponential then binary search */
 static inline int64_t gallop(const int32_t *b, int64_t nb, int64_t j, int32_t x) {
@@ -221,6 +236,7 @@ typedef struct {
     int max_len, strategy;
     int status; /* 0 ok, 1 budget exceeded, -1 out of memory */
     int64_t scratch_limit; /* largest single-pass deliver buffer (int32 entries) */
+    int64_t n_baskets;
     double avg_len; /* mean number of frequent items per basket */
     int diff_flag; /* set by extend_occurrences when the children are diffsets */
 } Miner;
@@ -257,6 +273,10 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
     int32_t xi = X->item;
     for (int64_t p = 0; p < X->len; p++) {
         int32_t t = xs[p];
+        if (p + PREFETCH < X->len) { /* the rows are scattered: fetch ahead */
+            __builtin_prefetch(M->hptr + xs[p + 2 * PREFETCH < X->len ? p + 2 * PREFETCH : p]);
+            __builtin_prefetch(M->hrow + M->hptr[xs[p + PREFETCH] + 1] - 1);
+        }
         const int32_t *row = M->hrow + M->hptr[t];
         for (int64_t q = M->hptr[t + 1] - M->hptr[t] - 1; q >= 0 && row[q] > xi; q--) {
             int32_t s = M->slot[row[q]];
@@ -415,12 +435,18 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
         if (!is_diff && M->strategy == 0) {
             /* cost model: pairwise merges touch both tid-lists (galloping caps the long one);
              * occurrence counting + deliver scan the baskets of t(PX) twice */
-            double merge = 0.0, occ = 2.0 * (double)X.len * M->avg_len;
-            for (int64_t j = i + 1; j < hi && merge < occ; j++) {
+            double merge = 0.0, occ = 2.0 * (double)X.len * M->avg_len, dense = 0.0;
+            for (int64_t j = i + 1; j < hi; j++) {
                 int64_t ny = M->nodes.data[j].len;
                 merge += (double)X.len + (double)(ny > 32 * X.len ? 8 * X.len : ny);
+                dense += (double)ny;
             }
             occurrences = occ <= merge;
+            /* members in most baskets: d(PXY) = t(PX) \ t(PY) directly, as dEclat does */
+            if (dense > 0.5 * (double)(hi - i - 1) * (double)M->n_baskets) {
+                occurrences = 0;
+                to_diff = 1;
+            }
         }
         if (occurrences) {
             if (extend_occurrences(M, &X, i, hi) < 0) return;
@@ -455,7 +481,7 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
             }
             M->arena.top += len;
         }
-        if (M->strategy == 0 && !is_diff && M->nodes.top - node_mark > 1) {
+        if (M->strategy == 0 && !is_diff && !to_diff && M->nodes.top - node_mark > 1) {
             /* a dense branch continues on diffsets d(PXY) = t(PX) \ t(PXY) */
             int64_t sum_tid = 0, sum_diff = 0, n_c = M->nodes.top - node_mark;
             for (int64_t c = node_mark; c < M->nodes.top; c++) {
@@ -559,19 +585,28 @@ static int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int
         int64_t k = hptr[b];
         for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
             int32_t r = code2rank[indices[p]];
-            if (r < 0) continue;
-            int64_t q = k++;
-            while (q > hptr[b] && hrow[q - 1] > r) { /* insertion sort; baskets are short */
-                hrow[q] = hrow[q - 1];
-                q--;
+            if (r >= 0) hrow[k++] = r;
+        }
+        if (k - hptr[b] > 32) {
+            qsort(hrow + hptr[b], k - hptr[b], sizeof(int32_t), cmp_i32);
+        } else {
+            for (int64_t q = hptr[b] + 1; q < k; q++) { /* insertion sort: short baskets */
+                int32_t r = hrow[q];
+                int64_t w = q;
+                while (w > hptr[b] && hrow[w - 1] > r) {
+                    hrow[w] = hrow[w - 1];
+                    w--;
+                }
+                hrow[w] = r;
             }
-            hrow[q] = r;
         }
         hptr[b + 1] = k;
     }
     for (int64_t r = 0; r <= n_freq; r++) M->slot[r] = -1;
     M->avg_len = n_baskets ? (double)total / (double)n_baskets : 0.0;
-    M->scratch_limit = total > (1 << 22) ? total : (1 << 22);
+    M->n_baskets = n_baskets;
+    if (M->scratch_limit == -2) M->scratch_limit = total > (1 << 22) ? total : (1 << 22);
+    if (M->strategy == 3) M->scratch_limit = -1; /* "occurrence": always count, then deliver */
     M->hptr = hptr;
     M->hrow = hrow;
     M->rank2code = rank2code;
@@ -612,12 +647,29 @@ static PyObject *to_numpy(const void *data, int64_t n, int type, size_t itemsize
     return a;
 }
 
+/* NULL when every row is non-decreasing in indptr, in range, sorted and unique */
+static const char *check_rows(const int64_t *indptr, const int32_t *indices, int64_t n_baskets,
+                              int64_t n_items) {
+    int64_t nnz = indptr[n_baskets];
+    for (int64_t b = 0; b < n_baskets; b++) {
+        if (indptr[b + 1] < indptr[b] || indptr[b + 1] > nnz)
+            return "indptr must be non-decreasing";
+        for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
+            if (indices[p] < 0 || indices[p] >= n_items) return "item code out of range";
+            if (p > indptr[b] && indices[p] <= indices[p - 1])
+                return "item codes must be sorted and unique within each basket";
+        }
+    }
+    return NULL;
+}
+
 static PyObject *py_mine(PyObject *self, PyObject *args) {
     PyObject *o_indptr, *o_indices;
     long long n_items, min_count, max_itemsets;
+    long long scratch_limit = -2; /* testing hook: -2 = automatic */
     int max_len, strategy;
-    if (!PyArg_ParseTuple(args, "OOLLiLi", &o_indptr, &o_indices, &n_items, &min_count, &max_len,
-                          &max_itemsets, &strategy))
+    if (!PyArg_ParseTuple(args, "OOLLiLi|L", &o_indptr, &o_indices, &n_items, &min_count,
+                          &max_len, &max_itemsets, &strategy, &scratch_limit))
         return NULL;
     if (min_count < 1 || n_items < 0 || max_len < 0 || strategy < 0 || strategy > 3) {
         PyErr_SetString(PyExc_ValueError, "invalid mining parameters");
@@ -634,15 +686,14 @@ static PyObject *py_mine(PyObject *self, PyObject *args) {
     const int32_t *indices = PyArray_DATA(a_indices);
     int64_t n_baskets = PyArray_SIZE(a_indptr) - 1, nnz = PyArray_SIZE(a_indices);
     const char *bad = NULL;
-    if (n_baskets < 0 || indptr[0] != 0 || indptr[n_baskets] != nnz) bad = "indptr must start at 0 and end at len(indices)";
-    else if (n_baskets >= INT32_MAX) bad = "too many baskets (at most 2**31 - 2)";
-    for (int64_t b = 0; !bad && b < n_baskets; b++) {
-        if (indptr[b + 1] < indptr[b]) bad = "indptr must be non-decreasing";
-        for (int64_t p = indptr[b]; !bad && p < indptr[b + 1]; p++) {
-            if (indices[p] < 0 || indices[p] >= n_items) bad = "item code out of range";
-            else if (p > indptr[b] && indices[p] <= indices[p - 1])
-                bad = "item codes must be sorted and unique within each basket";
-        }
+    if (n_baskets < 0 || indptr[0] != 0 || indptr[n_baskets] != nnz)
+        bad = "indptr must start at 0 and end at len(indices)";
+    else if (n_baskets >= INT32_MAX)
+        bad = "too many baskets (at most 2**31 - 2)";
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        bad = check_rows(indptr, indices, n_baskets, n_items);
+        Py_END_ALLOW_THREADS
     }
     if (bad) {
         Py_DECREF(a_indptr);
@@ -656,6 +707,7 @@ static PyObject *py_mine(PyObject *self, PyObject *args) {
     M.max_itemsets = max_itemsets;
     M.max_len = max_len;
     M.strategy = strategy;
+    M.scratch_limit = scratch_limit;
     int rc;
     if (out_init(&M.out) < 0) {
         rc = -1;
@@ -741,7 +793,7 @@ static int parse_index(Index *ix, PyObject *o_flat, PyObject *o_offsets, PyObjec
         ix->table = as_array(o_table, NPY_INT64, "table");
         if (!ix->table) return -1;
         int64_t size = PyArray_SIZE(ix->table);
-        if (size < 1 || (size & (size - 1)) != 0 || size < ix->n) {
+        if (size < 1 || (size & (size - 1)) != 0 || size <= ix->n) {
             PyErr_SetString(PyExc_ValueError, "table is not an index built by build_index");
             return -1;
         }
@@ -787,11 +839,6 @@ static PyObject *py_build_index(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     free_index(&ix);
     return table;
-}
-
-static int cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
 }
 
 static PyObject *py_lookup(PyObject *self, PyObject *args) {

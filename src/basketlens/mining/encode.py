@@ -104,16 +104,44 @@ def _from_pairs(
     return BasketMatrix(indptr, indices, items, ids)
 
 
-def _encode_long(baskets: pl.Series, item_ids: pl.Series) -> BasketMatrix:
+def _vocabulary(item_ids: pl.Series, items: Sequence[str] | None) -> pl.Series:
+    """The sorted item ids, or the given vocabulary (checked: unique, covers every item)."""
+    if items is None:
+        return item_ids.unique().sort()
+    vocab = pl.Series("item", [str(x) for x in items], dtype=pl.String)
+    if vocab.n_unique() != len(vocab):
+        raise ParameterError("items labels must be unique")
+    unknown = item_ids.filter(~item_ids.is_in(vocab.implode()))
+    if len(unknown):
+        raise InputError(
+            f"item {unknown[0]!r} is not in the given items vocabulary "
+            f"({unknown.n_unique()} unknown item ids); add it or drop those lines"
+        )
+    return vocab
+
+
+def _encode_long(
+    baskets: pl.Series, item_ids: pl.Series, items: Sequence[str] | None = None
+) -> BasketMatrix:
     """Encode parallel basket/item string Series (no nulls) into a BasketMatrix."""
-    basket_ids = baskets.unique(maintain_order=True)
-    vocab = item_ids.unique().sort()
-    rows = baskets.cast(pl.Enum(basket_ids)).to_physical().to_numpy()
-    codes = item_ids.cast(pl.Enum(vocab)).to_physical().to_numpy()
-    return _from_pairs(rows, codes, len(basket_ids), tuple(vocab.to_list()), tuple(basket_ids))
+    vocab = _vocabulary(item_ids, items)
+    codes = item_ids.cast(pl.Enum(vocab)).to_physical().cast(pl.Int32)
+    # one hash pass groups the lines by basket (order of first appearance)
+    grouped = (
+        pl.DataFrame({"basket": baskets, "code": codes})
+        .group_by("basket", maintain_order=True)
+        .agg(pl.col("code"))
+    )
+    lengths = grouped.get_column("code").list.len().to_numpy().astype(np.int64)
+    flat = grouped.get_column("code").explode().to_numpy()
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    ids = tuple(grouped.get_column("basket").to_list())
+    return _from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
 
 
-def _from_frame(df: pl.DataFrame, basket_col: str, item_col: str) -> BasketMatrix:
+def _from_frame(
+    df: pl.DataFrame, basket_col: str, item_col: str, items: Sequence[str] | None
+) -> BasketMatrix:
     for col in (basket_col, item_col):
         if col not in df.columns:
             raise SchemaError(
@@ -128,7 +156,7 @@ def _from_frame(df: pl.DataFrame, basket_col: str, item_col: str) -> BasketMatri
             row = int(s.is_null().arg_max())
             raise InputError(f"column {col!r} has a missing value in row {row}; drop or fill it")
         out.append(s)
-    return _encode_long(out[0], out[1])
+    return _encode_long(out[0], out[1], items)
 
 
 def _from_sparse(data: Any, items: Sequence[str] | None) -> BasketMatrix:
@@ -150,7 +178,7 @@ def _from_sparse(data: Any, items: Sequence[str] | None) -> BasketMatrix:
     return BasketMatrix(csr.indptr.astype(np.int64), csr.indices.astype(np.int32), labels, None)
 
 
-def _from_lists(data: Iterable[Iterable[str]]) -> BasketMatrix:
+def _from_lists(data: Iterable[Iterable[str]], items: Sequence[str] | None) -> BasketMatrix:
     flat: list[str] = []
     lengths: list[int] = []
     for i, basket in enumerate(data):
@@ -164,7 +192,7 @@ def _from_lists(data: Iterable[Iterable[str]]) -> BasketMatrix:
     n = len(lengths)
     rows = np.repeat(np.arange(n, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
     s = pl.Series(flat, dtype=pl.String)
-    vocab = s.unique().sort()
+    vocab = _vocabulary(s, items)
     codes = s.cast(pl.Enum(vocab)).to_physical().to_numpy()
     return _from_pairs(rows, codes, n, tuple(vocab.to_list()), None)
 
@@ -180,7 +208,9 @@ def to_basket_matrix(
 
     ``data`` is a list of baskets (iterables of item ids; duplicates collapse), a Polars or
     pandas long table with ``basket_col`` / ``item_col``, a scipy sparse matrix (non-zero =
-    present; ``items`` labels the columns) or a BasketMatrix (returned as is).
+    present; ``items`` labels the columns) or a BasketMatrix (returned as is). For lists and
+    tables, ``items`` fixes the vocabulary (code = position), e.g. to share it across runs;
+    by default codes follow the sorted item ids.
 
     Example:
         >>> import polars as pl
@@ -193,12 +223,12 @@ def to_basket_matrix(
     if isinstance(data, pl.LazyFrame):
         data = data.collect()
     if isinstance(data, pl.DataFrame):
-        return _from_frame(data, basket_col, item_col)
+        return _from_frame(data, basket_col, item_col, items)
     mod = type(data).__module__
     if mod.startswith("pandas"):
         if not hasattr(data, "columns"):
             raise InputError("a pandas object must be a DataFrame with basket and item columns")
-        return _from_frame(pl.from_pandas(data), basket_col, item_col)
+        return _from_frame(pl.from_pandas(data), basket_col, item_col, items)
     if mod.startswith("scipy.sparse"):
         return _from_sparse(data, items)
     if isinstance(data, str | bytes | Path):
@@ -212,7 +242,7 @@ def to_basket_matrix(
             f"cannot encode baskets from {type(data).__name__}; pass a list of baskets, "
             "a long table, a scipy sparse matrix or a BasketMatrix"
         ) from None
-    return _from_lists(data)
+    return _from_lists(data, items)
 
 
 def _read_lines(path: str | Path) -> tuple[Path, pl.Series]:

@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
-from basketlens.errors import MiningBudgetError, ParameterError
+from basketlens.errors import InputError, MiningBudgetError, ParameterError
 from basketlens.mining.encode import BasketMatrix, to_basket_matrix
 
 try:  # the compiled kernel; the pure-Python reference is used only if the build is missing
@@ -210,9 +209,10 @@ class Itemsets:
         all_arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
         keep: np.ndarray | None,
         info: dict[str, Any],
+        index: np.ndarray | None = None,
     ) -> None:
         self._all_flat, self._all_offsets, self._all_counts = all_arrays
-        self._index: np.ndarray | dict | None = None
+        self._index: np.ndarray | dict | None = index
         self.vocabulary: tuple[str, ...] = matrix.items
         self.n_baskets: int = matrix.n_baskets
         self.min_count: int = min_count
@@ -240,21 +240,51 @@ class Itemsets:
 
     @cached_property
     def table(self) -> pl.DataFrame:
-        """The itemsets as a Polars table (built on first access)."""
+        """The itemsets as a Polars table (built on first access, sorted in numpy)."""
+        import pyarrow as pa
+
+        n, lengths = len(self.counts), np.diff(self.offsets)
+        # rank of each code in the string order of the item ids (FIMI codes are numeric order)
         vocab = pl.Series("item", self.vocabulary, dtype=pl.String)
-        values = vocab.gather(self.codes_flat).to_arrow()
-        lists = pa.LargeListArray.from_arrays(pa.array(self.offsets, pa.int64()), values)
-        n = max(self.n_baskets, 1)
-        df = pl.DataFrame(
+        by_string = vocab.arg_sort().to_numpy()
+        rank = np.empty(len(by_string), dtype=np.int64)
+        rank[by_string] = np.arange(len(by_string))
+        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        ranks = np.sort(owner * max(len(rank), 1) + rank[self.codes_flat]) - owner * max(
+            len(rank), 1
+        )  # each itemset's items in string order
+        # order: length, count descending, then the items lexicographically (same length only)
+        width = int(lengths.max()) if n else 0
+        grid = np.full((n, width), -1, dtype=np.int64)
+        grid[owner, np.arange(len(owner)) - np.repeat(self.offsets[:-1], lengths)] = ranks
+        keys = [grid[:, k] for k in range(width - 1, -1, -1)] + [-self.counts, lengths]
+        order = np.lexsort(keys) if n else np.zeros(0, dtype=np.int64)
+        new_len = lengths[order]
+        new_off = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(new_len, out=new_off[1:])
+        pos = np.arange(new_off[-1], dtype=np.int64) + np.repeat(
+            self.offsets[:-1][order] - new_off[:-1], new_len
+        )
+        values = vocab.gather(by_string[ranks[pos]]).to_arrow()
+        lists = pa.LargeListArray.from_arrays(pa.array(new_off, pa.int64()), values)
+        counts = self.counts[order]
+        return pl.DataFrame(
             {
-                "itemset": pl.Series("itemset", lists).cast(pl.List(pl.String)).list.sort(),
-                "count": pl.Series(self.counts, dtype=pl.Int64),
+                "itemset": pl.Series("itemset", lists).cast(pl.List(pl.String)),
+                "count": pl.Series(counts, dtype=pl.Int64),
                 # numpy divides exactly (Polars may multiply by the reciprocal)
-                "support": pl.Series(self.counts / n, dtype=pl.Float64),
-                "length": pl.Series(np.diff(self.offsets), dtype=pl.Int32),
+                "support": pl.Series(counts / max(self.n_baskets, 1), dtype=pl.Float64),
+                "length": pl.Series(new_len, dtype=pl.Int32),
             }
         )
-        return df.sort(["length", "count", "itemset"], descending=[False, True, False])
+
+    def frequent_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All frequent itemsets as coded ``(flat, offsets, counts)``, whatever the target.
+
+        Rules are generated from these, so closed or maximal mining gives the same rules as
+        mining all frequent itemsets.
+        """
+        return self._all_flat, self._all_offsets, self._all_counts
 
     def _lookup_index(self) -> Any:
         if self._index is None:
@@ -305,15 +335,18 @@ def _run_kernel(
         if algorithm != "python":
             logger.warning("compiled mining core unavailable; using the slow Python reference")
         return _py_mine(m.indptr, m.indices, m.n_items, min_count, max_len, max_itemsets)
-    return _core.mine(
-        np.ascontiguousarray(m.indptr, dtype=np.int64),
-        np.ascontiguousarray(m.indices, dtype=np.int32),
-        m.n_items,
-        min_count,
-        0 if max_len is None else max_len,
-        -1 if max_itemsets is None else max_itemsets,
-        _STRATEGY[algorithm],
-    )
+    try:
+        return _core.mine(
+            np.ascontiguousarray(m.indptr, dtype=np.int64),
+            np.ascontiguousarray(m.indices, dtype=np.int32),
+            m.n_items,
+            min_count,
+            0 if max_len is None else max_len,
+            -1 if max_itemsets is None else max_itemsets,
+            _STRATEGY[algorithm],
+        )
+    except ValueError as exc:  # the kernel validates the CSR structure
+        raise InputError(f"invalid BasketMatrix: {exc}; build it with to_basket_matrix") from None
 
 
 def mine_itemsets(
@@ -357,7 +390,7 @@ def mine_itemsets(
             f"raise min_support (e.g. min_support={suggestion:g}), set max_len, "
             "or raise max_itemsets"
         )
-    keep = None
+    keep = index = None
     if target != "all":
         if used != "python":
             index = _core.build_index(flat, offsets)
@@ -395,4 +428,5 @@ def mine_itemsets(
         all_arrays=(flat, offsets, counts),
         keep=keep,
         info=info,
+        index=index,
     )

@@ -57,6 +57,8 @@ class ItemsetsLike(Protocol):
 
     def lookup_counts(self, query_flat: np.ndarray, query_offsets: np.ndarray) -> np.ndarray: ...
 
+    def frequent_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
 
 def as_fraction(value: float) -> Fraction:
     """The exact decimal value the user wrote (``0.3`` → 3/10), for count comparisons."""
@@ -103,7 +105,9 @@ class _Splits:
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, ...]] = []
 
-    def add(self, x: np.ndarray, y: np.ndarray, n_ab, n_a, n_b) -> None:
+    def add(
+        self, x: np.ndarray, y: np.ndarray, n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray
+    ) -> None:
         self.parts.append((x, y, n_ab, n_a, n_b))
 
     def __len__(self) -> int:
@@ -160,9 +164,10 @@ def _splits(
 ) -> _Splits:
     """Every admissible split of every itemset that passes the thresholds (coded)."""
     out = _Splits()
-    flat = np.asarray(itemsets.codes_flat, dtype=np.int32)
-    off = np.asarray(itemsets.offsets, dtype=np.int64)
-    counts = np.asarray(itemsets.counts, dtype=np.int64)
+    all_flat, all_off, all_counts = itemsets.frequent_arrays()
+    flat = np.asarray(all_flat, dtype=np.int32)
+    off = np.asarray(all_off, dtype=np.int64)
+    counts = np.asarray(all_counts, dtype=np.int64)
     lengths = np.diff(off)
     n = itemsets.n_baskets
     n_arr = np.array([n], dtype=np.int64)

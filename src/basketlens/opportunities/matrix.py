@@ -49,6 +49,7 @@ CUSTOMER_ITEMS_SCHEMA: pl.Schema = pl.Schema(
     }
 )
 
+_BITMAP_LIMIT = 2_000_000_000  # bits (250 MB) for the packed ownership matrix behind has()
 _NEEDED = ("unit", "item", "basket", "quantity", "net_sales", "date")
 
 
@@ -139,23 +140,30 @@ class CustomerItems:
         customers = table["customer_id"].unique().sort()
         items = table["item"].unique().sort()
         coded = table.with_columns(
-            pl.col("customer_id").replace_strict(
+            pl.col("customer_id")
+            .replace_strict(
                 customers, pl.int_range(customers.len(), eager=True), return_dtype=pl.Int64
-            ).alias("_row"),
-            pl.col("item").replace_strict(
-                items, pl.int_range(items.len(), eager=True), return_dtype=pl.Int32
-            ).alias("_col"),
+            )
+            .alias("_row"),
+            pl.col("item")
+            .replace_strict(items, pl.int_range(items.len(), eager=True), return_dtype=pl.Int32)
+            .alias("_col"),
         ).sort("_row", "_col")
         rows = coded["_row"].to_numpy()
         indptr = np.zeros(customers.len() + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=customers.len()), out=indptr[1:])
-        per_customer = coded.group_by("_row").agg(
-            pl.col("first_date").min(), pl.col("last_date").max(), pl.col("orders").max()
-        ).sort("_row")
+        per_customer = (
+            coded.group_by("_row")
+            .agg(pl.col("first_date").min(), pl.col("last_date").max(), pl.col("orders").max())
+            .sort("_row")
+        )
         orders = per_customer["orders"].to_numpy().astype(np.int32)
         if total_orders is not None:
             known = pl.DataFrame({"unit": customers, "_fallback": orders}).join(
-                total_orders.select("unit", "total_orders"), on="unit", how="left", maintain_order="left"
+                total_orders.select("unit", "total_orders"),
+                on="unit",
+                how="left",
+                maintain_order="left",
             )
             orders = (
                 known.select(pl.coalesce("total_orders", "_fallback"))
@@ -221,6 +229,31 @@ class CustomerItems:
         query = rows * self.n_items + cols
         pos = np.minimum(np.searchsorted(keys, query), keys.size - 1)
         return np.where((cols >= 0) & (keys[pos] == query), pos, -1)
+
+    def has(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Whether each customer row bought each item col (False for col < 0).
+
+        Uses a packed bit matrix when it fits in ``_BITMAP_LIMIT`` bits (built once), else the
+        sorted-key lookup.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.n_customers * self.n_items > _BITMAP_LIMIT:
+            return self.lookup(rows, cols) >= 0
+        bits = self.__dict__.get("_bitmap")
+        if bits is None:
+            width = (self.n_items + 7) // 8
+            bits = np.zeros(self.n_customers * width, dtype=np.uint8)
+            cell_rows = np.repeat(np.arange(self.n_customers, dtype=np.int64), np.diff(self.indptr))
+            cell_cols = self.indices.astype(np.int64)
+            np.bitwise_or.at(
+                bits, cell_rows * width + (cell_cols >> 3), (1 << (cell_cols & 7)).astype(np.uint8)
+            )
+            object.__setattr__(self, "_bitmap", bits)
+        width = (self.n_items + 7) // 8
+        safe = np.maximum(cols, 0)
+        found = (bits[rows * width + (safe >> 3)] >> (safe & 7).astype(np.uint8)) & 1
+        return (found == 1) & (cols >= 0)
 
     def codes(self, values: list[str] | tuple[str, ...], *, axis: str) -> np.ndarray:
         """Codes of customer ids (``axis="customer"``) or item ids (``"item"``), -1 if unknown."""

@@ -1,0 +1,58 @@
+"""``basketlens report OUT``: re-render the report files from an output folder (no recomputing).
+
+Example:
+    $ basketlens report out/ --csv
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from basketlens.cli.console import handle_errors, out_console
+
+
+@handle_errors
+def report_command(
+    out_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Output folder written by `basketlens run` or `demo`. Example: out/",
+            show_default=False,
+        ),
+    ],
+    html: Annotated[bool, typer.Option("--html/--no-html", help="Write report.html.")] = True,
+    excel: Annotated[bool, typer.Option("--excel/--no-excel", help="Write insights.xlsx.")] = True,
+    charts: Annotated[
+        bool, typer.Option("--charts/--no-charts", help="Write charts/*.png.")
+    ] = True,
+    bi: Annotated[bool, typer.Option("--bi/--no-bi", help="Write the bi/ star tables.")] = True,
+    csv: Annotated[bool, typer.Option("--csv", help="Also write the bi/ tables as CSV.")] = False,
+) -> None:
+    """Render report.html, insights.xlsx, charts/ and bi/ from an output folder.
+
+    Reads only the folder's tables and run.json; nothing is recomputed.
+
+    Example: basketlens report demo-out --csv
+    """
+    from rich.markup import escape
+
+    from basketlens.report import render_report
+
+    files = render_report(out_dir, html=html, excel=excel, charts=charts, bi=bi, csv=csv)
+    total = sum(files.seconds.values())
+    out_console.print(
+        f"[green]✓[/] report rendered in {total:.1f}s: {len(files.all)} files in "
+        f"{escape(str(files.out_dir))}"
+    )
+    for path in (files.html, files.excel):
+        if path is not None:
+            out_console.print(f"  {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)")
+    if files.charts:
+        out_console.print(
+            f"  {len(files.charts)} charts in {escape(str(files.out_dir / 'charts'))}"
+        )
+    if files.bi:
+        out_console.print(f"  {len(files.bi)} BI tables in {escape(str(files.out_dir / 'bi'))}")

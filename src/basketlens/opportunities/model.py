@@ -1,0 +1,408 @@
+"""The saved recommender: what ``basketlens recommend OUT`` needs, in ``OUT/model/``.
+
+Files (all Parquet except two):
+
+* ``model.json`` – format marker and version, window end, counts, the file list.
+* ``rules.parquet`` – rule_id, scope, antecedent, consequent, their names, support,
+  confidence, lift.
+* ``customers.parquet`` – customer_id, customer_name, segment, segment_name, total_orders.
+* ``customer_items.parquet`` – the customer × item purchases in long form
+  (:data:`~basketlens.opportunities.matrix.CUSTOMER_ITEMS_SCHEMA`).
+* ``item_values.parquet`` – typical monthly value per scope and item
+  (:mod:`basketlens.opportunities.value`); ``items.parquet`` – item, item_name.
+* ``segmenter.pkl`` – the fitted :class:`~basketlens.segment.CustomerSegmenter` (caps, scaler,
+  centroids) to place new customers, written with :mod:`pickle`. **Unpickling runs code from
+  the file: load model folders only from sources you trust.** It is read lazily, only by
+  :meth:`RecommenderModel.place`.
+
+Example:
+    >>> model = load_model("out")                         # doctest: +SKIP
+    >>> model.recommend_customer("17850", top=5)          # doctest: +SKIP
+    >>> model.complete_basket(["22423", "85123A"], top=3) # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import pickle
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from basketlens import __version__
+from basketlens._validation import check_interval
+from basketlens.errors import ModelError, ParameterError
+from basketlens.opportunities.matrix import CUSTOMER_ITEMS_SCHEMA, CustomerItems
+from basketlens.opportunities.opportunities import (
+    _PAD,
+    ALL_SCOPE,
+    Opportunities,
+    RuleCodes,
+    find_opportunities,
+)
+from basketlens.opportunities.reasons import rule_reason
+from basketlens.opportunities.recommend import Source, combine_evidence, recommend
+from basketlens.opportunities.value import ITEM_VALUES_SCHEMA, ItemValues
+
+if TYPE_CHECKING:
+    from basketlens.segment import CustomerSegmenter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BASKET_SCHEMA", "MODEL_DIR", "RecommenderModel", "load_model", "save_model"]
+
+MODEL_DIR = "model"
+FORMAT = "basketlens-model"
+FORMAT_VERSION = 1
+_FILES = {
+    "rules": "rules.parquet",
+    "customers": "customers.parquet",
+    "customer_items": "customer_items.parquet",
+    "item_values": "item_values.parquet",
+    "items": "items.parquet",
+}
+_SEGMENTER = "segmenter.pkl"
+
+BASKET_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "rank": pl.Int32,
+        "item": pl.String,
+        "item_name": pl.String,
+        "score": pl.Float64,
+        "source": pl.String,
+        "rule_ids": pl.List(pl.String),
+        "reason": pl.String,
+    }
+)
+
+
+class RecommenderModel:
+    """Rules + purchases + segments: answers per customer and per basket without re-mining.
+
+    Build it with :meth:`from_opportunities` after :func:`find_opportunities`, or read it
+    with :func:`load_model`.
+    """
+
+    def __init__(
+        self,
+        *,
+        matrix: CustomerItems,
+        rules: pl.DataFrame,
+        customers: pl.DataFrame,
+        values: ItemValues,
+        item_names: dict[str, str],
+        segmenter: CustomerSegmenter | None = None,
+        segmenter_path: Path | None = None,
+    ) -> None:
+        self.matrix = matrix
+        self.rules = rules
+        self.customers = customers
+        self.values = values
+        self.item_names = item_names
+        self._segmenter = segmenter
+        self._segmenter_path = segmenter_path
+
+    def __repr__(self) -> str:
+        return (
+            f"RecommenderModel({self.matrix.n_customers} customers, {self.matrix.n_items} items,"
+            f" {self.rules.height} rules)"
+        )
+
+    @classmethod
+    def from_opportunities(
+        cls,
+        opportunities: Opportunities,
+        rules: pl.DataFrame,
+        *,
+        segmenter: CustomerSegmenter | None = None,
+    ) -> RecommenderModel:
+        """The model behind ``opportunities`` (same matrix, values, customers and names)."""
+        from basketlens.opportunities.opportunities import check_rules
+
+        names = opportunities.item_names
+        table = check_rules(rules).with_columns(
+            pl.col(side)
+            .list.eval(pl.element().replace_strict(names, default=pl.element()))
+            .alias(f"{side}_names")
+            for side in ("antecedent", "consequent")
+        )
+        return cls(
+            matrix=opportunities.matrix,
+            rules=table,
+            customers=opportunities.customers,
+            values=opportunities.values,
+            item_names=dict(names),
+            segmenter=segmenter,
+        )
+
+    # ------------------------------------------------------------------ lookups
+    def _customer_row(self, customer_id: str) -> int:
+        row = int(self.matrix.codes([str(customer_id)], axis="customer")[0])
+        if row < 0:
+            hint = _suggest(str(customer_id), self.matrix.customers)
+            raise ParameterError(
+                f"customer {customer_id!r} is not in the model "
+                f"({self.matrix.n_customers:,} customers){hint}"
+            )
+        return row
+
+    def resolve_items(self, items: Sequence[str]) -> list[str]:
+        """Item ids for ids or names (exact, case-insensitive); unknown ones raise with a hint."""
+        by_name: dict[str, str] = {}
+        for item, name in self.item_names.items():
+            by_name.setdefault(str(name).casefold(), item)
+        known = set(self.matrix.items) | set(self.item_names)
+        out: list[str] = []
+        for raw in items:
+            text = str(raw).strip()
+            if text in known:
+                out.append(text)
+            elif text.casefold() in by_name:
+                out.append(by_name[text.casefold()])
+            else:
+                pool = [*self.matrix.items, *(str(n) for n in self.item_names.values())]
+                raise ParameterError(
+                    f"item {text!r} is not in the model ({self.matrix.n_items:,} items)"
+                    f"{_suggest(text, pool)}"
+                )
+        return list(dict.fromkeys(out))
+
+    # ------------------------------------------------------------------ answers
+    def opportunities(self, customer_ids: Sequence[str] | None = None) -> Opportunities:
+        """Opportunities of every customer (or of ``customer_ids``) for every rule."""
+        return find_opportunities(
+            self.matrix,
+            self.rules,
+            self.customers,
+            item_names=self.item_names,
+            customer_ids=list(customer_ids) if customer_ids is not None else None,
+            values=self.values,
+        )
+
+    def recommend_customer(
+        self, customer_id: str, *, top: int = 5, source: Source = "segment_then_all"
+    ) -> pl.DataFrame:
+        """Top ``top`` never-bought items for a known customer (``RECOMMENDATIONS_SCHEMA``).
+
+        Same computation as the batch ``recommendations.parquet``, for one customer.
+        """
+        check_interval("top", top, low=1, integer=True)
+        self._customer_row(customer_id)
+        return recommend(self.opportunities([str(customer_id)]), top_n=top, source=source)
+
+    def complete_basket(
+        self, items: Sequence[str], *, top: int = 5, segment: int | None = None
+    ) -> pl.DataFrame:
+        """Items to add to a basket (``BASKET_SCHEMA``), like Spark's ``FPGrowthModel.transform``.
+
+        Consequent items of the rules whose antecedent is inside the basket, minus the basket.
+        With ``segment`` that segment's rules come first and the rules on all orders fill in;
+        otherwise only the rules on all orders are used. Scored like customer recommendations.
+        """
+        check_interval("top", top, low=1, integer=True)
+        basket = self.resolve_items(items)
+        scopes = [ALL_SCOPE] if segment is None else [str(segment), ALL_SCOPE]
+        if segment is not None and str(segment) not in set(self.rules["scope"].to_list()):
+            valid = sorted(set(self.rules["scope"].to_list()) - {ALL_SCOPE})
+            raise ParameterError(f"segment {segment!r} has no rules; segments with rules: {valid}")
+        rules = self.rules.filter(pl.col("scope").is_in(scopes))
+        codes = RuleCodes.encode(rules, self.matrix)
+        inside = np.zeros(self.matrix.n_items + 1, dtype=bool)  # last slot: unknown/padding
+        inside[self.matrix.codes(basket, axis="item")] = True
+        inside[-1] = False
+
+        def has(c: np.ndarray) -> np.ndarray:
+            return inside[np.where(c >= 0, c, -1)]
+
+        fires = ((codes.antecedent == _PAD) | has(codes.antecedent)).all(axis=1)
+        fires &= (codes.antecedent != -1).all(axis=1)
+        ev = (
+            rules.filter(pl.Series(fires))
+            .with_columns(item=pl.col("consequent"), item_name=pl.col("consequent_names"))
+            .explode("item", "item_name")
+            .filter(~pl.col("item").is_in(basket))
+            .with_columns(
+                source=pl.when(pl.col("scope") == ALL_SCOPE)
+                .then(pl.lit("all"))
+                .otherwise(pl.lit("segment"))
+            )
+        )
+        if ev.height == 0:
+            return pl.DataFrame(schema=BASKET_SCHEMA)
+        keep = [
+            "rule_id",
+            "scope",
+            "confidence",
+            "lift",
+            "item",
+            "item_name",
+            "source",
+            "antecedent_names",
+            "consequent_names",
+        ]
+        combined = (
+            combine_evidence(ev.select(keep), by=["item", "source"])
+            .sort(
+                ["source", "score", "n_rules", "best_lift", "item"],
+                descending=[True, True, True, True, False],
+                nulls_last=True,
+            )
+            .unique("item", keep="first", maintain_order=True)
+            .head(top)
+        )
+        labels = _segment_labels(self.customers)
+        reasons = [
+            rule_reason(
+                scope_label=None if r["scope"] == ALL_SCOPE else labels.get(r["scope"], r["scope"]),
+                antecedent=r["antecedent_names"],
+                consequent=r["consequent_names"],
+                confidence=r["best_confidence"],
+                lift=r["best_lift"],
+                item=r["item_name"],
+                subject="basket",
+                more_rules=len(r["rule_ids"]) - 1,
+            )
+            for r in combined.iter_rows(named=True)
+        ]
+        out = combined.with_columns(
+            rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
+            reason=pl.Series(reasons, dtype=pl.String),
+        )
+        return out.select(list(BASKET_SCHEMA)).cast(dict(BASKET_SCHEMA))
+
+    @property
+    def segmenter(self) -> CustomerSegmenter:
+        """The fitted segmenter (unpickled on first use; trusted folders only)."""
+        if self._segmenter is None:
+            path = self._segmenter_path
+            if path is None or not path.exists():
+                raise ModelError(
+                    "this model has no fitted segmenter (segmenter.pkl); re-run basketlens run"
+                )
+            with path.open("rb") as fh:
+                self._segmenter = pickle.load(fh)
+        return self._segmenter
+
+    def place(self, features: pl.DataFrame) -> np.ndarray:
+        """Segment ids for new customers' feature rows (``build_customer_features`` table)."""
+        return self.segmenter.predict(features)
+
+
+def _segment_labels(customers: pl.DataFrame) -> dict[str, str]:
+    pairs = customers.select("segment", "segment_name").drop_nulls("segment").unique("segment")
+    return {
+        str(s): (n if n is not None else str(s))
+        for s, n in zip(pairs["segment"].to_list(), pairs["segment_name"].to_list(), strict=True)
+    }
+
+
+def _suggest(text: str, pool: Sequence[str]) -> str:
+    close = difflib.get_close_matches(text, list(dict.fromkeys(pool)), n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+# ---------------------------------------------------------------------- persistence
+def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
+    """Write ``model`` to ``out_dir/model/`` (created); return that folder.
+
+    Example:
+        >>> save_model("out", model)   # doctest: +SKIP
+        PosixPath('out/model')
+    """
+    folder = Path(out_dir) / MODEL_DIR
+    if folder.exists() and not folder.is_dir():
+        raise ModelError(f"{folder} exists and is not a folder; choose another output folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    m = model.matrix
+    model.rules.write_parquet(folder / _FILES["rules"])
+    model.customers.with_columns(
+        total_orders=pl.Series(m.total_orders, dtype=pl.Int32)
+    ).write_parquet(folder / _FILES["customers"])
+    m.to_table().write_parquet(folder / _FILES["customer_items"])
+    model.values.table.write_parquet(folder / _FILES["item_values"])
+    pl.DataFrame(
+        {"item": list(model.item_names), "item_name": list(model.item_names.values())},
+        schema={"item": pl.String, "item_name": pl.String},
+    ).write_parquet(folder / _FILES["items"])
+    segmenter = model._segmenter
+    if segmenter is not None:
+        with (folder / _SEGMENTER).open("wb") as fh:
+            pickle.dump(segmenter, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "basketlens_version": __version__,
+        "window_end": m.window_end.isoformat(),
+        "customers": m.n_customers,
+        "items": m.n_items,
+        "rules": model.rules.height,
+        "files": {**_FILES, **({"segmenter": _SEGMENTER} if segmenter is not None else {})},
+    }
+    (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    logger.info("saved recommender model to %s", folder)
+    return folder
+
+
+def load_model(path: str | Path) -> RecommenderModel:
+    """Read a model from an output folder (``OUT``) or its ``OUT/model`` folder.
+
+    Raises ModelError naming the folder when it is missing, incomplete or of another format.
+    """
+    path = Path(path)
+    folder = path / MODEL_DIR if (path / MODEL_DIR / "model.json").exists() else path
+    meta_path = folder / "model.json"
+    if not meta_path.exists():
+        raise ModelError(
+            f"no basketlens model in {path}: expected {path / MODEL_DIR / 'model.json'}; "
+            "run `basketlens run ... --out OUT` first and pass OUT"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{meta_path}: unreadable model description ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{meta_path}: not a basketlens model (format {meta.get('format')!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{meta_path}: model format version {meta.get('format_version')!r}; this basketlens "
+            f"reads version {FORMAT_VERSION} — re-run basketlens run to rebuild it"
+        )
+    tables: dict[str, pl.DataFrame] = {}
+    for key, name in _FILES.items():
+        file = folder / name
+        try:
+            tables[key] = pl.read_parquet(file)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ModelError(f"model file {file} is missing or unreadable ({exc})") from None
+    customers = tables["customers"]
+    try:
+        matrix = CustomerItems.from_table(
+            tables["customer_items"].cast(dict(CUSTOMER_ITEMS_SCHEMA)),
+            total_orders=customers.select(pl.col("customer_id").alias("unit"), "total_orders"),
+            window_end=datetime.fromisoformat(meta["window_end"]),
+        )
+        values = ItemValues.from_table(
+            tables["item_values"].cast(dict(ITEM_VALUES_SCHEMA)), matrix.items
+        )
+    except (KeyError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise ModelError(
+            f"model in {folder} is inconsistent ({exc}); re-run basketlens run"
+        ) from None
+    info = pl.DataFrame({"customer_id": pl.Series(matrix.customers, dtype=pl.String)}).join(
+        customers.drop("total_orders"), on="customer_id", how="left", maintain_order="left"
+    )
+    items = tables["items"]
+    return RecommenderModel(
+        matrix=matrix,
+        rules=tables["rules"],
+        customers=info,
+        values=values,
+        item_names=dict(zip(items["item"].to_list(), items["item_name"].to_list(), strict=True)),
+        segmenter_path=folder / _SEGMENTER,
+    )

@@ -1,0 +1,226 @@
+"""Charts about baskets: top items, rules, cross-sell opportunities, backtest.
+
+Example:
+    >>> from basketlens.report._charts_baskets import rules_scatter
+    >>> rules_scatter(load_bundle("out"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from basketlens.report._chart_base import (
+    MAX_SCATTER_RULES,
+    PALETTE,
+    chart_data,
+    rules_frame,
+    scope_label_expr,
+    scope_order,
+    segment_scale,
+    trunc_expr,
+)
+from basketlens.report.load import ReportBundle
+
+
+def top_items(bundle: ReportBundle, *, top: int = 10) -> alt.TopLevelMixin | None:
+    """Support of the most bought items overall and in each segment."""
+    sup = bundle.item_support
+    if sup is None or sup.is_empty():
+        return None
+    frame = (
+        sup.filter(pl.col("rank") <= top)
+        .with_columns(
+            scope_label=scope_label_expr(bundle),
+            label=trunc_expr(pl.col("item_name").fill_null(pl.col("item"))),
+            full=pl.col("item_name").fill_null(pl.col("item")),
+        )
+        .select("scope_label", "label", "full", "item", "support", "baskets", "rank")
+    )
+    order = scope_order(bundle)
+    return (
+        alt.Chart(chart_data(frame))
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort=alt.EncodingSortField("rank")),
+            x=alt.X("support:Q", title="Share of baskets", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "scope_label:N", scale=segment_scale(bundle, with_all=True), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("full:N", title="Item"),
+                alt.Tooltip("item:N", title="Item id"),
+                alt.Tooltip("support:Q", title="Share of baskets", format=".2%"),
+                alt.Tooltip("baskets:Q", title="Baskets", format=","),
+            ],
+        )
+        .properties(width=200, height=18 * top)
+        .facet(facet=alt.Facet("scope_label:N", title=None, sort=order), columns=3)
+        .resolve_scale(y="independent")
+        .properties(title=f"Top {top} items by share of baskets, overall and per segment")
+    )
+
+
+def rule_opportunities(bundle: ReportBundle, *, top: int = 8) -> alt.TopLevelMixin | None:
+    """Per scope, the top rules by customers who buy the antecedent but not the consequent."""
+    frame = rules_frame(bundle)
+    if frame is None or "opportunity_customers" not in frame.columns or frame.is_empty():
+        return None
+    shown = (
+        frame.filter(pl.col("opportunity_customers") > 0)
+        .sort(["scope", "opportunity_customers", "lift"], descending=[False, True, True])
+        .group_by("scope", maintain_order=True)
+        .head(top)
+        .with_columns(label=trunc_expr(pl.col("rule"), 48))
+        .select(
+            "rule_id", "scope_label", "label", "rule", "opportunity_customers", "confidence", "lift"
+        )
+    )
+    if shown.is_empty():
+        return None
+    return (
+        alt.Chart(chart_data(shown))
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort="-x"),
+            x=alt.X(
+                "opportunity_customers:Q",
+                title="Customers who buy the left side but never the right",
+            ),
+            color=alt.Color(
+                "scope_label:N", scale=segment_scale(bundle, with_all=True), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("rule:N", title="Rule"),
+                alt.Tooltip("rule_id:N", title="Rule id"),
+                alt.Tooltip("opportunity_customers:Q", title="Customers to approach", format=","),
+                alt.Tooltip("confidence:Q", format=".1%"),
+                alt.Tooltip("lift:Q", format=".2f"),
+            ],
+        )
+        .properties(width=260, height=20 * top)
+        .facet(facet=alt.Facet("scope_label:N", title=None, sort=scope_order(bundle)), columns=2)
+        .resolve_scale(y="independent", x="independent")
+        .properties(title="Cross-sell: top rules by customers missing the recommended item")
+    )
+
+
+def rules_scatter(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+    """Every rule as support × confidence, coloured by lift, one panel per scope."""
+    frame = rules_frame(bundle)
+    if frame is None or frame.is_empty():
+        return None
+    data = (
+        frame.sort("lift", descending=True)
+        .group_by("scope", maintain_order=True)
+        .head(MAX_SCATTER_RULES)
+        .select(
+            "scope_label",
+            "rule",
+            pl.col("support").round_sig_figs(4),
+            pl.col("confidence").round(4),
+            pl.col("lift").round_sig_figs(4),
+        )
+    )
+    title = "Rules: how common (support) and how reliable (confidence); colour = lift"
+    if data.height < frame.height:
+        title += f" — the {MAX_SCATTER_RULES:,} highest-lift rules per scope"
+    return (
+        alt.Chart(chart_data(data))
+        .mark_circle(size=40, opacity=0.75)
+        .encode(
+            x=alt.X("support:Q", title="Support (share of baskets)", axis=alt.Axis(format="%")),
+            y=alt.Y("confidence:Q", title="Confidence", axis=alt.Axis(format="%")),
+            color=alt.Color("lift:Q", scale=alt.Scale(scheme="viridis", type="log"), title="Lift"),
+            tooltip=[
+                alt.Tooltip("rule:N", title="Rule"),
+                alt.Tooltip("scope_label:N", title="Customers"),
+                alt.Tooltip("support:Q", format=".2%"),
+                alt.Tooltip("confidence:Q", format=".1%"),
+                alt.Tooltip("lift:Q", format=".2f"),
+            ],
+        )
+        .properties(width=250, height=200)
+        .facet(facet=alt.Facet("scope_label:N", title=None, sort=scope_order(bundle)), columns=3)
+        .resolve_scale(x="independent")
+        .properties(
+            title="Rules: how common (support) and how reliable (confidence); colour = lift"
+        )
+    )
+
+
+def rules_matrix(bundle: ReportBundle, *, top: int = 40) -> alt.TopLevelMixin | None:
+    """Grouped matrix of the strongest rules over all customers: left side × right side."""
+    frame = rules_frame(bundle)
+    if frame is None or frame.is_empty():
+        return None
+    scope = "all" if (frame["scope"] == "all").any() else frame["scope"][0]
+    ante = "antecedent_names" if "antecedent_names" in frame.columns else "antecedent"
+    cons = "consequent_names" if "consequent_names" in frame.columns else "consequent"
+    data = (
+        frame.filter(pl.col("scope") == scope)
+        .sort("lift", descending=True)
+        .head(top)
+        .with_columns(
+            lhs=pl.col(ante).list.join(" + "),
+            rhs=pl.col(cons).list.join(" + "),
+        )
+        .with_columns(
+            lhs_label=trunc_expr(pl.col("lhs"), 44),
+            rhs_label=trunc_expr(pl.col("rhs")),
+        )
+        .select("rule_id", "lhs", "rhs", "lhs_label", "rhs_label", "support", "confidence", "lift")
+    )
+    return (
+        alt.Chart(chart_data(data))
+        .mark_circle(opacity=0.9)
+        .encode(
+            x=alt.X("rhs_label:N", title="Then they also buy", axis=alt.Axis(labelAngle=-40)),
+            y=alt.Y("lhs_label:N", title="Customers who buy", sort="-color"),
+            color=alt.Color("lift:Q", scale=alt.Scale(scheme="viridis"), title="Lift"),
+            size=alt.Size("confidence:Q", title="Confidence", legend=alt.Legend(format="%")),
+            tooltip=[
+                alt.Tooltip("lhs:N", title="Customers who buy"),
+                alt.Tooltip("rhs:N", title="Then also buy"),
+                alt.Tooltip("support:Q", format=".2%"),
+                alt.Tooltip("confidence:Q", format=".1%"),
+                alt.Tooltip("lift:Q", format=".2f"),
+            ],
+        )
+        .properties(
+            width=max(200, 22 * data["rhs"].n_unique()),
+            height=max(120, 16 * data["lhs"].n_unique()),
+            title=f"The {data.height} strongest rules ({bundle.scope_label(scope)}) as a matrix",
+        )
+    )
+
+
+def backtest(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+    """The backtest comparison (hit rate, precision, recall by method), when one was run."""
+    bt = bundle.backtest
+    if bt is None or bt.is_empty():
+        return None
+    cat = next((c for c in ("method", "strategy", "model") if c in bt.columns), None)
+    cat = cat or next((c for c, t in bt.schema.items() if t == pl.String), None)
+    metrics = [
+        c
+        for c in bt.columns
+        if any(m in c for m in ("hit_rate", "precision", "recall")) and bt.schema[c].is_numeric()
+    ]
+    if cat is None or not metrics:
+        return None
+    frame = bt.select(pl.col(cat).cast(pl.String).alias("method"), *metrics)
+    return (
+        alt.Chart(chart_data(frame))
+        .transform_fold(metrics, as_=["measure", "value"])
+        .mark_bar()
+        .encode(
+            x=alt.X("method:N", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("value:Q", title="Share", axis=alt.Axis(format="%")),
+            color=alt.Color("method:N", scale=alt.Scale(range=list(PALETTE)), legend=None),
+            tooltip=["method:N", "measure:N", alt.Tooltip("value:Q", format=".2%")],
+        )
+        .properties(width=160, height=180)
+        .facet(column=alt.Column("measure:N", title=None))
+        .properties(title="Backtest: do the recommendations come true after the split date?")
+    )

@@ -1,0 +1,213 @@
+"""Backtest: split handling, no leakage, planted conversions, the command, Online Retail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from basketlens import pipeline
+from basketlens.backtest import BACKTEST_SCHEMA, METHODS, resolve_split, run_backtest
+from basketlens.clean import clean_ledger
+from basketlens.config import RunConfig
+from basketlens.errors import ParameterError
+from basketlens.ingest import load_ledger
+from tests.conftest import shared_path
+
+SPLIT = datetime(2024, 9, 1)
+CONFIG = RunConfig().override(
+    segment={"k": 2, "n_init": 2},
+    mine={"min_count": 20, "max_len": 2, "per_segment": False},
+)
+
+
+def planted_sales(*, leak: bool = False) -> pl.DataFrame:
+    """30 regulars buy A+B (and one unique filler); 5 targets buy only A, then B after the split.
+
+    The only rules with count >= 20 are A -> B (confidence 0.9) and B -> A (1.0), so the
+    global-rule recommendations are exactly "B" for each target, and each one converts.
+    With ``leak``, lines after the split add an item and a customer that must not be fitted.
+    """
+    rows: list[tuple[str, str, datetime, str, float]] = []
+    for r in range(30):
+        for k in range(3):
+            inv, day = f"R{r}-{k}", datetime(2024, 1 + 2 * k, 1 + r % 28)
+            rows += [(inv, f"R{r}", day, "A", 5.0), (inv, f"R{r}", day, "B", 3.0)]
+        rows.append((f"R{r}-0", f"R{r}", datetime(2024, 1, 1 + r % 28), f"F{r}", 1.0))
+        rows += [(f"R{r}-9", f"R{r}", datetime(2024, 9, 20), i, 4.0) for i in ("A", "B")]
+        if leak:
+            rows.append((f"R{r}-9", f"R{r}", datetime(2024, 9, 20), "LEAK", 9.0))
+    for t in range(5):
+        for k in range(2):
+            rows.append((f"T{t}-{k}", f"T{t}", datetime(2024, 2 + 3 * k, 10), "A", 5.0))
+        rows.append((f"T{t}-9", f"T{t}", datetime(2024, 9, 15), "B", 7.0 + t))
+    if leak:
+        rows += [("N-1", "NEW", datetime(2024, 10, 1), i, 2.0) for i in ("A", "LEAK")]
+    return pl.DataFrame(
+        {
+            "invoice": [r[0] for r in rows],
+            "customer": [r[1] for r in rows],
+            "date": [r[2] for r in rows],
+            "item": [r[3] for r in rows],
+            "quantity": [1.0] * len(rows),
+            "net_sales": [r[4] for r in rows],
+        }
+    )
+
+
+def cleaned(tmp_path: Path, *, leak: bool = False) -> pl.DataFrame:
+    path = tmp_path / "sales.parquet"
+    planted_sales(leak=leak).write_parquet(path)
+    return clean_ledger(load_ledger(path)).lines
+
+
+def test_resolve_split() -> None:
+    lines = pl.DataFrame({"date": [datetime(2011, 1, 5), datetime(2011, 12, 9, 12, 50)]})
+    assert resolve_split(lines, split="2011-09-01") == datetime(2011, 9, 1)
+    assert resolve_split(lines, holdout_months=3) == datetime(2011, 9, 10)
+    with pytest.raises(ParameterError, match="exactly one of split"):
+        resolve_split(lines)
+    with pytest.raises(ParameterError, match="exactly one of split"):
+        resolve_split(lines, split="2011-09-01", holdout_months=3)
+    with pytest.raises(ParameterError, match="split must be a date like 2011-09-01; got 'soon'"):
+        resolve_split(lines, split="soon")
+    with pytest.raises(ParameterError, match="holdout_months must be in"):
+        resolve_split(lines, holdout_months=0)
+
+
+def test_split_outside_the_ledger_is_refused(tmp_path: Path) -> None:
+    lines = cleaned(tmp_path)
+    with pytest.raises(ParameterError, match="leaves no lines on or after it; the ledger runs"):
+        run_backtest(lines, split="2030-01-01", config=CONFIG)
+    with pytest.raises(ParameterError, match="leaves no lines before it"):
+        run_backtest(lines, split="2000-01-01", config=CONFIG)
+
+
+def test_no_information_after_the_split_reaches_fitting(tmp_path, monkeypatch) -> None:
+    lines = cleaned(tmp_path, leak=True)
+    real = pipeline.analyse
+    seen: list[pl.DataFrame] = []
+
+    def guarded(train: pl.DataFrame, config: RunConfig, **kwargs):
+        assert train["date"].max() < SPLIT
+        seen.append(train)
+        return real(train, config, **kwargs)
+
+    monkeypatch.setattr(pipeline, "analyse", guarded)
+    result = run_backtest(lines, split=SPLIT, config=CONFIG)
+    assert len(seen) == 1
+    fitted = result.analysis
+    assert "NEW" not in fitted.customers["customer_id"].to_list()
+    assert fitted.customers.height == 35
+    assert fitted.rules is not None
+    items = set(fitted.rules.table["antecedent"].explode().drop_nulls().to_list())
+    items |= set(fitted.rules.table["consequent"].explode().to_list())
+    assert items == {"A", "B"}  # LEAK, bought with A and B after the split, is unseen
+    assert "LEAK" not in result.recommendations["item"].to_list()  # not in the catalogue
+    assert result.table["customers"].to_list() == [35] * len(METHODS)
+
+
+def test_planted_conversions_are_counted_exactly(tmp_path: Path) -> None:
+    result = run_backtest(cleaned(tmp_path), split="2024-09-01", config=CONFIG, top_n=5)
+    table = result.table
+    assert table.schema == BACKTEST_SCHEMA
+    assert table["method"].to_list() == list(METHODS)
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    for method in ("global_rules", "segment_then_global"):
+        r = rows[method]
+        assert (r["customers"], r["customers_with_recs"], r["customers_with_new_items"]) == (
+            35,
+            5,
+            5,
+        )
+        assert (r["recommendations"], r["hits"], r["hit_customers"]) == (5, 5, 5)
+        assert r["hit_rate"] == pytest.approx(5 / 35)
+        assert r["precision"] == pytest.approx(5 / (35 * 5))
+        assert r["recall"] == pytest.approx(1.0)
+        assert r["hit_revenue"] == pytest.approx(7 + 8 + 9 + 10 + 11)
+    assert (rows["segment_rules"]["recommendations"], rows["segment_rules"]["hits"]) == (0, 0)
+    global_recs = result.recommendations.filter(pl.col("method") == "global_rules")
+    assert global_recs.select("customer_id", "rank", "item", "hit").sort("customer_id").rows() == [
+        (f"T{t}", 1, "B", True) for t in range(5)
+    ]
+    assert (result.train_lines, result.test_lines) == (30 * 7 + 10, 30 * 2 + 5)
+
+
+def test_baselines_recommend_only_new_items_and_are_reproducible(tmp_path: Path) -> None:
+    lines = cleaned(tmp_path)
+    first = run_backtest(lines, split=SPLIT, config=CONFIG, top_n=3, seed=7)
+    again = run_backtest(lines, split=SPLIT, config=CONFIG, top_n=3, seed=7)
+    assert first.recommendations.equals(again.recommendations)
+    owned = (
+        lines.filter(pl.col("date") < SPLIT)
+        .select(pl.col("unit").alias("customer_id"), "item")
+        .unique()
+    )
+    made = first.recommendations.filter(pl.col("method").is_in(["popularity", "random"]))
+    assert made.join(owned, on=["customer_id", "item"], how="semi").height == 0
+    per_customer = made.group_by("method", "customer_id").len()["len"]
+    assert per_customer.max() <= 3
+    # a target owns only A: random draws 3 of the 31 other catalogue items
+    target = made.filter((pl.col("method") == "random") & (pl.col("customer_id") == "T0"))
+    assert target["rank"].to_list() == [1, 2, 3]
+
+
+def _app() -> typer.Typer:
+    from basketlens.cli.backtest import backtest_command
+
+    app = typer.Typer()
+    app.command("backtest")(backtest_command)
+    app.command("noop")(lambda: None)
+    return app
+
+
+def test_backtest_cli(tmp_path: Path) -> None:
+    sales = tmp_path / "sales.csv"
+    planted_sales().write_csv(sales)
+    out = tmp_path / "bt"
+    res = CliRunner().invoke(
+        _app(),
+        [
+            "backtest",
+            str(sales),
+            "--split",
+            "2024-09-01",
+            "--top",
+            "2",
+            "--k",
+            "2",
+            "--min-support",
+            "0.2",
+            "--max-len",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "global_rules" in res.output and "hit@2" in res.output
+    table = pl.read_parquet(out / "backtest.parquet")
+    assert table["method"].to_list() == list(METHODS)
+    assert table.filter(pl.col("method") == "global_rules")["hits"].item() == 5
+    assert (out / "backtest_recommendations.parquet").exists()
+    res = CliRunner().invoke(_app(), ["backtest", str(sales), "--out", str(out)])
+    assert res.exit_code == 1 and "exactly one of split" in res.output
+
+
+@pytest.mark.slow
+def test_online_retail_backtest() -> None:
+    path = shared_path("online_retail", "online_retail.parquet")
+    lines = clean_ledger(load_ledger(path)).lines
+    result = run_backtest(lines, split="2011-09-01", config=RunConfig(), top_n=5)
+    table = result.table
+    before = lines.filter(pl.col("date") < datetime(2011, 9, 1))["unit"].n_unique()
+    assert table["customers"].to_list() == [before] * len(METHODS)
+    assert (table["hits"] <= table["recommendations"]).all()
+    assert (table["recommendations"] <= before * 5).all()
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    for method in ("segment_rules", "global_rules", "segment_then_global", "popularity"):
+        assert rows[method]["hit_rate"] > 2 * rows["random"]["hit_rate"], method
