@@ -322,3 +322,59 @@ def test_recommend_command_is_documented() -> None:
 
     for command in (recommend_command, backtest_command):
         assert "Example:" in (command.__doc__ or "")
+
+
+def test_demo_reasons_and_scores_match_the_rules_behind_them(tmp_path: Path) -> None:
+    """On the demo ledger, every recommendation quotes and scores its strongest rule."""
+    from basketlens.clean import clean_ledger
+    from basketlens.config import RunConfig
+    from basketlens.ingest import load_ledger
+    from basketlens.opportunities.reasons import percent
+    from basketlens.pipeline import analyse
+    from basketlens.synth import generate_ledger
+
+    demo = generate_ledger(n_customers=120, n_lines=6_000, seed=2)
+    paths = demo.write(tmp_path, format="parquet")
+    ledger = load_ledger(paths["sales"], items=paths["items"], customers=paths["customers"])
+    lines = clean_ledger(ledger).lines
+    analysis = analyse(lines, RunConfig().override(segment={"k": 3, "n_init": 2}))
+    assert analysis.rules is not None and analysis.rules.table.height > 0
+    opp = find_opportunities(lines, analysis.rules.table, analysis.customers)
+    recs = recommend(opp, top_n=5)
+    assert recs.height > 0
+    rules = {r["rule_id"]: r for r in analysis.rules.table.iter_rows(named=True)}
+    pairs = set(opp.table.select("customer_id", "rule_id").iter_rows())
+    for rec in recs.iter_rows(named=True):
+        best = rules[rec["rule_ids"][0]]
+        assert rec["score"] == best["confidence"]
+        assert all(rules[r]["confidence"] <= rec["score"] for r in rec["rule_ids"])
+        assert all((rec["customer_id"], r) in pairs for r in rec["rule_ids"])
+        assert all(rec["item"] in rules[r]["consequent"] for r in rec["rule_ids"])
+        assert f"{percent(best['confidence'])} of " in rec["reason"]
+        if best["antecedent"]:
+            assert f"{best['lift']:.1f}× " in rec["reason"]
+        label = "all orders" if rec["source"] == "all" else f"the '{rec['segment_name']}' orders"
+        assert label in rec["reason"]
+        assert rec["reason"].endswith(f"has never bought {rec['item_name']}.") or (
+            "more rule" in rec["reason"]
+        )
+
+
+def test_stage_entry_point_bundles_what_the_pipeline_writes(tmp_path: Path) -> None:
+    from basketlens.opportunities import run_opportunities
+
+    stage = run_opportunities(_lines(), RULES, CUSTOMERS, top_n=2)
+    assert stage.recommendations.equals(
+        recommend(find_opportunities(_lines(), RULES, CUSTOMERS), top_n=2)
+    )
+    counted = stage.with_rule_counts(RULES)
+    assert counted["opportunity_customers"].to_list() == [2, 1, 3, 4, 4, 0]
+    summary = stage.summary()
+    assert summary["opportunities"] == 14 and summary["rules_with_opportunities"] == 5
+    assert summary["recommendations_by_source"] == {"all": 6, "segment": 3}
+    save_model(tmp_path, stage.model)
+    assert (
+        load_model(tmp_path)
+        .recommend_customer("s2", top=2)
+        .equals(stage.recommendations.filter(pl.col("customer_id") == "s2"))
+    )

@@ -235,3 +235,14 @@ def test_report_command_has_an_example() -> None:
     from basketlens.cli.report import report_command
 
     assert "Example:" in (report_command.__doc__ or "")
+
+
+def test_truncated_labels_of_different_items_stay_apart() -> None:
+    from basketlens.report._chart_base import distinct_labels
+
+    frame = pl.DataFrame(
+        {"scope": ["all", "all", "all", "0"], "label": ["Lait…", "Lait…", "Oeufs", "Lait…"],
+         "item": ["1", "2", "3", "1"]}
+    )  # fmt: skip
+    out = distinct_labels(frame, "label", "item", by=["scope"])
+    assert out["label"].to_list() == ["Lait… #1", "Lait… #2", "Oeufs", "Lait…"]

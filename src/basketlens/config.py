@@ -120,6 +120,8 @@ class OutputConfig:
     """Where and what to write."""
 
     out: str = "basketlens-out"
+    report: bool = True
+    csv: bool = False
 
 
 @dataclass(frozen=True)

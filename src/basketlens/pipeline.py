@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = ("ingest", "clean", "features", "segment", "mine", "write")
+STAGES: tuple[str, ...] = (
+    "ingest", "clean", "features", "segment", "mine", "write", "report"
+)
 
 
 class ProgressReporter(Protocol):
@@ -132,7 +134,17 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     with clock.stage("write", f"writing outputs to {result.out_dir}"):
         result.run_info = write_outputs(result, started_at=started)
         clock.detail = str(result.out_dir)
+    if config.output.report:
+        from basketlens.report import render_report
+
+        with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
+            files = render_report(result.out_dir, csv=config.output.csv)
+            clock.detail = f"{len(files.all)} files, report.html {_size(files.html)}"
     return result
+
+
+def _size(path: Path | None) -> str:
+    return "not written" if path is None else f"{path.stat().st_size / 1e6:.1f} MB"
 
 
 @dataclass

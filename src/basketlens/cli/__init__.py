@@ -15,6 +15,7 @@ import typer
 from basketlens import __version__
 from basketlens.cli.console import STATE, setup_logging
 from basketlens.cli.mine import mine_command
+from basketlens.cli.report import report_command
 from basketlens.cli.run import demo_command, run_command, synth_command
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ app.command("run")(run_command)
 app.command("demo")(demo_command)
 app.command("synth")(synth_command)
 app.command("mine")(mine_command)
+app.command("report")(report_command)
 
 
 def main() -> None:

@@ -71,6 +71,13 @@ MaxLenOpt = Annotated[
         rich_help_panel=_MINE,
     ),
 ]
+NoReportOpt = Annotated[
+    bool,
+    typer.Option("--no-report", help="Skip report.html, insights.xlsx, charts and BI tables."),
+]
+CsvOpt = Annotated[
+    bool, typer.Option("--csv", help="Also write the BI tables as CSV beside the Parquet ones.")
+]
 TargetRulesOpt = Annotated[
     int | None,
     typer.Option(
@@ -228,6 +235,8 @@ def run_command(
     no_rules: Annotated[
         bool, typer.Option("--no-rules", help="Skip rule mining.", rich_help_panel=_MINE)
     ] = False,
+    no_report: NoReportOpt = False,
+    csv: CsvOpt = False,
 ) -> None:
     """Run the pipeline on your ledger: clean, build features, segment, mine rules.
 
@@ -265,7 +274,7 @@ def run_command(
         mine=_mine_overrides(
             min_support, min_confidence, max_len, target_rules, no_segment_rules, no_rules
         ),
-        output={"out": _str(out)},
+        output=_output_overrides(_str(out), no_report, csv),
     )
     _run(cfg)
 
@@ -282,6 +291,8 @@ def demo_command(
     min_confidence: MinConfidenceOpt = None,
     max_len: MaxLenOpt = None,
     target_rules: TargetRulesOpt = None,
+    no_report: NoReportOpt = False,
+    csv: CsvOpt = False,
 ) -> None:
     """Generate the built-in demo ledger (a food distributor) and run the pipeline on it.
 
@@ -304,7 +315,7 @@ def demo_command(
         },
         segment={"k": k},
         mine=_mine_overrides(min_support, min_confidence, max_len, target_rules, False, False),
-        output={"out": str(out_dir)},
+        output=_output_overrides(str(out_dir), no_report, csv),
     )
     _run(cfg)
 
@@ -356,6 +367,10 @@ def _mine_overrides(
         "per_segment": False if no_segment_rules else None,
         "enabled": False if no_rules else None,
     }
+
+
+def _output_overrides(out: str | None, no_report: bool, csv: bool) -> dict[str, Any]:
+    return {"out": out, "report": False if no_report else None, "csv": True if csv else None}
 
 
 def _run(cfg: Any) -> None:

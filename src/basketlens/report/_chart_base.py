@@ -105,6 +105,24 @@ def trunc_expr(expr: pl.Expr, limit: int = LABEL_CHARS) -> pl.Expr:
     )
 
 
+def distinct_labels(
+    frame: pl.DataFrame, label: str, full: str, *, by: Sequence[str] = ()
+) -> pl.DataFrame:
+    """Keep truncated labels of different full texts apart (" #2", " #3", …) within ``by``.
+
+    Two products whose names share the first characters would otherwise share one axis
+    position, and their bars would be stacked as if they were one product.
+    """
+    keys = [*by, label]
+    rank = pl.col(full).rank("dense").over(keys).cast(pl.Int64)
+    return frame.with_columns(
+        pl.when(pl.col(full).n_unique().over(keys) > 1)
+        .then(pl.col(label) + " #" + rank.cast(pl.String))
+        .otherwise(pl.col(label))
+        .alias(label)
+    )
+
+
 def scope_order(bundle: ReportBundle) -> list[str]:
     """Facet order: all customers first, then the segments by id."""
     return ["All customers", *[segment_label(s, n) for s, n in bundle.segment_names.items()]]
@@ -150,13 +168,14 @@ def rule_text(antecedent: Sequence[str] | None, consequent: Sequence[str] | None
 
 
 def rules_frame(bundle: ReportBundle) -> pl.DataFrame | None:
-    """Rules with display text (names when present, else ids) and a scope label."""
+    """Rules with display text ``lhs``, ``rhs``, ``rule`` (names, else ids) and a scope label."""
     rules = bundle.rules
     if rules is None:
         return None
     ante = "antecedent_names" if "antecedent_names" in rules.columns else "antecedent"
     cons = "consequent_names" if "consequent_names" in rules.columns else "consequent"
     return rules.with_columns(
-        rule=pl.col(ante).list.join(" + ") + " → " + pl.col(cons).list.join(" + "),
+        lhs=pl.col(ante).list.join(" + "),
+        rhs=pl.col(cons).list.join(" + "),
         scope_label=scope_label_expr(bundle),
-    )
+    ).with_columns(rule=pl.col("lhs") + " → " + pl.col("rhs"))

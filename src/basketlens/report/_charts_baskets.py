@@ -14,6 +14,7 @@ from basketlens.report._chart_base import (
     MAX_SCATTER_RULES,
     PALETTE,
     chart_data,
+    distinct_labels,
     rules_frame,
     scope_label_expr,
     scope_order,
@@ -35,6 +36,7 @@ def top_items(bundle: ReportBundle, *, top: int = 10) -> alt.TopLevelMixin | Non
             label=trunc_expr(pl.col("item_name").fill_null(pl.col("item"))),
             full=pl.col("item_name").fill_null(pl.col("item")),
         )
+        .pipe(distinct_labels, "label", "item", by=["scope"])
         .select("scope_label", "label", "full", "item", "support", "baskets", "rank")
     )
     order = scope_order(bundle)
@@ -71,7 +73,15 @@ def rule_opportunities(bundle: ReportBundle, *, top: int = 8) -> alt.TopLevelMix
         .sort(["scope", "opportunity_customers", "lift"], descending=[False, True, True])
         .group_by("scope", maintain_order=True)
         .head(top)
-        .with_columns(label=trunc_expr(pl.col("rule"), 48))
+        .with_columns(
+            # the rule id keeps two rules whose truncated texts coincide on separate bars
+            label=trunc_expr(pl.col("lhs"), 30)
+            + " → "
+            + trunc_expr(pl.col("rhs"), 24)
+            + " ("
+            + pl.col("rule_id")
+            + ")"
+        )
         .select(
             "rule_id", "scope_label", "label", "rule", "opportunity_customers", "confidence", "lift"
         )
@@ -82,7 +92,7 @@ def rule_opportunities(bundle: ReportBundle, *, top: int = 8) -> alt.TopLevelMix
         alt.Chart(chart_data(shown))
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort="-x"),
+            y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360)),
             x=alt.X(
                 "opportunity_customers:Q",
                 title="Customers who buy the left side but never the right",
@@ -155,20 +165,16 @@ def rules_matrix(bundle: ReportBundle, *, top: int = 40) -> alt.TopLevelMixin | 
     if frame is None or frame.is_empty():
         return None
     scope = "all" if (frame["scope"] == "all").any() else frame["scope"][0]
-    ante = "antecedent_names" if "antecedent_names" in frame.columns else "antecedent"
-    cons = "consequent_names" if "consequent_names" in frame.columns else "consequent"
     data = (
         frame.filter(pl.col("scope") == scope)
         .sort("lift", descending=True)
         .head(top)
         .with_columns(
-            lhs=pl.col(ante).list.join(" + "),
-            rhs=pl.col(cons).list.join(" + "),
-        )
-        .with_columns(
             lhs_label=trunc_expr(pl.col("lhs"), 44),
             rhs_label=trunc_expr(pl.col("rhs")),
         )
+        .pipe(distinct_labels, "lhs_label", "lhs")
+        .pipe(distinct_labels, "rhs_label", "rhs")
         .select("rule_id", "lhs", "rhs", "lhs_label", "rhs_label", "support", "confidence", "lift")
     )
     return (
@@ -209,18 +215,28 @@ def backtest(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     ]
     if cat is None or not metrics:
         return None
-    frame = bt.select(pl.col(cat).cast(pl.String).alias("method"), *metrics)
+    frame = pl.concat(
+        [
+            bt.select(
+                pl.col(cat).cast(pl.String).alias("method"),
+                measure=pl.lit(m.replace("_", " ")),
+                value=pl.col(m).cast(pl.Float64),
+            )
+            for m in metrics
+        ]
+    )
     return (
         alt.Chart(chart_data(frame))
-        .transform_fold(metrics, as_=["measure", "value"])
         .mark_bar()
         .encode(
-            x=alt.X("method:N", title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("value:Q", title="Share", axis=alt.Axis(format="%")),
+            y=alt.Y("method:N", title=None, sort=None),
+            x=alt.X("value:Q", title="Share", axis=alt.Axis(format="%")),
             color=alt.Color("method:N", scale=alt.Scale(range=list(PALETTE)), legend=None),
             tooltip=["method:N", "measure:N", alt.Tooltip("value:Q", format=".2%")],
         )
-        .properties(width=160, height=180)
-        .facet(column=alt.Column("measure:N", title=None))
+        .properties(width=170, height=24 * bt.height)
+        .facet(
+            column=alt.Column("measure:N", title=None, sort=[m.replace("_", " ") for m in metrics])
+        )
         .properties(title="Backtest: do the recommendations come true after the split date?")
     )

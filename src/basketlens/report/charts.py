@@ -75,7 +75,7 @@ CHARTS: tuple[ChartDef, ...] = (
     ChartDef("rules_scatter", "Rules: support × confidence", "rules", rules_scatter),
     ChartDef("rules_matrix", "Rules matrix", "rules", rules_matrix),
     ChartDef("cleaning_waterfall", "Cleaning account", "quality", cleaning_waterfall),
-    ChartDef("backtest", "Backtest", "opportunities", backtest),
+    ChartDef("backtest", "Backtest by method", "opportunities", backtest),
 )
 
 

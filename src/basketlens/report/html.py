@@ -46,7 +46,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("method", "Method"),
 )
 
-PERCENT = ("share", "support", "confidence", "coverage")
+PERCENT = ("share", "support", "confidence", "coverage", "hit_rate", "precision", "recall")
 MONEY = ("net_sales", "expected_value", "value", "revenue")
 
 
