@@ -116,6 +116,13 @@ class MineConfig:
 
 
 @dataclass(frozen=True)
+class RecommendConfig:
+    """How many never-bought items to recommend to each customer."""
+
+    top_n: int = 5
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where and what to write."""
 
@@ -134,6 +141,7 @@ class RunConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     mine: MineConfig = field(default_factory=MineConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     @classmethod
@@ -209,6 +217,7 @@ class RunConfig:
         check_interval("min_confidence", mine.min_confidence, low=0.0, high=1.0)
         check_interval("max_len", mine.max_len, low=1, integer=True)
         check_interval("target_rules", mine.target_rules, low=1, integer=True)
+        check_interval("top_n", self.recommend.top_n, low=1, integer=True)
         check_interval("top_brands", self.features.top_brands, low=0, integer=True)
         check_interval("top_categories", self.features.top_categories, low=0, integer=True)
         return self

@@ -39,6 +39,8 @@ OUTPUT_FILES: dict[str, str] = {
     "cleaning": "cleaning.parquet",
     "rules": "rules.parquet",
     "item_support": "item_support.parquet",
+    "opportunities": "opportunities.parquet",
+    "recommendations": "recommendations.parquet",
     "run": "run.json",
 }
 
@@ -86,12 +88,23 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
                 strict=True,
             )
         )
-        tables["rules"] = with_item_names(result.rules.table, names)
+        rules_table = with_item_names(result.rules.table, names)
+        if result.opportunities is not None:
+            rules_table = result.opportunities.with_rule_counts(rules_table)
+            tables["opportunities"] = result.opportunities.opportunities.table
+            tables["recommendations"] = result.opportunities.recommendations
+        tables["rules"] = rules_table
         tables["item_support"] = result.item_support
         mining["rules"] = result.rules.info
         mining["n_rules"] = result.rules.table.height
     for key, table in tables.items():
         table.write_parquet(out / OUTPUT_FILES[key])
+    files = {k: OUTPUT_FILES[k] for k in [*tables, "run"]}
+    if result.opportunities is not None:
+        from basketlens.opportunities import save_model
+
+        save_model(out, result.opportunities.model)
+        files["model"] = "model/"
 
     lines = result.cleaned.lines
     info: dict[str, Any] = {
@@ -120,10 +133,11 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
             "k_selection": seg.k_selection_.to_dicts(),
         },
         "mining": mining,
+        "opportunities": result.opportunities.summary() if result.opportunities else None,
         "timings_s": {**result.timings, "total": round(time.time() - started_at, 3)},
         "versions": package_versions(),
         "platform": platform.platform(),
-        "files": {k: OUTPUT_FILES[k] for k in [*tables, "run"]},
+        "files": files,
     }
     (out / OUTPUT_FILES["run"]).write_text(
         json.dumps(_jsonable(info), indent=2, ensure_ascii=False), encoding="utf-8"

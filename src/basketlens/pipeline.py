@@ -31,12 +31,13 @@ if TYPE_CHECKING:
     from basketlens.features import CustomerFeatures
     from basketlens.ingest import Ledger
     from basketlens.mining.scopes import ScopedRules
+    from basketlens.opportunities.stage import OpportunityResult
     from basketlens.segment import CustomerSegmenter
 
 log = logging.getLogger(__name__)
 
 STAGES: tuple[str, ...] = (
-    "ingest", "clean", "features", "segment", "mine", "write", "report"
+    "ingest", "clean", "features", "segment", "mine", "opportunities", "write", "report"
 )
 
 
@@ -69,6 +70,7 @@ class RunResult:
     customers: pl.DataFrame
     rules: ScopedRules | None
     item_support: pl.DataFrame | None
+    opportunities: OpportunityResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     run_info: dict[str, Any] = field(default_factory=dict)
 
@@ -118,6 +120,24 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
 
     analysis = analyse(cleaned.lines, config, clock=clock)
+    opportunities = None
+    if analysis.rules is not None:
+        from basketlens.opportunities import run_opportunities
+
+        with clock.stage("opportunities", "finding cross-sell opportunities and recommendations"):
+            opportunities = run_opportunities(
+                cleaned.lines,
+                analysis.rules.table,
+                analysis.customers,
+                segmenter=analysis.segmenter,
+                item_names=item_names(cleaned.lines),
+                top_n=config.recommend.top_n,
+            )
+            clock.detail = (
+                f"{opportunities.opportunities.table.height:,} opportunities, "
+                f"{opportunities.recommendations['customer_id'].n_unique():,} customers "
+                "with recommendations"
+            )
 
     result = RunResult(
         config=config,
@@ -129,6 +149,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         customers=analysis.customers,
         rules=analysis.rules,
         item_support=analysis.item_support,
+        opportunities=opportunities,
         timings=clock.timings,
     )
     with clock.stage("write", f"writing outputs to {result.out_dir}"):

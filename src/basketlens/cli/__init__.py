@@ -13,8 +13,10 @@ from typing import Annotated
 import typer
 
 from basketlens import __version__
+from basketlens.cli.backtest import backtest_command
 from basketlens.cli.console import STATE, setup_logging
 from basketlens.cli.mine import mine_command
+from basketlens.cli.recommend import recommend_command
 from basketlens.cli.report import report_command
 from basketlens.cli.run import demo_command, run_command, synth_command
 
@@ -60,6 +62,8 @@ app.command("demo")(demo_command)
 app.command("synth")(synth_command)
 app.command("mine")(mine_command)
 app.command("report")(report_command)
+app.command("recommend")(recommend_command)
+app.command("backtest")(backtest_command)
 
 
 def main() -> None:

@@ -89,7 +89,7 @@ class RichProgress:
         if self._status is not None:
             self._status.stop()
         self.console.print(
-            f"[green]✓[/] [bold]{stage:<9}[/] {seconds:7.2f}s  {escape(detail)}", highlight=False
+            f"[green]✓[/] [bold]{stage:<13}[/] {seconds:7.2f}s  {escape(detail)}", highlight=False
         )
 
 
