@@ -97,7 +97,9 @@ def test_run_json_records_inputs_parameters_and_timings(demo_run) -> None:
 def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
     _, first = demo_run
     second = run_pipeline(
-        first.config.override(output={"out": str(tmp_path)}, mine={"enabled": False})
+        first.config.override(
+            output={"out": str(tmp_path), "report": False}, mine={"enabled": False}
+        )
     )
     a = first.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
     b = second.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
@@ -127,3 +129,42 @@ def test_online_retail_end_to_end(tmp_path: Path) -> None:
     rules = result.rules.table
     assert rules.filter(pl.col("scope") == "all").height > 0
     assert rules["scope"].n_unique() > 1, "no segment produced rules"
+
+
+def test_itemsets_on_request_agree_with_item_support(demo_run, tmp_path: Path) -> None:
+    _, first = demo_run
+    result = run_pipeline(
+        first.config.override(
+            output={"out": str(tmp_path), "report": False}, mine={"itemsets": True}
+        )
+    )
+    itemsets = pl.read_parquet(tmp_path / "itemsets.parquet")
+    support = pl.read_parquet(tmp_path / "item_support.parquet")
+    assert set(itemsets["scope"].unique()) == set(support["scope"].unique())
+    singles = itemsets.filter(pl.col("length") == 1).select(
+        "scope", pl.col("itemset").list.first().alias("item"), "count"
+    )
+    joined = singles.join(support, on=["scope", "item"], how="left")
+    assert joined["baskets"].null_count() == 0
+    assert (joined["count"] == joined["baskets"]).all()
+    assert result.itemsets is not None and result.itemsets.height == itemsets.height
+
+
+def test_outputs_include_opportunities_model_and_report(demo_run) -> None:
+    _, result = demo_run
+    out = result.out_dir
+    for name in (
+        "opportunities.parquet",
+        "recommendations.parquet",
+        "report.html",
+        "insights.xlsx",
+        "model/model.json",
+    ):
+        assert (out / name).exists(), name
+    rules = pl.read_parquet(out / "rules.parquet")
+    opportunities = pl.read_parquet(out / "opportunities.parquet")
+    per_rule = opportunities.group_by("scope", "rule_id").len()
+    joined = rules.join(per_rule, on=["scope", "rule_id"], how="left").with_columns(
+        pl.col("len").fill_null(0)
+    )
+    assert (joined["opportunity_customers"] == joined["len"]).all()

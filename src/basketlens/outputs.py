@@ -39,6 +39,7 @@ OUTPUT_FILES: dict[str, str] = {
     "cleaning": "cleaning.parquet",
     "rules": "rules.parquet",
     "item_support": "item_support.parquet",
+    "itemsets": "itemsets.parquet",
     "opportunities": "opportunities.parquet",
     "recommendations": "recommendations.parquet",
     "run": "run.json",
@@ -94,6 +95,8 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
             tables["opportunities"] = result.opportunities.opportunities.table
             tables["recommendations"] = result.opportunities.recommendations
         tables["rules"] = rules_table
+        if result.itemsets is not None:
+            tables["itemsets"] = result.itemsets
         tables["item_support"] = result.item_support
         mining["rules"] = result.rules.info
         mining["n_rules"] = result.rules.table.height

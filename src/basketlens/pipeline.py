@@ -70,6 +70,7 @@ class RunResult:
     customers: pl.DataFrame
     rules: ScopedRules | None
     item_support: pl.DataFrame | None
+    itemsets: pl.DataFrame | None = None
     opportunities: OpportunityResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
     run_info: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +150,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         customers=analysis.customers,
         rules=analysis.rules,
         item_support=analysis.item_support,
+        itemsets=analysis.itemsets,
         opportunities=opportunities,
         timings=clock.timings,
     )
@@ -177,6 +179,7 @@ class Analysis:
     customers: pl.DataFrame
     rules: ScopedRules | None
     item_support: pl.DataFrame | None
+    itemsets: pl.DataFrame | None = None
 
 
 def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = None) -> Analysis:
@@ -199,13 +202,13 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
         )
         clock.detail = f"k={segmenter.k_}, silhouette {segmenter.silhouette_:.3f}"
 
-    rules = item_support = None
+    rules = item_support = itemsets = None
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            rules, item_support = _mine(lines, segmenter.assignments_, config)
+            rules, item_support, itemsets = _mine(lines, segmenter.assignments_, config)
             scopes = rules.table["scope"].n_unique()
             clock.detail = f"{rules.table.height:,} rules in {scopes} scopes"
-    return Analysis(features, segmenter, customers, rules, item_support)
+    return Analysis(features, segmenter, customers, rules, item_support, itemsets)
 
 
 def basket_scopes(
@@ -239,7 +242,7 @@ def basket_scopes(
 
 def _mine(
     lines: pl.DataFrame, assignments: pl.DataFrame, config: RunConfig
-) -> tuple[ScopedRules, pl.DataFrame]:
+) -> tuple[ScopedRules, pl.DataFrame, pl.DataFrame | None]:
     from basketlens.mining import item_support, mine_scopes
 
     mine = config.mine
@@ -259,7 +262,25 @@ def _mine(
         measures=list(mine.measures) if mine.measures else None,
         n_jobs=-1,
     )
-    return rules, support
+    itemsets = _scope_itemsets(matrix, scopes, rules.info, mine.max_len) if mine.itemsets else None
+    return rules, support, itemsets
+
+
+def _scope_itemsets(
+    matrix: Any, scopes: dict[str, Any], info: dict[str, Any], max_len: int
+) -> pl.DataFrame:
+    """The frequent itemsets of every scope at the min_count its rules were mined with."""
+    from basketlens.mining import mine_itemsets
+
+    tables = []
+    for scope, scope_info in info["scopes"].items():
+        min_count = (scope_info.get("rules") or {}).get("min_count")
+        if min_count is None:  # a scope too small to mine has no itemsets either
+            continue
+        baskets = matrix if scope == "all" else matrix.subset(scopes[scope])
+        found = mine_itemsets(baskets, min_count=min_count, max_len=max_len)
+        tables.append(found.table.select(pl.lit(scope).alias("scope"), pl.all()))
+    return pl.concat(tables) if tables else pl.DataFrame()
 
 
 def with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:

@@ -235,6 +235,14 @@ def run_command(
     no_rules: Annotated[
         bool, typer.Option("--no-rules", help="Skip rule mining.", rich_help_panel=_MINE)
     ] = False,
+    itemsets: Annotated[
+        bool,
+        typer.Option(
+            "--itemsets",
+            help="Also write itemsets.parquet (frequent itemsets of every scope).",
+            rich_help_panel=_MINE,
+        ),
+    ] = False,
     no_report: NoReportOpt = False,
     csv: CsvOpt = False,
 ) -> None:
@@ -271,9 +279,12 @@ def run_command(
             "log_transform": log_transform,
             "features": tuple(f.strip() for f in features.split(",")) if features else None,
         },
-        mine=_mine_overrides(
-            min_support, min_confidence, max_len, target_rules, no_segment_rules, no_rules
-        ),
+        mine={
+            **_mine_overrides(
+                min_support, min_confidence, max_len, target_rules, no_segment_rules, no_rules
+            ),
+            "itemsets": True if itemsets else None,
+        },
         output=_output_overrides(_str(out), no_report, csv),
     )
     _run(cfg)
