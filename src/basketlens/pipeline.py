@@ -37,7 +37,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES: tuple[str, ...] = (
-    "ingest", "clean", "features", "segment", "mine", "opportunities", "write", "report"
+    "ingest",
+    "clean",
+    "features",
+    "segment",
+    "mine",
+    "opportunities",
+    "write",
+    "report",
 )
 
 
@@ -94,32 +101,12 @@ class _Clock:
 
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
-    from basketlens.clean import CleaningOptions, clean_ledger
-    from basketlens.ingest import load_ledger
     from basketlens.outputs import write_outputs
 
-    if not config.input.sales:
-        raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
     clock = _Clock(progress or _Silent())
     started = time.time()
-    inp = config.input
 
-    with clock.stage("ingest", f"reading {inp.sales}"):
-        ledger = load_ledger(
-            inp.sales,
-            items=inp.items,
-            customers=inp.customers,
-            column_map=dict(config.columns) or None,
-            sheet=inp.sheet,
-            delimiter=inp.delimiter,
-            encoding=inp.encoding,
-        )
-        clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
-
-    with clock.stage("clean", "applying cleaning rules"):
-        cleaned = clean_ledger(ledger, CleaningOptions(**asdict(config.clean)))
-        clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
-
+    ledger, cleaned = load_and_clean(config, clock=clock)
     analysis = analyse(cleaned.lines, config, clock=clock)
     opportunities = None
     if analysis.rules is not None:
@@ -168,6 +155,33 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
 
 def _size(path: Path | None) -> str:
     return "not written" if path is None else f"{path.stat().st_size / 1e6:.1f} MB"
+
+
+def load_and_clean(config: RunConfig, *, clock: _Clock | None = None) -> tuple[Ledger, CleanResult]:
+    """Ingest the configured ledger and apply the cleaning rules (the first two stages)."""
+    from basketlens.clean import CleaningOptions, clean_ledger
+    from basketlens.ingest import load_ledger
+
+    inp = config.input
+    if not inp.sales:
+        raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
+    clock = clock or _Clock(_Silent())
+    with clock.stage("ingest", f"reading {inp.sales}"):
+        ledger = load_ledger(
+            inp.sales,
+            items=inp.items,
+            customers=inp.customers,
+            column_map=dict(config.columns) or None,
+            sheet=inp.sheet,
+            delimiter=inp.delimiter,
+            encoding=inp.encoding,
+        )
+        clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
+
+    with clock.stage("clean", "applying cleaning rules"):
+        cleaned = clean_ledger(ledger, CleaningOptions(**asdict(config.clean)))
+        clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
+    return ledger, cleaned
 
 
 @dataclass

@@ -14,7 +14,10 @@ import typer
 from basketlens.cli.console import err_console, handle_errors, out_console, parse_pairs
 from basketlens.cli.run import (
     ConfigOpt,
+    CustomersOpt,
+    ItemsOpt,
     KOpt,
+    MapOpt,
     MaxLenOpt,
     MinConfidenceOpt,
     MinSupportOpt,
@@ -48,21 +51,9 @@ def backtest_command(
     ] = None,
     top: Annotated[int, typer.Option("--top", "-n", help="Items recommended per customer.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
-    items: Annotated[
-        Path | None, typer.Option("--items", help="Item table joined on the item id.")
-    ] = None,
-    customers: Annotated[
-        Path | None, typer.Option("--customers", help="Customer table joined on the customer id.")
-    ] = None,
-    column_map: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            "-m",
-            help="Map a canonical field to your column, repeatable: "
-            "--map invoice=SalesDocumentNumber (see `basketlens run --help`).",
-        ),
-    ] = None,
+    items: ItemsOpt = None,
+    customers: CustomersOpt = None,
+    column_map: MapOpt = None,
     config: ConfigOpt = None,
     out: OutOpt = None,
     k: KOpt = None,
@@ -79,13 +70,10 @@ def backtest_command(
 
     Example: basketlens backtest sales.parquet --split 2011-09-01 --top 5 --out backtest-out/
     """
-    from dataclasses import asdict
-
     from basketlens.backtest import run_backtest
-    from basketlens.clean import CleaningOptions, clean_ledger
     from basketlens.config import RunConfig
-    from basketlens.ingest import load_ledger
     from basketlens.outputs import prepare_out_dir
+    from basketlens.pipeline import load_and_clean
 
     cfg = RunConfig.from_toml(config) if config else RunConfig()
     cfg = cfg.override(
@@ -104,18 +92,8 @@ def backtest_command(
             "enabled": True,
         },
     )
-    inp = cfg.input
     with err_console.status("loading and cleaning the ledger…"):
-        ledger = load_ledger(
-            inp.sales,  # type: ignore[arg-type]
-            items=inp.items,
-            customers=inp.customers,
-            column_map=dict(cfg.columns) or None,
-            sheet=inp.sheet,
-            delimiter=inp.delimiter,
-            encoding=inp.encoding,
-        )
-        cleaned = clean_ledger(ledger, CleaningOptions(**asdict(cfg.clean)))
+        _, cleaned = load_and_clean(cfg)
     with err_console.status("fitting before the split and measuring after it…"):
         result = run_backtest(
             cleaned.lines,

@@ -88,6 +88,30 @@ TargetRulesOpt = Annotated[
 ]
 
 
+ItemsOpt = Annotated[
+    Path | None,
+    typer.Option("--items", help="Item table joined on the item id.", rich_help_panel=_FILE),
+]
+CustomersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--customers", help="Customer table joined on the customer id.", rich_help_panel=_FILE
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        "-m",
+        help="Map a canonical field to your column, repeatable: "
+        "--map invoice=SalesDocumentNumber --map quantity=SalesQuantity. Fields: "
+        "invoice, date, customer, customer_name, customer_group, item, item_name, "
+        "quantity, unit_price, net_sales, brand, category.",
+        rich_help_panel=_FILE,
+    ),
+]
+
+
 @handle_errors
 def run_command(
     sales: Annotated[
@@ -97,29 +121,10 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    items: Annotated[
-        Path | None,
-        typer.Option("--items", help="Item table joined on the item id.", rich_help_panel=_FILE),
-    ] = None,
-    customers: Annotated[
-        Path | None,
-        typer.Option(
-            "--customers", help="Customer table joined on the customer id.", rich_help_panel=_FILE
-        ),
-    ] = None,
+    items: ItemsOpt = None,
+    customers: CustomersOpt = None,
     out: OutOpt = None,
-    column_map: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            "-m",
-            help="Map a canonical field to your column, repeatable: "
-            "--map invoice=SalesDocumentNumber --map quantity=SalesQuantity. Fields: "
-            "invoice, date, customer, customer_name, customer_group, item, item_name, "
-            "quantity, unit_price, net_sales, brand, category.",
-            rich_help_panel=_FILE,
-        ),
-    ] = None,
+    column_map: MapOpt = None,
     config: ConfigOpt = None,
     sheet: Annotated[
         str | None,
