@@ -372,26 +372,11 @@ def test_matches_sequential_oracle(
 # ---- real data: UCI Online Retail ---------------------------------------------------------
 
 
-def online_retail_ledger() -> FakeLedger:
-    """The Online Retail file in LEDGER_SCHEMA (the mapping ingest would do)."""
-    raw = pl.read_parquet(shared_path("online_retail", "online_retail.parquet"))
-    lines = raw.with_row_index("line_no").select(
-        pl.col("line_no").cast(pl.UInt64),
-        pl.col("InvoiceNo").alias("invoice"),
-        pl.col("InvoiceDate").cast(pl.Datetime("us")).alias("date"),
-        pl.col("CustomerID").cast(pl.Int64).cast(pl.String).alias("customer"),
-        pl.lit(None, pl.String).alias("customer_name"),
-        pl.lit(None, pl.String).alias("customer_group"),
-        pl.col("StockCode").alias("item"),
-        pl.col("Description").alias("item_name"),
-        pl.col("Quantity").cast(pl.Float64).alias("quantity"),
-        pl.col("UnitPrice").alias("unit_price"),
-        (pl.col("Quantity") * pl.col("UnitPrice")).alias("net_sales"),
-        pl.lit(None, pl.String).alias("brand"),
-        pl.lit(None, pl.String).alias("category"),
-    )
-    assert lines.schema == LEDGER_SCHEMA
-    return FakeLedger(lines.lazy(), raw.height)
+def online_retail_ledger() -> LedgerLike:
+    """The Online Retail file through the real ingest stage."""
+    from basketlens.ingest import load_ledger
+
+    return load_ledger(shared_path("online_retail", "online_retail.parquet"))
 
 
 def test_online_retail_published_numbers() -> None:
