@@ -155,12 +155,12 @@ def test_min_support_out_of_range(tmp_path: Path) -> None:
 
 def test_more_segments_than_customers(tmp_path: Path) -> None:
     code, out = _run_ledger(_ledger(tmp_path, n_customers=4), tmp_path, "--k", "50")
-    _assert_clean_error(code, out, "50", "4 customers", "--k")
+    _assert_clean_error(code, out, "k=50", "only 4 customers", "--k 3")
 
 
 def test_too_few_customers_to_segment_at_all(tmp_path: Path) -> None:
     code, out = _run_ledger(_ledger(tmp_path, n_customers=1), tmp_path)
-    _assert_clean_error(code, out, "1 customer", "sales.csv")
+    _assert_clean_error(code, out, "only 1 customer", "k_min=2", "more customers")
 
 
 # ------------------------------------------------------------------ cleaning, outputs
@@ -169,7 +169,9 @@ def test_too_few_customers_to_segment_at_all(tmp_path: Path) -> None:
 def test_every_line_dropped_by_cleaning(tmp_path: Path) -> None:
     sales = _ledger(tmp_path, quantity="-1")
     code, out = _run_ledger(sales, tmp_path)
-    _assert_clean_error(code, out, "sales.csv", "returns", "cleaning")
+    _assert_clean_error(
+        code, out, "sales.csv", "dropped by cleaning", "rule 'returns'", "drop_returns = false"
+    )
 
 
 def test_output_path_is_an_existing_file(tmp_path: Path) -> None:
@@ -186,7 +188,9 @@ def test_mine_on_a_malformed_fimi_file(tmp_path: Path) -> None:
     fimi = tmp_path / "baskets.dat"
     fimi.write_text("1 2 3\n4 five 6\n", encoding="utf-8")
     code, out = _run("mine", fimi, "--format", "fimi", "--out", tmp_path / "r.parquet")
-    _assert_clean_error(code, out, "baskets.dat", "line 2", "five", "--format basket")
+    _assert_clean_error(
+        code, out, "baskets.dat", "line 2", "'4 five 6'", "space-separated integers"
+    )
 
 
 def test_report_on_a_folder_that_is_not_an_output_folder(tmp_path: Path) -> None:

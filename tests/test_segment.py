@@ -332,9 +332,9 @@ def test_not_fitted() -> None:
 
 def test_too_few_customers_for_k() -> None:
     small = two_blobs().head(3)
-    with pytest.raises(ParameterError, match=r"^n_customers=3 should be > k=4$"):
+    with pytest.raises(ParameterError, match=r"^n_customers=3 should be > k=4: only 3 cust"):
         CustomerSegmenter(features=FEATS_2, k=4).fit(small)
-    with pytest.raises(ParameterError, match=r"^n_customers=3 should be > k_min=3$"):
+    with pytest.raises(ParameterError, match=r"^n_customers=3 should be > k_min=3: with only 3 "):
         CustomerSegmenter(features=FEATS_2, k_min=3).fit(small)
 
 

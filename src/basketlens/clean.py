@@ -169,10 +169,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
         )
     logger.info("cleaning kept %d of %d lines", lines.height, n_lines)
     if lines.height == 0:
-        raise EmptyInputError(
-            "every ledger line was dropped by cleaning; check the rules and the input:\n"
-            + _render_account(account)
-        )
+        raise EmptyInputError(_all_dropped_message(ledger, account))
     return CleanResult(lines=lines, account=account)
 
 
@@ -298,6 +295,37 @@ def _account(plan: list[rules.Rule], counts: pl.DataFrame, n_lines: int) -> pl.D
         rows.append((step, rule.name, rule.description, rows_in, n, rows_in - n))
         rows_in -= n
     return pl.DataFrame(rows, schema=CLEANING_SCHEMA, orient="row")
+
+
+#: The option that switches each rule off (for the message when every line is dropped).
+_RULE_OPTIONS: dict[str, str] = {
+    "missing_ids": "drop_missing_ids = false",
+    "returns": "drop_returns = false",
+    "nonpositive": "drop_nonpositive = false",
+    "excluded_brands": "exclude_brands = []",
+    "excluded_categories": "exclude_categories = []",
+    "duplicates": "drop_duplicates = false (--keep-duplicates)",
+    "single_item_baskets": "drop_single_item_baskets = false",
+}
+
+
+def _all_dropped_message(ledger: LedgerLike, account: pl.DataFrame) -> str:
+    """Name the sales file and the rule that dropped the most lines, and how to relax it."""
+    sources = getattr(ledger, "sources", None) or ()
+    files = [str(s.path) for s in sources if getattr(s, "role", None) == "sales"]
+    where = f" of sales file {files[0]!r}" if files else ""
+    top = account.sort("rows_dropped", descending=True, maintain_order=True).row(0, named=True)
+    hint = "check the input"
+    option = _RULE_OPTIONS.get(top["rule"]) if top["rows_dropped"] else None
+    if option:
+        hint = (
+            f"most were dropped by rule {top['rule']!r} ({top['description']}); check the "
+            f"input or switch the rule off in the [clean] table of the config ({option})"
+        )
+    return (
+        f"every ledger line{where} was dropped by cleaning; {hint}. Cleaning account:\n"
+        + _render_account(account)
+    )
 
 
 def _render_account(account: pl.DataFrame) -> str:

@@ -31,7 +31,12 @@ STATE: dict[str, bool] = {"debug": False}
 
 
 def handle_errors(func: F) -> F:
-    """Turn a :class:`BasketlensError` into one red line and exit 1 (traceback with --debug)."""
+    """Turn any error into one red line and exit 1 (the traceback only with --debug).
+
+    A :class:`BasketlensError` is shown as is; any other exception (a Polars error, an
+    ``OSError`` such as permission denied or disk full) as its type and first line, with a hint
+    to rerun with ``--debug``.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,13 +45,44 @@ def handle_errors(func: F) -> F:
         except BasketlensError as exc:
             if STATE["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(code=130) from None
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise  # Typer's own control flow and usage errors
+        except Exception as exc:  # a library we call failed: polars, OSError, MemoryError, …
+            if STATE["debug"]:
+                raise
+            err_console.print(
+                f"[bold red]error:[/] {escape(foreign_error_message(exc))}", soft_wrap=True
+            )
+            raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def foreign_error_message(exc: BaseException) -> str:
+    """One line for an exception basketlens did not raise on purpose, with what to try.
+
+    Example:
+        >>> print(foreign_error_message(OSError(28, "No space left on device")))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        OSError: [Errno 28] No space left on device (check the path, its permissions and the
+        free disk space; rerun with --debug for the traceback)
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else "(no message)"
+    if len(lines) > 1:
+        text += " …"
+    if isinstance(exc, MemoryError):
+        hint = "not enough memory: try a smaller ledger or a larger --min-support; "
+    elif isinstance(exc, OSError):
+        hint = "check the path, its permissions and the free disk space; "
+    else:
+        hint = ""
+    return f"{type(exc).__name__}: {text} ({hint}rerun with --debug for the traceback)"
 
 
 def setup_logging(verbose: int) -> None:

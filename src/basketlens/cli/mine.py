@@ -74,6 +74,30 @@ def mine_command(
             "e.g. support,confidence,lift,fisher_p. See docs/measures.md.",
         ),
     ] = None,
+    prune_redundant: Annotated[
+        bool,
+        typer.Option(
+            "--prune-redundant",
+            help="Drop rules with a more general rule of at least the same confidence.",
+        ),
+    ] = False,
+    significant: Annotated[
+        float | None,
+        typer.Option(
+            "--significant",
+            help="Keep rules whose Fisher exact test is significant at this level, e.g. 0.05.",
+        ),
+    ] = None,
+    adjust: Annotated[
+        str,
+        typer.Option("--adjust", help="Multiple-testing correction: holm, bonferroni, bh, none."),
+    ] = "holm",
+    top: Annotated[
+        int | None, typer.Option("--top", help="Keep the best N rules by --sort-by.")
+    ] = None,
+    sort_by: Annotated[
+        str, typer.Option("--sort-by", help="Measure that orders the rules, e.g. lift.")
+    ] = "lift",
     out: Annotated[Path, typer.Option("--out", "-o", help="Rules Parquet file.")] = Path(
         "rules.parquet"
     ),
@@ -113,7 +137,14 @@ def mine_command(
         min_len=min_len,
         consequent_max_len=None if multi_consequent else 1,
         measures=[m.strip() for m in measures.split(",")] if measures else None,
+        sort_by=sort_by,
     )
+    if prune_redundant:
+        rules = rules.prune_redundant()
+    if significant is not None:
+        rules = rules.significant(alpha=significant, adjust=adjust)
+    if top is not None:
+        rules = rules.top(top, by=sort_by)
     mined = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     rules.table.write_parquet(out)
@@ -139,7 +170,15 @@ def _load(path: Path, file_format: str, *, sep: str, basket_col: str, item_col: 
         return read_fimi(path)
     if file_format == "basket":
         return read_basket_file(path, sep=sep)
+    from basketlens.errors import SchemaError
     from basketlens.ingest.readers import read_table
 
-    table = read_table(path)
-    return to_basket_matrix(table, basket_col=basket_col, item_col=item_col)
+    table = read_table(path, role="baskets")
+    missing = [c for c in (basket_col, item_col) if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            f"{path}: no column {', '.join(map(repr, missing))}; columns are "
+            f"{', '.join(table.columns)} (choose with --basket-col / --item-col)"
+        )
+    long = table.frame.select(basket_col, item_col).collect()
+    return to_basket_matrix(long, basket_col=basket_col, item_col=item_col)

@@ -234,9 +234,17 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if n == 0:
             raise EmptyInputError("feature table has no customers to segment")
         if self.k is not None and n <= self.k:
-            raise ParameterError(f"n_customers={n} should be > k={self.k}")
+            smaller = f"choose k of at most {n - 1} (--k {n - 1}) or " if n > 1 else ""
+            raise ParameterError(
+                f"n_customers={n} should be > k={self.k}: {_customers(n)} cannot form "
+                f"{self.k} segments; {smaller}use a ledger with more customers"
+            )
         if self.k is None and n <= self.k_min:
-            raise ParameterError(f"n_customers={n} should be > k_min={self.k_min}")
+            raise ParameterError(
+                f"n_customers={n} should be > k_min={self.k_min}: with {_customers(n)} there "
+                f"is no k of {self.k_min} or more to choose; use a ledger with more customers "
+                "(the cleaning account shows the lines dropped)"
+            )
 
         prep = FeaturePreprocessor(cap_quantile=self.cap_quantile, log_transform=self.log_transform)
         X = prep.fit_transform(X_raw)
@@ -365,3 +373,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         X = self.preprocessor_.transform(X_raw)
         model: KMeans = self._model
         return self._remap[model.predict(X)].astype(np.int32)
+
+
+def _customers(n: int) -> str:
+    return f"only {n} customer" + ("" if n == 1 else "s")
