@@ -101,10 +101,11 @@ class _Clock:
 
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
-    from basketlens.outputs import write_outputs
+    from basketlens.outputs import prepare_out_dir, write_outputs
 
     clock = _Clock(progress or _Silent())
     started = time.time()
+    prepare_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
 
     ledger, cleaned = load_and_clean(config, clock=clock)
     analysis = analyse(cleaned.lines, config, clock=clock)

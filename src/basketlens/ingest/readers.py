@@ -179,6 +179,7 @@ def _read_excel(path: Path, *, role: str, sheet: str | None) -> RawTable:
         raise InputError(
             f"sheet {sheet!r} not found in {str(path)!r}; its sheets are: "
             + ", ".join(repr(n) for n in names)
+            + f"; pass one of them (e.g. --sheet {names[0]!r})"
         )
     name = sheet if sheet is not None else names[0]
     try:

@@ -123,12 +123,18 @@ def detect_format(path: Path) -> str:
     decided by content alone. Empty files raise :class:`EmptyInputError`.
     """
     if not path.is_file():
-        raise InputError(f"file not found: {str(path)!r}")
+        if path.is_dir():
+            what = f"{str(path)!r} is a folder, not a file"
+        else:
+            what = f"file not found: {str(path)!r}"
+        raise InputError(f"{what}; check the path (relative ones start from the current folder)")
     head = _read_head(path)
     ext, gz = split_extension(path)
     kind = _describe(head)
     if kind == "empty" or not head.strip():
-        raise EmptyInputError(f"file {str(path)!r} is empty")
+        raise EmptyInputError(
+            f"file {str(path)!r} is empty; export the data again (a header line and data rows)"
+        )
     if gz or kind == "gzip":
         if kind != "gzip":
             raise InputError(

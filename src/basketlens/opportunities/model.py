@@ -148,7 +148,8 @@ class RecommenderModel:
             hint = _suggest(str(customer_id), self.matrix.customers)
             raise ParameterError(
                 f"customer {customer_id!r} is not in the model "
-                f"({self.matrix.n_customers:,} customers){hint}"
+                f"({self.matrix.n_customers:,} customers){hint}; customer ids are the "
+                "customer_id column of customers.parquet in the output folder"
             )
         return row
 
