@@ -312,7 +312,8 @@ def read_fimi(path: str | Path) -> BasketMatrix:
         what = "has an item id over 18 digits" if err == 2 else "is not a list of integer item ids"
         raise InputError(
             f"{path}, line {line}: {text[:80]!r} {what} "
-            "(FIMI files hold space-separated integers; use read_basket_file for labels)"
+            "(FIMI files hold space-separated integers; for text labels use "
+            "--format basket or read_basket_file)"
         )
     uniq = np.sort(values)
     if uniq.size > 1:

@@ -3,11 +3,12 @@
 Every frequent itemset Z (of ``min_len``..``max_len`` items) is split into an antecedent X
 and a consequent Y = Z \\ X with 1..``consequent_max_len`` items (one by default, the arules
 convention; ``None`` allows every non-empty proper split). ``min_len=1`` also admits the empty
-antecedent {} → Y, whose confidence is support(Y). The splits are built as coded numpy arrays,
-the antecedent and consequent counts come from one :meth:`Itemsets.lookup_counts` call per
-itemset length and split size, and thresholds are compared exactly on integer counts:
-``min_confidence=0.5`` keeps a rule iff ``2 · n_ab >= n_a``, so rules exactly at the
-threshold are kept.
+antecedent {} → Y, whose confidence is support(Y). The splits are built as coded numpy arrays
+(:mod:`basketlens.mining.splits`), the antecedent and consequent counts come from one
+:meth:`Itemsets.lookup_counts` call per itemset length and split size, and thresholds are
+compared exactly on integer counts: ``min_confidence=0.5`` keeps a rule iff ``2 · n_ab >= n_a``,
+so rules exactly at the threshold are kept. This module sorts the coded rules in numpy and
+builds the table once.
 
 Example:
     >>> from basketlens.mining import mine_itemsets
@@ -20,20 +21,24 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from itertools import combinations
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
-from basketlens.errors import ParameterError
 from basketlens.mining.measures import MEASURES, compute_measures, resolve_measures
+from basketlens.mining.splits import (  # candidate generation; names importable from here too
+    ItemsetsLike,
+    Splits,
+    as_fraction,
+    find_splits,
+    ratio_at_least,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,196 +46,90 @@ __all__ = ["COUNT_COLUMNS", "Rules", "count_rules", "empty_rules_table", "genera
 
 #: The count columns every rules table carries, in order, after the item lists.
 COUNT_COLUMNS: tuple[str, ...] = ("antecedent_count", "consequent_count", "both_count", "baskets")
-_CHUNK = 4_000_000  # split-matrix elements processed at once (bounds peak memory)
 
 
-class ItemsetsLike(Protocol):
-    """What rule generation needs from :class:`basketlens.mining.Itemsets`."""
-
-    codes_flat: np.ndarray
-    offsets: np.ndarray
-    counts: np.ndarray
-    vocabulary: tuple[str, ...]
-    n_baskets: int
-    min_count: int
-    info: dict[str, Any]
-
-    def lookup_counts(self, query_flat: np.ndarray, query_offsets: np.ndarray) -> np.ndarray: ...
-
-    def frequent_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-
-
-def as_fraction(value: float) -> Fraction:
-    """The exact decimal value the user wrote (``0.3`` → 3/10), for count comparisons."""
-    return Fraction(repr(float(value)))
-
-
-def ratio_at_least(num: Sequence[np.ndarray], den: Sequence[np.ndarray], t: Fraction) -> np.ndarray:
-    """Exact ``prod(num) / prod(den) >= t`` on non-negative integer arrays.
-
-    Uses int64 when the products cannot overflow, else a float comparison with the
-    near-ties re-checked in Python integers.
-
-    Example:
-        >>> ratio_at_least([np.array([1, 1, 2])], [np.array([2, 3, 3])], Fraction(1, 2))
-        array([ True, False,  True])
-    """
-    size = len(num[0])
-    if size == 0:
-        return np.zeros(0, dtype=bool)
-    bound_num = math.prod(int(f.max()) for f in num) * t.denominator
-    bound_den = math.prod(int(f.max()) for f in den) * t.numerator
-    if max(bound_num, bound_den) < 2**62:
-        lhs = np.full(size, t.denominator, dtype=np.int64)
-        rhs = np.full(size, t.numerator, dtype=np.int64)
-        for f in num:
-            lhs *= f
-        for f in den:
-            rhs *= f
-        return lhs >= rhs
-    fnum = np.prod([f.astype(np.float64) for f in num], axis=0)
-    fden = np.prod([f.astype(np.float64) for f in den], axis=0)
-    tf = float(t)
-    keep = fnum >= tf * fden
-    near = np.flatnonzero(np.abs(fnum - tf * fden) <= 1e-9 * np.maximum(fnum, tf * fden))
-    for i in near:
-        lhs = math.prod(int(f[i]) for f in num) * t.denominator
-        keep[i] = lhs >= math.prod(int(f[i]) for f in den) * t.numerator
-    return keep
-
-
-class _Splits:
-    """Coded rule candidates: flat codes + offsets for both sides, and the three counts."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[np.ndarray, ...]] = []
-
-    def add(
-        self, x: np.ndarray, y: np.ndarray, n_ab: np.ndarray, n_a: np.ndarray, n_b: np.ndarray
-    ) -> None:
-        self.parts.append((x, y, n_ab, n_a, n_b))
-
-    def __len__(self) -> int:
-        return sum(len(p[2]) for p in self.parts)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Concatenate: ante_flat/ante_off, cons_flat/cons_off, n_ab, n_a, n_b."""
-
-        def flat_off(mats: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            lens = np.concatenate([np.full(len(m), m.shape[1], np.int64) for m in mats] or [[]])
-            off = np.zeros(len(lens) + 1, dtype=np.int64)
-            np.cumsum(lens, out=off[1:])
-            flat = np.concatenate([m.ravel() for m in mats] or [[]]).astype(np.int32)
-            return flat, off
-
-        ante_flat, ante_off = flat_off([p[0] for p in self.parts])
-        cons_flat, cons_off = flat_off([p[1] for p in self.parts])
-        cat = [
-            np.concatenate([p[i] for p in self.parts] or [[]]).astype(np.int64) for i in (2, 3, 4)
-        ]
-        return dict(
-            ante_flat=ante_flat,
-            ante_off=ante_off,
-            cons_flat=cons_flat,
-            cons_off=cons_off,
-            n_ab=cat[0],
-            n_a=cat[1],
-            n_b=cat[2],
-        )
-
-
-def _lookup(itemsets: ItemsetsLike, mat: np.ndarray) -> np.ndarray:
-    m, w = mat.shape
-    if w == 0:
-        return np.full(m, itemsets.n_baskets, dtype=np.int64)
-    offs = np.arange(m + 1, dtype=np.int64) * w
-    out = np.asarray(itemsets.lookup_counts(mat.ravel().astype(np.int32), offs), dtype=np.int64)
-    if m and out.min() < 0:
-        raise ParameterError(
-            "itemsets lack the count of a subset of a frequent itemset; generate rules from "
-            "itemsets mined with mine_itemsets (any target)"
-        )
-    return out
-
-
-def _splits(
-    itemsets: ItemsetsLike,
-    *,
-    min_len: int,
-    max_len: int | None,
-    cons_max: int | None,
-    conf: Fraction,
-    lift: Fraction | None,
-) -> _Splits:
-    """Every admissible split of every itemset that passes the thresholds (coded)."""
-    out = _Splits()
-    all_flat, all_off, all_counts = itemsets.frequent_arrays()
-    flat = np.asarray(all_flat, dtype=np.int32)
-    off = np.asarray(all_off, dtype=np.int64)
-    counts = np.asarray(all_counts, dtype=np.int64)
-    lengths = np.diff(off)
-    n = itemsets.n_baskets
-    n_arr = np.array([n], dtype=np.int64)
-    for k in np.unique(lengths).tolist():
-        if k < min_len or (max_len is not None and k > max_len) or k == 0:
-            continue
-        idx = np.flatnonzero(lengths == k)
-        c_top = k if min_len <= 1 else k - 1
-        if cons_max is not None:
-            c_top = min(c_top, cons_max)
-        for c in range(1, c_top + 1):
-            cons_pos = np.array(list(combinations(range(k), c)), dtype=np.intp)
-            ante_pos = np.array(
-                [[i for i in range(k) if i not in row] for row in cons_pos], dtype=np.intp
-            ).reshape(len(cons_pos), k - c)
-            n_combo = len(cons_pos)
-            step = max(1, _CHUNK // (n_combo * k))
-            for s in range(0, len(idx), step):
-                sel = idx[s : s + step]
-                mat = flat[off[sel][:, None] + np.arange(k)]
-                rows = len(sel) * n_combo
-                x = mat[:, ante_pos].reshape(rows, k - c)
-                y = mat[:, cons_pos].reshape(rows, c)
-                n_ab = np.repeat(counts[sel], n_combo)
-                n_a = _lookup(itemsets, x)
-                keep = ratio_at_least([n_ab], [n_a], conf)
-                x, y, n_ab, n_a = x[keep], y[keep], n_ab[keep], n_a[keep]
-                n_b = _lookup(itemsets, y)
-                if lift is not None:
-                    nn = np.broadcast_to(n_arr, n_ab.shape)
-                    keep = ratio_at_least([n_ab, nn], [n_a, n_b], lift)
-                    x, y, n_ab, n_a, n_b = x[keep], y[keep], n_ab[keep], n_a[keep], n_b[keep]
-                out.add(x, y, n_ab, n_a, n_b)
-    return out
-
-
-def _sorted_ranks(flat: np.ndarray, off: np.ndarray, rank: np.ndarray) -> np.ndarray:
+def _rank_rows(mats: list[np.ndarray], rank: np.ndarray) -> np.ndarray:
     """Rows of item ranks (string order), sorted within each row, padded with -1."""
-    lengths = np.diff(off)
-    width = int(lengths.max()) if len(lengths) else 0
-    pad = np.iinfo(np.int64).max
-    mat = np.full((len(lengths), width), pad, dtype=np.int64)
-    pos = np.arange(len(flat)) - np.repeat(off[:-1], lengths)
-    mat[np.repeat(np.arange(len(lengths)), lengths), pos] = rank[flat]
-    mat.sort(axis=1)
-    mat[mat == pad] = -1
-    return mat
+    width = max((m.shape[1] for m in mats), default=0)
+    out = np.full((sum(len(m) for m in mats), width), -1, dtype=np.int32)
+    start = 0
+    for m in mats:
+        rows, w = m.shape
+        r = rank[m]
+        if w > 1 and not (r[:, 1:] >= r[:, :-1]).all():
+            r.sort(axis=1)
+        out[start : start + rows, :w] = r
+        start += rows
+    return out
 
 
-def _lists(names: pl.Series, ranks: np.ndarray, lengths: np.ndarray, name: str) -> pl.Series:
+def _float_key(x: np.ndarray) -> np.ndarray:
+    """uint64 keys in the order of the float64 values ``x`` (no NaN; -0.0 ties 0.0)."""
+    u = (x + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+    return np.where(u >> np.uint64(63), ~u, u | np.uint64(1 << 63))
+
+
+def _radix_keys(fields: list[tuple[np.ndarray, int]], size: int) -> list[np.ndarray]:
+    """np.lexsort keys (least significant first) ordering rows like the tuple of ``fields``
+    (non-negative integer arrays, each given with its bit width). The fields are concatenated
+    as one big-endian bit string cut into uint16 keys, which numpy sorts by radix sort."""
+    pieces: list[tuple[np.ndarray, int]] = []
+    for values, bits in fields:  # fields wider than 32 bits go in 16-bit pieces
+        if bits <= 32:
+            pieces.append((values.astype(np.uint32, copy=False), bits))
+            continue
+        v = values.astype(np.uint64, copy=False)
+        for shift in range(bits - 16, -16, -16):
+            w = 16 + min(shift, 0)
+            part = (v >> np.uint64(max(shift, 0))) & np.uint64((1 << w) - 1)
+            pieces.append((part.astype(np.uint32), w))
+    keys: list[np.ndarray] = []
+    acc, used = np.zeros(size, dtype=np.uint32), 0
+    for v, bits in pieces:
+        while bits > 0:
+            take = min(16 - used, bits)
+            part = v >> np.uint32(bits - take) if bits > take else v
+            if take < 32:
+                part = part & np.uint32((1 << take) - 1)
+            acc = (acc << np.uint32(take)) | part
+            used, bits = used + take, bits - take
+            if used == 16:
+                keys.append(acc.astype(np.uint16))
+                acc, used = np.zeros(size, dtype=np.uint32), 0
+    if used:
+        keys.append(acc.astype(np.uint16))
+    return keys[::-1]
+
+
+def _lists(names: pa.Array, ranks: np.ndarray, name: str) -> pl.Series:
     """A list<str> column from padded rank rows (row-major, -1 padding dropped)."""
+    lengths = (ranks >= 0).sum(axis=1)
     off = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=off[1:])
-    values = names.gather(ranks[ranks >= 0]).to_arrow()
-    arr = pa.LargeListArray.from_arrays(pl.Series(off, dtype=pl.Int64).to_arrow(), values)
-    series = pl.from_arrow(arr)
-    assert isinstance(series, pl.Series)
-    return series.alias(name).cast(pl.List(pl.String))
+    values = names.take(pa.array(ranks[ranks >= 0]))
+    arr = pa.LargeListArray.from_arrays(pa.array(off, type=pa.int64()), values)
+    return pl.Series(name, arr).cast(pl.List(pl.String))
+
+
+def _rule_ids(n: int) -> pl.Series:
+    """``r000001``, … ``r{n}`` (at least six digits), written as bytes in numpy."""
+    width = max(6, len(str(n)))
+    num = np.arange(1, n + 1, dtype=np.int64)
+    chars = np.empty((n, width + 1), dtype=np.uint8)
+    chars[:, 0] = ord("r")
+    for p in range(width, 0, -1):
+        chars[:, p] = num % 10 + ord("0")
+        num //= 10
+    offsets = np.arange(n + 1, dtype=np.int64) * (width + 1)
+    arr = pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(chars)]
+    )
+    return pl.Series("rule_id", arr, dtype=pl.String)
 
 
 def _build_table(
     itemsets: ItemsetsLike,
-    coded: dict[str, np.ndarray],
+    splits: Splits,
     names: Sequence[str],
     sort_by: str | None,
     max_rules: int | None,
@@ -239,34 +138,34 @@ def _build_table(
     consequent, by item id), keep ``max_rules``, then build the table once."""
     vocab = np.asarray(itemsets.vocabulary, dtype=str)
     by_name = np.argsort(vocab, kind="stable")
-    rank = np.empty(len(vocab), dtype=np.int64)
+    rank = np.empty(len(vocab), dtype=np.int32)
     rank[by_name] = np.arange(len(vocab))
-    ante = _sorted_ranks(coded["ante_flat"], coded["ante_off"], rank)
-    cons = _sorted_ranks(coded["cons_flat"], coded["cons_off"], rank)
-    n_ab, n_a, n_b = coded["n_ab"], coded["n_a"], coded["n_b"]
+    ante = _rank_rows([p.x for p in splits.parts], rank)
+    cons = _rank_rows([p.y for p in splits.parts], rank)
+    n_ab, n_a, n_b = splits.counts()
     n = itemsets.n_baskets
-    keys = [cons[:, j] for j in range(cons.shape[1] - 1, -1, -1)]
-    keys += [ante[:, j] for j in range(ante.shape[1] - 1, -1, -1)]
-    keys.append(-n_ab)
+    fields: list[tuple[np.ndarray, int]] = []
     if sort_by is not None:
         if sort_by in COUNT_COLUMNS:
             col = {"antecedent_count": n_a, "consequent_count": n_b, "both_count": n_ab}
             primary = -col.get(sort_by, np.zeros_like(n_ab)).astype(np.float64)
         else:
             primary = -compute_measures([sort_by], n_ab, n_a, n_b, n)[sort_by]
-        keys.append(np.where(np.isnan(primary), np.inf, primary))
-    order = np.lexsort(keys)
+        fields.append((_float_key(np.where(np.isnan(primary), np.inf, primary)), 64))
+    top = int(n_ab.max())
+    fields.append((top - n_ab, max(1, top.bit_length())))
+    bits = max(1, len(vocab).bit_length())  # ranks + 1: padding 0 sorts first
+    for m in (ante, cons):
+        fields += [((m[:, j] + 1).view(np.uint32), bits) for j in range(m.shape[1])]
+    order = np.lexsort(_radix_keys(fields, len(n_ab)))
     if max_rules is not None:
         order = order[:max_rules]
     ante, cons, n_ab, n_a, n_b = ante[order], cons[order], n_ab[order], n_a[order], n_b[order]
-    sorted_names = pl.Series("item", vocab[by_name], dtype=pl.String)
-    width = max(6, len(str(len(order))))
-    numbers = pl.Series(np.arange(1, len(order) + 1, dtype=np.int64)).cast(pl.String)
-    ids = pl.select(pl.lit("r") + pl.lit(numbers).str.zfill(width)).to_series()
+    sorted_names = pa.array(vocab[by_name].tolist(), type=pa.string())
     columns = [
-        pl.Series("rule_id", ids, dtype=pl.String),
-        _lists(sorted_names, ante, (ante >= 0).sum(axis=1), "antecedent"),
-        _lists(sorted_names, cons, (cons >= 0).sum(axis=1), "consequent"),
+        _rule_ids(len(order)),
+        _lists(sorted_names, ante, "antecedent"),
+        _lists(sorted_names, cons, "consequent"),
         pl.Series("antecedent_count", n_a, dtype=pl.Int64),
         pl.Series("consequent_count", n_b, dtype=pl.Int64),
         pl.Series("both_count", n_ab, dtype=pl.Int64),
@@ -334,7 +233,7 @@ def count_rules(
     """
     conf, lift = _validate(min_confidence, min_lift, min_len, max_len, consequent_max_len)
     return len(
-        _splits(
+        find_splits(
             itemsets,
             min_len=min_len,
             max_len=max_len,
@@ -394,17 +293,17 @@ def generate_rules(
     if max_rules is not None:
         check_interval("max_rules", max_rules, low=0, integer=True)
     _check_sort_by(sort_by, names)
-    coded = _splits(
+    splits = find_splits(
         itemsets,
         min_len=min_len,
         max_len=max_len,
         cons_max=consequent_max_len,
         conf=conf,
         lift=lift,
-    ).arrays()
-    n_found = len(coded["n_ab"])
+    )
+    n_found = len(splits)
     if n_found:
-        table = _build_table(itemsets, coded, names, sort_by, max_rules)
+        table = _build_table(itemsets, splits, names, sort_by, max_rules)
     else:
         table = empty_rules_table(names)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,172 @@
+/*
+ * basketlens.mining._core -- internal header shared by the kernel's translation units.
+ *
+ *   module.c     Python bindings: argument parsing and checks, GIL release, mine(), the
+ *                method table and module init; as_array / to_numpy helpers.
+ *   eclat.c      the search: output buffer, set operations, the recursive class miner and
+ *                run_mine (recoding by frequency, vertical and horizontal databases).
+ *   occurrence.c children of a node by occurrence counting / deliver (called by eclat.c).
+ *   hashindex.c  the open-addressing itemset hash index: build_index() and lookup().
+ *   filter.c     the closed/maximal post-filter: closed_maximal().
+ *   fimi.c       the FIMI tokenizer: parse_fimi().
+ *
+ * Only module.c imports the numpy C API (import_array); the other units see it through
+ * PY_ARRAY_UNIQUE_SYMBOL. Cross-unit functions have hidden visibility: nothing but PyInit__core
+ * is exported from the shared object.
+ */
+#ifndef BASKETLENS_CORE_H
+#define BASKETLENS_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define PY_ARRAY_UNIQUE_SYMBOL basketlens_core_ARRAY_API
+#ifndef BL_CORE_MODULE
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BL_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define BL_INTERNAL
+#define __builtin_prefetch(p) ((void)(p))
+#endif
+
+/* ------------------------------------------------------------------ growable buffers */
+
+typedef struct {
+    int32_t *flat;
+    int64_t nflat, capflat;
+    int64_t *offsets; /* n + 1 entries */
+    int64_t *counts;
+    int64_t n, cap;
+} Out;
+
+BL_INTERNAL int out_init(Out *o);
+BL_INTERNAL void out_free(Out *o);
+BL_INTERNAL int out_push(Out *o, const int32_t *codes, int64_t k, int64_t count);
+
+typedef struct {
+    int32_t *data;
+    int64_t top, cap;
+} Arena; /* stack of tid-lists / diffsets; addressed by offset since it may move */
+
+static inline int arena_reserve(Arena *a, int64_t extra) {
+    if (a->top + extra <= a->cap) return 0;
+    int64_t cap = a->cap ? a->cap * 2 : 4096;
+    while (cap < a->top + extra) cap *= 2;
+    int32_t *p = realloc(a->data, sizeof(int32_t) * cap);
+    if (!p) return -1;
+    a->data = p;
+    a->cap = cap;
+    return 0;
+}
+
+typedef struct {
+    int32_t item;  /* rank */
+    int64_t count; /* support count */
+    int64_t off;   /* offset of the tid-list / diffset in the arena */
+    int64_t len;
+} Node;
+
+typedef struct {
+    Node *data;
+    int64_t top, cap;
+} Nodes;
+
+static inline int nodes_push(Nodes *s, Node n) {
+    if (s->top == s->cap) {
+        int64_t cap = s->cap ? s->cap * 2 : 256;
+        Node *p = realloc(s->data, sizeof(Node) * cap);
+        if (!p) return -1;
+        s->data = p;
+        s->cap = cap;
+    }
+    s->data[s->top++] = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the search */
+
+typedef struct {
+    Arena arena;
+    Nodes nodes;
+    Out out;
+    const int32_t *rank2code;
+    int32_t *prefix; /* ranks of the current prefix */
+    int32_t *buf;    /* codes of the itemset being emitted */
+    const int64_t *hptr; /* horizontal database: frequent items of each basket, */
+    const int32_t *hrow; /* as ranks ascending (for occurrence counting/deliver) */
+    int32_t *slot;       /* rank -> position in the class being extended, or -1 */
+    int64_t *cnt;        /* per class position: count of the extension */
+    int64_t min_count, max_itemsets;
+    int max_len, strategy;
+    int status; /* 0 ok, 1 budget exceeded, -1 out of memory */
+    int64_t scratch_limit; /* largest single-pass deliver buffer (int32 entries) */
+    int64_t n_baskets;
+    double avg_len; /* mean number of frequent items per basket */
+    int diff_flag; /* set by extend_occurrences when the children are diffsets */
+} Miner;
+
+BL_INTERNAL int cmp_i32(const void *a, const void *b);
+/* a \ b into out; -1 when the result would exceed maxsize elements. */
+BL_INTERNAL int64_t setdiff(const int32_t *a, int64_t na, const int32_t *b, int64_t nb,
+                            int32_t *out, int64_t maxsize);
+/* children of X by occurrence counting / deliver (occurrence.c) */
+BL_INTERNAL int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi);
+/* the whole search, run without the GIL: 0 ok, 1 budget exceeded, -1 out of memory */
+BL_INTERNAL int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices,
+                         int64_t n_baskets, int64_t n_items);
+
+/* ------------------------------------------------------------------ Python glue helpers */
+
+BL_INTERNAL PyArrayObject *as_array(PyObject *obj, int type, const char *name);
+BL_INTERNAL PyObject *to_numpy(const void *data, int64_t n, int type, size_t itemsize);
+
+/* ------------------------------------------------------------------ hash index */
+
+static inline uint64_t hash_codes(const int32_t *c, int64_t k) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)k;
+    for (int64_t i = 0; i < k; i++) {
+        h ^= (uint32_t)c[i];
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* index of the itemset equal to q[0..k) or -1 */
+static inline int64_t probe(const int64_t *table, int64_t mask, const int32_t *flat,
+                            const int64_t *offsets, const int32_t *q, int64_t k) {
+    uint64_t h = hash_codes(q, k) & (uint64_t)mask;
+    for (;;) {
+        int64_t idx = table[h];
+        if (idx < 0) return -1;
+        int64_t a = offsets[idx], len = offsets[idx + 1] - a;
+        if (len == k && memcmp(flat + a, q, sizeof(int32_t) * k) == 0) return idx;
+        h = (h + 1) & (uint64_t)mask;
+    }
+}
+
+typedef struct {
+    PyArrayObject *flat, *offsets, *counts, *table;
+    int64_t n, mask;
+} Index;
+
+BL_INTERNAL int parse_index(Index *ix, PyObject *o_flat, PyObject *o_offsets,
+                            PyObject *o_counts, PyObject *o_table);
+BL_INTERNAL void free_index(Index *ix);
+
+/* ------------------------------------------------------------------ module functions */
+
+BL_INTERNAL PyObject *py_mine(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_build_index(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_lookup(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_closed_maximal(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_parse_fimi(PyObject *self, PyObject *args);
+
+#endif /* BASKETLENS_CORE_H */

@@ -1,0 +1,369 @@
+/*
+ * The depth-first Eclat search of basketlens.mining._core (see module.c for the contract):
+ * output buffer, set operations on sorted tid-lists / diffsets, the class miner and run_mine.
+ */
+#include "core.h"
+
+int out_init(Out *o) {
+    o->capflat = 1024;
+    o->cap = 256;
+    o->nflat = 0;
+    o->n = 0;
+    o->flat = malloc(sizeof(int32_t) * o->capflat);
+    o->offsets = malloc(sizeof(int64_t) * (o->cap + 1));
+    o->counts = malloc(sizeof(int64_t) * o->cap);
+    if (!o->flat || !o->offsets || !o->counts) return -1;
+    o->offsets[0] = 0;
+    return 0;
+}
+
+void out_free(Out *o) {
+    free(o->flat);
+    free(o->offsets);
+    free(o->counts);
+    o->flat = NULL;
+    o->offsets = NULL;
+    o->counts = NULL;
+}
+
+int out_push(Out *o, const int32_t *codes, int64_t k, int64_t count) {
+    if (o->nflat + k > o->capflat) {
+        int64_t cap = o->capflat * 2;
+        while (cap < o->nflat + k) cap *= 2;
+        int32_t *p = realloc(o->flat, sizeof(int32_t) * cap);
+        if (!p) return -1;
+        o->flat = p;
+        o->capflat = cap;
+    }
+    if (o->n + 1 > o->cap) {
+        int64_t cap = o->cap * 2;
+        int64_t *p = realloc(o->offsets, sizeof(int64_t) * (cap + 1));
+        if (!p) return -1;
+        o->offsets = p;
+        p = realloc(o->counts, sizeof(int64_t) * cap);
+        if (!p) return -1;
+        o->counts = p;
+        o->cap = cap;
+    }
+    memcpy(o->flat + o->nflat, codes, sizeof(int32_t) * k);
+    o->nflat += k;
+    o->counts[o->n] = count;
+    o->n += 1;
+    o->offsets[o->n] = o->nflat;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ set operations */
+
+int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* first position p >= j with b[p] >= x (nb when none), by exponential then binary search */
+static inline int64_t gallop(const int32_t *b, int64_t nb, int64_t j, int32_t x) {
+    if (j >= nb || b[j] >= x) return j;
+    int64_t lo = j, step = 1; /* invariant: b[lo] < x */
+    while (lo + step < nb && b[lo + step] < x) {
+        lo += step;
+        step *= 2;
+    }
+    int64_t hi = lo + step < nb ? lo + step : nb; /* b[hi] >= x or hi == nb */
+    while (hi - lo > 1) {
+        int64_t mid = lo + ((hi - lo) >> 1);
+        if (b[mid] < x) lo = mid;
+        else hi = mid;
+    }
+    return hi;
+}
+
+/* a ∩ b into out; -1 when more than maxmiss elements of a are missing from b. */
+static int64_t isect(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, int32_t *out,
+                     int64_t maxmiss) {
+    int64_t i = 0, j = 0, k = 0, miss = 0;
+    if (nb > 32 * na) { /* galloping: search each element of the short list */
+        for (i = 0; i < na; i++) {
+            int32_t x = a[i];
+            j = gallop(b, nb, j, x);
+            if (j < nb && b[j] == x) out[k++] = x;
+            else if (++miss > maxmiss) return -1;
+        }
+        return k;
+    }
+    while (i < na && j < nb) {
+        int32_t x = a[i], y = b[j];
+        if (x < y) {
+            if (++miss > maxmiss) return -1;
+            i++;
+        } else if (x > y) {
+            j++;
+        } else {
+            out[k++] = x;
+            i++;
+            j++;
+        }
+    }
+    if (miss + (na - i) > maxmiss) return -1;
+    return k;
+}
+
+/* a \ b into out; -1 when the result would exceed maxsize elements. */
+int64_t setdiff(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, int32_t *out,
+                       int64_t maxsize) {
+    int64_t i = 0, j = 0, k = 0;
+    if (nb > 32 * na) { /* galloping through the long list */
+        for (i = 0; i < na; i++) {
+            int32_t x = a[i];
+            j = gallop(b, nb, j, x);
+            if (j < nb && b[j] == x) continue;
+            if (k >= maxsize) return -1;
+            out[k++] = x;
+        }
+        return k;
+    }
+    while (i < na && j < nb) {
+        int32_t x = a[i], y = b[j];
+        if (x < y) {
+            if (k >= maxsize) return -1;
+            out[k++] = x;
+            i++;
+        } else if (x > y) {
+            j++;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    if (k + (na - i) > maxsize) return -1;
+    memcpy(out + k, a + i, sizeof(int32_t) * (na - i));
+    return k + (na - i);
+}
+
+/* ------------------------------------------------------------------ the search */
+
+static int emit(Miner *M, int k, int64_t count) {
+    int32_t *b = M->buf;
+    for (int i = 0; i < k; i++) { /* insertion sort by code; k is small */
+        int32_t c = M->rank2code[M->prefix[i]];
+        int j = i;
+        while (j > 0 && b[j - 1] > c) {
+            b[j] = b[j - 1];
+            j--;
+        }
+        b[j] = c;
+    }
+    return out_push(&M->out, b, k, count);
+}
+
+static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth) {
+    for (int64_t i = lo; i < hi; i++) {
+        Node X = M->nodes.data[i];
+        if (M->max_itemsets >= 0 && M->out.n >= M->max_itemsets) {
+            M->status = 1;
+            return;
+        }
+        M->prefix[depth] = X.item;
+        if (emit(M, depth + 1, X.count) < 0) {
+            M->status = -1;
+            return;
+        }
+        if ((M->max_len > 0 && depth + 2 > M->max_len) || i + 1 >= hi) continue;
+        int64_t arena_mark = M->arena.top, node_mark = M->nodes.top;
+        int64_t maxmiss = X.count - M->min_count;
+        int to_diff = !is_diff && M->strategy == 2;
+        int occurrences = !is_diff && M->strategy == 3;
+        if (!is_diff && M->strategy == 0) {
+            /* cost model: pairwise merges touch both tid-lists (galloping caps the long one);
+             * occurrence counting + deliver scan the baskets of t(PX) twice */
+            double merge = 0.0, occ = 2.0 * (double)X.len * M->avg_len, dense = 0.0;
+            for (int64_t j = i + 1; j < hi; j++) {
+                int64_t ny = M->nodes.data[j].len;
+                merge += (double)X.len + (double)(ny > 32 * X.len ? 8 * X.len : ny);
+                dense += (double)ny;
+            }
+            occurrences = occ <= merge;
+            /* members in most baskets: d(PXY) = t(PX) \ t(PY) directly, as dEclat does */
+            if (dense > 0.5 * (double)(hi - i - 1) * (double)M->n_baskets) {
+                occurrences = 0;
+                to_diff = 1;
+            }
+        }
+        if (occurrences) {
+            if (extend_occurrences(M, &X, i, hi) < 0) return;
+            goto recurse;
+        }
+        for (int64_t j = i + 1; j < hi; j++) {
+            Node Y = M->nodes.data[j];
+            int64_t bound, len, count;
+            if (is_diff) bound = Y.len < maxmiss ? Y.len : maxmiss;
+            else if (to_diff) bound = X.len < maxmiss ? X.len : maxmiss;
+            else bound = X.len < Y.len ? X.len : Y.len;
+            if (arena_reserve(&M->arena, bound) < 0) {
+                M->status = -1;
+                return;
+            }
+            int32_t *base = M->arena.data, *dst = base + M->arena.top;
+            if (is_diff) { /* d(PXY) = d(PY) \ d(PX) */
+                len = setdiff(base + Y.off, Y.len, base + X.off, X.len, dst, maxmiss);
+                count = X.count - len;
+            } else if (to_diff) { /* d(PXY) = t(PX) \ t(PY) */
+                len = setdiff(base + X.off, X.len, base + Y.off, Y.len, dst, maxmiss);
+                count = X.count - len;
+            } else { /* t(PXY) = t(PX) ∩ t(PY) */
+                len = isect(base + X.off, X.len, base + Y.off, Y.len, dst, maxmiss);
+                count = len;
+            }
+            if (len < 0) continue;
+            Node C = {Y.item, count, M->arena.top, len};
+            if (nodes_push(&M->nodes, C) < 0) {
+                M->status = -1;
+                return;
+            }
+            M->arena.top += len;
+        }
+        if (M->strategy == 0 && !is_diff && !to_diff && M->nodes.top - node_mark > 1) {
+            /* a dense branch continues on diffsets d(PXY) = t(PX) \ t(PXY) */
+            int64_t sum_tid = 0, sum_diff = 0, n_c = M->nodes.top - node_mark;
+            for (int64_t c = node_mark; c < M->nodes.top; c++) {
+                sum_tid += M->nodes.data[c].len;
+                sum_diff += X.len - M->nodes.data[c].len;
+            }
+            if (sum_diff < sum_tid &&
+                (double)n_c * (double)sum_diff < M->avg_len * (double)sum_tid) {
+                if (arena_reserve(&M->arena, sum_diff) < 0) {
+                    M->status = -1;
+                    return;
+                }
+                int32_t *base = M->arena.data;
+                for (int64_t c = node_mark; c < M->nodes.top; c++) {
+                    Node *C = &M->nodes.data[c];
+                    int64_t len = setdiff(base + X.off, X.len, base + C->off, C->len,
+                                          base + M->arena.top, X.len);
+                    C->off = M->arena.top;
+                    C->len = len;
+                    M->arena.top += len;
+                }
+                M->diff_flag = 1;
+            }
+        }
+        int64_t n_child;
+        int child_diff;
+recurse:
+        n_child = M->nodes.top - node_mark;
+        child_diff = is_diff || to_diff || M->diff_flag;
+        M->diff_flag = 0;
+        if (n_child > 0) mine_class(M, node_mark, M->nodes.top, child_diff, depth + 1);
+        M->arena.top = arena_mark;
+        M->nodes.top = node_mark;
+        if (M->status != 0) return;
+    }
+}
+
+typedef struct {
+    int64_t count;
+    int32_t code;
+} ItemCount;
+
+static int cmp_item_count(const void *pa, const void *pb) {
+    const ItemCount *a = pa, *b = pb;
+    if (a->count != b->count) return a->count < b->count ? -1 : 1;
+    return (a->code > b->code) - (a->code < b->code);
+}
+
+/* Run the whole search without the GIL. Returns 0 / 1 (budget) / -1 (memory). */
+int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_baskets,
+                    int64_t n_items) {
+    int64_t *cnt = calloc(n_items ? n_items : 1, sizeof(int64_t));
+    int32_t *code2rank = malloc(sizeof(int32_t) * (n_items ? n_items : 1));
+    ItemCount *ic = malloc(sizeof(ItemCount) * (n_items ? n_items : 1));
+    int64_t *pos = NULL, *hptr = NULL;
+    int32_t *rank2code = NULL, *hrow = NULL;
+    int rc = -1;
+    if (!cnt || !code2rank || !ic) goto done;
+    int64_t nnz = indptr[n_baskets];
+    for (int64_t p = 0; p < nnz; p++) cnt[indices[p]]++;
+    int64_t n_freq = 0, total = 0;
+    for (int64_t c = 0; c < n_items; c++) {
+        code2rank[c] = -1;
+        if (cnt[c] >= M->min_count) {
+            ic[n_freq].count = cnt[c];
+            ic[n_freq].code = (int32_t)c;
+            n_freq++;
+            total += cnt[c];
+        }
+    }
+    qsort(ic, n_freq, sizeof(ItemCount), cmp_item_count);
+    rank2code = malloc(sizeof(int32_t) * (n_freq + 1));
+    pos = malloc(sizeof(int64_t) * (n_freq + 1));
+    M->prefix = malloc(sizeof(int32_t) * (n_freq + 1));
+    M->buf = malloc(sizeof(int32_t) * (n_freq + 1));
+    if (!rank2code || !pos || !M->prefix || !M->buf) goto done;
+    if (arena_reserve(&M->arena, total) < 0) goto done;
+    int64_t off = 0;
+    for (int64_t r = 0; r < n_freq; r++) {
+        rank2code[r] = ic[r].code;
+        code2rank[ic[r].code] = (int32_t)r;
+        pos[r] = off;
+        Node nd = {(int32_t)r, ic[r].count, off, ic[r].count};
+        if (nodes_push(&M->nodes, nd) < 0) goto done;
+        off += ic[r].count;
+    }
+    for (int64_t b = 0; b < n_baskets; b++) /* tid-lists come out sorted */
+        for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
+            int32_t r = code2rank[indices[p]];
+            if (r >= 0) M->arena.data[pos[r]++] = (int32_t)b;
+        }
+    M->arena.top = total;
+    /* horizontal database of frequent items as ranks, ascending within each basket */
+    hptr = malloc(sizeof(int64_t) * (n_baskets + 1));
+    hrow = malloc(sizeof(int32_t) * (total ? total : 1));
+    M->slot = malloc(sizeof(int32_t) * (n_freq + 1));
+    M->cnt = malloc(sizeof(int64_t) * (2 * n_freq + 1));
+    if (!hptr || !hrow || !M->slot || !M->cnt) goto done;
+    hptr[0] = 0;
+    for (int64_t b = 0; b < n_baskets; b++) {
+        int64_t k = hptr[b];
+        for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
+            int32_t r = code2rank[indices[p]];
+            if (r >= 0) hrow[k++] = r;
+        }
+        if (k - hptr[b] > 32) {
+            qsort(hrow + hptr[b], k - hptr[b], sizeof(int32_t), cmp_i32);
+        } else {
+            for (int64_t q = hptr[b] + 1; q < k; q++) { /* insertion sort: short baskets */
+                int32_t r = hrow[q];
+                int64_t w = q;
+                while (w > hptr[b] && hrow[w - 1] > r) {
+                    hrow[w] = hrow[w - 1];
+                    w--;
+                }
+                hrow[w] = r;
+            }
+        }
+        hptr[b + 1] = k;
+    }
+    for (int64_t r = 0; r <= n_freq; r++) M->slot[r] = -1;
+    M->avg_len = n_baskets ? (double)total / (double)n_baskets : 0.0;
+    M->n_baskets = n_baskets;
+    if (M->scratch_limit == -2) M->scratch_limit = total > (1 << 22) ? total : (1 << 22);
+    if (M->strategy == 3) M->scratch_limit = -1; /* "occurrence": always count, then deliver */
+    M->hptr = hptr;
+    M->hrow = hrow;
+    M->rank2code = rank2code;
+    M->status = 0;
+    if (n_freq > 0) mine_class(M, 0, n_freq, 0, 0);
+    rc = M->status;
+done:
+    free(cnt);
+    free(code2rank);
+    free(ic);
+    free(pos);
+    free(rank2code);
+    free(hptr);
+    free(hrow);
+    free(M->slot);
+    free(M->cnt);
+    M->slot = NULL;
+    M->cnt = NULL;
+    return rc;
+}
