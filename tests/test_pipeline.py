@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from basketlens.config import RunConfig
-from basketlens.pipeline import run_pipeline
+from basketlens.pipeline import STAGES, run_pipeline
 from basketlens.schema import CLEANING_SCHEMA, ITEM_SUPPORT_SCHEMA, K_SELECTION_SCHEMA
 from tests.conftest import shared_path
 
@@ -90,6 +90,8 @@ def test_run_json_records_inputs_parameters_and_timings(demo_run) -> None:
     assert all(s["fingerprint"].startswith("sha256:") for s in info["inputs"])
     assert info["rows"]["lines_read"] == result.ledger.n_lines
     assert set(info["timings_s"]) >= {"ingest", "clean", "features", "segment", "mine", "total"}
+    timed = [stage for stage in info["timings_s"] if stage != "total"]
+    assert timed == [stage for stage in STAGES if stage in timed]  # stages ran in order
     assert info["parameters"]["segment"]["k_max"] == 10
     assert info["versions"]["polars"]
 

@@ -1,4 +1,6 @@
-"""The one module that knows the order of the stages: ingest → clean → features → segment → mine.
+"""The one module that knows the order of the stages (``STAGES``).
+
+ingest → clean → features → segment → mine → opportunities → write → report.
 
 Each stage is called through its public entry point only; this module passes the typed results
 from one to the next, times them, and hands everything to :mod:`basketlens.outputs`.
