@@ -125,24 +125,19 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     step = pl.col(rules.STEP_COL)
     unit, unit_name, fell_back = rules.unit_exprs(options.segment_level)
     annotated = lf.with_columns(rules.first_failing_step(checks).alias(rules.STEP_COL))
-    if options.drop_duplicates:
-        annotated = annotated.with_columns(
-            pl.coalesce(
-                step,
-                pl.when(rules.duplicate_expr(step.is_null())).then(
-                    pl.lit(rules.STEP["duplicates"], pl.Int32)
-                ),
-            ).alias(rules.STEP_COL)
+
+    def mark(rule: str, fails: pl.Expr) -> pl.Expr:
+        """Give still-kept lines for which ``fails`` holds the step of ``rule``."""
+        return pl.coalesce(step, pl.when(fails).then(pl.lit(rules.STEP[rule], pl.Int32))).alias(
+            rules.STEP_COL
         )
+
+    if options.drop_duplicates:
+        annotated = annotated.with_columns(mark("duplicates", rules.duplicate_expr(step.is_null())))
     annotated = annotated.with_columns(rules.basket_expr(options.basket_by))
     if options.drop_single_item_baskets:
         annotated = annotated.with_columns(
-            pl.coalesce(
-                step,
-                pl.when(rules.single_item_basket_expr(step.is_null())).then(
-                    pl.lit(rules.STEP["single_item_baskets"], pl.Int32)
-                ),
-            ).alias(rules.STEP_COL)
+            mark("single_item_baskets", rules.single_item_basket_expr(step.is_null()))
         )
 
     counts_lf = annotated.group_by(rules.STEP_COL).agg(

@@ -69,8 +69,6 @@ def prepare_out_dir(path: Path) -> Path:
 
 def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
     """Write every table of ``result`` and ``run.json``; return the run.json content."""
-    from basketlens.pipeline import with_item_names
-
     out = prepare_out_dir(result.out_dir)
     seg = result.segmenter
     tables: dict[str, pl.DataFrame] = {
@@ -82,14 +80,7 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
     }
     mining: dict[str, Any] = {"enabled": result.rules is not None}
     if result.rules is not None and result.item_support is not None:
-        names = dict(
-            zip(
-                result.item_support["item"].to_list(),
-                result.item_support["item_name"].to_list(),
-                strict=True,
-            )
-        )
-        rules_table = with_item_names(result.rules.table, names)
+        rules_table = result.rules.table
         if result.opportunities is not None:
             rules_table = result.opportunities.with_rule_counts(rules_table)
             tables["opportunities"] = result.opportunities.opportunities.table

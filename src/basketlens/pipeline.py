@@ -27,6 +27,7 @@ import polars as pl
 
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
+from basketlens.schema import RULES_BASE_SCHEMA
 
 if TYPE_CHECKING:
     from basketlens.clean import CleanResult
@@ -57,6 +58,8 @@ class ProgressReporter(Protocol):
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None: ...
 
+    def stage_failed(self, stage: str) -> None: ...
+
 
 class _Silent:
     def stage_started(self, stage: str, description: str) -> None:
@@ -64,6 +67,9 @@ class _Silent:
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
         log.info("%s done in %.2fs: %s", stage, seconds, detail)
+
+    def stage_failed(self, stage: str) -> None:
+        log.info("%s failed", stage)
 
 
 @dataclass
@@ -96,7 +102,11 @@ class _Clock:
         self.detail = ""
         self.progress.stage_started(name, description)
         start = time.perf_counter()
-        yield self
+        try:
+            yield self
+        except BaseException:
+            self.progress.stage_failed(name)  # e.g. stop a spinner before the error shows
+            raise
         self.timings[name] = round(time.perf_counter() - start, 4)
         self.progress.stage_finished(name, self.timings[name], self.detail)
 
@@ -121,7 +131,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
                 analysis.rules.table,
                 analysis.customers,
                 segmenter=analysis.segmenter,
-                item_names=item_names(cleaned.lines),
+                item_names=analysis.item_names,
                 top_n=config.recommend.top_n,
             )
             clock.detail = (
@@ -197,6 +207,7 @@ class Analysis:
     rules: ScopedRules | None
     item_support: pl.DataFrame | None
     itemsets: pl.DataFrame | None = None
+    item_names: dict[str, str] = field(default_factory=dict)
 
 
 def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = None) -> Analysis:
@@ -220,12 +231,14 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
         clock.detail = f"k={segmenter.k_}, silhouette {segmenter.silhouette_:.3f}"
 
     rules = item_support = itemsets = None
+    names: dict[str, str] = {}
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            rules, item_support, itemsets = _mine(lines, segmenter.assignments_, config)
+            names = item_names(lines)
+            rules, item_support, itemsets = _mine(lines, segmenter.assignments_, config, names)
             scopes = rules.table["scope"].n_unique()
             clock.detail = f"{rules.table.height:,} rules in {scopes} scopes"
-    return Analysis(features, segmenter, customers, rules, item_support, itemsets)
+    return Analysis(features, segmenter, customers, rules, item_support, itemsets, names)
 
 
 def basket_scopes(
@@ -258,13 +271,12 @@ def basket_scopes(
 
 
 def _mine(
-    lines: pl.DataFrame, assignments: pl.DataFrame, config: RunConfig
+    lines: pl.DataFrame, assignments: pl.DataFrame, config: RunConfig, names: dict[str, str]
 ) -> tuple[ScopedRules, pl.DataFrame, pl.DataFrame | None]:
     from basketlens.mining import item_support, mine_scopes
 
     mine = config.mine
     matrix, scopes = basket_scopes(lines, assignments, per_segment=mine.per_segment)
-    names = item_names(lines)
     support = item_support(matrix, scopes, item_names=names)
     auto = mine.min_support is None and mine.min_count is None
     rules = mine_scopes(
@@ -279,6 +291,7 @@ def _mine(
         measures=list(mine.measures) if mine.measures else None,
         n_jobs=-1,
     )
+    rules.table = _with_item_names(rules.table, names)
     itemsets = _scope_itemsets(matrix, scopes, rules.info, mine.max_len) if mine.itemsets else None
     return rules, support, itemsets
 
@@ -300,8 +313,8 @@ def _scope_itemsets(
     return pl.concat(tables) if tables else pl.DataFrame()
 
 
-def with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
-    """Add ``antecedent_names`` / ``consequent_names`` beside the item-id lists of a rule table."""
+def _with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """Add ``antecedent_names`` / ``consequent_names`` in the ``RULES_BASE_SCHEMA`` order."""
 
     def named(column: str) -> pl.Expr:
         return (
@@ -310,7 +323,9 @@ def with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
             .alias(f"{column}_names")
         )
 
-    return table.with_columns(named("antecedent"), named("consequent"))
+    named_table = table.with_columns(named("antecedent"), named("consequent"))
+    base = [c for c in RULES_BASE_SCHEMA.names() if c in named_table.columns]
+    return named_table.select(*base, pl.all().exclude(base))
 
 
 def item_names(lines: pl.DataFrame) -> dict[str, str]:

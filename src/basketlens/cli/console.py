@@ -121,6 +121,11 @@ class RichProgress:
         self._status = self.console.status(f"[cyan]{stage}[/]: {escape(description)}…")
         self._status.start()
 
+    def stage_failed(self, stage: str) -> None:
+        if self._status is not None:
+            self._status.stop()
+        self.console.print(f"[red]✗[/] [bold]{stage}[/]", highlight=False)
+
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
         if self._status is not None:
             self._status.stop()
