@@ -228,7 +228,7 @@ def test_empty_ledger_and_all_dropped() -> None:
     [
         (CleaningOptions(basket_by="week"), "basket_by must be one of 'invoice', 'customer_day'"),
         (CleaningOptions(segment_level="region"), "segment_level must be one of"),
-        (CleaningOptions(exclude_brands="acme"), "exclude_brands must be a tuple of strings"),
+        (CleaningOptions(exclude_brands="acme"), "exclude_brands must be a list of strings"),
         (CleaningOptions(exclude_categories=(1,)), "exclude_categories must contain only"),
         (CleaningOptions(drop_returns="yes"), "drop_returns must be True or False; got 'yes'"),
     ],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from basketlens._feature_defs import (
+from basketlens.features.definitions import (
     CORE_DEFINITIONS,
     CORE_FEATURE_RULES,
     NON_FINITE_RULE,
@@ -23,7 +23,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "features.md"
 def test_docs_features_md_is_up_to_date() -> None:
     assert DOC.read_text(encoding="utf-8") == features_markdown(), (
         "docs/features.md is stale: regenerate with "
-        "python -c 'from basketlens._feature_defs import features_markdown as m; "
+        "python -c 'from basketlens.features.definitions import features_markdown as m; "
         'open("docs/features.md", "w", encoding="utf-8").write(m())\''
     )
 

@@ -100,7 +100,7 @@ def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
     _, first = demo_run
     second = run_pipeline(
         first.config.override(
-            output={"out": str(tmp_path), "report": False}, mine={"enabled": False}
+            output={"out": str(tmp_path)}, report={"enabled": False}, mine={"enabled": False}
         )
     )
     a = first.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
@@ -137,7 +137,7 @@ def test_itemsets_on_request_agree_with_item_support(demo_run, tmp_path: Path) -
     _, first = demo_run
     result = run_pipeline(
         first.config.override(
-            output={"out": str(tmp_path), "report": False}, mine={"itemsets": True}
+            output={"out": str(tmp_path)}, report={"enabled": False}, mine={"itemsets": True}
         )
     )
     itemsets = pl.read_parquet(tmp_path / "itemsets.parquet")

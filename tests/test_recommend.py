@@ -14,12 +14,8 @@ from typer.testing import CliRunner
 
 from basketlens.errors import ModelError, NotFittedError, ParameterError
 from basketlens.opportunities import RECOMMENDATIONS_SCHEMA, find_opportunities, recommend
-from basketlens.opportunities.model import (
-    BASKET_SCHEMA,
-    RecommenderModel,
-    load_model,
-    save_model,
-)
+from basketlens.opportunities.model import BASKET_SCHEMA, RecommenderModel
+from basketlens.runfolder.model_io import load_model, save_model
 from basketlens.opportunities.reasons import rule_reason
 
 NAMES = {"brie": "Brie", "bag": "Baguette", "wine": "Red wine", "jam": "Jam", "tea": "Tea"}

@@ -354,7 +354,7 @@ def test_unknown_feature_lists_available_columns() -> None:
         ({"cap_quantile": 0.3}, "cap_quantile must be in (0.5, 1]; got 0.3"),
         ({"n_init": 0}, "n_init must be in [1, inf); got 0"),
         ({"order_by": "profit"}, "order_by must be one of 'revenue', 'size'; got 'profit'"),
-        ({"features": "total_quantity"}, "features must be a list of column names"),
+        ({"features": "total_quantity"}, "features must be a list of strings"),
     ],
 )
 def test_parameter_errors(params: dict[str, object], message: str) -> None:

@@ -1,4 +1,7 @@
-"""Declarative parameter checks that produce messages naming the parameter, rule and value.
+"""Parameter checks for code that validates one value at a time (estimators' guts, helpers).
+
+They are thin wrappers over the declarative constraints of :mod:`basketlens._params`, so a
+message reads the same wherever a value is checked.
 
 Example:
     >>> check_interval("min_support", 0.5, low=0.0, high=1.0, closed="right")
@@ -11,22 +14,10 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Any
 
-from basketlens.errors import ParameterError
-
-Closed = Literal["both", "left", "right", "neither"]
-
-
-def _fmt(x: float | None, default: str) -> str:
-    if x is None:
-        return default
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
+from basketlens._params import Closed, Interval, OneOf
 
 
 def check_interval(
@@ -39,25 +30,9 @@ def check_interval(
     integer: bool = False,
 ) -> Any:
     """Return ``value`` if it is a number inside the interval, else raise ParameterError."""
-    kind = "an int" if integer else "a number"
-    left = "[" if closed in ("both", "left") and low is not None else "("
-    right = "]" if closed in ("both", "right") and high is not None else ")"
-    interval = f"{left}{_fmt(low, '-inf')}, {_fmt(high, 'inf')}{right}"
-    if isinstance(value, bool) or not isinstance(value, Integral if integer else Real):
-        raise ParameterError(f"{name} must be {kind} in {interval}; got {value!r}")
-    if isinstance(value, float) and math.isnan(value):
-        raise ParameterError(f"{name} must be {kind} in {interval}; got nan")
-    ok_low = low is None or (value >= low if left == "[" else value > low)
-    ok_high = high is None or (value <= high if right == "]" else value < high)
-    if not (ok_low and ok_high):
-        raise ParameterError(f"{name} must be in {interval}; got {value!r}")
-    return value
+    return Interval(int if integer else float, low, high, closed).check(name, value)
 
 
 def check_option(name: str, value: Any, options: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``options``, else raise ParameterError."""
-    opts = list(options)
-    if value not in opts:
-        listed = ", ".join(repr(o) for o in opts)
-        raise ParameterError(f"{name} must be one of {listed}; got {value!r}")
-    return value
+    return OneOf(tuple(options)).check(name, value)

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -113,7 +113,7 @@ class _Clock:
 
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
-    from basketlens.outputs import prepare_out_dir, write_outputs
+    from basketlens.runfolder.write import prepare_out_dir, write_outputs
 
     clock = _Clock(progress or _Silent())
     started = time.time()
@@ -157,11 +157,11 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     with clock.stage("write", f"writing outputs to {result.out_dir}"):
         result.run_info = write_outputs(result, started_at=started)
         clock.detail = str(result.out_dir)
-    if config.output.report:
+    if config.report.enabled:
         from basketlens.report import render_report
 
         with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
-            files = render_report(result.out_dir, csv=config.output.csv)
+            files = render_report(result.out_dir, csv=config.report.csv)
             clock.detail = f"{len(files.all)} files, report.html {_size(files.html)}"
     return result
 
@@ -172,7 +172,7 @@ def _size(path: Path | None) -> str:
 
 def load_and_clean(config: RunConfig, *, clock: _Clock | None = None) -> tuple[Ledger, CleanResult]:
     """Ingest the configured ledger and apply the cleaning rules (the first two stages)."""
-    from basketlens.clean import CleaningOptions, clean_ledger
+    from basketlens.clean import clean_ledger
     from basketlens.ingest import load_ledger
 
     inp = config.input
@@ -192,7 +192,7 @@ def load_and_clean(config: RunConfig, *, clock: _Clock | None = None) -> tuple[L
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
 
     with clock.stage("clean", "applying cleaning rules"):
-        cleaned = clean_ledger(ledger, CleaningOptions(**asdict(config.clean)))
+        cleaned = clean_ledger(ledger, config.clean)
         clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
     return ledger, cleaned
 
@@ -215,16 +215,16 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
 
     The backtest calls this on the lines before its split date, so fitting sees no later data.
     """
-    from basketlens.features import FeatureOptions, build_customer_features
+    from basketlens.features import build_customer_features
     from basketlens.segment import CustomerSegmenter
 
     clock = clock or _Clock(_Silent())
     with clock.stage("features", "building customer features"):
-        features = build_customer_features(lines, FeatureOptions(**asdict(config.features)))
+        features = build_customer_features(lines, config.features)
         clock.detail = f"{features.table.height:,} customers"
 
     with clock.stage("segment", "choosing k and clustering customers"):
-        segmenter = CustomerSegmenter(**asdict(config.segment)).fit(features.table)
+        segmenter = CustomerSegmenter.from_options(config.segment).fit(features.table)
         customers = features.table.join(
             segmenter.assignments_, on="customer_id", how="left", validate="1:1"
         )

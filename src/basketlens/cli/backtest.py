@@ -72,8 +72,8 @@ def backtest_command(
     """
     from basketlens.backtest import run_backtest
     from basketlens.config import RunConfig
-    from basketlens.outputs import prepare_out_dir
     from basketlens.pipeline import load_and_clean
+    from basketlens.runfolder.write import prepare_out_dir
 
     cfg = RunConfig.from_toml(config) if config else RunConfig()
     cfg = cfg.override(

@@ -55,7 +55,7 @@ def recommend_command(
     from rich.table import Table
 
     from basketlens.errors import ParameterError
-    from basketlens.opportunities.model import load_model
+    from basketlens.runfolder.model_io import load_model
 
     if (customer is None) == (basket is None):
         raise ParameterError('give exactly one of --customer ID and --basket "ITEM1,ITEM2"')

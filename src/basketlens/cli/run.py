@@ -290,7 +290,7 @@ def run_command(
             ),
             "itemsets": True if itemsets else None,
         },
-        output=_output_overrides(_str(out), no_report, csv),
+        **_output_overrides(_str(out), no_report, csv),
     )
     _run(cfg)
 
@@ -331,7 +331,7 @@ def demo_command(
         },
         segment={"k": k},
         mine=_mine_overrides(min_support, min_confidence, max_len, target_rules, False, False),
-        output=_output_overrides(str(out_dir), no_report, csv),
+        **_output_overrides(str(out_dir), no_report, csv),
     )
     _run(cfg)
 
@@ -386,7 +386,10 @@ def _mine_overrides(
 
 
 def _output_overrides(out: str | None, no_report: bool, csv: bool) -> dict[str, Any]:
-    return {"out": out, "report": False if no_report else None, "csv": True if csv else None}
+    return {
+        "output": {"out": out},
+        "report": {"enabled": False if no_report else None, "csv": True if csv else None},
+    }
 
 
 def _run(cfg: Any) -> None:

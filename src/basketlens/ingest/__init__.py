@@ -1,4 +1,4 @@
-"""Ingest: read a sales ledger (CSV, Parquet, Excel, JSON lines) into canonical lines.
+"""Ingest: read a sales ledger (CSV, Parquet, Excel, JSON lines, data frames) into canonical lines.
 
 Example:
     >>> from basketlens.ingest import KNOWN_LAYOUTS, load_ledger
@@ -11,7 +11,18 @@ Example:
 
 from __future__ import annotations
 
-from basketlens.ingest.layouts import KNOWN_LAYOUTS, Layout
-from basketlens.ingest.ledger import Ledger, SourceInfo, load_ledger
+from basketlens._lazy import lazy_exports
+from basketlens.ingest.options import InputOptions
 
-__all__ = ["KNOWN_LAYOUTS", "Layout", "Ledger", "SourceInfo", "load_ledger"]
+__all__ = ["KNOWN_LAYOUTS", "InputOptions", "Layout", "Ledger", "SourceInfo", "load_ledger"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "KNOWN_LAYOUTS": ".layouts",
+        "Layout": ".layouts",
+        "Ledger": ".ledger",
+        "SourceInfo": ".ledger",
+        "load_ledger": ".ledger",
+    },
+)

@@ -9,17 +9,16 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from basketlens.mining.encode import BasketMatrix, read_basket_file, read_fimi, to_basket_matrix
-from basketlens.mining.itemsets import Itemsets, mine_itemsets
+from basketlens._lazy import lazy_exports
+from basketlens.mining.options import MiningOptions
 
 __all__ = [
     "DEFAULT_MEASURES",
     "MEASURES",
     "BasketMatrix",
     "Itemsets",
+    "MiningOptions",
+    "MiningResult",
     "Rules",
     "ScopedRules",
     "compute_measures",
@@ -30,33 +29,31 @@ __all__ = [
     "mine_scopes",
     "read_basket_file",
     "read_fimi",
+    "run_mining",
     "suggest_min_count",
     "to_basket_matrix",
 ]
 
-# rule generation lives in sibling modules, imported on first use to keep imports fast
-_LAZY = {
-    "Rules": "basketlens.mining.rules",
-    "generate_rules": "basketlens.mining.rules",
-    "MEASURES": "basketlens.mining.measures",
-    "DEFAULT_MEASURES": "basketlens.mining.measures",
-    "compute_measures": "basketlens.mining.measures",
-    "mine_scopes": "basketlens.mining.scopes",
-    "item_support": "basketlens.mining.scopes",
-    "ScopedRules": "basketlens.mining.scopes",
-    "mine_rules": "basketlens.mining.thresholds",
-    "suggest_min_count": "basketlens.mining.thresholds",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'basketlens.mining' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BasketMatrix": ".encode",
+        "read_basket_file": ".encode",
+        "read_fimi": ".encode",
+        "to_basket_matrix": ".encode",
+        "Itemsets": ".itemsets",
+        "mine_itemsets": ".itemsets",
+        "Rules": ".rules",
+        "generate_rules": ".rules",
+        "MEASURES": ".measures",
+        "DEFAULT_MEASURES": ".measures",
+        "compute_measures": ".measures",
+        "mine_scopes": ".scopes",
+        "item_support": ".scopes",
+        "ScopedRules": ".scopes",
+        "mine_rules": ".thresholds",
+        "suggest_min_count": ".thresholds",
+        "MiningResult": ".stage",
+        "run_mining": ".stage",
+    },
+)

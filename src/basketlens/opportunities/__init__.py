@@ -1,26 +1,15 @@
-"""Cross-sell opportunities, recommendations and the saved recommender model (OPPORTUNITIES).
+"""Cross-sell opportunities, recommendations and the recommender model (OPPORTUNITIES).
 
 Example:
     >>> from basketlens.opportunities import find_opportunities, recommend
     >>> opp = find_opportunities(lines, rules, customers)  # doctest: +SKIP
     >>> recs = recommend(opp, top_n=5)                      # doctest: +SKIP
-    >>> save_model("out", RecommenderModel.from_opportunities(opp, rules))  # doctest: +SKIP
-    >>> load_model("out").recommend_customer("17850", top=5)               # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from basketlens.opportunities.matrix import CustomerItems
-from basketlens.opportunities.model import RecommenderModel, load_model, save_model
-from basketlens.opportunities.opportunities import (
-    OPPORTUNITIES_SCHEMA,
-    RULE_COUNTS_SCHEMA,
-    Opportunities,
-    find_opportunities,
-)
-from basketlens.opportunities.recommend import RECOMMENDATIONS_SCHEMA, recommend
-from basketlens.opportunities.stage import OpportunityResult, run_opportunities
-from basketlens.opportunities.value import ItemValues
+from basketlens._lazy import lazy_exports
+from basketlens.opportunities.options import RecommendOptions
 
 __all__ = [
     "OPPORTUNITIES_SCHEMA",
@@ -30,10 +19,26 @@ __all__ = [
     "ItemValues",
     "Opportunities",
     "OpportunityResult",
+    "RecommendOptions",
     "RecommenderModel",
     "find_opportunities",
-    "load_model",
     "recommend",
     "run_opportunities",
-    "save_model",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CustomerItems": ".matrix",
+        "RecommenderModel": ".model",
+        "OPPORTUNITIES_SCHEMA": ".opportunities",
+        "RULE_COUNTS_SCHEMA": ".opportunities",
+        "Opportunities": ".opportunities",
+        "find_opportunities": ".opportunities",
+        "RECOMMENDATIONS_SCHEMA": ".recommend",
+        "recommend": ".recommend",
+        "OpportunityResult": ".stage",
+        "run_opportunities": ".stage",
+        "ItemValues": ".value",
+    },
+)

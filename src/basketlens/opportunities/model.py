@@ -1,22 +1,11 @@
-"""The saved recommender: what ``basketlens recommend OUT`` needs, in ``OUT/model/``.
+"""The recommender: what ``basketlens recommend OUT`` answers from, without re-mining.
 
-Files (all Parquet except two):
-
-* ``model.json`` – format marker and version, window end, counts, the file list.
-* ``rules.parquet`` – rule_id, scope, antecedent, consequent, their names, support,
-  confidence, lift.
-* ``customers.parquet`` – customer_id, customer_name, segment, segment_name, total_orders.
-* ``customer_items.parquet`` – the customer × item purchases in long form
-  (:data:`~basketlens.opportunities.matrix.CUSTOMER_ITEMS_SCHEMA`).
-* ``item_values.parquet`` – typical monthly value per scope and item
-  (:mod:`basketlens.opportunities.value`); ``items.parquet`` – item, item_name.
-* ``segmenter.pkl`` – the fitted :class:`~basketlens.segment.CustomerSegmenter` (caps, scaler,
-  centroids) to place new customers, written with :mod:`pickle`. **Unpickling runs code from
-  the file: load model folders only from sources you trust.** It is read lazily, only by
-  :meth:`RecommenderModel.place`.
+It holds the customer × item purchases, the rules with their names, the customers with their
+segments and the typical item values; :mod:`basketlens.runfolder.model_io` saves it to and
+loads it from ``OUT/model/``.
 
 Example:
-    >>> model = load_model("out")                         # doctest: +SKIP
+    >>> model = load_run("out").model                     # doctest: +SKIP
     >>> model.recommend_customer("17850", top=5)          # doctest: +SKIP
     >>> model.complete_basket(["22423", "85123A"], top=3) # doctest: +SKIP
 """
@@ -24,21 +13,16 @@ Example:
 from __future__ import annotations
 
 import difflib
-import json
 import logging
-import pickle
-from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from basketlens import __version__
 from basketlens._validation import check_interval
 from basketlens.errors import ModelError, ParameterError
-from basketlens.opportunities.matrix import CUSTOMER_ITEMS_SCHEMA, CustomerItems
+from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
     _PAD,
     ALL_SCOPE,
@@ -48,26 +32,15 @@ from basketlens.opportunities.opportunities import (
 )
 from basketlens.opportunities.reasons import rule_reason
 from basketlens.opportunities.recommend import Source, combine_evidence, recommend
-from basketlens.opportunities.value import ITEM_VALUES_SCHEMA, ItemValues
+from basketlens.opportunities.value import ItemValues
 
 if TYPE_CHECKING:
     from basketlens.segment import CustomerSegmenter
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASKET_SCHEMA", "MODEL_DIR", "RecommenderModel", "load_model", "save_model"]
+__all__ = ["BASKET_SCHEMA", "RecommenderModel"]
 
-MODEL_DIR = "model"
-FORMAT = "basketlens-model"
-FORMAT_VERSION = 1
-_FILES = {
-    "rules": "rules.parquet",
-    "customers": "customers.parquet",
-    "customer_items": "customer_items.parquet",
-    "item_values": "item_values.parquet",
-    "items": "items.parquet",
-}
-_SEGMENTER = "segmenter.pkl"
 
 BASKET_SCHEMA: pl.Schema = pl.Schema(
     {
@@ -98,7 +71,7 @@ class RecommenderModel:
         values: ItemValues,
         item_names: dict[str, str],
         segmenter: CustomerSegmenter | None = None,
-        segmenter_path: Path | None = None,
+        segmenter_loader: Callable[[], CustomerSegmenter] | None = None,
     ) -> None:
         self.matrix = matrix
         self.rules = rules
@@ -106,7 +79,7 @@ class RecommenderModel:
         self.values = values
         self.item_names = item_names
         self._segmenter = segmenter
-        self._segmenter_path = segmenter_path
+        self._segmenter_loader = segmenter_loader
 
     def __repr__(self) -> str:
         return (
@@ -278,16 +251,17 @@ class RecommenderModel:
         return out.select(list(BASKET_SCHEMA)).cast(dict(BASKET_SCHEMA))
 
     @property
+    def fitted_segmenter(self) -> CustomerSegmenter | None:
+        """The fitted segmenter if it is in memory (None when it would have to be loaded)."""
+        return self._segmenter
+
+    @property
     def segmenter(self) -> CustomerSegmenter:
-        """The fitted segmenter (unpickled on first use; trusted folders only)."""
+        """The fitted segmenter (loaded on first use from a saved model; trusted folders only)."""
         if self._segmenter is None:
-            path = self._segmenter_path
-            if path is None or not path.exists():
-                raise ModelError(
-                    "this model has no fitted segmenter (segmenter.pkl); re-run basketlens run"
-                )
-            with path.open("rb") as fh:
-                self._segmenter = pickle.load(fh)
+            if self._segmenter_loader is None:
+                raise ModelError("this model has no fitted segmenter; re-run basketlens run")
+            self._segmenter = self._segmenter_loader()
         return self._segmenter
 
     def place(self, features: pl.DataFrame) -> np.ndarray:
@@ -306,104 +280,3 @@ def _segment_labels(customers: pl.DataFrame) -> dict[str, str]:
 def _suggest(text: str, pool: Sequence[str]) -> str:
     close = difflib.get_close_matches(text, list(dict.fromkeys(pool)), n=3, cutoff=0.6)
     return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-
-
-# ---------------------------------------------------------------------- persistence
-def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
-    """Write ``model`` to ``out_dir/model/`` (created); return that folder.
-
-    Example:
-        >>> save_model("out", model)   # doctest: +SKIP
-        PosixPath('out/model')
-    """
-    folder = Path(out_dir) / MODEL_DIR
-    if folder.exists() and not folder.is_dir():
-        raise ModelError(f"{folder} exists and is not a folder; choose another output folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    m = model.matrix
-    model.rules.write_parquet(folder / _FILES["rules"])
-    model.customers.with_columns(
-        total_orders=pl.Series(m.total_orders, dtype=pl.Int32)
-    ).write_parquet(folder / _FILES["customers"])
-    m.to_table().write_parquet(folder / _FILES["customer_items"])
-    model.values.table.write_parquet(folder / _FILES["item_values"])
-    pl.DataFrame(
-        {"item": list(model.item_names), "item_name": list(model.item_names.values())},
-        schema={"item": pl.String, "item_name": pl.String},
-    ).write_parquet(folder / _FILES["items"])
-    segmenter = model._segmenter
-    if segmenter is not None:
-        with (folder / _SEGMENTER).open("wb") as fh:
-            pickle.dump(segmenter, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "basketlens_version": __version__,
-        "window_end": m.window_end.isoformat(),
-        "customers": m.n_customers,
-        "items": m.n_items,
-        "rules": model.rules.height,
-        "files": {**_FILES, **({"segmenter": _SEGMENTER} if segmenter is not None else {})},
-    }
-    (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    logger.info("saved recommender model to %s", folder)
-    return folder
-
-
-def load_model(path: str | Path) -> RecommenderModel:
-    """Read a model from an output folder (``OUT``) or its ``OUT/model`` folder.
-
-    Raises ModelError naming the folder when it is missing, incomplete or of another format.
-    """
-    path = Path(path)
-    folder = path / MODEL_DIR if (path / MODEL_DIR / "model.json").exists() else path
-    meta_path = folder / "model.json"
-    if not meta_path.exists():
-        raise ModelError(
-            f"no basketlens model in {path}: expected {path / MODEL_DIR / 'model.json'}; "
-            "run `basketlens run ... --out OUT` first and pass OUT"
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{meta_path}: unreadable model description ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{meta_path}: not a basketlens model (format {meta.get('format')!r})")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(
-            f"{meta_path}: model format version {meta.get('format_version')!r}; this basketlens "
-            f"reads version {FORMAT_VERSION} — re-run basketlens run to rebuild it"
-        )
-    tables: dict[str, pl.DataFrame] = {}
-    for key, name in _FILES.items():
-        file = folder / name
-        try:
-            tables[key] = pl.read_parquet(file)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ModelError(f"model file {file} is missing or unreadable ({exc})") from None
-    customers = tables["customers"]
-    try:
-        matrix = CustomerItems.from_table(
-            tables["customer_items"].cast(dict(CUSTOMER_ITEMS_SCHEMA)),
-            total_orders=customers.select(pl.col("customer_id").alias("unit"), "total_orders"),
-            window_end=datetime.fromisoformat(meta["window_end"]),
-        )
-        values = ItemValues.from_table(
-            tables["item_values"].cast(dict(ITEM_VALUES_SCHEMA)), matrix.items
-        )
-    except (KeyError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise ModelError(
-            f"model in {folder} is inconsistent ({exc}); re-run basketlens run"
-        ) from None
-    info = pl.DataFrame({"customer_id": pl.Series(matrix.customers, dtype=pl.String)}).join(
-        customers.drop("total_orders"), on="customer_id", how="left", maintain_order="left"
-    )
-    items = tables["items"]
-    return RecommenderModel(
-        matrix=matrix,
-        rules=tables["rules"],
-        customers=info,
-        values=values,
-        item_names=dict(zip(items["item"].to_list(), items["item_name"].to_list(), strict=True)),
-        segmenter_path=folder / _SEGMENTER,
-    )

@@ -1,13 +1,18 @@
 """Customer segmentation: the SEGMENT stage (features table → segments, personas, PCA).
 
 Example:
-    >>> from basketlens.segment import CustomerSegmenter
+    >>> from basketlens.segment import CustomerSegmenter, SegmentOptions
     >>> CustomerSegmenter(k=4).k
     4
 """
 
 from __future__ import annotations
 
-from basketlens.segment.estimator import DEFAULT_FEATURES, CustomerSegmenter
+from basketlens._lazy import lazy_exports
+from basketlens.segment.options import SegmentOptions
 
-__all__ = ["DEFAULT_FEATURES", "CustomerSegmenter"]
+__all__ = ["DEFAULT_FEATURES", "CustomerSegmenter", "SegmentOptions"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"DEFAULT_FEATURES": ".estimator", "CustomerSegmenter": ".estimator"}
+)

@@ -67,14 +67,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 
-from basketlens._validation import check_interval, check_option
+from basketlens._params import keyword_init
 from basketlens.errors import (
     EmptyInputError,
     InputError,
@@ -89,6 +88,7 @@ from basketlens.segment.k_selection import (
     silhouettes,
     single_k_table,
 )
+from basketlens.segment.options import SegmentOptions
 from basketlens.segment.preprocess import FeaturePreprocessor
 from basketlens.segment.profiles import build_profiles, centroids, fit_pca, persona_names
 
@@ -129,49 +129,22 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
     ``cluster_centers_`` (scaled units, in segment-id order), ``preprocessor_``.
     """
 
-    def __init__(
-        self,
-        *,
-        features: Sequence[str] | None = None,
-        k: int | None = None,
-        k_min: int = 2,
-        k_max: int = 10,
-        cap_quantile: float | None = 0.99,
-        log_transform: bool = True,
-        n_init: int = 10,
-        random_state: int = 0,
-        silhouette_sample: int = 10_000,
-        order_by: Literal["revenue", "size"] = "revenue",
-    ) -> None:
-        self.features = features
-        self.k = k
-        self.k_min = k_min
-        self.k_max = k_max
-        self.cap_quantile = cap_quantile
-        self.log_transform = log_transform
-        self.n_init = n_init
-        self.random_state = random_state
-        self.silhouette_sample = silhouette_sample
-        self.order_by = order_by
+    # the parameters are declared once, by SegmentOptions (defaults, constraints, help)
+    __init__ = keyword_init(SegmentOptions)
+
+    @classmethod
+    def from_options(cls, options: SegmentOptions) -> CustomerSegmenter:
+        """A segmenter with the parameters of ``options``.
+
+        Example:
+            >>> CustomerSegmenter.from_options(SegmentOptions(k=3)).k
+            3
+        """
+        return cls(**options.as_dict())
 
     # ------------------------------------------------------------------ validation
-    def _check_params(self) -> None:
-        if self.k is not None:
-            check_interval("k", self.k, low=2, integer=True)
-        check_interval("k_min", self.k_min, low=2, integer=True)
-        check_interval("k_max", self.k_max, low=2, integer=True)
-        if self.k_max < self.k_min:
-            raise ParameterError(
-                f"k_max must be >= k_min; got k_min={self.k_min}, k_max={self.k_max}"
-            )
-        if self.cap_quantile is not None:
-            check_interval("cap_quantile", self.cap_quantile, low=0.5, high=1.0, closed="right")
-        if not isinstance(self.log_transform, bool):
-            raise ParameterError(f"log_transform must be True or False; got {self.log_transform!r}")
-        check_interval("n_init", self.n_init, low=1, integer=True)
-        check_interval("random_state", self.random_state, low=0, integer=True)
-        check_interval("silhouette_sample", self.silhouette_sample, low=100, integer=True)
-        check_option("order_by", self.order_by, ("revenue", "size"))
+    def _check_params(self) -> SegmentOptions:
+        return SegmentOptions(**self.get_params()).validate()
 
     def _resolve_features(self, table: pl.DataFrame) -> list[str]:
         if self.features is None:

@@ -95,7 +95,7 @@ def write_outputs(result: RunResult, *, started_at: float) -> dict[str, Any]:
         table.write_parquet(out / OUTPUT_FILES[key])
     files = {k: OUTPUT_FILES[k] for k in [*tables, "run"]}
     if result.opportunities is not None:
-        from basketlens.opportunities import save_model
+        from basketlens.runfolder.model_io import save_model
 
         save_model(out, result.opportunities.model)
         files["model"] = "model/"

@@ -27,12 +27,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
-from basketlens import _clean_rules as rules
-from basketlens._validation import check_option
+from basketlens.clean import rules
+from basketlens.clean.options import CleaningOptions
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
 from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, LEDGER_SCHEMA
 
@@ -50,26 +50,6 @@ class LedgerLike(Protocol):
 
     @property
     def n_lines(self) -> int: ...  # lines in the sales file
-
-
-@dataclass(frozen=True)
-class CleaningOptions:
-    """Which cleaning rules to apply and how to key baskets and segmentation units.
-
-    Example:
-        >>> CleaningOptions(exclude_brands=("House brand",), basket_by="customer_day").basket_by
-        'customer_day'
-    """
-
-    drop_returns: bool = True  # negative quantity or invoice starting with "C"
-    drop_missing_ids: bool = True  # no customer / invoice / item / date
-    drop_nonpositive: bool = True  # quantity <= 0 or price (net_sales/unit_price) <= 0
-    drop_duplicates: bool = True  # exact duplicate lines (all source fields equal)
-    exclude_brands: tuple[str, ...] = ()
-    exclude_categories: tuple[str, ...] = ()
-    drop_single_item_baskets: bool = False
-    basket_by: Literal["invoice", "customer_day"] = "invoice"
-    segment_level: Literal["customer", "group"] = "customer"
 
 
 @dataclass(frozen=True)
@@ -171,25 +151,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
 def _check_options(options: CleaningOptions) -> None:
     if not isinstance(options, CleaningOptions):
         raise ParameterError(f"options must be a CleaningOptions; got {type(options).__name__}")
-    for name in (
-        "drop_returns",
-        "drop_missing_ids",
-        "drop_nonpositive",
-        "drop_duplicates",
-        "drop_single_item_baskets",
-    ):
-        value = getattr(options, name)
-        if not isinstance(value, bool):
-            raise ParameterError(f"{name} must be True or False; got {value!r}")
-    for name in ("exclude_brands", "exclude_categories"):
-        value = getattr(options, name)
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            raise ParameterError(f"{name} must be a tuple of strings; got {value!r}")
-        bad = [v for v in value if not isinstance(v, str)]
-        if bad:
-            raise ParameterError(f"{name} must contain only strings; got {bad[0]!r}")
-    check_option("basket_by", options.basket_by, ("invoice", "customer_day"))
-    check_option("segment_level", options.segment_level, ("customer", "group"))
+    options.validate()
 
 
 def _ledger_frame(ledger: LedgerLike) -> pl.LazyFrame:

@@ -19,15 +19,15 @@ from datetime import date, datetime
 
 import polars as pl
 
-from basketlens._feature_defs import (
+from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
+from basketlens.features.definitions import (
     CORE_DEFINITIONS,
     DAYS_PER_MONTH,
     NON_FINITE_RULE,
     share_definition,
     slugify,
 )
-from basketlens._validation import check_interval
-from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
+from basketlens.features.options import FeatureOptions
 from basketlens.schema import CLEAN_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -50,20 +50,6 @@ _NEEDED = (
     "category",
 )
 _US_PER_DAY = 86_400_000_000
-
-
-@dataclass(frozen=True)
-class FeatureOptions:
-    """How many brand / category share columns to build, and the reference date.
-
-    Example:
-        >>> FeatureOptions(top_brands=3).top_categories
-        5
-    """
-
-    top_brands: int = 5
-    top_categories: int = 5
-    as_of: datetime | None = None  # default: the last date in the lines
 
 
 @dataclass(frozen=True)
@@ -215,8 +201,7 @@ def _feature_exprs(
 def _check_options(options: FeatureOptions) -> None:
     if not isinstance(options, FeatureOptions):
         raise ParameterError(f"options must be a FeatureOptions; got {type(options).__name__}")
-    check_interval("top_brands", options.top_brands, low=0, integer=True)
-    check_interval("top_categories", options.top_categories, low=0, integer=True)
+    options.validate()
     as_of = options.as_of
     if as_of is not None:
         if not isinstance(as_of, date):

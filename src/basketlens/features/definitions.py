@@ -100,7 +100,7 @@ def features_markdown() -> str:
     lines = [
         "# Customer features",
         "",
-        "Generated from `basketlens._feature_defs` (the definitions that "
+        "Generated from `basketlens.features.definitions` (the definitions that "
         "`CustomerFeatures.definitions` and `run.json` carry) by `features_markdown()`; "
         "do not edit by hand.",
         "",

@@ -1,0 +1,65 @@
+"""Options of the clean stage: which rules apply and how baskets and units are keyed.
+
+Example:
+    >>> CleaningOptions(exclude_brands=("House brand",), basket_by="customer_day").basket_by
+    'customer_day'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from basketlens._params import Boolean, OneOf, Options, TextList, param
+
+BASKET_BY = ("invoice", "customer_day")
+SEGMENT_LEVELS = ("customer", "group")
+
+
+@dataclass(frozen=True)
+class CleaningOptions(Options):
+    """The ``[clean]`` section: every cleaning rule's switch, baskets and segmentation unit."""
+
+    section = "clean"
+    panel = "Cleaning"
+
+    drop_missing_ids: bool = param(
+        True, Boolean(), "Drop lines without a customer, invoice, item or date."
+    )
+    drop_returns: bool = param(
+        True, Boolean(), "Drop cancellations ('C' invoices) and returns (negative quantity)."
+    )
+    drop_nonpositive: bool = param(
+        True, Boolean(), "Drop lines with a zero or missing quantity, price or net sales."
+    )
+    exclude_brands: tuple[str, ...] = param(
+        (), TextList(), "Drop lines of this brand (repeatable).", cli="--exclude-brand"
+    )
+    exclude_categories: tuple[str, ...] = param(
+        (), TextList(), "Drop lines of this category (repeatable).", cli="--exclude-category"
+    )
+    drop_duplicates: bool = param(
+        True,
+        Boolean(),
+        "Drop exact duplicate lines (--keep-duplicates keeps them).",
+        cli="--keep-duplicates",
+        sets=False,
+    )
+    drop_single_item_baskets: bool = param(
+        False,
+        Boolean(),
+        "Drop baskets with one distinct item.",
+        cli="--drop-single-item-baskets",
+        sets=True,
+    )
+    basket_by: str = param(
+        "invoice",
+        OneOf(BASKET_BY),
+        "What makes a basket: the invoice, or a customer's purchases on one day.",
+        cli="--basket-by",
+    )
+    segment_level: str = param(
+        "customer",
+        OneOf(SEGMENT_LEVELS),
+        "Segment customers, or customer groups (the customer_group field).",
+        cli="--segment-level",
+    )

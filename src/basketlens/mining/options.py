@@ -1,0 +1,156 @@
+"""Options of the mine stage: thresholds, rule shape and pruning, one vocabulary for every
+miner (``min_support``, ``min_count``, ``min_confidence``, ``max_len``, …).
+
+With neither ``min_support`` nor ``min_count`` given, threshold help searches the integer
+``min_count`` that yields about ``target_rules`` rules per scope
+(:attr:`MiningOptions.searches_threshold`).
+
+Example:
+    >>> MiningOptions(min_support=1.5).validate()
+    Traceback (most recent call last):
+    ...
+    basketlens.errors.ParameterError: min_support must be in (0, 1]; got 1.5
+    >>> MiningOptions().searches_threshold
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from basketlens._params import Boolean, Interval, OneOf, Options, Registered, param
+from basketlens.errors import ParameterError
+
+ADJUSTMENTS = ("holm", "bonferroni", "bh", "none")
+_MEASURES = "basketlens.mining.measures:MEASURES"
+
+
+@dataclass(frozen=True)
+class MiningOptions(Options):
+    """The ``[mine]`` section."""
+
+    section = "mine"
+    panel = "Rule mining"
+
+    enabled: bool = param(True, Boolean(), "Mine association rules.", cli="--no-rules", sets=False)
+    per_segment: bool = param(
+        True,
+        Boolean(),
+        "Mine each segment's baskets as well as all baskets.",
+        cli="--no-segment-rules",
+        sets=False,
+    )
+    min_support: float | None = param(
+        None,
+        Interval(float, 0, 1, closed="right", allow_none=True),
+        "Minimum share of baskets for an itemset, e.g. 0.01.",
+        cli="--min-support",
+        default_text="found by threshold help (see target_rules)",
+    )
+    min_count: int | None = param(
+        None,
+        Interval(int, 1, allow_none=True),
+        "Minimum number of baskets for an itemset, instead of a share, e.g. 10.",
+        cli="--min-count",
+    )
+    target_rules: int = param(
+        200,
+        Interval(int, 1),
+        "Without a support: aim for about this many rules per scope.",
+        cli="--target-rules",
+    )
+    min_confidence: float = param(
+        0.5,
+        Interval(float, 0, 1),
+        "Minimum confidence of a rule (rules exactly at it are kept).",
+        cli="--min-confidence",
+    )
+    min_lift: float | None = param(
+        None, Interval(float, 0, allow_none=True), "Minimum lift, e.g. 1.", cli="--min-lift"
+    )
+    max_len: int | None = param(
+        4,
+        Interval(int, 1, allow_none=True),
+        "Longest itemset mined (antecedent + consequent).",
+        cli="--max-len",
+    )
+    min_len: int = param(
+        2,
+        Interval(int, 1),
+        "Shortest rule (antecedent + consequent); 1 allows {} -> Y.",
+        cli="--min-len",
+    )
+    consequent_max_len: int | None = param(
+        1,
+        Interval(int, 1, allow_none=True),
+        "Most items on the right-hand side (none: any; --multi-consequent).",
+        cli="--multi-consequent",
+        sets=None,
+    )
+    measures: tuple[str, ...] | None = param(
+        None,
+        Registered(_MEASURES, many=True, allow_none=True),
+        "Measures computed for each rule, comma-separated (see docs/measures.md).",
+        cli="--measures",
+        split=",",
+        default_text="support, confidence, lift and the counts-based defaults",
+    )
+    prune_redundant: bool = param(
+        False,
+        Boolean(),
+        "Drop rules with a more general rule of at least the same confidence.",
+        cli="--prune-redundant",
+        sets=True,
+    )
+    significant: float | None = param(
+        None,
+        Interval(float, 0, 1, closed="neither", allow_none=True),
+        "Keep rules whose Fisher exact test is significant at this level, e.g. 0.05.",
+        cli="--significant",
+    )
+    adjust: str = param(
+        "holm",
+        OneOf(ADJUSTMENTS),
+        "Multiple-testing correction of --significant.",
+        cli="--adjust",
+    )
+    top: int | None = param(
+        None,
+        Interval(int, 1, allow_none=True),
+        "Keep the best N rules per scope by sort_by.",
+        cli="--top-rules",
+    )
+    sort_by: str = param(
+        "lift", Registered(_MEASURES), "Measure that orders the rules.", cli="--sort-by"
+    )
+    itemsets: bool = param(
+        False,
+        Boolean(),
+        "Also write itemsets.parquet (the frequent itemsets of every scope).",
+        cli="--itemsets",
+        sets=True,
+    )
+    max_itemsets: int | None = param(
+        5_000_000,
+        Interval(int, 1, allow_none=True),
+        "Itemset budget: stop with an error naming a higher support beyond this many.",
+    )
+    min_scope_baskets: int = param(
+        10, Interval(int, 1), "A segment with fewer baskets gets no rules (and a note)."
+    )
+
+    @property
+    def searches_threshold(self) -> bool:
+        """True when neither ``min_support`` nor ``min_count`` is given."""
+        return self.min_support is None and self.min_count is None
+
+    def _check_together(self) -> None:
+        if self.min_support is not None and self.min_count is not None:
+            raise ParameterError(
+                f"give min_support or min_count, not both; got min_support={self.min_support}, "
+                f"min_count={self.min_count}"
+            )
+        if self.max_len is not None and self.min_len > self.max_len:
+            raise ParameterError(
+                f"min_len must be <= max_len; got min_len={self.min_len}, max_len={self.max_len}"
+            )

@@ -1,0 +1,39 @@
+"""Options of the report stage: which report files to render.
+
+Example:
+    >>> ReportOptions(enabled=False).validate().enabled
+    False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from basketlens._params import Boolean, Options, param
+
+
+@dataclass(frozen=True)
+class ReportOptions(Options):
+    """The ``[report]`` section."""
+
+    section = "report"
+    panel = "Report"
+
+    enabled: bool = param(
+        True,
+        Boolean(),
+        "Render the report files after the run (--no-report skips them).",
+        cli="--no-report",
+        sets=False,
+    )
+    html: bool = param(True, Boolean(), "Write report.html.")
+    excel: bool = param(True, Boolean(), "Write insights.xlsx.")
+    charts: bool = param(True, Boolean(), "Write charts/*.png.")
+    bi: bool = param(True, Boolean(), "Write the bi/ star tables.")
+    csv: bool = param(
+        False,
+        Boolean(),
+        "Also write the BI tables as CSV beside the Parquet ones.",
+        cli="--csv",
+        sets=True,
+    )

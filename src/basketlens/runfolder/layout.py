@@ -1,0 +1,201 @@
+"""The layout of a run folder: every file's name, what one row is, and the columns readers
+rely on. The one place that names them — the writer, the reader, the report, ``recommend``
+and the notebook API all go through this registry.
+
+Example:
+    >>> TABLES["customers"].file
+    'customers.parquet'
+    >>> [t.key for t in TABLES.values() if t.always][:3]
+    ['cleaning', 'items', 'customers']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "MODEL_DIR",
+    "MODEL_FILES",
+    "MODEL_JSON",
+    "REPORT_FILES",
+    "RUN_JSON",
+    "SEGMENTER_FILE",
+    "TABLES",
+    "TableFile",
+    "outputs_markdown",
+]
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One Parquet table of a run folder."""
+
+    key: str  # attribute of Analysis
+    file: str  # file name in the folder
+    row: str  # what one row is
+    description: str
+    columns: tuple[str, ...]  # columns every reader may rely on
+    always: bool  # written by every run (else: when its stage ran or was asked for)
+
+
+def _table(
+    key: str, row: str, description: str, columns: tuple[str, ...], *, always: bool
+) -> TableFile:
+    return TableFile(key, f"{key}.parquet", row, description, columns, always)
+
+
+#: The tables of a run folder, in the order of the stages that produce them.
+TABLES: dict[str, TableFile] = {
+    t.key: t
+    for t in (
+        _table(
+            "cleaning",
+            "cleaning rule",
+            "rows in, dropped, out — the first `rows_in` is the file's line count, the last "
+            "`rows_out` the lines used",
+            ("step", "rule", "description", "rows_in", "rows_dropped", "rows_out"),
+            always=True,
+        ),
+        _table(
+            "items",
+            "item",
+            "the item table built once at cleaning: id, name, brand, category, lines and net "
+            "sales kept",
+            ("item", "item_name", "brand", "category"),
+            always=True,
+        ),
+        _table(
+            "customers",
+            "customer",
+            "id, name, every feature, segment, persona name, PCA coordinates",
+            ("customer_id", "customer_name", "segment", "segment_name"),
+            always=True,
+        ),
+        _table(
+            "segments",
+            "segment",
+            "size, share of customers and revenue, mean / median / z-score of each feature, "
+            "persona",
+            (
+                "segment",
+                "segment_name",
+                "customers",
+                "customer_share",
+                "net_sales",
+                "revenue_share",
+            ),
+            always=True,
+        ),
+        _table(
+            "k_selection",
+            "k tried",
+            "inertia, silhouette, which k was chosen and why, the elbow",
+            ("k", "inertia", "silhouette", "chosen"),
+            always=True,
+        ),
+        _table(
+            "pca_loadings",
+            "feature",
+            "contribution to the two principal components",
+            ("feature", "pc_1", "pc_2"),
+            always=True,
+        ),
+        _table(
+            "rules",
+            "rule",
+            "scope (`all` or a segment), antecedent / consequent ids and names, counts, measures",
+            ("rule_id", "scope", "antecedent", "consequent", "support", "confidence", "lift"),
+            always=False,
+        ),
+        _table(
+            "item_support",
+            "scope × item",
+            "baskets, support, rank",
+            ("scope", "item", "item_name", "baskets", "support", "rank"),
+            always=False,
+        ),
+        _table(
+            "itemsets",
+            "scope × itemset",
+            "with `--itemsets`: the frequent itemsets behind the rules",
+            ("scope", "itemset", "count", "support", "length"),
+            always=False,
+        ),
+        _table(
+            "opportunities",
+            "rule × customer",
+            "customers of the rule's scope who buy every antecedent item and never the "
+            "consequent, with expected value",
+            ("scope", "rule_id", "customer_id", "customer_name"),
+            always=False,
+        ),
+        _table(
+            "recommendations",
+            "customer × item",
+            "top never-bought items with score, rank and a plain-language reason",
+            ("customer_id", "customer_name", "rank", "item"),
+            always=False,
+        ),
+        _table(
+            "backtest",
+            "method",
+            "hit rate, precision, recall and revenue of each recommender after the split",
+            ("method", "top_n", "hit_rate", "precision", "recall"),
+            always=False,
+        ),
+        _table(
+            "backtest_recommendations",
+            "method × customer × item",
+            "every recommendation the backtest made, and whether it hit",
+            ("method", "customer_id", "rank", "item", "hit"),
+            always=False,
+        ),
+    )
+}
+
+#: The run record: parameters, inputs with fingerprints, row counts, timings, versions.
+RUN_JSON = "run.json"
+
+#: What ``basketlens recommend`` and :func:`basketlens.load_run` need to answer again.
+MODEL_DIR = "model"
+MODEL_JSON = "model.json"
+MODEL_FILES: dict[str, str] = {
+    "rules": "rules.parquet",
+    "customers": "customers.parquet",
+    "customer_items": "customer_items.parquet",
+    "item_values": "item_values.parquet",
+    "items": "items.parquet",
+}
+SEGMENTER_FILE = "segmenter.pkl"
+
+#: Files the report stage renders from the tables (``basketlens report`` re-renders them).
+REPORT_FILES: dict[str, str] = {
+    "html": "report.html",
+    "excel": "insights.xlsx",
+    "charts": "charts",
+    "bi": "bi",
+}
+
+
+def outputs_markdown() -> str:
+    """The table of a run folder's files, as Markdown (README and ``docs/outputs.md``).
+
+    Example:
+        >>> outputs_markdown().splitlines()[0]
+        '| file | one row per | what |'
+    """
+    lines = ["| file | one row per | what |", "|---|---|---|"]
+    lines += [f"| `{t.file}` | {t.row} | {t.description} |" for t in TABLES.values()]
+    lines += [
+        f"| `{MODEL_DIR}/` | — | what `basketlens recommend` needs (rules, segments, fitted "
+        "segmenter, purchases) |",
+        f"| `{REPORT_FILES['html']}` | — | one self-contained, offline report with interactive "
+        "charts and tables |",
+        f"| `{REPORT_FILES['excel']}` | — | Summary, Segments, Customers, Rules, a sheet per "
+        "segment, Item support, Cleaning, Recommendations |",
+        f"| `{REPORT_FILES['charts']}/*.png` | chart | the report's charts as images |",
+        f"| `{REPORT_FILES['bi']}/` | — | star layout for Power BI and friends (see `docs/bi.md`) |",
+        f"| `{RUN_JSON}` | run | parameters, input files with size and fingerprint, row counts, "
+        "timings, versions |",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,165 @@
+"""Save and load the recommender model (``OUT/model/``) that ``basketlens recommend`` answers from.
+
+Files (names in :mod:`basketlens.runfolder.layout`):
+
+* ``model.json`` – format marker and version, window end, counts, the file list.
+* ``rules.parquet`` – rule_id, scope, antecedent, consequent, their names, support,
+  confidence, lift.
+* ``customers.parquet`` – customer_id, customer_name, segment, segment_name, total_orders.
+* ``customer_items.parquet`` – the customer × item purchases in long form
+  (:data:`~basketlens.opportunities.matrix.CUSTOMER_ITEMS_SCHEMA`).
+* ``item_values.parquet`` – typical monthly value per scope and item; ``items.parquet`` –
+  item, item_name.
+* ``segmenter.pkl`` – the fitted :class:`~basketlens.segment.CustomerSegmenter` (caps, scaler,
+  centroids) to place new customers, written with :mod:`pickle`. **Unpickling runs code from
+  the file: load model folders only from sources you trust.** It is read lazily, only by
+  :meth:`RecommenderModel.place`.
+
+Example:
+    >>> model = load_model("out")                         # doctest: +SKIP
+    >>> model.recommend_customer("17850", top=5)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from basketlens import __version__
+from basketlens.errors import ModelError
+from basketlens.opportunities.matrix import CUSTOMER_ITEMS_SCHEMA, CustomerItems
+from basketlens.opportunities.model import RecommenderModel
+from basketlens.opportunities.value import ITEM_VALUES_SCHEMA, ItemValues
+from basketlens.runfolder.layout import MODEL_DIR, MODEL_FILES, MODEL_JSON, SEGMENTER_FILE
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+
+FORMAT = "basketlens-model"
+FORMAT_VERSION = 1
+
+
+def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
+    """Write ``model`` to ``out_dir/model/`` (created); return that folder.
+
+    Example:
+        >>> save_model("out", model)   # doctest: +SKIP
+        PosixPath('out/model')
+    """
+    folder = Path(out_dir) / MODEL_DIR
+    if folder.exists() and not folder.is_dir():
+        raise ModelError(f"{folder} exists and is not a folder; choose another output folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    m = model.matrix
+    model.rules.write_parquet(folder / MODEL_FILES["rules"])
+    model.customers.with_columns(
+        total_orders=pl.Series(m.total_orders, dtype=pl.Int32)
+    ).write_parquet(folder / MODEL_FILES["customers"])
+    m.to_table().write_parquet(folder / MODEL_FILES["customer_items"])
+    model.values.table.write_parquet(folder / MODEL_FILES["item_values"])
+    pl.DataFrame(
+        {"item": list(model.item_names), "item_name": list(model.item_names.values())},
+        schema={"item": pl.String, "item_name": pl.String},
+    ).write_parquet(folder / MODEL_FILES["items"])
+    segmenter = model.fitted_segmenter
+    segmenter_path = folder / SEGMENTER_FILE
+    if segmenter is not None:
+        with segmenter_path.open("wb") as fh:
+            pickle.dump(segmenter, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    else:
+        segmenter_path.unlink(missing_ok=True)
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "basketlens_version": __version__,
+        "window_end": m.window_end.isoformat(),
+        "customers": m.n_customers,
+        "items": m.n_items,
+        "rules": model.rules.height,
+        "files": {
+            **MODEL_FILES,
+            **({"segmenter": SEGMENTER_FILE} if segmenter is not None else {}),
+        },
+    }
+    (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    logger.info("saved recommender model to %s", folder)
+    return folder
+
+
+def load_model(path: str | Path) -> RecommenderModel:
+    """Read a model from an output folder (``OUT``) or its ``OUT/model`` folder.
+
+    Raises ModelError naming the folder when it is missing, incomplete or of another format.
+    """
+    path = Path(path)
+    folder = path / MODEL_DIR if (path / MODEL_DIR / MODEL_JSON).exists() else path
+    meta_path = folder / MODEL_JSON
+    if not meta_path.exists():
+        raise ModelError(
+            f"no basketlens model in {path}: expected {path / MODEL_DIR / MODEL_JSON}; "
+            "run `basketlens run ... --out OUT` first and pass OUT"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{meta_path}: unreadable model description ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelError(f"{meta_path}: not a basketlens model (format {found!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{meta_path}: model format version {meta.get('format_version')!r}; this basketlens "
+            f"reads version {FORMAT_VERSION} — re-run basketlens run to rebuild it"
+        )
+    tables: dict[str, pl.DataFrame] = {}
+    for key, name in MODEL_FILES.items():
+        file = folder / name
+        try:
+            tables[key] = pl.read_parquet(file)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ModelError(f"model file {file} is missing or unreadable ({exc})") from None
+    customers = tables["customers"]
+    try:
+        matrix = CustomerItems.from_table(
+            tables["customer_items"].cast(dict(CUSTOMER_ITEMS_SCHEMA)),
+            total_orders=customers.select(pl.col("customer_id").alias("unit"), "total_orders"),
+            window_end=datetime.fromisoformat(meta["window_end"]),
+        )
+        values = ItemValues.from_table(
+            tables["item_values"].cast(dict(ITEM_VALUES_SCHEMA)), matrix.items
+        )
+    except (KeyError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise ModelError(
+            f"model in {folder} is inconsistent ({exc}); re-run basketlens run"
+        ) from None
+    info = pl.DataFrame({"customer_id": pl.Series(matrix.customers, dtype=pl.String)}).join(
+        customers.drop("total_orders"), on="customer_id", how="left", maintain_order="left"
+    )
+    items = tables["items"]
+    return RecommenderModel(
+        matrix=matrix,
+        rules=tables["rules"],
+        customers=info,
+        values=values,
+        item_names=dict(zip(items["item"].to_list(), items["item_name"].to_list(), strict=True)),
+        segmenter_loader=_segmenter_loader(folder / SEGMENTER_FILE),
+    )
+
+
+def _segmenter_loader(path: Path) -> Any:
+    """A function that unpickles the segmenter on first use (trusted folders only)."""
+
+    def load() -> Any:
+        if not path.exists():
+            raise ModelError(f"this model has no fitted segmenter ({path}); re-run basketlens run")
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+
+    return load
