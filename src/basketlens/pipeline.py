@@ -2,42 +2,63 @@
 
 ingest → clean → features → segment → mine → opportunities → write → report.
 
-Each stage is called through its public entry point only; this module passes the typed results
-from one to the next, times them, and hands everything to :mod:`basketlens.outputs`.
+Each stage is called through its public entry point with its own options section of the
+:class:`~basketlens.config.RunConfig`; this module passes the typed results from one to the
+next, times them, and assembles the :class:`~basketlens.runfolder.Analysis` (the tables and the
+run record) that the run folder stores. It computes nothing itself.
 
 Example:
     >>> from basketlens.config import RunConfig
     >>> cfg = RunConfig.from_mapping({"input": {"sales": "sales.csv"}, "output": {"out": "out"}})
-    >>> result = run_pipeline(cfg)          # doctest: +SKIP
-    >>> result.segmenter.k_                 # doctest: +SKIP
+    >>> result = run_pipeline(cfg)                      # doctest: +SKIP
+    >>> result.analysis.segments.height                 # doctest: +SKIP
     4
 """
 
 from __future__ import annotations
 
 import logging
+import platform
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
+from basketlens import __version__
+from basketlens.backtest import evaluate
+from basketlens.backtest.stage import BacktestResult, resolve_split, split_lines
+from basketlens.clean import CleanResult, clean_ledger
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
-from basketlens.schema import RULES_BASE_SCHEMA
-
-if TYPE_CHECKING:
-    from basketlens.clean import CleanResult
-    from basketlens.features import CustomerFeatures
-    from basketlens.ingest import Ledger
-    from basketlens.mining.scopes import ScopedRules
-    from basketlens.opportunities.stage import OpportunityResult
-    from basketlens.segment import CustomerSegmenter
+from basketlens.features import CustomerFeatures, build_customer_features
+from basketlens.ingest import Ledger, load_ledger
+from basketlens.mining import MiningResult, run_mining
+from basketlens.opportunities import OpportunityResult, run_opportunities
+from basketlens.report import ReportFiles, render_report
+from basketlens.runfolder import Analysis
+from basketlens.runfolder.write import check_out_dir
+from basketlens.segment import CustomerSegmenter
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "STAGES",
+    "Fitted",
+    "ProgressReporter",
+    "RunResult",
+    "analyse_ledger",
+    "fit_stages",
+    "load_and_clean",
+    "run_backtest",
+    "run_pipeline",
+]
 
 STAGES: tuple[str, ...] = (
     "ingest",
@@ -49,6 +70,9 @@ STAGES: tuple[str, ...] = (
     "write",
     "report",
 )
+
+#: Packages whose versions shape the results (recorded in run.json).
+_PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich")
 
 
 class ProgressReporter(Protocol):
@@ -72,33 +96,16 @@ class _Silent:
         log.info("%s failed", stage)
 
 
-@dataclass
-class RunResult:
-    """Everything a run produced, in memory, plus where it was written."""
+class Clock:
+    """Times the stages and tells the progress reporter when each starts and ends."""
 
-    config: RunConfig
-    out_dir: Path
-    ledger: Ledger
-    cleaned: CleanResult
-    features: CustomerFeatures
-    segmenter: CustomerSegmenter
-    customers: pl.DataFrame
-    rules: ScopedRules | None
-    item_support: pl.DataFrame | None
-    itemsets: pl.DataFrame | None = None
-    opportunities: OpportunityResult | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    run_info: dict[str, Any] = field(default_factory=dict)
-
-
-class _Clock:
-    def __init__(self, progress: ProgressReporter) -> None:
-        self.progress = progress
+    def __init__(self, progress: ProgressReporter | None = None) -> None:
+        self.progress = progress or _Silent()
         self.timings: dict[str, float] = {}
         self.detail = ""
 
     @contextmanager
-    def stage(self, name: str, description: str) -> Iterator[_Clock]:
+    def stage(self, name: str, description: str) -> Iterator[Clock]:
         self.detail = ""
         self.progress.stage_started(name, description)
         start = time.perf_counter()
@@ -111,74 +118,36 @@ class _Clock:
         self.progress.stage_finished(name, self.timings[name], self.detail)
 
 
-def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
-    """Run every stage on the configured ledger and write the outputs to ``config.output.out``."""
-    from basketlens.runfolder.write import prepare_out_dir, write_outputs
+@dataclass(frozen=True, eq=False)
+class Fitted:
+    """What the stages after cleaning produce from a set of cleaned lines (typed, in memory)."""
 
-    clock = _Clock(progress or _Silent())
-    started = time.time()
-    prepare_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
-
-    ledger, cleaned = load_and_clean(config, clock=clock)
-    analysis = analyse(cleaned.lines, config, clock=clock)
-    opportunities = None
-    if analysis.rules is not None:
-        from basketlens.opportunities import run_opportunities
-
-        with clock.stage("opportunities", "finding cross-sell opportunities and recommendations"):
-            opportunities = run_opportunities(
-                cleaned.lines,
-                analysis.rules.table,
-                analysis.customers,
-                segmenter=analysis.segmenter,
-                item_names=analysis.item_names,
-                top_n=config.recommend.top_n,
-            )
-            clock.detail = (
-                f"{opportunities.opportunities.table.height:,} opportunities, "
-                f"{opportunities.recommendations['customer_id'].n_unique():,} customers "
-                "with recommendations"
-            )
-
-    result = RunResult(
-        config=config,
-        out_dir=Path(config.output.out),
-        ledger=ledger,
-        cleaned=cleaned,
-        features=analysis.features,
-        segmenter=analysis.segmenter,
-        customers=analysis.customers,
-        rules=analysis.rules,
-        item_support=analysis.item_support,
-        itemsets=analysis.itemsets,
-        opportunities=opportunities,
-        timings=clock.timings,
-    )
-    with clock.stage("write", f"writing outputs to {result.out_dir}"):
-        result.run_info = write_outputs(result, started_at=started)
-        clock.detail = str(result.out_dir)
-    if config.report.enabled:
-        from basketlens.report import render_report
-
-        with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
-            files = render_report(result.out_dir, csv=config.report.csv)
-            clock.detail = f"{len(files.all)} files, report.html {_size(files.html)}"
-    return result
+    features: CustomerFeatures
+    segmenter: CustomerSegmenter
+    customers: pl.DataFrame  # features + assignments
+    mining: MiningResult | None
+    opportunities: OpportunityResult | None
 
 
-def _size(path: Path | None) -> str:
-    return "not written" if path is None else f"{path.stat().st_size / 1e6:.1f} MB"
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """A finished run: the analysis (tables and record), its inputs, where it was written."""
+
+    config: RunConfig
+    analysis: Analysis
+    ledger: Ledger
+    out_dir: Path | None = None
+    report: ReportFiles | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-def load_and_clean(config: RunConfig, *, clock: _Clock | None = None) -> tuple[Ledger, CleanResult]:
+# ------------------------------------------------------------------------------ stages
+def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Ledger, CleanResult]:
     """Ingest the configured ledger and apply the cleaning rules (the first two stages)."""
-    from basketlens.clean import clean_ledger
-    from basketlens.ingest import load_ledger
-
     inp = config.input
     if not inp.sales:
         raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
-    clock = clock or _Clock(_Silent())
+    clock = clock or Clock()
     with clock.stage("ingest", f"reading {inp.sales}"):
         ledger = load_ledger(
             inp.sales,
@@ -190,35 +159,31 @@ def load_and_clean(config: RunConfig, *, clock: _Clock | None = None) -> tuple[L
             encoding=inp.encoding,
         )
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
+    return ledger, clean(ledger, config, clock=clock)
 
+
+def clean(ledger: Ledger, config: RunConfig, *, clock: Clock | None = None) -> CleanResult:
+    """The clean stage on a loaded ledger."""
+    clock = clock or Clock()
     with clock.stage("clean", "applying cleaning rules"):
         cleaned = clean_ledger(ledger, config.clean)
         clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
-    return ledger, cleaned
+    return cleaned
 
 
-@dataclass
-class Analysis:
-    """What the stages after cleaning produce from a set of cleaned lines."""
+def fit_stages(
+    lines: pl.DataFrame,
+    items: pl.DataFrame,
+    config: RunConfig,
+    *,
+    clock: Clock | None = None,
+    opportunities: bool = True,
+) -> Fitted:
+    """features → segment → mine (→ opportunities) on cleaned lines; nothing is written.
 
-    features: CustomerFeatures
-    segmenter: CustomerSegmenter
-    customers: pl.DataFrame
-    rules: ScopedRules | None
-    item_support: pl.DataFrame | None
-    itemsets: pl.DataFrame | None = None
-    item_names: dict[str, str] = field(default_factory=dict)
-
-
-def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = None) -> Analysis:
-    """Run features → segment → mine on cleaned lines (``CLEAN_SCHEMA``); nothing is written.
-
-    The backtest calls this on the lines before its split date, so fitting sees no later data.
+    The backtest calls this on the lines before its split, so fitting sees no later data.
     """
-    from basketlens.features import build_customer_features
-    from basketlens.segment import CustomerSegmenter
-
-    clock = clock or _Clock(_Silent())
+    clock = clock or Clock()
     with clock.stage("features", "building customer features"):
         features = build_customer_features(lines, config.features)
         clock.detail = f"{features.table.height:,} customers"
@@ -230,109 +195,158 @@ def analyse(lines: pl.DataFrame, config: RunConfig, *, clock: _Clock | None = No
         )
         clock.detail = f"k={segmenter.k_}, silhouette {segmenter.silhouette_:.3f}"
 
-    rules = item_support = itemsets = None
-    names: dict[str, str] = {}
+    mining = found = None
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            names = item_names(lines)
-            rules, item_support, itemsets = _mine(lines, segmenter.assignments_, config, names)
-            scopes = rules.table["scope"].n_unique()
-            clock.detail = f"{rules.table.height:,} rules in {scopes} scopes"
-    return Analysis(features, segmenter, customers, rules, item_support, itemsets, names)
+            mining = run_mining(lines, segmenter.assignments_, config.mine, items)
+            scopes = mining.rules.table["scope"].n_unique()
+            clock.detail = f"{mining.rules.table.height:,} rules in {scopes} scopes"
+        if opportunities:
+            with clock.stage("opportunities", "finding cross-sell opportunities"):
+                found = run_opportunities(
+                    lines,
+                    mining.rules.table,
+                    customers,
+                    items=items,
+                    segmenter=segmenter,
+                    options=config.recommend,
+                )
+                clock.detail = (
+                    f"{found.opportunities.table.height:,} opportunities, "
+                    f"{found.recommendations['customer_id'].n_unique():,} customers "
+                    "with recommendations"
+                )
+    return Fitted(features, segmenter, customers, mining, found)
 
 
-def basket_scopes(
-    lines: pl.DataFrame, assignments: pl.DataFrame, *, per_segment: bool
-) -> tuple[Any, dict[str, Any]]:
-    """Build the basket matrix and the basket rows of each segment scope ("all" is implicit).
-
-    A basket belongs to the segment of its customer (the first unit on the basket when a
-    basket key spans several, which only happens with a custom basket definition).
-    """
-    import numpy as np
-
-    from basketlens.mining import to_basket_matrix
-
-    matrix = to_basket_matrix(lines.select("basket", "item"))
-    scopes: dict[str, Any] = {}
-    if not per_segment:
-        return matrix, scopes
-    basket_segment = (
-        lines.group_by("basket")
-        .agg(pl.col("unit").first())
-        .join(assignments.select(pl.col("customer_id").alias("unit"), "segment"), on="unit")
-    )
-    order = pl.DataFrame({"basket": list(matrix.basket_ids)}).with_row_index("row")
-    joined = order.join(basket_segment, on="basket", how="left").sort("row")
-    for segment in sorted(joined["segment"].drop_nulls().unique().to_list()):
-        rows = joined.filter(pl.col("segment") == segment)["row"].to_numpy().astype(np.int64)
-        scopes[str(segment)] = rows
-    return matrix, scopes
+def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = None) -> Analysis:
+    """Every stage from cleaning to opportunities on a loaded ledger, as an :class:`Analysis`."""
+    clock = clock or Clock()
+    started = time.time()
+    cleaned = clean(ledger, config, clock=clock)
+    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+    return assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
 
 
-def _mine(
-    lines: pl.DataFrame, assignments: pl.DataFrame, config: RunConfig, names: dict[str, str]
-) -> tuple[ScopedRules, pl.DataFrame, pl.DataFrame | None]:
-    from basketlens.mining import item_support, mine_scopes
-
-    mine = config.mine
-    matrix, scopes = basket_scopes(lines, assignments, per_segment=mine.per_segment)
-    support = item_support(matrix, scopes, item_names=names)
-    auto = mine.min_support is None and mine.min_count is None
-    rules = mine_scopes(
-        matrix,
-        scopes,
-        min_support=mine.min_support,
-        min_count=mine.min_count,
-        target_rules=mine.target_rules if auto else None,
-        min_confidence=mine.min_confidence,
-        min_lift=mine.min_lift,
-        max_len=mine.max_len,
-        measures=list(mine.measures) if mine.measures else None,
-        n_jobs=-1,
-    )
-    rules.table = _with_item_names(rules.table, names)
-    itemsets = _scope_itemsets(matrix, scopes, rules.info, mine.max_len) if mine.itemsets else None
-    return rules, support, itemsets
+def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
+    """Run every stage on the configured ledger, write the run folder and render the report."""
+    config = config.validated()
+    out_dir = check_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
+    clock = Clock(progress)
+    started = time.time()
+    ledger, cleaned = load_and_clean(config, clock=clock)
+    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+    analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+    with clock.stage("write", f"writing outputs to {out_dir}"):
+        analysis = replace(analysis, out_dir=analysis.write(out_dir))
+        clock.detail = str(out_dir)
+    files = None
+    if config.report.enabled:
+        with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
+            files = render_report(analysis, options=config.report)
+            clock.detail = f"{len(files.all)} files"
+    return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings))
 
 
-def _scope_itemsets(
-    matrix: Any, scopes: dict[str, Any], info: dict[str, Any], max_len: int
-) -> pl.DataFrame:
-    """The frequent itemsets of every scope at the min_count its rules were mined with."""
-    from basketlens.mining import mine_itemsets
-
-    tables = []
-    for scope, scope_info in info["scopes"].items():
-        min_count = (scope_info.get("rules") or {}).get("min_count")
-        if min_count is None:  # a scope too small to mine has no itemsets either
-            continue
-        baskets = matrix if scope == "all" else matrix.subset(scopes[scope])
-        found = mine_itemsets(baskets, min_count=min_count, max_len=max_len)
-        tables.append(found.table.select(pl.lit(scope).alias("scope"), pl.all()))
-    return pl.concat(tables) if tables else pl.DataFrame()
-
-
-def _with_item_names(table: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
-    """Add ``antecedent_names`` / ``consequent_names`` in the ``RULES_BASE_SCHEMA`` order."""
-
-    def named(column: str) -> pl.Expr:
-        return (
-            pl.col(column)
-            .list.eval(pl.element().replace_strict(names, default=pl.element()))
-            .alias(f"{column}_names")
+def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None) -> BacktestResult:
+    """Fit every stage on the lines before the split; measure the recommenders after it."""
+    config = config.validated()
+    clock = Clock(progress)
+    _, cleaned = load_and_clean(config, clock=clock)
+    started = time.perf_counter()
+    at = resolve_split(cleaned.lines, config.backtest)
+    train, test = split_lines(cleaned.lines, at)
+    fitted = fit_stages(train, cleaned.items, config, clock=clock, opportunities=False)
+    if fitted.mining is None:
+        raise ParameterError("the backtest compares rule-based recommendations; enable mining")
+    with clock.stage("backtest", "measuring recommendations after the split"):
+        result = evaluate(
+            train,
+            test,
+            rules=fitted.mining.rules.table,
+            customers=fitted.customers,
+            split=at,
+            options=config.backtest,
+            started=started,
         )
-
-    named_table = table.with_columns(named("antecedent"), named("consequent"))
-    base = [c for c in RULES_BASE_SCHEMA.names() if c in named_table.columns]
-    return named_table.select(*base, pl.all().exclude(base))
+        clock.detail = f"{result.table.height} methods"
+    return result
 
 
-def item_names(lines: pl.DataFrame) -> dict[str, str]:
-    """Map each item id to its first non-null name (the id itself when it has none)."""
-    named = (
-        lines.group_by("item")
-        .agg(pl.col("item_name").drop_nulls().first())
-        .with_columns(pl.col("item_name").fill_null(pl.col("item")))
+# ------------------------------------------------------------------------------ assembly
+def assemble(
+    ledger: Ledger,
+    cleaned: CleanResult,
+    fitted: Fitted,
+    config: RunConfig,
+    timings: dict[str, float],
+    *,
+    started: float,
+) -> Analysis:
+    """The tables of every stage and the run record, as one :class:`Analysis`."""
+    seg = fitted.segmenter
+    mining, opp = fitted.mining, fitted.opportunities
+    rules = None
+    if mining is not None:
+        rules = mining.rules.table
+        if opp is not None:
+            rules = opp.with_rule_counts(rules)
+    lines = cleaned.lines
+    info: dict[str, Any] = {
+        "basketlens_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": config.as_dict(),
+        "inputs": [asdict(s) for s in ledger.sources],
+        "layout": ledger.layout,
+        "column_map": dict(ledger.column_map),
+        "rows": {
+            "lines_read": ledger.n_lines,
+            "lines_kept": lines.height,
+            "customers": fitted.customers.height,
+            "baskets": lines["basket"].n_unique(),
+            "items": lines["item"].n_unique(),
+            "first_date": str(lines["date"].min()),
+            "last_date": str(lines["date"].max()),
+        },
+        "cleaning": cleaned.account.to_dicts(),
+        "features": dict(fitted.features.definitions),
+        "segmentation": {
+            "k": seg.k_,
+            "silhouette": seg.silhouette_,
+            "features": list(seg.features_),
+            "pca_explained": list(seg.pca_explained_),
+            "k_selection": seg.k_selection_.to_dicts(),
+        },
+        "mining": mining.info if mining is not None else {"enabled": False},
+        "opportunities": opp.summary() if opp is not None else None,
+        "timings_s": {**timings, "total": round(time.time() - started, 3)},
+        "versions": package_versions(),
+        "platform": platform.platform(),
+    }
+    return Analysis(
+        cleaning=cleaned.account,
+        items=cleaned.items,
+        customers=fitted.customers,
+        segments=seg.segments_,
+        k_selection=seg.k_selection_,
+        pca_loadings=seg.loadings_,
+        rules=rules,
+        item_support=mining.item_support if mining is not None else None,
+        itemsets=mining.itemsets if mining is not None else None,
+        opportunities=opp.opportunities.table if opp is not None else None,
+        recommendations=opp.recommendations if opp is not None else None,
+        info=info,
+        model=opp.model if opp is not None else None,
+        segmenter=seg,
     )
-    return dict(zip(named["item"].to_list(), named["item_name"].to_list(), strict=True))
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, basketlens and the packages that shape the results."""
+    versions = {"python": sys.version.split()[0], "basketlens": __version__}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

@@ -1,8 +1,8 @@
 """Backtest: fit before a date, measure the recommendations after it.
 
 Example:
-    >>> from basketlens.backtest import BacktestOptions, run_backtest
-    >>> result = run_backtest(lines, RunConfig(backtest=BacktestOptions(split="2011-09-01")))  # doctest: +SKIP
+    >>> from basketlens.pipeline import run_backtest
+    >>> result = run_backtest(config)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ __all__ = [
     "METHODS",
     "BacktestOptions",
     "BacktestResult",
+    "evaluate",
     "resolve_split",
-    "run_backtest",
+    "split_lines",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -25,7 +26,8 @@ __getattr__, __dir__ = lazy_exports(
         "BACKTEST_SCHEMA": ".stage",
         "METHODS": ".stage",
         "BacktestResult": ".stage",
+        "evaluate": ".stage",
         "resolve_split": ".stage",
-        "run_backtest": ".stage",
+        "split_lines": ".stage",
     },
 )

@@ -2,9 +2,9 @@
 
 The cleaned lines are split at ``split`` (lines dated before it train, lines on or after it
 test). The whole analysis — features, segmentation, rule mining — is fitted on the training
-lines only, through :func:`basketlens.pipeline.analyse`, so nothing from after the split can
-leak into it. Every customer active before the split then gets ``top_n`` items they had never
-bought, from each method:
+lines only (the pipeline's ``run_backtest`` fits the stages on them and calls
+:func:`evaluate`), so nothing from after the split can leak into it. Every customer active
+before the split then gets ``top_n`` items they had never bought, from each method:
 
 * ``segment_rules`` – the rules mined in the customer's segment only;
 * ``global_rules`` – the rules mined on all orders only;
@@ -21,7 +21,8 @@ items that were recommended; ``hit_revenue`` = net sales after the split of the 
 (customer, item) pairs.
 
 Example:
-    >>> result = run_backtest(lines, split="2011-09-01", config=RunConfig())  # doctest: +SKIP
+    >>> from basketlens.pipeline import run_backtest
+    >>> result = run_backtest(config)                                          # doctest: +SKIP
     >>> result.table.select("method", "hit_rate", "precision", "recall")       # doctest: +SKIP
 """
 
@@ -30,24 +31,27 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 import numpy as np
 import polars as pl
 
-from basketlens import pipeline
-from basketlens._validation import check_interval
-from basketlens.config import RunConfig
+from basketlens.backtest.options import BacktestOptions
 from basketlens.errors import EmptyInputError, ParameterError
-from basketlens.opportunities import CustomerItems, find_opportunities, recommend
-
-if TYPE_CHECKING:
-    from basketlens.pipeline import Analysis
+from basketlens.opportunities.matrix import CustomerItems
+from basketlens.opportunities.opportunities import find_opportunities
+from basketlens.opportunities.recommend import recommend
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BACKTEST_SCHEMA", "METHODS", "BacktestResult", "resolve_split", "run_backtest"]
+__all__ = [
+    "BACKTEST_SCHEMA",
+    "METHODS",
+    "BacktestResult",
+    "evaluate",
+    "resolve_split",
+    "split_lines",
+]
 
 #: Methods compared, in table order.
 METHODS: tuple[str, ...] = (
@@ -85,73 +89,47 @@ BACKTEST_SCHEMA: pl.Schema = pl.Schema(
 @dataclass(frozen=True, eq=False)
 class BacktestResult:
     """The measures (``table``, ``BACKTEST_SCHEMA``), every recommendation made with whether
-    it hit (``recommendations``: method, customer_id, rank, item, hit, revenue), the split
-    and the analysis fitted on the training lines."""
+    it hit (``recommendations``: method, customer_id, rank, item, hit, revenue) and the split."""
 
     table: pl.DataFrame
     recommendations: pl.DataFrame
     split: datetime
     train_lines: int
     test_lines: int
-    analysis: Analysis
     seconds: float
 
 
-def resolve_split(
-    lines: pl.DataFrame, *, split: str | date | None = None, holdout_months: int | None = None
-) -> datetime:
-    """The split instant: ``split`` itself, or the day after the last date minus N months.
+def resolve_split(lines: pl.DataFrame, options: BacktestOptions) -> datetime:
+    """The split instant: ``options.split`` itself, or the day after the last date minus N months.
 
     Example:
         >>> from datetime import datetime
         >>> lines = pl.DataFrame({"date": [datetime(2011, 1, 5), datetime(2011, 12, 9, 12)]})
-        >>> resolve_split(lines, holdout_months=3)
+        >>> resolve_split(lines, BacktestOptions(holdout_months=3))
         datetime.datetime(2011, 9, 10, 0, 0)
     """
-    if (split is None) == (holdout_months is None):
-        raise ParameterError("give exactly one of split (a date) and holdout_months")
+    options.validate()
+    split, holdout_months = options.split, options.holdout_months
+    if split is None and holdout_months is None:
+        raise ParameterError("give a split date (--split 2011-09-01) or --holdout-months N")
     if holdout_months is not None:
-        check_interval("holdout_months", holdout_months, low=1, integer=True)
         last = lines["date"].max()
         if last is None:
             raise EmptyInputError("the ledger has no dated lines to split")
         day_after = pl.Series([last]).dt.truncate("1d").dt.offset_by("1d")
         return day_after.dt.offset_by(f"-{holdout_months}mo").item()
-    if isinstance(split, datetime):
-        return split
-    if isinstance(split, date):
-        return datetime(split.year, split.month, split.day)
     try:
         return datetime.fromisoformat(str(split).strip())
     except ValueError:
         raise ParameterError(f"split must be a date like 2011-09-01; got {split!r}") from None
 
 
-def run_backtest(
-    lines: pl.DataFrame,
-    *,
-    split: str | date | None = None,
-    holdout_months: int | None = None,
-    config: RunConfig | None = None,
-    top_n: int = 5,
-    seed: int = 0,
-) -> BacktestResult:
-    """Fit on the cleaned ``lines`` before the split, measure every method after it.
-
-    ``config`` supplies the feature, segmentation and mining settings (rule mining must be
-    enabled); ``seed`` drives the random baseline.
-    """
-    started = time.perf_counter()
-    check_interval("top_n", top_n, low=1, integer=True)
-    check_interval("seed", seed, low=0, integer=True)
-    config = config or RunConfig()
-    if not config.mine.enabled:
-        raise ParameterError("the backtest compares rule-based recommendations; enable mining")
-    at = resolve_split(lines, split=split, holdout_months=holdout_months)
+def split_lines(lines: pl.DataFrame, at: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(training lines before ``at``, test lines on or after it); both must be non-empty."""
     train = lines.filter(pl.col("date") < at)
     test = lines.filter(pl.col("date") >= at)
-    first, last = lines["date"].min(), lines["date"].max()
     if train.height == 0 or test.height == 0:
+        first, last = lines["date"].min(), lines["date"].max()
         side = "before" if train.height == 0 else "on or after"
         raise ParameterError(
             f"split {at:%Y-%m-%d} leaves no lines {side} it; the ledger runs from "
@@ -160,11 +138,29 @@ def run_backtest(
     logger.info(
         "backtest split %s: %d training lines, %d test lines", at, train.height, test.height
     )
-    analysis = pipeline.analyse(train, config)
-    assert analysis.rules is not None  # mining is enabled
+    return train, test
+
+
+def evaluate(
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    *,
+    rules: pl.DataFrame,
+    customers: pl.DataFrame,
+    split: datetime,
+    options: BacktestOptions,
+    started: float | None = None,
+) -> BacktestResult:
+    """Measure every method on ``test`` with what was fitted on ``train`` (rules, segments).
+
+    ``rules``: the rules table mined on the training lines; ``customers``: customer_id,
+    customer_name, segment, segment_name of the training customers.
+    """
+    started = time.perf_counter() if started is None else started
+    top_n, seed = options.top_n, options.seed
     matrix = CustomerItems.from_lines(train)
-    customers = analysis.customers.select("customer_id", "customer_name", "segment", "segment_name")
-    opp = find_opportunities(matrix, analysis.rules.table, customers)
+    customers = customers.select("customer_id", "customer_name", "segment", "segment_name")
+    opp = find_opportunities(matrix, rules, customers)
     recs = {
         method: recommend(opp, top_n=top_n, source=source).select("customer_id", "rank", "item")
         for method, source in _RULE_SOURCES.items()
@@ -176,7 +172,7 @@ def run_backtest(
     for method in METHODS:
         scored = _score(recs[method], new_items)
         made.append(scored.with_columns(method=pl.lit(method)))
-        rows.append(_measures(method, scored, new_items, matrix.n_customers, top_n, at))
+        rows.append(_measures(method, scored, new_items, matrix.n_customers, top_n, split))
     table = pl.DataFrame(rows, schema=BACKTEST_SCHEMA, orient="row")
     recommendations = pl.concat(made).select(
         "method", "customer_id", "rank", "item", "hit", "revenue"
@@ -184,10 +180,9 @@ def run_backtest(
     return BacktestResult(
         table=table,
         recommendations=recommendations,
-        split=at,
+        split=split,
         train_lines=train.height,
         test_lines=test.height,
-        analysis=analysis,
         seconds=round(time.perf_counter() - started, 3),
     )
 

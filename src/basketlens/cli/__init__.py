@@ -14,7 +14,7 @@ import typer
 
 from basketlens import __version__
 from basketlens.cli.backtest import backtest_command
-from basketlens.cli.console import STATE, setup_logging
+from basketlens.cli.console import CliState, setup_logging
 from basketlens.cli.mine import mine_command
 from basketlens.cli.recommend import recommend_command
 from basketlens.cli.report import report_command
@@ -42,6 +42,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")
     ] = False,
@@ -53,7 +54,7 @@ def _main(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    STATE["debug"] = debug
+    ctx.obj = CliState(debug=debug)
     setup_logging(verbose)
 
 

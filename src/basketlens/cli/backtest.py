@@ -1,5 +1,8 @@
 """``basketlens backtest``: fit before a date, measure the recommendations after it.
 
+Takes every input and analysis option ``run`` takes (``--config``, ``--map``, ``--items``,
+``--basket-by``, …), generated from the same declarations.
+
 Example:
     $ basketlens backtest sales.parquet --split 2011-09-01 --top 5 --out backtest-out/
 """
@@ -11,56 +14,33 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from basketlens.cli.console import err_console, handle_errors, out_console, parse_pairs
-from basketlens.cli.run import (
-    ConfigOpt,
-    CustomersOpt,
-    ItemsOpt,
-    KOpt,
-    MapOpt,
-    MaxLenOpt,
-    MinConfidenceOpt,
-    MinSupportOpt,
-    OutOpt,
-    TargetRulesOpt,
-)
+from basketlens.backtest.options import BacktestOptions
+from basketlens.cli.console import RichProgress, err_console, handle_errors, out_console
+from basketlens.cli.options import ConfigOpt, Flags, MapOpt, SalesArg, stage_flags
+from basketlens.cli.run import ANALYSIS_SECTIONS, RUN_DEFAULTS, build_config
+from basketlens.ingest.options import InputOptions
 
 if TYPE_CHECKING:
-    from basketlens.backtest import BacktestResult
-
-BACKTEST_FILE = "backtest.parquet"
-BACKTEST_RECOMMENDATIONS_FILE = "backtest_recommendations.parquet"
+    from basketlens.backtest.stage import BacktestResult
 
 
+@stage_flags(
+    BacktestOptions,
+    InputOptions,
+    *ANALYSIS_SECTIONS,
+    defaults=RUN_DEFAULTS,
+    exclude=("mine.enabled", "mine.itemsets", "recommend.top_n"),
+)
 @handle_errors
 def backtest_command(
-    sales: Annotated[
-        Path,
-        typer.Argument(
-            help="Sales lines: CSV (any delimiter, .gz ok), Parquet, Excel or JSON lines.",
-            show_default=False,
-        ),
-    ],
-    split: Annotated[
-        str | None,
-        typer.Option("--split", help="Fit on lines before this date, e.g. --split 2011-09-01."),
-    ] = None,
-    holdout_months: Annotated[
-        int | None,
-        typer.Option("--holdout-months", help="Or: hold out the last N months, e.g. 3."),
-    ] = None,
-    top: Annotated[int, typer.Option("--top", "-n", help="Items recommended per customer.")] = 5,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random baseline.")] = 0,
-    items: ItemsOpt = None,
-    customers: CustomersOpt = None,
-    column_map: MapOpt = None,
+    sales: SalesArg = None,
     config: ConfigOpt = None,
-    out: OutOpt = None,
-    k: KOpt = None,
-    min_support: MinSupportOpt = None,
-    min_confidence: MinConfidenceOpt = None,
-    max_len: MaxLenOpt = None,
-    target_rules: TargetRulesOpt = None,
+    column_map: MapOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")] = Path(
+        "backtest-out"
+    ),
+    *,
+    flags: Flags,
 ) -> None:
     """Backtest the recommendations: fit before --split, count what customers bought after.
 
@@ -70,44 +50,15 @@ def backtest_command(
 
     Example: basketlens backtest sales.parquet --split 2011-09-01 --top 5 --out backtest-out/
     """
-    from basketlens.backtest import run_backtest
-    from basketlens.config import RunConfig
-    from basketlens.pipeline import load_and_clean
-    from basketlens.runfolder.write import prepare_out_dir
+    from basketlens.pipeline import run_backtest
+    from basketlens.runfolder.write import check_out_dir, write_backtest
 
-    cfg = RunConfig.from_toml(config) if config else RunConfig()
-    cfg = cfg.override(
-        input={
-            "sales": str(sales),
-            "items": str(items) if items else None,
-            "customers": str(customers) if customers else None,
-        },
-        columns=parse_pairs(column_map, "--map"),
-        segment={"k": k},
-        mine={
-            "min_support": min_support,
-            "min_confidence": min_confidence,
-            "max_len": max_len,
-            "target_rules": target_rules,
-            "enabled": True,
-        },
-    )
-    with err_console.status("loading and cleaning the ledger…"):
-        _, cleaned = load_and_clean(cfg)
-    with err_console.status("fitting before the split and measuring after it…"):
-        result = run_backtest(
-            cleaned.lines,
-            split=split,
-            holdout_months=holdout_months,
-            config=cfg,
-            top_n=top,
-            seed=seed,
-        )
-    out_dir = prepare_out_dir(out or Path("backtest-out"))
-    result.table.write_parquet(out_dir / BACKTEST_FILE)
-    result.recommendations.write_parquet(out_dir / BACKTEST_RECOMMENDATIONS_FILE)
+    cfg = build_config(config, sales, column_map, flags)
+    out_dir = check_out_dir(out)
+    result = run_backtest(cfg, progress=RichProgress())
+    written = write_backtest(result, out_dir)
     print_backtest(result)
-    err_console.print(f"written to {out_dir / BACKTEST_FILE}")
+    err_console.print(f"written to {written}")
 
 
 def print_backtest(result: BacktestResult) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -27,7 +29,19 @@ err_console = Console(stderr=True)
 out_console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 
-STATE: dict[str, bool] = {"debug": False}
+
+@dataclass
+class CliState:
+    """Options of the whole command line (``basketlens --debug …``), kept in the click context."""
+
+    debug: bool = False
+
+
+def debug_enabled() -> bool:
+    """True when ``--debug`` was given (read from the running command's context)."""
+    ctx = click.get_current_context(silent=True)
+    state = ctx.find_root().obj if ctx is not None else None
+    return isinstance(state, CliState) and state.debug
 
 
 def handle_errors(func: F) -> F:
@@ -43,7 +57,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BasketlensError as exc:
-            if STATE["debug"]:
+            if debug_enabled():
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(code=1) from None
@@ -53,7 +67,7 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise  # Typer's own control flow and usage errors
         except Exception as exc:  # a library we call failed: polars, OSError, MemoryError, …
-            if STATE["debug"]:
+            if debug_enabled():
                 raise
             err_console.print(
                 f"[bold red]error:[/] {escape(foreign_error_message(exc))}", soft_wrap=True
@@ -137,22 +151,23 @@ class RichProgress:
 def print_summary(result: RunResult, console: Console | None = None) -> None:
     """Print the key numbers of a run: rows, customers, k, segments with personas, rules."""
     console = console or out_console
-    rows = result.run_info.get("rows", {})
-    seg = result.segmenter
+    analysis = result.analysis
+    rows = analysis.info.get("rows", {})
+    seg = analysis.info.get("segmentation", {})
     console.print()
     console.print(
         f"[bold]Lines[/] read {rows.get('lines_read', 0):,}, kept {rows.get('lines_kept', 0):,}"
         f" · [bold]customers[/] {rows.get('customers', 0):,} · [bold]baskets[/] "
         f"{rows.get('baskets', 0):,} · [bold]items[/] {rows.get('items', 0):,}"
     )
-    console.print(f"[bold]Segments[/] k={seg.k_} (silhouette {seg.silhouette_:.3f})")
+    console.print(f"[bold]Segments[/] k={seg.get('k')} (silhouette {seg.get('silhouette', 0):.3f})")
     table = Table(show_edge=False, header_style="bold")
     for column in ("segment", "persona", "customers", "share", "revenue share"):
         table.add_column(column, justify="left" if column == "persona" else "right")
-    rule_counts = _rule_counts(result)
+    rule_counts = _rule_counts(analysis.rules)
     if rule_counts:
         table.add_column("rules", justify="right")
-    for row in seg.segments_.iter_rows(named=True):
+    for row in analysis.segments.iter_rows(named=True):
         cells = [
             str(row["segment"]),
             escape(str(row["segment_name"])),
@@ -169,8 +184,8 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
 
 
-def _rule_counts(result: RunResult) -> dict[str, int]:
-    if result.rules is None:
+def _rule_counts(rules: Any) -> dict[str, int]:
+    if rules is None:
         return {}
-    counts = result.rules.table.group_by("scope").len()
+    counts = rules.group_by("scope").len()
     return dict(zip(counts["scope"].to_list(), counts["len"].to_list(), strict=True))

@@ -1,4 +1,4 @@
-"""``basketlens report OUT``: re-render the report files from an output folder (no recomputing).
+"""``basketlens report OUT``: re-render the report files from a run folder (no recomputing).
 
 Example:
     $ basketlens report out/ --csv
@@ -12,8 +12,11 @@ from typing import Annotated
 import typer
 
 from basketlens.cli.console import handle_errors, out_console
+from basketlens.cli.options import Flags, stage_flags
+from basketlens.report.options import ReportOptions
 
 
+@stage_flags(ReportOptions, exclude=("enabled",))
 @handle_errors
 def report_command(
     out_dir: Annotated[
@@ -23,13 +26,8 @@ def report_command(
             show_default=False,
         ),
     ],
-    html: Annotated[bool, typer.Option("--html/--no-html", help="Write report.html.")] = True,
-    excel: Annotated[bool, typer.Option("--excel/--no-excel", help="Write insights.xlsx.")] = True,
-    charts: Annotated[
-        bool, typer.Option("--charts/--no-charts", help="Write charts/*.png.")
-    ] = True,
-    bi: Annotated[bool, typer.Option("--bi/--no-bi", help="Write the bi/ star tables.")] = True,
-    csv: Annotated[bool, typer.Option("--csv", help="Also write the bi/ tables as CSV.")] = False,
+    *,
+    flags: Flags,
 ) -> None:
     """Render report.html, insights.xlsx, charts/ and bi/ from an output folder.
 
@@ -41,7 +39,8 @@ def report_command(
 
     from basketlens.report import render_report
 
-    files = render_report(out_dir, html=html, excel=excel, charts=charts, bi=bi, csv=csv)
+    options = ReportOptions().updated(flags.section("report")).validate()
+    files = render_report(out_dir, options=options)
     total = sum(files.seconds.values())
     out_console.print(
         f"[green]✓[/] report rendered in {total:.1f}s: {len(files.all)} files in "

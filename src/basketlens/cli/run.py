@@ -1,4 +1,9 @@
-"""``basketlens run``, ``demo`` and ``synth``: parse options, build a RunConfig, call the pipeline.
+"""``basketlens run``, ``demo`` and ``synth``: build a RunConfig from the config file and the
+flags, call the pipeline, print the summary.
+
+Every stage flag (``--k``, ``--min-support``, ``--basket-by``, …) is generated from the stage's
+options declaration (:mod:`basketlens.cli.options`); only the command's own arguments are
+written here.
 
 Example:
     $ basketlens run sales.csv --items items.csv --customers customers.csv --out out/ \\
@@ -12,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from basketlens.clean.options import CleaningOptions
 from basketlens.cli.console import (
     RichProgress,
     err_console,
@@ -19,321 +25,94 @@ from basketlens.cli.console import (
     parse_pairs,
     print_summary,
 )
+from basketlens.cli.options import ConfigOpt, Flags, MapOpt, SalesArg, stage_flags
+from basketlens.config import RunConfig
+from basketlens.features.options import FeatureOptions
+from basketlens.ingest.options import InputOptions
+from basketlens.mining.options import MiningOptions
+from basketlens.opportunities.options import RecommendOptions
+from basketlens.report.options import ReportOptions
+from basketlens.runfolder.options import OutputOptions
+from basketlens.segment.options import SegmentOptions
 
-_FILE = "Input"
-_CLEAN = "Cleaning"
-_SEG = "Segmentation"
-_MINE = "Rule mining"
-
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", "-o", help="Output folder (created). Example: --out out/"),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="basketlens.toml with the same settings; flags override it.",
-        rich_help_panel=_FILE,
-    ),
-]
-KOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--k",
-        help="Number of segments; default: chosen by silhouette in --k-min..--k-max.",
-        rich_help_panel=_SEG,
-    ),
-]
-MinSupportOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--min-support",
-        help="Minimum share of baskets for an itemset, e.g. 0.01. "
-        "Default: found by threshold help (see --target-rules).",
-        rich_help_panel=_MINE,
-    ),
-]
-MinConfidenceOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--min-confidence",
-        help="Minimum confidence of a rule, e.g. 0.5 (kept when equal).",
-        rich_help_panel=_MINE,
-    ),
-]
-MaxLenOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--max-len",
-        help="Longest itemset mined (antecedent + consequent), e.g. 4.",
-        rich_help_panel=_MINE,
-    ),
-]
-NoReportOpt = Annotated[
-    bool,
-    typer.Option("--no-report", help="Skip report.html, insights.xlsx, charts and BI tables."),
-]
-CsvOpt = Annotated[
-    bool, typer.Option("--csv", help="Also write the BI tables as CSV beside the Parquet ones.")
-]
-TargetRulesOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--target-rules",
-        help="Without --min-support: aim for about this many rules per scope, e.g. 200.",
-        rich_help_panel=_MINE,
-    ),
-]
+#: The sections whose flags ``run`` offers, and their defaults on this command.
+ANALYSIS_SECTIONS = (
+    CleaningOptions,
+    FeatureOptions,
+    SegmentOptions,
+    MiningOptions,
+    RecommendOptions,
+)
+RUN_DEFAULTS = {
+    name: getattr(RunConfig(), name) for name in RunConfig.tables() if name != "columns"
+}
 
 
-ItemsOpt = Annotated[
-    Path | None,
-    typer.Option("--items", help="Item table joined on the item id.", rich_help_panel=_FILE),
-]
-CustomersOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--customers", help="Customer table joined on the customer id.", rich_help_panel=_FILE
-    ),
-]
-MapOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--map",
-        "-m",
-        help="Map a canonical field to your column, repeatable: "
-        "--map invoice=SalesDocumentNumber --map quantity=SalesQuantity. Fields: "
-        "invoice, date, customer, customer_name, customer_group, item, item_name, "
-        "quantity, unit_price, net_sales, brand, category.",
-        rich_help_panel=_FILE,
-    ),
-]
+def build_config(
+    config: Path | None, sales: str | None, column_map: list[str] | None, flags: Flags
+) -> RunConfig:
+    """The config file (if any), then the flags; validated before any data is read."""
+    cfg = RunConfig.from_toml(config) if config else RunConfig()
+    sections: dict[str, Any] = dict(flags.values)
+    if sales is not None:
+        sections["input"] = {**sections.get("input", {}), "sales": sales}
+    sections["columns"] = parse_pairs(column_map, "--map")
+    return cfg.override(sections)
 
 
+@stage_flags(
+    InputOptions,
+    *ANALYSIS_SECTIONS,
+    ReportOptions,
+    OutputOptions,
+    defaults=RUN_DEFAULTS,
+)
 @handle_errors
 def run_command(
-    sales: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Sales lines: CSV (any delimiter, .gz ok), Parquet, Excel or JSON lines.",
-            show_default=False,
-        ),
-    ] = None,
-    items: ItemsOpt = None,
-    customers: CustomersOpt = None,
-    out: OutOpt = None,
-    column_map: MapOpt = None,
+    sales: SalesArg = None,
     config: ConfigOpt = None,
-    sheet: Annotated[
-        str | None,
-        typer.Option("--sheet", help="Excel sheet name, e.g. Sales.", rich_help_panel=_FILE),
-    ] = None,
-    delimiter: Annotated[
-        str | None,
-        typer.Option(
-            "--delimiter",
-            help="CSV delimiter; default: sniffed. Example: --delimiter ';'",
-            rich_help_panel=_FILE,
-        ),
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            "--encoding",
-            help="CSV encoding; default: sniffed. Example: --encoding latin-1",
-            rich_help_panel=_FILE,
-        ),
-    ] = None,
-    basket_by: Annotated[
-        str | None,
-        typer.Option(
-            "--basket-by",
-            help="Basket = 'invoice' (default) or 'customer_day'.",
-            rich_help_panel=_CLEAN,
-        ),
-    ] = None,
-    segment_level: Annotated[
-        str | None,
-        typer.Option(
-            "--segment-level",
-            help="Segment 'customer' (default) or 'group' (the customer_group field).",
-            rich_help_panel=_CLEAN,
-        ),
-    ] = None,
-    exclude_brand: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude-brand", help="Drop lines of this brand, repeatable.", rich_help_panel=_CLEAN
-        ),
-    ] = None,
-    exclude_category: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude-category",
-            help="Drop lines of this category, repeatable.",
-            rich_help_panel=_CLEAN,
-        ),
-    ] = None,
-    keep_duplicates: Annotated[
-        bool,
-        typer.Option(
-            "--keep-duplicates", help="Keep exact duplicate lines.", rich_help_panel=_CLEAN
-        ),
-    ] = False,
-    drop_single_item_baskets: Annotated[
-        bool,
-        typer.Option(
-            "--drop-single-item-baskets",
-            help="Drop baskets with one distinct item.",
-            rich_help_panel=_CLEAN,
-        ),
-    ] = False,
-    k: KOpt = None,
-    k_min: Annotated[
-        int | None,
-        typer.Option("--k-min", help="Smallest k tried (default 2).", rich_help_panel=_SEG),
-    ] = None,
-    k_max: Annotated[
-        int | None,
-        typer.Option("--k-max", help="Largest k tried (default 10).", rich_help_panel=_SEG),
-    ] = None,
-    cap_quantile: Annotated[
-        float | None,
-        typer.Option(
-            "--cap-quantile",
-            help="Cap each feature at this quantile (default 0.99).",
-            rich_help_panel=_SEG,
-        ),
-    ] = None,
-    log_transform: Annotated[
-        bool | None,
-        typer.Option(
-            "--log-transform/--no-log-transform",
-            help="log1p the features before scaling.",
-            rich_help_panel=_SEG,
-            show_default=False,
-        ),
-    ] = None,
-    features: Annotated[
-        str | None,
-        typer.Option(
-            "--features",
-            help="Comma-separated feature "
-            "subset, e.g. total_quantity,total_net_sales,invoice_count.",
-            rich_help_panel=_SEG,
-        ),
-    ] = None,
-    min_support: MinSupportOpt = None,
-    min_confidence: MinConfidenceOpt = None,
-    max_len: MaxLenOpt = None,
-    target_rules: TargetRulesOpt = None,
-    no_segment_rules: Annotated[
-        bool,
-        typer.Option(
-            "--no-segment-rules",
-            help="Mine all baskets only, not each segment.",
-            rich_help_panel=_MINE,
-        ),
-    ] = False,
-    no_rules: Annotated[
-        bool, typer.Option("--no-rules", help="Skip rule mining.", rich_help_panel=_MINE)
-    ] = False,
-    itemsets: Annotated[
-        bool,
-        typer.Option(
-            "--itemsets",
-            help="Also write itemsets.parquet (frequent itemsets of every scope).",
-            rich_help_panel=_MINE,
-        ),
-    ] = False,
-    no_report: NoReportOpt = False,
-    csv: CsvOpt = False,
+    column_map: MapOpt = None,
+    *,
+    flags: Flags,
 ) -> None:
-    """Run the pipeline on your ledger: clean, build features, segment, mine rules.
+    """Run the pipeline on your ledger: clean, build features, segment, mine rules, report.
 
     Example: basketlens run sales.csv --items items.csv --customers customers.csv --out out/
     """
-    from basketlens.config import RunConfig
+    from basketlens.pipeline import run_pipeline
 
-    cfg = RunConfig.from_toml(config) if config else RunConfig()
-    cfg = cfg.override(
-        input={
-            "sales": _str(sales),
-            "items": _str(items),
-            "customers": _str(customers),
-            "sheet": sheet,
-            "delimiter": delimiter,
-            "encoding": encoding,
-        },
-        columns=parse_pairs(column_map, "--map"),
-        clean={
-            "basket_by": basket_by,
-            "segment_level": segment_level,
-            "exclude_brands": exclude_brand or None,
-            "exclude_categories": exclude_category or None,
-            "drop_duplicates": False if keep_duplicates else None,
-            "drop_single_item_baskets": True if drop_single_item_baskets else None,
-        },
-        segment={
-            "k": k,
-            "k_min": k_min,
-            "k_max": k_max,
-            "cap_quantile": cap_quantile,
-            "log_transform": log_transform,
-            "features": tuple(f.strip() for f in features.split(",")) if features else None,
-        },
-        mine={
-            **_mine_overrides(
-                min_support, min_confidence, max_len, target_rules, no_segment_rules, no_rules
-            ),
-            "itemsets": True if itemsets else None,
-        },
-        **_output_overrides(_str(out), no_report, csv),
-    )
-    _run(cfg)
+    cfg = build_config(config, sales, column_map, flags)
+    print_summary(run_pipeline(cfg, progress=RichProgress()))
 
 
+@stage_flags(SegmentOptions, MiningOptions, RecommendOptions, ReportOptions, defaults=RUN_DEFAULTS)
 @handle_errors
 def demo_command(
-    out: OutOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")] = Path(
+        "demo-out"
+    ),
     n_customers: Annotated[
         int, typer.Option("--customers", help="Customers in the demo ledger.")
     ] = 600,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the generator.")] = 0,
-    k: KOpt = None,
-    min_support: MinSupportOpt = None,
-    min_confidence: MinConfidenceOpt = None,
-    max_len: MaxLenOpt = None,
-    target_rules: TargetRulesOpt = None,
-    no_report: NoReportOpt = False,
-    csv: CsvOpt = False,
+    *,
+    flags: Flags,
 ) -> None:
     """Generate the built-in demo ledger (a food distributor) and run the pipeline on it.
 
     Example: basketlens demo --out demo-out
     """
-    from basketlens.config import RunConfig
+    from basketlens.pipeline import run_pipeline
     from basketlens.synth import generate_ledger
 
-    out_dir = out or Path("demo-out")
+    cfg = RunConfig().override(flags.values, output={"out": str(out)})  # checks flags first
     ledger = generate_ledger(n_customers=n_customers, seed=seed)
-    paths = ledger.write(out_dir / "data", format="csv")
+    paths = ledger.write(out / "data", format="csv")
     err_console.print(
-        f"demo ledger written to {out_dir / 'data'} ({ledger.sales.height:,} sales lines)"
+        f"demo ledger written to {out / 'data'} ({ledger.sales.height:,} sales lines)"
     )
-    cfg = RunConfig().override(
-        input={
-            "sales": str(paths["sales"]),
-            "items": str(paths["items"]),
-            "customers": str(paths["customers"]),
-        },
-        segment={"k": k},
-        mine=_mine_overrides(min_support, min_confidence, max_len, target_rules, False, False),
-        **_output_overrides(str(out_dir), no_report, csv),
-    )
-    _run(cfg)
+    cfg = cfg.override(input={role: str(path) for role, path in paths.items()})
+    print_summary(run_pipeline(cfg, progress=RichProgress()))
 
 
 @handle_errors
@@ -363,37 +142,4 @@ def synth_command(
     err_console.print(f"{ledger.sales.height:,} sales lines, {ledger.customers.height:,} customers")
 
 
-def _str(path: Path | None) -> str | None:
-    return str(path) if path is not None else None
-
-
-def _mine_overrides(
-    min_support: float | None,
-    min_confidence: float | None,
-    max_len: int | None,
-    target_rules: int | None,
-    no_segment_rules: bool,
-    no_rules: bool,
-) -> dict[str, Any]:
-    return {
-        "min_support": min_support,
-        "min_confidence": min_confidence,
-        "max_len": max_len,
-        "target_rules": target_rules,
-        "per_segment": False if no_segment_rules else None,
-        "enabled": False if no_rules else None,
-    }
-
-
-def _output_overrides(out: str | None, no_report: bool, csv: bool) -> dict[str, Any]:
-    return {
-        "output": {"out": out},
-        "report": {"enabled": False if no_report else None, "csv": True if csv else None},
-    }
-
-
-def _run(cfg: Any) -> None:
-    from basketlens.pipeline import run_pipeline
-
-    result = run_pipeline(cfg, progress=RichProgress())
-    print_summary(result)
+__all__ = ["ANALYSIS_SECTIONS", "build_config", "demo_command", "run_command", "synth_command"]

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -175,10 +176,10 @@ def _finish(lf: pl.LazyFrame, present: set[str]) -> pl.LazyFrame:
 
 
 def load_ledger(
-    sales: str | Path,
+    sales: str | Path | Any,
     *,
-    items: str | Path | None = None,
-    customers: str | Path | None = None,
+    items: str | Path | Any | None = None,
+    customers: str | Path | Any | None = None,
     column_map: Mapping[str, str] | None = None,
     sheet: str | None = None,
     delimiter: str | None = None,
@@ -189,7 +190,8 @@ def load_ledger(
     Known layouts are recognised by their header; ``column_map`` (canonical field → column,
     ``items.item``/``customers.customer`` for side-table keys) overrides fields. ``sheet``
     selects the Excel sheet of the sales file; ``delimiter``/``encoding`` apply to CSV files
-    (sniffed when None).
+    (sniffed when None). Each of ``sales``, ``items`` and ``customers`` may also be a Polars or
+    pandas data frame; layout detection and type coercion apply to frames as to files.
 
     Example:
         >>> ledger = load_ledger("sales.csv", items="items.xlsx",

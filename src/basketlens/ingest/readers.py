@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import hashlib
 import logging
 import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import fastexcel
 import polars as pl
 
 from basketlens.errors import EmptyInputError, InputError
@@ -166,8 +169,6 @@ def _read_parquet(path: Path, *, role: str) -> RawTable:
 
 
 def _read_excel(path: Path, *, role: str, sheet: str | None) -> RawTable:
-    import fastexcel
-
     scan = scan_file(path, check_utf8=False)
     try:
         names = list(fastexcel.read_excel(str(path)).sheet_names)
@@ -203,8 +204,38 @@ def _read_jsonl(path: Path, *, role: str) -> RawTable:
     return RawTable(role, path, "jsonl", frame, tuple(names), scan)
 
 
+def _read_frame(data: Any, *, role: str) -> RawTable:
+    """A Polars (eager or lazy) or pandas data frame as an input table, typed as it is.
+
+    The fingerprint hashes the frame's rows, so two runs on equal frames record the same one.
+    """
+    kind = type(data).__module__.split(".")[0]
+    if isinstance(data, pl.LazyFrame):
+        frame = data.collect()
+    elif isinstance(data, pl.DataFrame):
+        frame = data
+    elif kind == "pandas" and hasattr(data, "columns"):
+        try:
+            frame = pl.from_pandas(data, include_index=False)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+            raise InputError(f"cannot convert the {role} pandas frame: {exc}") from exc
+    else:
+        raise InputError(
+            f"{role} must be a file path or a Polars / pandas DataFrame; got {type(data).__name__}"
+        )
+    if not frame.columns:
+        raise EmptyInputError(f"the {role} frame has no columns")
+    digest = hashlib.sha256(",".join(frame.columns).encode())
+    digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+    scan = FileScan(
+        bytes=int(frame.estimated_size()), fingerprint=f"sha256:{digest.hexdigest()}", utf8=None
+    )
+    label = Path(f"<{role} {'pandas' if kind == 'pandas' else 'polars'} DataFrame>")
+    return RawTable(role, label, "frame", frame.lazy(), tuple(frame.columns), scan, frame.height)
+
+
 def read_table(
-    path: str | Path,
+    path: str | Path | pl.DataFrame | pl.LazyFrame | Any,
     *,
     role: str,
     sheet: str | None = None,

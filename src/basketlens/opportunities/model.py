@@ -22,12 +22,14 @@ import polars as pl
 
 from basketlens._validation import check_interval
 from basketlens.errors import ModelError, ParameterError
+from basketlens.items import with_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
     _PAD,
     ALL_SCOPE,
     Opportunities,
     RuleCodes,
+    check_rules,
     find_opportunities,
 )
 from basketlens.opportunities.reasons import rule_reason
@@ -96,21 +98,13 @@ class RecommenderModel:
         segmenter: CustomerSegmenter | None = None,
     ) -> RecommenderModel:
         """The model behind ``opportunities`` (same matrix, values, customers and names)."""
-        from basketlens.opportunities.opportunities import check_rules
-
-        names = opportunities.item_names
-        table = check_rules(rules).with_columns(
-            pl.col(side)
-            .list.eval(pl.element().replace_strict(names, default=pl.element()))
-            .alias(f"{side}_names")
-            for side in ("antecedent", "consequent")
-        )
+        table = with_names(check_rules(rules), opportunities.item_names)
         return cls(
             matrix=opportunities.matrix,
             rules=table,
             customers=opportunities.customers,
             values=opportunities.values,
-            item_names=dict(names),
+            item_names=dict(opportunities.item_names),
             segmenter=segmenter,
         )
 

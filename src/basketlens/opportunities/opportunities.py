@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from basketlens._validation import check_interval
 from basketlens.errors import SchemaError
+from basketlens.items import item_names, with_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.value import ItemValues
 
@@ -271,14 +272,6 @@ def rule_item_names(rules: pl.DataFrame) -> dict[str, str]:
     return names
 
 
-def _line_item_names(lines: pl.DataFrame | CustomerItems) -> dict[str, str]:
-    """Item id -> first non-null ``item_name`` of the lines (empty for a prebuilt matrix)."""
-    if isinstance(lines, CustomerItems) or "item_name" not in lines.columns:
-        return {}
-    named = lines.group_by("item").agg(pl.col("item_name").drop_nulls().first()).drop_nulls()
-    return dict(zip(named["item"].to_list(), named["item_name"].to_list(), strict=True))
-
-
 def check_rules(rules: pl.DataFrame) -> pl.DataFrame:
     """The columns opportunities need, with ``scope`` as text; SchemaError if any is missing."""
     missing = [c for c in _RULE_COLUMNS if c not in rules.columns]
@@ -287,11 +280,13 @@ def check_rules(rules: pl.DataFrame) -> pl.DataFrame:
             f"rules table lacks column(s) {', '.join(missing)}; pass rules.parquet "
             "(ScopedRules.table)"
         )
+    named = [c for c in ("antecedent_names", "consequent_names") if c in rules.columns]
     return rules.select(
         pl.col("rule_id").cast(pl.String),
         pl.col("scope").cast(pl.String),
         pl.col("antecedent").cast(pl.List(pl.String)),
         pl.col("consequent").cast(pl.List(pl.String)),
+        *(pl.col(c).cast(pl.List(pl.String)) for c in named),
         *(pl.col(c).cast(pl.Float64) for c in ("support", "confidence", "lift")),
     )
 
@@ -301,7 +296,7 @@ def find_opportunities(
     rules: pl.DataFrame,
     customers: pl.DataFrame | None,
     *,
-    item_names: dict[str, str] | None = None,
+    items: pl.DataFrame | None = None,
     customer_ids: list[str] | None = None,
     values: ItemValues | None = None,
     chunk_size: int = 50_000,
@@ -314,7 +309,8 @@ def find_opportunities(
             confidence, lift; ``*_names`` columns are used for names when present).
         customers: ``customers.parquet`` (customer_id, customer_name, segment,
             segment_name); customers missing from it belong to scope "all" only.
-        item_names: item id -> name (overrides the names in ``lines`` and ``rules``).
+        items: the item table (``ITEMS_SCHEMA``; item, item_name) giving the names; without
+            it, names come from the rules' ``*_names`` columns.
         customer_ids: only these customers (the model's single-customer path).
         values: precomputed :class:`ItemValues` (computed from the matrix otherwise).
         chunk_size: customers per sparse product (bounds memory).
@@ -334,7 +330,8 @@ def find_opportunities(
         keep = matrix.codes(list(customer_ids), axis="customer")
         keep = np.unique(keep[keep >= 0])
         members = {s: np.intersect1d(r, keep) for s, r in members.items()}
-    names = {**rule_item_names(rules), **_line_item_names(lines), **(item_names or {})}
+    names = item_names(items) if items is not None else rule_item_names(rules)
+    rules = with_names(rules, names)
     csr = matrix.csr()
     frames, counts = [], []
     for scope in scopes:
@@ -389,7 +386,7 @@ def _table(
         qty += np.where(lacking, values.lookup(scope, cons[:, j], what="quantity"), 0.0)
     conf = rules["confidence"].to_numpy()[r_idx]
     end = np.datetime64(matrix.window_end, "us")
-    picked = rules.with_columns(_names("antecedent", names), _names("consequent", names))[r_idx]
+    picked = rules[r_idx]
     df = pl.DataFrame(
         {
             "antecedent_orders": orders.astype(np.int32),
@@ -406,11 +403,3 @@ def _table(
         nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
     return df.select(list(OPPORTUNITIES_SCHEMA)).cast(dict(OPPORTUNITIES_SCHEMA))
-
-
-def _names(column: str, names: dict[str, str]) -> pl.Expr:
-    expr = pl.col(column)
-    if names:
-        mapped = pl.element().replace_strict(names, default=pl.element(), return_dtype=pl.String)
-        expr = expr.list.eval(mapped)
-    return expr.alias(f"{column}_names")

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from basketlens._validation import check_interval
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.opportunities import Opportunities, find_opportunities
+from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.recommend import recommend
 
 if TYPE_CHECKING:
@@ -65,14 +65,17 @@ def run_opportunities(
     rules: pl.DataFrame,
     customers: pl.DataFrame,
     *,
+    items: pl.DataFrame | None = None,
     segmenter: CustomerSegmenter | None = None,
-    item_names: dict[str, str] | None = None,
-    top_n: int = 5,
+    options: RecommendOptions | None = None,
 ) -> OpportunityResult:
-    """Opportunities of every rule, the top ``top_n`` recommendations and the saved-model
-    object, from cleaned lines, the rules table (``ScopedRules.table``) and ``customers``."""
-    check_interval("top_n", top_n, low=1, integer=True)
-    opp = find_opportunities(lines, rules, customers, item_names=item_names)
-    recs = recommend(opp, top_n=top_n)
+    """Opportunities of every rule, the top-N recommendations and the recommender model,
+    from cleaned lines, the rules table (``ScopedRules.table``), ``customers`` and the item
+    table (names)."""
+    options = (options or RecommendOptions()).validate()
+    opp = find_opportunities(lines, rules, customers, items=items)
+    recs = recommend(opp, top_n=options.top_n)
     model = RecommenderModel.from_opportunities(opp, rules, segmenter=segmenter)
-    return OpportunityResult(opportunities=opp, recommendations=recs, model=model, top_n=top_n)
+    return OpportunityResult(
+        opportunities=opp, recommendations=recs, model=model, top_n=options.top_n
+    )

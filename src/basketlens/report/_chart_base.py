@@ -15,7 +15,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 #: Colour-blind-safe categorical palette (Okabe–Ito, then Paul Tol's muted), one per segment.
 PALETTE: tuple[str, ...] = (
@@ -49,7 +49,7 @@ def segment_label(segment: int, name: str | None) -> str:
     return truncate(f"{segment} · {name or 'segment ' + str(segment)}", 44)
 
 
-def segment_scale(bundle: ReportBundle, *, with_all: bool = False) -> alt.Scale:
+def segment_scale(bundle: Analysis, *, with_all: bool = False) -> alt.Scale:
     """Colour scale mapping each segment label to the same colour in every chart."""
     labels = [segment_label(s, n) for s, n in bundle.segment_names.items()]
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
@@ -123,19 +123,19 @@ def distinct_labels(
     )
 
 
-def scope_order(bundle: ReportBundle) -> list[str]:
+def scope_order(bundle: Analysis) -> list[str]:
     """Facet order: all customers first, then the segments by id."""
     return ["All customers", *[segment_label(s, n) for s, n in bundle.segment_names.items()]]
 
 
-def scope_label_expr(bundle: ReportBundle) -> pl.Expr:
+def scope_label_expr(bundle: Analysis) -> pl.Expr:
     """The chart label of the ``scope`` column ("All customers" or the segment label)."""
     mapping = {"all": "All customers"}
     mapping.update({str(s): segment_label(s, n) for s, n in bundle.segment_names.items()})
     return pl.col("scope").replace_strict(mapping, default=pl.col("scope"), return_dtype=pl.String)
 
 
-def with_segment(frame: pl.DataFrame, bundle: ReportBundle) -> pl.DataFrame:
+def with_segment(frame: pl.DataFrame, bundle: Analysis) -> pl.DataFrame:
     labels = {s: segment_label(s, n) for s, n in bundle.segment_names.items()}
     return frame.with_columns(
         seg_label=pl.col("segment").replace_strict(
@@ -144,7 +144,7 @@ def with_segment(frame: pl.DataFrame, bundle: ReportBundle) -> pl.DataFrame:
     )
 
 
-def with_segment_lookup(chart: alt.Chart, bundle: ReportBundle, field: str = "seg") -> alt.Chart:
+def with_segment_lookup(chart: alt.Chart, bundle: Analysis, field: str = "seg") -> alt.Chart:
     """Add ``seg_label`` to each row from a small segment table (labels stay out of every row)."""
     labels = [{"seg": s, "seg_label": segment_label(s, n)} for s, n in bundle.segment_names.items()]
     return chart.transform_lookup(
@@ -167,7 +167,7 @@ def rule_text(antecedent: Sequence[str] | None, consequent: Sequence[str] | None
     return f"{' + '.join(antecedent or [])} → {' + '.join(consequent or [])}"
 
 
-def rules_frame(bundle: ReportBundle) -> pl.DataFrame | None:
+def rules_frame(bundle: Analysis) -> pl.DataFrame | None:
     """Rules with display text ``lhs``, ``rhs``, ``rule`` (names, else ids) and a scope label."""
     rules = bundle.rules
     if rules is None:

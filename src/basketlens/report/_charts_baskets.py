@@ -21,10 +21,10 @@ from basketlens.report._chart_base import (
     segment_scale,
     trunc_expr,
 )
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 
-def top_items(bundle: ReportBundle, *, top: int = 10) -> alt.TopLevelMixin | None:
+def top_items(bundle: Analysis, *, top: int = 10) -> alt.TopLevelMixin | None:
     """Support of the most bought items overall and in each segment."""
     sup = bundle.item_support
     if sup is None or sup.is_empty():
@@ -63,7 +63,7 @@ def top_items(bundle: ReportBundle, *, top: int = 10) -> alt.TopLevelMixin | Non
     )
 
 
-def rule_opportunities(bundle: ReportBundle, *, top: int = 8) -> alt.TopLevelMixin | None:
+def rule_opportunities(bundle: Analysis, *, top: int = 8) -> alt.TopLevelMixin | None:
     """Per scope, the top rules by customers who buy the antecedent but not the consequent."""
     frame = rules_frame(bundle)
     if frame is None or "opportunity_customers" not in frame.columns or frame.is_empty():
@@ -115,7 +115,7 @@ def rule_opportunities(bundle: ReportBundle, *, top: int = 8) -> alt.TopLevelMix
     )
 
 
-def rules_scatter(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def rules_scatter(bundle: Analysis) -> alt.TopLevelMixin | None:
     """Every rule as support × confidence, coloured by lift, one panel per scope."""
     frame = rules_frame(bundle)
     if frame is None or frame.is_empty():
@@ -159,7 +159,7 @@ def rules_scatter(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     )
 
 
-def rules_matrix(bundle: ReportBundle, *, top: int = 40) -> alt.TopLevelMixin | None:
+def rules_matrix(bundle: Analysis, *, top: int = 40) -> alt.TopLevelMixin | None:
     """Grouped matrix of the strongest rules over all customers: left side × right side."""
     frame = rules_frame(bundle)
     if frame is None or frame.is_empty():
@@ -201,7 +201,7 @@ def rules_matrix(bundle: ReportBundle, *, top: int = 40) -> alt.TopLevelMixin | 
     )
 
 
-def backtest(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def backtest(bundle: Analysis) -> alt.TopLevelMixin | None:
     """The backtest comparison (hit rate, precision, recall by method), when one was run."""
     bt = bundle.backtest
     if bt is None or bt.is_empty():

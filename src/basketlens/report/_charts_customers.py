@@ -23,10 +23,10 @@ from basketlens.report._chart_base import (
     with_segment,
     with_segment_lookup,
 )
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 
-def pca_segments(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def pca_segments(bundle: Analysis) -> alt.TopLevelMixin | None:
     """Customers on the first two principal components, coloured by segment, centroids marked."""
     cust = bundle.customers
     if not {"pca_1", "pca_2"} <= set(cust.columns):
@@ -40,7 +40,7 @@ def pca_segments(bundle: ReportBundle) -> alt.TopLevelMixin | None:
         pl.col("pca_2").round(3),
         *[pl.col(f).round_sig_figs(4).alias(keys[f]) for f in feats],
     )
-    explained = bundle.run.get("segmentation", {}).get("pca_explained") or [None, None]
+    explained = bundle.info.get("segmentation", {}).get("pca_explained") or [None, None]
     ax = [
         f"Principal component {i + 1}" + (f" ({e:.0%} of variance)" if e is not None else "")
         for i, e in enumerate(explained[:2])
@@ -71,7 +71,7 @@ def pca_segments(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     return (points + centroids).properties(width=WIDTH, height=380, title=title)
 
 
-def feature_boxplots(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def feature_boxplots(bundle: Analysis) -> alt.TopLevelMixin | None:
     """Distributions of each segmentation feature by segment, standardised across customers."""
     feats = bundle.features
     if not feats:
@@ -103,7 +103,7 @@ def feature_boxplots(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     )
 
 
-def pca_loadings(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def pca_loadings(bundle: Analysis) -> alt.TopLevelMixin | None:
     """How much each feature contributes to the two principal components."""
     if bundle.pca_loadings is None or bundle.pca_loadings.is_empty():
         return None
@@ -130,7 +130,7 @@ def pca_loadings(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     )
 
 
-def k_selection(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def k_selection(bundle: Analysis) -> alt.TopLevelMixin | None:
     """Silhouette and inertia by number of segments, the chosen k marked."""
     ks = bundle.k_selection
     if ks is None or ks.is_empty():
@@ -157,7 +157,7 @@ def k_selection(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     )
 
 
-def segment_profiles(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def segment_profiles(bundle: Analysis) -> alt.TopLevelMixin | None:
     """Heat map of each segment's z-score on each feature."""
     zcols = [c for c in bundle.segments.columns if c.startswith("z__")]
     if not zcols:
@@ -195,7 +195,7 @@ def segment_profiles(bundle: ReportBundle) -> alt.TopLevelMixin | None:
     )
 
 
-def cleaning_waterfall(bundle: ReportBundle) -> alt.TopLevelMixin | None:
+def cleaning_waterfall(bundle: Analysis) -> alt.TopLevelMixin | None:
     """The cleaning account as a waterfall: lines read, each rule's drop, lines kept."""
     acc = bundle.cleaning
     if acc is None or acc.is_empty():

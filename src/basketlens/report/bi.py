@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _joined(column: str, alias: str) -> pl.Expr:
     return pl.col(column).list.join(" + ").alias(alias)
 
 
-def star_tables(bundle: ReportBundle) -> dict[str, pl.DataFrame]:
+def star_tables(bundle: Analysis) -> dict[str, pl.DataFrame]:
     """Build the star tables present in ``bundle`` (facts whose source is absent are left out)."""
     seg = bundle.segments
     dim_segment = pl.concat(
@@ -154,7 +154,7 @@ def star_tables(bundle: ReportBundle) -> dict[str, pl.DataFrame]:
     return tables
 
 
-def write_bi_tables(bundle: ReportBundle, *, folder: Path, csv: bool = False) -> tuple[Path, ...]:
+def write_bi_tables(bundle: Analysis, *, folder: Path, csv: bool = False) -> tuple[Path, ...]:
     """Write the star tables as Parquet (and CSV with ``csv=True``) into ``folder``.
 
     Example:

@@ -1,6 +1,6 @@
 """One Altair (Vega-Lite) chart definition per report figure.
 
-Every function takes a :class:`~basketlens.report.load.ReportBundle` and returns a chart, or
+Every function takes a :class:`~basketlens.report.load.Analysis` and returns a chart, or
 ``None`` when the folder lacks the table it needs. Data goes into the spec as data values (never
 as expression code); field names are fixed by this module, so names from the ledger can never
 be read as Vega field paths. The same spec is embedded in ``report.html`` and saved as PNG.
@@ -43,7 +43,7 @@ from basketlens.report._charts_customers import (
     pca_segments,
     segment_profiles,
 )
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 __all__ = [
     "CHARTS", "PALETTE", "ChartDef", "build_spec", "build_specs", "plain", "rule_text",
@@ -58,7 +58,7 @@ class ChartDef:
     slug: str
     title: str
     section: str
-    build: Callable[[ReportBundle], alt.TopLevelMixin | None]
+    build: Callable[[Analysis], alt.TopLevelMixin | None]
     note: str = ""
 
 
@@ -79,7 +79,7 @@ CHARTS: tuple[ChartDef, ...] = (
 )
 
 
-def build_spec(chart: ChartDef, bundle: ReportBundle) -> dict[str, Any] | None:
+def build_spec(chart: ChartDef, bundle: Analysis) -> dict[str, Any] | None:
     """The Vega-Lite spec (dict) of one chart with its data attached, or ``None``."""
     token = _DATASETS.set({})
     try:
@@ -95,6 +95,6 @@ def build_spec(chart: ChartDef, bundle: ReportBundle) -> dict[str, Any] | None:
     return spec
 
 
-def build_specs(bundle: ReportBundle) -> dict[str, dict[str, Any] | None]:
+def build_specs(bundle: Analysis) -> dict[str, dict[str, Any] | None]:
     """Slug -> Vega-Lite spec (dict) for every chart; ``None`` when its data is absent."""
     return {chart.slug: build_spec(chart, bundle) for chart in CHARTS}

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import xlsxwriter
 
-from basketlens.errors import ModelError
 from basketlens.report import insights
 from basketlens.report.charts import plain
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,6 @@ def sheet_name(text: str, taken: set[str]) -> str:
 
 class _Writer:
     def __init__(self, path: Path) -> None:
-        try:
-            import xlsxwriter
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ModelError(
-                "the workbook needs xlsxwriter: pip install 'basketlens[report]'"
-            ) from exc
         self.book = xlsxwriter.Workbook(
             str(path),
             {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True},
@@ -159,7 +153,7 @@ class _Writer:
         self.book.close()
 
 
-def _summary(w: _Writer, bundle: ReportBundle) -> None:
+def _summary(w: _Writer, bundle: Analysis) -> None:
     ws = w.book.add_worksheet(sheet_name("Summary", w.taken))
     ws.write_string(0, 0, "basketlens — customer segments and cross-sell", w.fmt["title"])
     row = 2
@@ -175,12 +169,12 @@ def _summary(w: _Writer, bundle: ReportBundle) -> None:
         ws.write_string(row, 0, neutralise(sentence))
     row += 2
     ws.write_string(row, 0, "Created", w.fmt["bold"])
-    ws.write_string(row, 1, neutralise(str(bundle.run.get("created_at", ""))))
+    ws.write_string(row, 1, neutralise(str(bundle.info.get("created_at", ""))))
     ws.set_column(0, 0, 24)
     ws.set_column(1, 2, 22)
 
 
-def _segment_sheets(w: _Writer, bundle: ReportBundle) -> None:
+def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
     rules, opp = bundle.rules, bundle.opportunities
     rule_cols = [c for c in ("rule_id", "antecedent_names", "consequent_names", "support",
                              "confidence", "lift", "opportunity_customers", "antecedent_count",
@@ -226,7 +220,7 @@ def _block(w: _Writer, ws: Any, row: int, frame: pl.DataFrame) -> int:
     return row + 1 + frame.height
 
 
-def write_workbook(bundle: ReportBundle, *, path: Path) -> Path:
+def write_workbook(bundle: Analysis, *, path: Path) -> Path:
     """Write the workbook to ``path`` and return it.
 
     Example:

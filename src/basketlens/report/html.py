@@ -22,12 +22,13 @@ from string import Template
 from typing import Any
 
 import polars as pl
+import vl_convert
 
 from basketlens import __version__
 from basketlens.errors import ModelError
 from basketlens.report import insights
-from basketlens.report.charts import CHARTS, plain
-from basketlens.report.load import ReportBundle
+from basketlens.report.charts import CHARTS, PALETTE, plain
+from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,6 @@ def script_json(value: Any) -> str:
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
     """The vega-embed + Vega-Lite + Vega JavaScript bundled by vl-convert (offline)."""
-    try:
-        import vl_convert
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ModelError(
-            "the HTML report needs vl-convert-python: pip install 'basketlens[report]'"
-        ) from exc
     js = vl_convert.javascript_bundle()
     if "</script" in js.lower() or "<!--" in js:  # would end the inline script early
         raise ModelError("the vl-convert JavaScript bundle cannot be inlined safely")
@@ -197,7 +192,7 @@ class _Page:
         return nav, body, specs
 
 
-def _summary(page: _Page, bundle: ReportBundle) -> None:
+def _summary(page: _Page, bundle: Analysis) -> None:
     cards = "".join(
         f'<div class="card"><div class="l">{esc(k.label)}</div><div class="v">{esc(k.value)}'
         f'</div><div class="d">{esc(k.detail)}</div></div>'
@@ -212,16 +207,14 @@ def repr_name(name: object) -> str:
     return f"'{name}': "
 
 
-def _quality(page: _Page, bundle: ReportBundle) -> None:
+def _quality(page: _Page, bundle: Analysis) -> None:
     page.add("quality", f"<p>{esc(insights.quality_sentence(bundle))}</p>")
     page.chart("quality", "cleaning_waterfall")
     if bundle.cleaning is not None:
         page.add("quality", table_html(bundle.cleaning, table_id="t-cleaning"))
 
 
-def _segments(page: _Page, bundle: ReportBundle) -> None:
-    from basketlens.report.charts import PALETTE
-
+def _segments(page: _Page, bundle: Analysis) -> None:
     for i, (row, sentence) in enumerate(
         zip(
             bundle.segments.sort("segment").iter_rows(named=True),
@@ -247,7 +240,7 @@ def _segments(page: _Page, bundle: ReportBundle) -> None:
     page.add("segments", table_html(bundle.customers.select(keep), table_id="t-customers"))
 
 
-def _products(page: _Page, bundle: ReportBundle) -> None:
+def _products(page: _Page, bundle: Analysis) -> None:
     if bundle.item_support is None:
         page.add("products", absent("Item support", "item_support.parquet"))
         return
@@ -265,7 +258,7 @@ RULE_COLUMNS = (
 )  # fmt: skip
 
 
-def _rules(page: _Page, bundle: ReportBundle) -> None:
+def _rules(page: _Page, bundle: Analysis) -> None:
     if bundle.rules is None:
         page.add("rules", absent("Association rules", "rules.parquet"))
         return
@@ -290,7 +283,7 @@ def _rules(page: _Page, bundle: ReportBundle) -> None:
         )
 
 
-def _opportunities(page: _Page, bundle: ReportBundle) -> None:
+def _opportunities(page: _Page, bundle: Analysis) -> None:
     page.chart(
         "opportunities",
         "rule_opportunities",
@@ -331,8 +324,8 @@ def _opportunities(page: _Page, bundle: ReportBundle) -> None:
         page.add("opportunities", table_html(bundle.backtest, table_id="t-backtest"))
 
 
-def _method(page: _Page, bundle: ReportBundle) -> None:
-    run = bundle.run
+def _method(page: _Page, bundle: Analysis) -> None:
+    run = bundle.info
     page.chart("method", "k_selection")
     page.chart("method", "pca_loadings")
     defs = bundle.feature_definitions
@@ -380,7 +373,7 @@ def _slug(text: str) -> str:
 
 
 def render_html(
-    bundle: ReportBundle,
+    bundle: Analysis,
     specs: Mapping[str, dict[str, Any] | None],
     *,
     path: Path,
@@ -402,10 +395,10 @@ def render_html(
     _opportunities(page, bundle)
     _method(page, bundle)
     nav, body, spec_tags = page.html()
-    rows = bundle.run.get("rows", {})
+    rows = bundle.info.get("rows", {})
     subtitle = (
         f"{bundle.customers.height:,} customers · {rows.get('lines_kept', 0):,} sales lines · "
-        f"created {bundle.run.get('created_at', 'unknown')}"
+        f"created {bundle.info.get('created_at', 'unknown')}"
     )
     template = Template(
         resources.files("basketlens.report").joinpath("template.html").read_text(encoding="utf-8")

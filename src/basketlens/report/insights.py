@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from basketlens.report.charts import plain
-from basketlens.report.load import ReportBundle
+from basketlens.runfolder.analysis import Analysis
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ def share(value: float | None) -> str:
     return f"{value:.1%}" if 0 < abs(value) < 0.01 else f"{value:.0%}"
 
 
-def key_numbers(bundle: ReportBundle) -> list[KeyNumber]:
+def key_numbers(bundle: Analysis) -> list[KeyNumber]:
     """The headline figures: lines, customers, segments, rules, opportunities."""
-    rows = bundle.run.get("rows", {})
-    seg = bundle.run.get("segmentation", {})
+    rows = bundle.info.get("rows", {})
+    seg = bundle.info.get("segmentation", {})
     out = [
         KeyNumber(
             "Sales lines used",
@@ -85,7 +85,7 @@ def _period(rows: dict) -> str:
     return f"{first} to {last}" if first and last else ""
 
 
-def segment_sentences(bundle: ReportBundle) -> list[str]:
+def segment_sentences(bundle: Analysis) -> list[str]:
     """One sentence per segment: size, revenue, what it stands out on, its best opportunity."""
     zcols = [c for c in bundle.segments.columns if c.startswith("z__")]
     sentences = []
@@ -110,7 +110,7 @@ def segment_sentences(bundle: ReportBundle) -> list[str]:
     return sentences
 
 
-def best_opportunity(bundle: ReportBundle, scope: str) -> str:
+def best_opportunity(bundle: Analysis, scope: str) -> str:
     """'37 of them buy Brie but never Baguette, worth about 12.3k' for a scope's top rule."""
     rules = bundle.rules
     if rules is None or "opportunity_customers" not in rules.columns:
@@ -133,7 +133,7 @@ def best_opportunity(bundle: ReportBundle, scope: str) -> str:
     return text + "."
 
 
-def rule_sentences(bundle: ReportBundle, *, top: int = 3) -> list[str]:
+def rule_sentences(bundle: Analysis, *, top: int = 3) -> list[str]:
     """The strongest rules over all customers, in words."""
     rules = bundle.rules
     if rules is None or rules.is_empty():
@@ -152,7 +152,7 @@ def rule_sentences(bundle: ReportBundle, *, top: int = 3) -> list[str]:
     return out
 
 
-def quality_sentence(bundle: ReportBundle) -> str:
+def quality_sentence(bundle: Analysis) -> str:
     """What cleaning removed, naming the rule that removed the most lines."""
     acc = bundle.cleaning
     if acc is None or acc.is_empty():
@@ -166,7 +166,7 @@ def quality_sentence(bundle: ReportBundle) -> str:
     return text
 
 
-def summary_sentences(bundle: ReportBundle) -> list[str]:
+def summary_sentences(bundle: Analysis) -> list[str]:
     """All insights for the summary section, most important first."""
     out = [quality_sentence(bundle)]
     out += segment_sentences(bundle)

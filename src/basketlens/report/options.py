@@ -26,10 +26,10 @@ class ReportOptions(Options):
         cli="--no-report",
         sets=False,
     )
-    html: bool = param(True, Boolean(), "Write report.html.")
-    excel: bool = param(True, Boolean(), "Write insights.xlsx.")
-    charts: bool = param(True, Boolean(), "Write charts/*.png.")
-    bi: bool = param(True, Boolean(), "Write the bi/ star tables.")
+    html: bool = param(True, Boolean(), "Write report.html.", cli="--html/--no-html")
+    excel: bool = param(True, Boolean(), "Write insights.xlsx.", cli="--excel/--no-excel")
+    charts: bool = param(True, Boolean(), "Write charts/*.png.", cli="--charts/--no-charts")
+    bi: bool = param(True, Boolean(), "Write the bi/ star tables.", cli="--bi/--no-bi")
     csv: bool = param(
         False,
         Boolean(),

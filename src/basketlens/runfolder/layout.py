@@ -194,7 +194,8 @@ def outputs_markdown() -> str:
         f"| `{REPORT_FILES['excel']}` | — | Summary, Segments, Customers, Rules, a sheet per "
         "segment, Item support, Cleaning, Recommendations |",
         f"| `{REPORT_FILES['charts']}/*.png` | chart | the report's charts as images |",
-        f"| `{REPORT_FILES['bi']}/` | — | star layout for Power BI and friends (see `docs/bi.md`) |",
+        f"| `{REPORT_FILES['bi']}/` | — | star layout for Power BI and friends "
+        "(see `docs/bi.md`) |",
         f"| `{RUN_JSON}` | run | parameters, input files with size and fingerprint, row counts, "
         "timings, versions |",
     ]
