@@ -272,27 +272,3 @@ def unit_exprs(segment_level: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         fell_back = _blank("customer_group")
         name = pl.when(fell_back).then(pl.coalesce(_present("customer_name"), unit)).otherwise(unit)
     return unit.alias("unit"), name.alias("unit_name"), fell_back.alias("__fell_back")
-
-
-def item_table(lines: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per item of ``lines`` (``ITEMS_SCHEMA`` columns, not yet cast), by item.
-
-    ``item_name`` is the first non-null name in row order (else the id); ``brand`` and
-    ``category`` the first non-null value (else null); ``lines`` and ``net_sales`` count and
-    sum the item's lines. Lines without an item are left out.
-
-    Example:
-        >>> df = pl.DataFrame({"item": ["b", "a", "b"], "item_name": [None, "A", "Bee"],
-        ...                    "brand": [None] * 3, "category": ["c", None, None],
-        ...                    "net_sales": [1.0, 2.0, 3.0]})
-        >>> item_table(df.lazy()).collect()["item_name"].to_list()
-        ['A', 'Bee']
-    """
-    first = [pl.col(c).drop_nulls().first() for c in ("item_name", "brand", "category")]
-    return (
-        lines.filter(pl.col("item").is_not_null())
-        .group_by("item")
-        .agg(*first, pl.len().alias("lines"), pl.col("net_sales").sum())
-        .with_columns(pl.col("item_name").fill_null(pl.col("item")))
-        .sort("item")
-    )

@@ -111,7 +111,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
         .select(CLEAN_SCHEMA.names())
         .cast(dict(CLEAN_SCHEMA))
     )
-    items_lf = rules.item_table(lines_lf).select(ITEMS_SCHEMA.names()).cast(dict(ITEMS_SCHEMA))
+    items_lf = _item_table(lines_lf)
     try:
         counts, lines, items = pl.collect_all([counts_lf, lines_lf, items_lf], engine="streaming")
     except pl.exceptions.PolarsError as exc:  # bad values surface only when the data is read
@@ -188,6 +188,32 @@ def _apply_rules(lf: pl.LazyFrame, options: CleaningOptions) -> pl.LazyFrame:
         if rule.phase == "late":
             annotated = annotated.with_columns(rules.mark_step(step, rule.drops(options)))
     return annotated
+
+
+def _item_table(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """The item table (``ITEMS_SCHEMA``): one row per item of ``lines``, sorted by item.
+
+    ``item_name`` is the first non-null name in row order (else the id); ``brand`` and
+    ``category`` the first non-null value (else null); ``lines`` and ``net_sales`` count and
+    sum the item's lines. Lines without an item are left out.
+
+    Example:
+        >>> df = pl.DataFrame({"item": ["b", "a", "b"], "item_name": [None, "A", "Bee"],
+        ...                    "brand": [None] * 3, "category": ["c", None, None],
+        ...                    "net_sales": [1.0, 2.0, 3.0]})
+        >>> _item_table(df.lazy()).collect()["item_name"].to_list()
+        ['A', 'Bee']
+    """
+    first = [pl.col(c).drop_nulls().first() for c in ("item_name", "brand", "category")]
+    return (
+        lines.filter(pl.col("item").is_not_null())
+        .group_by("item")
+        .agg(*first, pl.len().alias("lines"), pl.col("net_sales").sum())
+        .with_columns(pl.col("item_name").fill_null(pl.col("item")))
+        .sort("item")
+        .select(ITEMS_SCHEMA.names())
+        .cast(dict(ITEMS_SCHEMA))
+    )
 
 
 def _account(options: CleaningOptions, counts: pl.DataFrame, n_lines: int) -> pl.DataFrame:
