@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from basketlens.clean import CleaningOptions, CleanResult, LedgerLike, clean_ledger
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
-from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, LEDGER_SCHEMA
+from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, ITEMS_SCHEMA, LEDGER_SCHEMA
 from tests.conftest import shared_path
 
 D1 = datetime(2024, 1, 2, 9, 30)
@@ -211,6 +211,35 @@ def test_units_at_group_level(caplog: pytest.LogCaptureFixture) -> None:
     assert "2 cleaned lines have no customer_group" in caplog.text
 
 
+def test_item_table_by_hand() -> None:
+    rows = [
+        line(item="x", item_name=None),  # 0 net 3
+        line(invoice="2", item="x", item_name="Xz", brand="Zed", quantity=1.0, net_sales=None),
+        line(invoice="3", item="x", item_name="Xb", brand="Acme", category="Toys", net_sales=4.0),
+        line(item="b", item_name=None, category="Food", quantity=1.0, net_sales=1.0),
+        line(item="a", item_name="dropped name", customer=None),  # 4 missing_ids
+        line(invoice="5", item="a", item_name=None, quantity=1.0, unit_price=5.0, net_sales=5.0),
+        line(item="z", item_name="Zz", quantity=-1.0),  # 6 returns: no row for z
+        line(item="x", item_name=None),  # 7 duplicate of 0
+    ]
+    items = clean_ledger(ledger(rows)).items
+    assert items.schema == ITEMS_SCHEMA
+    assert items.rows() == [
+        ("a", "a", None, None, 1, 5.0),  # no kept name: the id; the dropped line's name unused
+        ("b", "b", None, "Food", 1, 1.0),
+        ("x", "Xz", "Zed", "Toys", 3, 3.0 + 1.5 + 4.0),  # first non-null in line order; filled
+    ]
+    # with missing ids kept, a line without an item is no item
+    kept_all = CleaningOptions(drop_missing_ids=False)
+    items = clean_ledger(ledger([line(), line(item=None)]), options=kept_all).items
+    assert items.rows() == [("x", "X thing", None, None, 1, 3.0)]
+
+
+def test_all_dropped_message_names_the_rule_and_its_switch() -> None:
+    with pytest.raises(EmptyInputError, match=r"rule 'returns' \(cancellations .*drop_returns"):
+        clean_ledger(ledger([line(invoice="C1"), line(quantity=-1.0)]))
+
+
 def test_n_lines_mismatch_is_refused() -> None:
     with pytest.raises(InputError, match=r"n_lines is 5 but ledger.lines holds 3 lines"):
         clean_ledger(ledger([line(), line(), line()], n_lines=5))
@@ -390,6 +419,9 @@ def test_online_retail_published_numbers() -> None:
     assert df["invoice"].n_unique() == 18_532
     assert df["item"].n_unique() == 3_665
     assert df["line_no"].is_sorted()
+    assert result.items.height == 3_665
+    assert result.items["lines"].sum() == 397_884
+    assert result.items["net_sales"].sum() == pytest.approx(df["net_sales"].sum(), rel=1e-12)
     assert drops(result)["missing_ids"] == 135_080
     assert elapsed < 10, f"cleaning 541,909 lines took {elapsed:.1f}s"
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import polars as pl
 
+from basketlens.features import CORE_FEATURES, build_customer_features
 from basketlens.features.definitions import (
-    CORE_DEFINITIONS,
-    CORE_FEATURE_RULES,
+    FEATURES,
     NON_FINITE_RULE,
+    SHARE_KINDS,
     SHARE_RULE,
     features_markdown,
 )
-from basketlens.features import CORE_FEATURES, build_customer_features
 from basketlens.schema import CLEAN_SCHEMA
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "features.md"
@@ -30,16 +30,19 @@ def test_docs_features_md_is_up_to_date() -> None:
 
 def test_every_core_feature_has_a_row_with_its_definition_and_rule() -> None:
     doc = features_markdown()
-    assert tuple(CORE_FEATURE_RULES) == CORE_FEATURES
-    for name, (text, rule) in CORE_FEATURE_RULES.items():
+    assert tuple(FEATURES) == CORE_FEATURES
+    for name, feature in FEATURES.items():
         row = next(line for line in doc.splitlines() if line.startswith(f"| `{name}` |"))
-        assert text in row and (rule or "always defined") in row, row
+        assert feature.definition in row, row
+        assert (feature.degenerate or "always defined") in row, row
     assert NON_FINITE_RULE in doc
 
 
 def test_share_column_patterns_are_documented() -> None:
     doc = features_markdown()
-    for kind in ("brand", "category"):
+    assert list(SHARE_KINDS) == ["brand", "category"]
+    for kind, top in SHARE_KINDS.items():
+        assert f"{top}`" in doc
         for suffix in ("<slug>", "other"):
             row = next(line for line in doc.splitlines() if f"`{kind}_share__{suffix}`" in line)
             assert row.startswith("|") and SHARE_RULE in row, row
@@ -79,8 +82,8 @@ def test_doc_covers_every_column_a_real_feature_table_has() -> None:
     feats = build_customer_features(lines)
     doc = features_markdown()
     for name, definition in feats.definitions.items():
-        if name in CORE_DEFINITIONS:
-            assert definition == f"{CORE_DEFINITIONS[name]}; {NON_FINITE_RULE}"
+        if name in FEATURES:
+            assert definition == f"{FEATURES[name].description}; {NON_FINITE_RULE}"
             assert f"| `{name}` |" in doc
         else:
             kind, _, slug = name.partition("_share__")

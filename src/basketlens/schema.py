@@ -40,6 +40,19 @@ CLEAN_SCHEMA: pl.Schema = pl.Schema(
     {**LEDGER_SCHEMA, "basket": pl.String, "unit": pl.String, "unit_name": pl.String}
 )
 
+#: Schema of the item table (``CleanResult.items``): one row per item of the cleaned lines,
+#: sorted by item; later stages take names, brands and categories from it.
+ITEMS_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "item": pl.String,
+        "item_name": pl.String,  # first non-null name in line order, else the id itself
+        "brand": pl.String,  # first non-null brand, else null
+        "category": pl.String,  # first non-null category, else null
+        "lines": pl.Int64,  # cleaned lines of the item
+        "net_sales": pl.Float64,  # sum over the item's cleaned lines
+    }
+)
+
 #: Schema of ``cleaning.parquet``: one row per rule, in the order applied.
 CLEANING_SCHEMA: pl.Schema = pl.Schema(
     {

@@ -1,24 +1,37 @@
-"""The cleaning rules as Polars expressions (private guts of :mod:`basketlens.clean`).
+"""The cleaning rules as one ordered registry (private guts of :mod:`basketlens.clean`).
 
-Each rule is a boolean expression that is true for the lines the rule *drops*. Rules are
-evaluated on the whole ledger at once; :func:`first_failing_step` turns them into the step
-number of the first rule that drops each line (null = the line survives every rule), so the
-account can be counted with one ``group_by`` and the lines filtered once.
+Each rule is one :class:`CleaningRule` in :data:`CLEANING_RULES`, in the order applied; its
+step is its 1-based position there. An entry carries together the rule's name, its
+description (which may depend on the options), its switch, its drop expression (a Polars
+boolean expression true for the lines the rule drops), its phase and the config setting that
+switches it off. The stage iterates the registry; nothing else lists the rules.
+
+Phases:
+
+* ``"early"`` rules are decided by the line alone. They are evaluated on the whole ledger in
+  one pass: :func:`first_failing_step` gives each line the step of the first early rule that
+  drops it (null = kept so far), so the account is one ``group_by`` and the lines are
+  filtered once.
+* ``"late"`` rules compare a line with the other lines still kept (``duplicates``,
+  ``single_item_baskets``). They run one after the other once the ``basket`` key exists;
+  their expressions read :func:`kept` (no earlier rule drops the line).
 
 Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"invoice": ["C1", "2"], "quantity": [1.0, -2.0]})
-    >>> df.select(returns_expr()).to_series().to_list()
+    >>> df.select(CLEANING_RULES["returns"].drops(CleaningOptions())).to_series().to_list()
     [True, True]
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
+from basketlens.clean.options import CleaningOptions
 from basketlens.schema import LEDGER_SCHEMA
 
 #: Ledger fields compared by the duplicate rule (every field but the line number).
@@ -27,26 +40,35 @@ DUPLICATE_KEY: tuple[str, ...] = tuple(c for c in LEDGER_SCHEMA.names() if c != 
 #: Column holding the step of the first rule that drops a line (null = kept).
 STEP_COL = "__drop_step"
 
-#: The rules in the order applied; a rule's step is its 1-based position here.
-RULE_NAMES: tuple[str, ...] = (
-    "missing_ids",
-    "returns",
-    "nonpositive",
-    "excluded_brands",
-    "excluded_categories",
-    "duplicates",
-    "single_item_baskets",
-)
-STEP: dict[str, int] = {name: i for i, name in enumerate(RULE_NAMES, start=1)}
+Phase = Literal["early", "late"]
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One cleaning rule: its name, what it does in words and whether it is on."""
+class CleaningRule:
+    """One cleaning rule: name, description, switch, drop expression, phase and off-switch.
+
+    ``describe(options)`` says what the rule drops; ``enabled(options)`` is the switch;
+    ``drops(options)`` is true for the lines the rule drops (a ``"late"`` rule may read
+    :func:`kept` and the ``basket`` column); ``switch_off`` is the ``[clean]`` config setting
+    that turns the rule off (quoted when every line is dropped).
+
+    Example:
+        >>> rule = CLEANING_RULES["excluded_brands"]
+        >>> rule.description(CleaningOptions()), rule.phase
+        ('disabled: no brands excluded', 'early')
+    """
 
     name: str
-    description: str
-    enabled: bool
+    describe: Callable[[CleaningOptions], str]
+    enabled: Callable[[CleaningOptions], bool]
+    drops: Callable[[CleaningOptions], pl.Expr]
+    phase: Phase
+    switch_off: str
+
+    def description(self, options: CleaningOptions) -> str:
+        """The account's description: what the rule drops, prefixed "disabled: " when off."""
+        text = self.describe(options)
+        return text if self.enabled(options) else f"disabled: {text}"
 
 
 def _blank(col: str) -> pl.Expr:
@@ -57,6 +79,11 @@ def _blank(col: str) -> pl.Expr:
 def _positive(expr: pl.Expr) -> pl.Expr:
     """True when ``expr`` is a finite number > 0 (null, NaN and ±inf are not)."""
     return (expr.is_finite() & (expr > 0)).fill_null(False)
+
+
+def kept() -> pl.Expr:
+    """True for lines that no earlier rule drops (late rules only: reads :data:`STEP_COL`)."""
+    return pl.col(STEP_COL).is_null()
 
 
 def missing_ids_expr() -> pl.Expr:
@@ -95,24 +122,6 @@ def excluded_expr(col: str, values: Sequence[str]) -> pl.Expr:
     ).fill_null(False)
 
 
-def first_failing_step(checks: Sequence[pl.Expr | None]) -> pl.Expr:
-    """Step (1-based, Int32) of the first true expression; null when none is true.
-
-    ``None`` entries stand for disabled rules and never match.
-    """
-    expr: pl.Expr | None = None
-    chain = None
-    for step, check in enumerate(checks, start=1):
-        if check is None:
-            continue
-        chain = pl.when(check) if chain is None else chain.when(check)
-        chain = chain.then(pl.lit(step, pl.Int32))
-        expr = chain
-    if expr is None:
-        return pl.lit(None, pl.Int32)
-    return expr.otherwise(pl.lit(None, pl.Int32))
-
-
 def duplicate_expr(alive: pl.Expr) -> pl.Expr:
     """Surviving lines that repeat an earlier surviving line.
 
@@ -126,6 +135,116 @@ def single_item_basket_expr(alive: pl.Expr) -> pl.Expr:
     """Surviving lines of baskets whose surviving lines hold one distinct item."""
     n_items = pl.when(alive).then(pl.col("item")).drop_nulls().n_unique().over("basket")
     return alive & (n_items <= 1)
+
+
+def _excluded_text(kind: str, values: Sequence[str]) -> str:
+    if not values:
+        return f"no {kind} excluded"
+    listed = ", ".join(repr(v) for v in values)
+    return f"lines of excluded {kind} ({listed}; case-insensitive)"
+
+
+def _basket_unit(options: CleaningOptions) -> str:
+    return "invoice" if options.basket_by == "invoice" else "customer and day"
+
+
+def _registry(*entries: CleaningRule) -> dict[str, CleaningRule]:
+    """Rules by name, in order; early rules must precede late ones (steps = order applied)."""
+    phases = [rule.phase for rule in entries]
+    if phases != sorted(phases, key=("early", "late").index):
+        raise ValueError(f"early cleaning rules must precede late ones; got {phases}")
+    return {rule.name: rule for rule in entries}
+
+
+#: Every cleaning rule, in the order applied (a rule's step is its 1-based position).
+CLEANING_RULES: dict[str, CleaningRule] = _registry(
+    CleaningRule(
+        name="missing_ids",
+        describe=lambda o: "lines without a customer, invoice, item or date (null or blank)",
+        enabled=lambda o: o.drop_missing_ids,
+        drops=lambda o: missing_ids_expr(),
+        phase="early",
+        switch_off="drop_missing_ids = false",
+    ),
+    CleaningRule(
+        name="returns",
+        describe=lambda o: "cancellations ('C' invoices) and returns (negative quantity)",
+        enabled=lambda o: o.drop_returns,
+        drops=lambda o: returns_expr(),
+        phase="early",
+        switch_off="drop_returns = false",
+    ),
+    CleaningRule(
+        name="nonpositive",
+        describe=lambda o: (
+            "zero or missing quantity, or zero, negative or missing price "
+            "(unit_price, else net_sales/quantity) or net sales"
+        ),
+        enabled=lambda o: o.drop_nonpositive,
+        drops=lambda o: nonpositive_expr(),
+        phase="early",
+        switch_off="drop_nonpositive = false",
+    ),
+    CleaningRule(
+        name="excluded_brands",
+        describe=lambda o: _excluded_text("brands", o.exclude_brands),
+        enabled=lambda o: bool(o.exclude_brands),
+        drops=lambda o: excluded_expr("brand", o.exclude_brands),
+        phase="early",
+        switch_off="exclude_brands = []",
+    ),
+    CleaningRule(
+        name="excluded_categories",
+        describe=lambda o: _excluded_text("categories", o.exclude_categories),
+        enabled=lambda o: bool(o.exclude_categories),
+        drops=lambda o: excluded_expr("category", o.exclude_categories),
+        phase="early",
+        switch_off="exclude_categories = []",
+    ),
+    CleaningRule(
+        name="duplicates",
+        describe=lambda o: (
+            "exact duplicate lines (every field but line_no equal); the first occurrence is kept"
+        ),
+        enabled=lambda o: o.drop_duplicates,
+        drops=lambda o: duplicate_expr(kept()),
+        phase="late",
+        switch_off="drop_duplicates = false (--keep-duplicates)",
+    ),
+    CleaningRule(
+        name="single_item_baskets",
+        describe=lambda o: f"baskets (by {_basket_unit(o)}) with a single distinct item",
+        enabled=lambda o: o.drop_single_item_baskets,
+        drops=lambda o: single_item_basket_expr(kept()),
+        phase="late",
+        switch_off="drop_single_item_baskets = false",
+    ),
+)
+
+
+def first_failing_step(checks: Sequence[tuple[int, pl.Expr]]) -> pl.Expr:
+    """Step (Int32) of the first ``(step, drops)`` pair whose expression is true; else null.
+
+    Example:
+        >>> df = pl.DataFrame({"q": [-1.0, 0.0, 2.0]})
+        >>> checks = [(2, pl.col("q") < 0), (3, pl.col("q") <= 0)]
+        >>> df.select(first_failing_step(checks)).to_series().to_list()
+        [2, 3, None]
+    """
+    chain = None
+    for step, drops in checks:
+        chain = pl.when(drops) if chain is None else chain.when(drops)
+        chain = chain.then(pl.lit(step, pl.Int32))
+    if chain is None:
+        return pl.lit(None, pl.Int32)
+    return chain.otherwise(pl.lit(None, pl.Int32))
+
+
+def mark_step(step: int, drops: pl.Expr) -> pl.Expr:
+    """:data:`STEP_COL` with ``step`` given to the still-kept lines for which ``drops`` holds."""
+    return pl.coalesce(pl.col(STEP_COL), pl.when(drops).then(pl.lit(step, pl.Int32))).alias(
+        STEP_COL
+    )
 
 
 def basket_expr(basket_by: str) -> pl.Expr:

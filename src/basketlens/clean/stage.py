@@ -1,19 +1,15 @@
 """The clean stage: drop unusable ledger lines, account for every one, add basket and unit keys.
 
-Rules run in a fixed order; each one sees only the lines that survived the rules before it,
-and every rule appears in the account (a disabled rule drops 0 and says "disabled"):
-
-1. ``missing_ids`` – no customer, invoice, item (null or blank) or date.
-2. ``returns`` – cancellations (invoice starting with "C") and returns (quantity < 0).
-3. ``nonpositive`` – quantity, price or net sales not a finite positive number.
-4. ``excluded_brands`` / 5. ``excluded_categories`` – brands / categories the user excludes.
-6. ``duplicates`` – exact duplicate lines; the first (lowest ``line_no``) is kept.
-7. ``single_item_baskets`` – baskets with one distinct item (off by default).
+Rules run in the order of the registry :data:`basketlens.clean.rules.CLEANING_RULES`
+(missing ids, returns, non-positive values, excluded brands and categories, duplicates,
+single-item baskets); each one sees only the lines that survived the rules before it, and
+every rule appears in the account (a disabled rule drops 0 and says "disabled").
 
 Kept lines get ``net_sales = quantity × unit_price`` where ``net_sales`` is null, a ``basket``
 key (the invoice, or ``"<customer>|<YYYY-MM-DD>"``) and the segmentation ``unit`` /
 ``unit_name`` (customer, or customer_group falling back to the customer when it is missing).
-Lines come out in ``line_no`` order.
+Lines come out in ``line_no`` order. The item table (one row per kept item: name, brand,
+category, lines, net sales) is built in the same pass.
 
 Example:
     >>> from basketlens.clean import CleaningOptions, clean_ledger
@@ -25,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -33,8 +28,9 @@ import polars as pl
 
 from basketlens.clean import rules
 from basketlens.clean.options import CleaningOptions
+from basketlens.clean.rules import CLEANING_RULES, STEP_COL
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
-from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, LEDGER_SCHEMA
+from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, ITEMS_SCHEMA, LEDGER_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +50,27 @@ class LedgerLike(Protocol):
 
 @dataclass(frozen=True)
 class CleanResult:
-    """Cleaned lines (``CLEAN_SCHEMA``) and the account of dropped lines (``CLEANING_SCHEMA``).
+    """Cleaned lines, the account of dropped lines and the item table.
 
-    The first ``rows_in`` of the account equals ``ledger.n_lines`` and the last ``rows_out``
-    equals ``lines.height``.
+    * ``lines`` (``CLEAN_SCHEMA``): the kept ledger lines in ``line_no`` order, plus
+      ``basket``, ``unit`` and ``unit_name``.
+    * ``account`` (``CLEANING_SCHEMA``): one row per rule in the order applied; the first
+      ``rows_in`` equals ``ledger.n_lines`` and the last ``rows_out`` equals ``lines.height``.
+    * ``items`` (``ITEMS_SCHEMA``): one row per item present in ``lines``, sorted by item:
+      ``item``; ``item_name`` (first non-null name in line order, else the id itself);
+      ``brand`` and ``category`` (first non-null value, else null); ``lines`` (Int64, kept
+      lines of the item) and ``net_sales`` (Float64, their sum). Later stages take item
+      names, brands and categories from this table.
+
+    Example:
+        >>> result = clean_ledger(ledger)  # doctest: +SKIP
+        >>> result.items.columns  # doctest: +SKIP
+        ['item', 'item_name', 'brand', 'category', 'lines', 'net_sales']
     """
 
     lines: pl.DataFrame
     account: pl.DataFrame
+    items: pl.DataFrame
 
 
 def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> CleanResult:
@@ -89,38 +98,11 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     _check_options(options)
     lf = _ledger_frame(ledger)
     n_lines = _check_n_lines(ledger)
-    plan = _rules(options)
-
-    checks: list[pl.Expr | None] = [
-        rules.missing_ids_expr() if options.drop_missing_ids else None,
-        rules.returns_expr() if options.drop_returns else None,
-        rules.nonpositive_expr() if options.drop_nonpositive else None,
-        rules.excluded_expr("brand", options.exclude_brands) if options.exclude_brands else None,
-        (
-            rules.excluded_expr("category", options.exclude_categories)
-            if options.exclude_categories
-            else None
-        ),
-    ]
-    step = pl.col(rules.STEP_COL)
+    step = pl.col(STEP_COL)
     unit, unit_name, fell_back = rules.unit_exprs(options.segment_level)
-    annotated = lf.with_columns(rules.first_failing_step(checks).alias(rules.STEP_COL))
-
-    def mark(rule: str, fails: pl.Expr) -> pl.Expr:
-        """Give still-kept lines for which ``fails`` holds the step of ``rule``."""
-        return pl.coalesce(step, pl.when(fails).then(pl.lit(rules.STEP[rule], pl.Int32))).alias(
-            rules.STEP_COL
-        )
-
-    if options.drop_duplicates:
-        annotated = annotated.with_columns(mark("duplicates", rules.duplicate_expr(step.is_null())))
-    annotated = annotated.with_columns(rules.basket_expr(options.basket_by))
-    if options.drop_single_item_baskets:
-        annotated = annotated.with_columns(
-            mark("single_item_baskets", rules.single_item_basket_expr(step.is_null()))
-        )
-
-    counts_lf = annotated.group_by(rules.STEP_COL).agg(
+    # cached: the account, the lines and the item table share one evaluation of the rules
+    annotated = _apply_rules(lf, options).cache()
+    counts_lf = annotated.group_by(STEP_COL).agg(
         pl.len().alias("n"), fell_back.sum().alias("fell_back")
     )
     lines_lf = (
@@ -129,13 +111,14 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
         .select(CLEAN_SCHEMA.names())
         .cast(dict(CLEAN_SCHEMA))
     )
+    items_lf = _item_table(lines_lf)
     try:
-        counts, lines = pl.collect_all([counts_lf, lines_lf], engine="streaming")
+        counts, lines, items = pl.collect_all([counts_lf, lines_lf, items_lf], engine="streaming")
     except pl.exceptions.PolarsError as exc:  # bad values surface only when the data is read
         raise InputError(f"cannot clean the ledger lines: {exc}") from exc
 
-    account = _account(plan, counts, n_lines)
-    fallbacks = int(counts.filter(pl.col(rules.STEP_COL).is_null())["fell_back"].sum() or 0)
+    account = _account(options, counts, n_lines)
+    fallbacks = int(counts.filter(step.is_null())["fell_back"].sum() or 0)
     if options.segment_level == "group" and fallbacks:
         logger.info(
             "segment_level='group': %d cleaned lines have no customer_group; "
@@ -145,7 +128,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     logger.info("cleaning kept %d of %d lines", lines.height, n_lines)
     if lines.height == 0:
         raise EmptyInputError(_all_dropped_message(ledger, account))
-    return CleanResult(lines=lines, account=account)
+    return CleanResult(lines=lines, account=account, items=items)
 
 
 def _check_options(options: CleaningOptions) -> None:
@@ -181,62 +164,59 @@ def _check_n_lines(ledger: LedgerLike) -> int:
     return n_lines
 
 
-def _rules(options: CleaningOptions) -> list[rules.Rule]:
-    """The seven rules in the order applied, with their descriptions."""
+def _apply_rules(lf: pl.LazyFrame, options: CleaningOptions) -> pl.LazyFrame:
+    """``lf`` plus ``basket`` and the step of the rule that drops each line (null = kept).
 
-    def listed(values: Sequence[str]) -> str:
-        return ", ".join(repr(v) for v in values)
+    Iterates :data:`CLEANING_RULES`: the enabled early rules form one ``when/then`` chain
+    (the first that holds wins), then the enabled late rules mark, one after the other, the
+    lines that are still kept.
 
-    unit = "invoice" if options.basket_by == "invoice" else "customer and day"
-    plan = [
-        rules.Rule(
-            "missing_ids",
-            "lines without a customer, invoice, item or date (null or blank)",
-            options.drop_missing_ids,
-        ),
-        rules.Rule(
-            "returns",
-            "cancellations ('C' invoices) and returns (negative quantity)",
-            options.drop_returns,
-        ),
-        rules.Rule(
-            "nonpositive",
-            "zero or missing quantity, or zero, negative or missing price "
-            "(unit_price, else net_sales/quantity) or net sales",
-            options.drop_nonpositive,
-        ),
-        rules.Rule(
-            "excluded_brands",
-            f"lines of excluded brands ({listed(options.exclude_brands)}; case-insensitive)"
-            if options.exclude_brands
-            else "no brands excluded",
-            bool(options.exclude_brands),
-        ),
-        rules.Rule(
-            "excluded_categories",
-            f"lines of excluded categories ({listed(options.exclude_categories)}; case-insensitive)"
-            if options.exclude_categories
-            else "no categories excluded",
-            bool(options.exclude_categories),
-        ),
-        rules.Rule(
-            "duplicates",
-            "exact duplicate lines (every field but line_no equal); the first occurrence is kept",
-            options.drop_duplicates,
-        ),
-        rules.Rule(
-            "single_item_baskets",
-            f"baskets (by {unit}) with a single distinct item",
-            options.drop_single_item_baskets,
-        ),
+    Example:
+        >>> _apply_rules(lf, CleaningOptions()).collect_schema().names()[-2:]  # doctest: +SKIP
+        ['__drop_step', 'basket']
+    """
+    enabled = [
+        (step, rule)
+        for step, rule in enumerate(CLEANING_RULES.values(), start=1)
+        if rule.enabled(options)
     ]
-    assert tuple(r.name for r in plan) == rules.RULE_NAMES
-    return [
-        r if r.enabled else rules.Rule(r.name, f"disabled: {r.description}", False) for r in plan
-    ]
+    early = [(step, rule.drops(options)) for step, rule in enabled if rule.phase == "early"]
+    annotated = lf.with_columns(
+        rules.first_failing_step(early).alias(STEP_COL), rules.basket_expr(options.basket_by)
+    )
+    for step, rule in enabled:
+        if rule.phase == "late":
+            annotated = annotated.with_columns(rules.mark_step(step, rule.drops(options)))
+    return annotated
 
 
-def _account(plan: list[rules.Rule], counts: pl.DataFrame, n_lines: int) -> pl.DataFrame:
+def _item_table(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """The item table (``ITEMS_SCHEMA``): one row per item of ``lines``, sorted by item.
+
+    ``item_name`` is the first non-null name in row order (else the id); ``brand`` and
+    ``category`` the first non-null value (else null); ``lines`` and ``net_sales`` count and
+    sum the item's lines. Lines without an item are left out.
+
+    Example:
+        >>> df = pl.DataFrame({"item": ["b", "a", "b"], "item_name": [None, "A", "Bee"],
+        ...                    "brand": [None] * 3, "category": ["c", None, None],
+        ...                    "net_sales": [1.0, 2.0, 3.0]})
+        >>> _item_table(df.lazy()).collect()["item_name"].to_list()
+        ['A', 'Bee']
+    """
+    first = [pl.col(c).drop_nulls().first() for c in ("item_name", "brand", "category")]
+    return (
+        lines.filter(pl.col("item").is_not_null())
+        .group_by("item")
+        .agg(*first, pl.len().alias("lines"), pl.col("net_sales").sum())
+        .with_columns(pl.col("item_name").fill_null(pl.col("item")))
+        .sort("item")
+        .select(ITEMS_SCHEMA.names())
+        .cast(dict(ITEMS_SCHEMA))
+    )
+
+
+def _account(options: CleaningOptions, counts: pl.DataFrame, n_lines: int) -> pl.DataFrame:
     """Build the account table; refuse when ``n_lines`` disagrees with the lines present."""
     present = int(counts["n"].sum() or 0)
     if present != n_lines:
@@ -244,26 +224,14 @@ def _account(plan: list[rules.Rule], counts: pl.DataFrame, n_lines: int) -> pl.D
             f"ledger.n_lines is {n_lines} but ledger.lines holds {present} lines; "
             "every line of the sales file must reach cleaning so that none is lost unaccounted"
         )
-    dropped = dict(zip(counts[rules.STEP_COL].to_list(), counts["n"].to_list(), strict=True))
+    dropped = dict(zip(counts[STEP_COL].to_list(), counts["n"].to_list(), strict=True))
     rows = []
     rows_in = n_lines
-    for step, rule in enumerate(plan, start=1):
+    for step, rule in enumerate(CLEANING_RULES.values(), start=1):
         n = int(dropped.get(step, 0))
-        rows.append((step, rule.name, rule.description, rows_in, n, rows_in - n))
+        rows.append((step, rule.name, rule.description(options), rows_in, n, rows_in - n))
         rows_in -= n
     return pl.DataFrame(rows, schema=CLEANING_SCHEMA, orient="row")
-
-
-#: The option that switches each rule off (for the message when every line is dropped).
-_RULE_OPTIONS: dict[str, str] = {
-    "missing_ids": "drop_missing_ids = false",
-    "returns": "drop_returns = false",
-    "nonpositive": "drop_nonpositive = false",
-    "excluded_brands": "exclude_brands = []",
-    "excluded_categories": "exclude_categories = []",
-    "duplicates": "drop_duplicates = false (--keep-duplicates)",
-    "single_item_baskets": "drop_single_item_baskets = false",
-}
 
 
 def _all_dropped_message(ledger: LedgerLike, account: pl.DataFrame) -> str:
@@ -273,8 +241,8 @@ def _all_dropped_message(ledger: LedgerLike, account: pl.DataFrame) -> str:
     where = f" of sales file {files[0]!r}" if files else ""
     top = account.sort("rows_dropped", descending=True, maintain_order=True).row(0, named=True)
     hint = "check the input"
-    option = _RULE_OPTIONS.get(top["rule"]) if top["rows_dropped"] else None
-    if option:
+    if top["rows_dropped"]:
+        option = CLEANING_RULES[top["rule"]].switch_off
         hint = (
             f"most were dropped by rule {top['rule']!r} ({top['description']}); check the "
             f"input or switch the rule off in the [clean] table of the config ({option})"

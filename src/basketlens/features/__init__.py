@@ -15,7 +15,7 @@ __all__ = ["CORE_FEATURES", "CustomerFeatures", "FeatureOptions", "build_custome
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "CORE_FEATURES": ".stage",
+        "CORE_FEATURES": ".definitions",
         "CustomerFeatures": ".stage",
         "build_customer_features": ".stage",
     },

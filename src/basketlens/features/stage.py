@@ -1,7 +1,9 @@
 """The features stage: one row of behavioural features per segmentation unit (customer).
 
-Input is the cleaned lines (``CLEAN_SCHEMA``); ``unit`` becomes ``customer_id``. Every feature
-is Float64 and finite; the rule for each degenerate case is in ``CustomerFeatures.definitions``.
+Input is the cleaned lines (``CLEAN_SCHEMA``); ``unit`` becomes ``customer_id``. The core
+features are the entries of the registry :data:`basketlens.features.definitions.FEATURES`, in
+order, followed by the brand and category share columns. Every feature is Float64 and
+finite; the rule for each degenerate case is in ``CustomerFeatures.definitions``.
 
 Example:
     >>> from basketlens.features import FeatureOptions, build_customer_features
@@ -21,9 +23,12 @@ import polars as pl
 
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
 from basketlens.features.definitions import (
-    CORE_DEFINITIONS,
-    DAYS_PER_MONTH,
+    CORE_FEATURES,
+    FEATURES,
     NON_FINITE_RULE,
+    SHARE_KINDS,
+    PerUnit,
+    per_unit,
     share_definition,
     slugify,
 )
@@ -33,9 +38,6 @@ from basketlens.schema import CLEAN_SCHEMA
 logger = logging.getLogger(__name__)
 
 __all__ = ["CORE_FEATURES", "CustomerFeatures", "FeatureOptions", "build_customer_features"]
-
-#: Core feature columns in output order (share columns follow).
-CORE_FEATURES: tuple[str, ...] = tuple(CORE_DEFINITIONS)
 
 #: Columns of the cleaned lines the features need.
 _NEEDED = (
@@ -49,7 +51,6 @@ _NEEDED = (
     "brand",
     "category",
 )
-_US_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def build_customer_features(
     lf = raw.filter(~unusable)
 
     try:
-        stats, brands, categories = pl.collect_all(
+        stats, *tops = pl.collect_all(
             [
                 raw.select(
                     (~unusable).sum().alias("n"),
@@ -99,8 +100,10 @@ def build_customer_features(
                     pl.col("date").filter(~unusable).min().alias("first"),
                     pl.col("date").filter(~unusable).max().alias("last"),
                 ),
-                _top_values(lf, "brand", options.top_brands),
-                _top_values(lf, "category", options.top_categories),
+                *(
+                    _top_values(lf, kind, getattr(options, top))
+                    for kind, top in SHARE_KINDS.items()
+                ),
             ]
         )
     except pl.exceptions.PolarsError as exc:
@@ -119,83 +122,31 @@ def build_customer_features(
     as_of = _resolve_as_of(options.as_of, last)
     window_days = max(1, (as_of.date() - first.date()).days)
 
-    share_cols, share_defs = _share_columns("brand", brands["brand"].to_list())
-    cat_cols, cat_defs = _share_columns("category", categories["category"].to_list())
-    share_cols += cat_cols
-    share_defs.update(cat_defs)
+    share_sums: list[pl.Expr] = []
+    share_defs: dict[str, str] = {}
+    for kind, top in zip(SHARE_KINDS, tops, strict=True):
+        sums, defs = _share_columns(kind, top[kind].to_list())
+        share_sums += sums
+        share_defs.update(defs)
 
-    query = _per_unit(lf, share_cols).select(
+    aggregates = PerUnit(as_of=as_of, window_days=window_days)
+    exprs = {name: feature.expr(aggregates) for name, feature in FEATURES.items()}
+    exprs.update({name: aggregates.share(name) for name in share_defs})
+    query = per_unit(lf, share_sums).select(
         pl.col("unit").alias("customer_id"),
         pl.coalesce("customer_name", "unit").alias("customer_name"),
-        *(
-            _finite(expr).alias(name)
-            for name, expr in _feature_exprs(as_of, window_days, share_cols).items()
-        ),
+        *(_finite(expr).alias(name) for name, expr in exprs.items()),
     )
     try:
         table = query.sort("customer_id").collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
-    definitions = {name: f"{text}; {NON_FINITE_RULE}" for name, text in CORE_DEFINITIONS.items()}
+    definitions = {name: f"{f.description}; {NON_FINITE_RULE}" for name, f in FEATURES.items()}
     definitions.update(share_defs)
     logger.info(
         "built %d features for %d customers (as_of %s)", table.width - 2, table.height, as_of
     )
     return CustomerFeatures(table=table, definitions=definitions, as_of=as_of)
-
-
-def _per_unit(lf: pl.LazyFrame, share_cols: list[tuple[str, pl.Expr]]) -> pl.LazyFrame:
-    """Per-unit sums, day statistics and basket statistics (two group_bys, one join)."""
-    day = pl.col("date").dt.date()
-    per_unit = lf.group_by("unit").agg(
-        pl.col("unit_name").drop_nulls().first().alias("customer_name"),
-        pl.col("quantity").sum().alias("total_quantity"),
-        pl.col("net_sales").sum().alias("total_net_sales"),
-        pl.col("item").drop_nulls().n_unique().alias("distinct_items"),
-        day.min().alias("__first_day"),
-        day.max().alias("__last_day"),
-        day.n_unique().alias("__n_days"),
-        pl.col("date").max().alias("__last"),
-        *(expr for _, expr in share_cols),
-    )
-    per_basket = (
-        lf.group_by("unit", "basket")
-        .agg(pl.col("item").drop_nulls().n_unique().alias("__size"))
-        .group_by("unit")
-        .agg(pl.len().alias("invoice_count"), pl.col("__size").mean().alias("avg_basket_size"))
-    )
-    return per_unit.join(per_basket, on="unit", how="left")
-
-
-def _feature_exprs(
-    as_of: datetime, window_days: int, share_cols: list[tuple[str, pl.Expr]]
-) -> dict[str, pl.Expr]:
-    """Every feature column (in output order) from the per-unit aggregates."""
-    total = pl.col("total_net_sales")
-    quantity = pl.col("total_quantity")
-    tenure = (pl.col("__last_day") - pl.col("__first_day")).dt.total_days().cast(pl.Float64)
-    n_days = pl.col("__n_days")
-    invoices = pl.col("invoice_count").cast(pl.Float64)
-    since_last = pl.lit(as_of, pl.Datetime("us")) - pl.col("__last")
-    return {
-        "total_quantity": quantity,
-        "total_net_sales": total,
-        "net_sales_per_unit": pl.when(quantity != 0).then(total / quantity).otherwise(0.0),
-        "invoice_count": invoices,
-        "avg_days_between_orders": pl.when(n_days > 1)
-        .then(tenure / (n_days - 1))  # consecutive gaps telescope: (last - first) / gaps
-        .otherwise(float(window_days)),
-        "avg_monthly_orders": invoices / pl.max_horizontal(pl.lit(1.0), tenure / DAYS_PER_MONTH),
-        "recency_days": since_last.dt.total_microseconds() / _US_PER_DAY,
-        "tenure_days": tenure,
-        "avg_basket_size": pl.col("avg_basket_size"),
-        "avg_basket_value": total / invoices,
-        "distinct_items": pl.col("distinct_items"),
-        **{
-            name: pl.when(total != 0).then(pl.col(name) / total).otherwise(0.0)
-            for name, _ in share_cols
-        },
-    }
 
 
 def _check_options(options: FeatureOptions) -> None:
@@ -256,20 +207,26 @@ def _top_values(lf: pl.LazyFrame, col: str, top: int) -> pl.LazyFrame:
     )
 
 
-def _share_columns(kind: str, names: list[str]) -> tuple[list[tuple[str, pl.Expr]], dict[str, str]]:
-    """Per-unit sums of net sales for each top value and "other", and their definitions."""
+def _share_columns(kind: str, names: list[str]) -> tuple[list[pl.Expr], dict[str, str]]:
+    """Per-unit net-sales sums for each top value of ``kind`` and "other", and definitions.
+
+    Example:
+        >>> sums, defs = _share_columns("brand", ["Acme"])
+        >>> list(defs)
+        ['brand_share__acme', 'brand_share__other']
+    """
     if not names:
         return [], {}
     col = pl.col(kind)
-    sums: list[tuple[str, pl.Expr]] = []
+    sums: list[pl.Expr] = []
     defs: dict[str, str] = {}
     for name, slug in zip(names, slugify(names), strict=True):
         column = f"{kind}_share__{slug}"
-        sums.append((column, pl.col("net_sales").filter(col == name).sum().alias(column)))
+        sums.append(pl.col("net_sales").filter(col == name).sum().alias(column))
         defs[column] = share_definition(kind, name)
     other = f"{kind}_share__other"
     is_other = col.is_null() | ~col.is_in(pl.lit(names, pl.List(pl.String)))
-    sums.append((other, pl.col("net_sales").filter(is_other).sum().alias(other)))
+    sums.append(pl.col("net_sales").filter(is_other).sum().alias(other))
     defs[other] = share_definition(kind, None, top=len(names))
     return sums, defs
 
