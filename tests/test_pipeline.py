@@ -36,10 +36,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory):
 def test_demo_segments_recover_the_planted_personas(demo_run) -> None:
     ledger, result = demo_run
     truth = ledger.personas.rename({"SoldToCustomer_CD": "customer_id"})
-    joined = result.customers.join(truth, on="customer_id", how="inner")
-    assert joined.height == result.customers.height
+    joined = result.analysis.customers.join(truth, on="customer_id", how="inner")
+    assert joined.height == result.analysis.customers.height
     ari = adjusted_rand_score(joined["persona"].to_list(), joined["segment"].to_list())
-    assert ari >= 0.8, f"ARI {ari:.3f} with k={result.segmenter.k_}"
+    assert ari >= 0.8, f"ARI {ari:.3f} with k={result.analysis.segments.height}"
 
 
 def test_demo_outputs_follow_the_contract(demo_run) -> None:
@@ -61,7 +61,7 @@ def test_demo_outputs_follow_the_contract(demo_run) -> None:
         assert column in customers.columns
     assert customers["segment"].null_count() == 0
     segments = pl.read_parquet(out / "segments.parquet")
-    assert segments.height == result.segmenter.k_
+    assert segments.height == result.analysis.segmenter.k_
     assert segments["customers"].sum() == customers.height
     assert pl.read_parquet(out / "k_selection.parquet").schema == K_SELECTION_SCHEMA
     assert pl.read_parquet(out / "item_support.parquet").schema == ITEM_SUPPORT_SCHEMA
@@ -77,7 +77,7 @@ def test_demo_cleaning_account_balances(demo_run) -> None:
     account = pl.read_parquet(result.out_dir / "cleaning.parquet")
     assert account.schema == CLEANING_SCHEMA
     assert account["rows_in"][0] == ledger.sales.height
-    assert account["rows_out"][-1] == result.cleaned.lines.height
+    assert account["rows_out"][-1] == result.analysis.info["rows"]["lines_kept"]
     assert (account["rows_in"] - account["rows_dropped"] == account["rows_out"]).all()
     assert account["rows_out"].to_list()[:-1] == account["rows_in"].to_list()[1:]
     assert account.filter(pl.col("rule") == "returns")["rows_dropped"][0] > 0
@@ -103,8 +103,8 @@ def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
             output={"out": str(tmp_path)}, report={"enabled": False}, mine={"enabled": False}
         )
     )
-    a = first.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
-    b = second.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
+    a = first.analysis.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
+    b = second.analysis.customers.select("customer_id", "segment", "pca_1").sort("customer_id")
     assert a["segment"].equals(b["segment"])
     # parallel float sums may differ in the last bits between runs; segments may not
     assert (a["pca_1"] - b["pca_1"]).abs().max() < 1e-9
@@ -119,16 +119,17 @@ def test_online_retail_end_to_end(tmp_path: Path) -> None:
         output={"out": str(tmp_path)},
     )
     result = run_pipeline(cfg)
-    lines = result.cleaned.lines
+    rows = result.analysis.info["rows"]
     # published figures for the usual cleaning (../shared/data/README.md)
-    assert lines.height == 397_884
-    assert lines["customer"].n_unique() == 4_338
-    assert lines["invoice"].n_unique() == 18_532
-    assert lines["item"].n_unique() == 3_665
+    assert rows["lines_kept"] == 397_884
+    assert rows["customers"] == 4_338
+    assert rows["baskets"] == 18_532
+    assert rows["items"] == 3_665
+    assert result.analysis.items.height == 3_665
     assert result.ledger.n_lines == 541_909
-    assert result.customers.height == 4_338
-    assert 2 <= result.segmenter.k_ <= 10
-    rules = result.rules.table
+    assert result.analysis.customers.height == 4_338
+    assert 2 <= result.analysis.segments.height <= 10
+    rules = result.analysis.rules
     assert rules.filter(pl.col("scope") == "all").height > 0
     assert rules["scope"].n_unique() > 1, "no segment produced rules"
 
@@ -149,7 +150,8 @@ def test_itemsets_on_request_agree_with_item_support(demo_run, tmp_path: Path) -
     joined = singles.join(support, on=["scope", "item"], how="left")
     assert joined["baskets"].null_count() == 0
     assert (joined["count"] == joined["baskets"]).all()
-    assert result.itemsets is not None and result.itemsets.height == itemsets.height
+    assert result.analysis.itemsets is not None
+    assert result.analysis.itemsets.height == itemsets.height
 
 
 def test_outputs_include_opportunities_model_and_report(demo_run) -> None:

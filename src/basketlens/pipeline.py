@@ -54,6 +54,7 @@ __all__ = [
     "ProgressReporter",
     "RunResult",
     "analyse_ledger",
+    "backtest_lines",
     "fit_stages",
     "load_and_clean",
     "run_backtest",
@@ -249,14 +250,22 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
 
 
 def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None) -> BacktestResult:
-    """Fit every stage on the lines before the split; measure the recommenders after it."""
+    """Load and clean the configured ledger, then :func:`backtest_lines`."""
     config = config.validated()
     clock = Clock(progress)
     _, cleaned = load_and_clean(config, clock=clock)
+    return backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+
+
+def backtest_lines(
+    lines: pl.DataFrame, items: pl.DataFrame, config: RunConfig, *, clock: Clock | None = None
+) -> BacktestResult:
+    """Fit every stage on the cleaned lines before the split; measure the recommenders after it."""
+    clock = clock or Clock()
     started = time.perf_counter()
-    at = resolve_split(cleaned.lines, config.backtest)
-    train, test = split_lines(cleaned.lines, at)
-    fitted = fit_stages(train, cleaned.items, config, clock=clock, opportunities=False)
+    at = resolve_split(lines, config.backtest)
+    train, test = split_lines(lines, at)
+    fitted = fit_stages(train, items, config, clock=clock, opportunities=False)
     if fitted.mining is None:
         raise ParameterError("the backtest compares rule-based recommendations; enable mining")
     with clock.stage("backtest", "measuring recommendations after the split"):
