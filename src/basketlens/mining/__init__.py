@@ -51,7 +51,7 @@ __getattr__, __dir__ = lazy_exports(
         "mine_scopes": ".scopes",
         "item_support": ".scopes",
         "ScopedRules": ".scopes",
-        "mine_rules": ".thresholds",
+        "mine_rules": ".mine",
         "suggest_min_count": ".thresholds",
         "MiningResult": ".stage",
         "run_mining": ".stage",
