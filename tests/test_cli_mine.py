@@ -8,6 +8,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from basketlens.cli import app
+from basketlens.mining import MiningOptions, mine_rules, read_baskets
 from tests.conftest import shared_path
 
 runner = CliRunner()
@@ -111,3 +112,27 @@ def test_missing_long_column_is_named(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no column 'sku'" in result.output and "Traceback" not in result.output
+
+
+def test_cli_is_mine_rules_and_its_search_honours_the_filters(tmp_path: Path) -> None:
+    """Regression: the command's own threshold search ignored --min-lift, --min-len and
+    --multi-consequent; now it calls mine_rules, so the file holds what the search counted."""
+    path = shared_path("groceries", "groceries.csv.gz")
+    out = tmp_path / "rules.parquet"
+    flags = ["--min-lift", "3", "--min-len", "3", "--multi-consequent", "--target-rules", "60"]
+    result = runner.invoke(app, ["mine", str(path), *flags, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    options = MiningOptions(min_lift=3.0, min_len=3, consequent_max_len=None, target_rules=60)
+    expected = mine_rules(read_baskets(path), options)
+    search = expected.info["threshold_search"]
+    assert f"threshold help: min_count {search['min_count']} " in result.output
+    assert pl.read_parquet(out).equals(expected.table)
+    assert len(expected) == search["n_rules"] and 30 <= len(expected) <= 90
+
+
+def test_invalid_flags_are_refused_before_reading(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["mine", str(tmp_path / "missing.csv"), "--min-support", "1.5"])
+    assert result.exit_code == 1
+    assert "min_support must be in (0, 1]; got 1.5" in result.output
+    result = runner.invoke(app, ["mine", str(tmp_path / "missing.csv"), "--sort-by", "lfit"])
+    assert result.exit_code == 1 and "did you mean 'lift'" in result.output

@@ -75,7 +75,7 @@ def test_long_table_errors() -> None:
         to_basket_matrix(pl.DataFrame({"basket": ["1", "2"], "item": ["a", None]}))
     with pytest.raises(InputError, match="basket 0 is a string"):
         to_basket_matrix(["abc"])
-    with pytest.raises(InputError, match="use read_fimi or read_basket_file"):
+    with pytest.raises(InputError, match="use read_baskets"):
         to_basket_matrix("groceries.csv")
 
 

@@ -110,6 +110,6 @@ def test_scope_errors(matrix) -> None:
     with pytest.raises(ParameterError, match="rows must be unique"):
         item_support(matrix, {"x": [1, 1]})
     with pytest.raises(ParameterError, match="give min_support, min_count or target_rules"):
-        mine_scopes(matrix, SCOPES)
+        mine_scopes(matrix, SCOPES, target_rules=None)
     with pytest.raises(ParameterError, match=r"n_jobs must be in \[1, inf\); got 0"):
         mine_scopes(matrix, SCOPES, min_count=5, n_jobs=0)

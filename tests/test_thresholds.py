@@ -7,8 +7,9 @@ import pytest
 
 from basketlens.errors import MiningBudgetError, ParameterError
 from basketlens.mining import mine_itemsets, to_basket_matrix
+from basketlens.mining.mine import mine_rules
 from basketlens.mining.rules import count_rules
-from basketlens.mining.thresholds import mine_rules, suggest_min_count
+from basketlens.mining.thresholds import suggest_min_count
 
 
 @pytest.fixture(scope="module")

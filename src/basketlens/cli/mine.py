@@ -1,5 +1,9 @@
 """``basketlens mine``: standalone rule mining on a basket file.
 
+Thin: the flags become a :class:`MiningOptions`, then :func:`read_baskets` →
+:func:`mine_rules` → Parquet → one summary line (:func:`mine_file`). Flag defaults are the
+options' defaults.
+
 Example:
     $ basketlens mine retail.dat.gz --format fimi --min-support 0.001 --out rules.parquet
 """
@@ -8,11 +12,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from basketlens.cli.console import err_console, handle_errors
+from basketlens.mining.options import MiningOptions
+
+_DEFAULTS = MiningOptions()
 
 
 @handle_errors
@@ -47,14 +54,16 @@ def mine_command(
     min_confidence: Annotated[
         float,
         typer.Option("--min-confidence", help="Minimum confidence (rules exactly at it are kept)."),
-    ] = 0.5,
+    ] = _DEFAULTS.min_confidence,
     min_lift: Annotated[
         float | None, typer.Option("--min-lift", help="Minimum lift, e.g. 1.")
     ] = None,
     max_len: Annotated[
         int | None, typer.Option("--max-len", help="Longest itemset, e.g. 5.")
     ] = None,
-    min_len: Annotated[int, typer.Option("--min-len", help="Shortest rule (1 allows {} → Y).")] = 2,
+    min_len: Annotated[
+        int, typer.Option("--min-len", help="Shortest rule (1 allows {} → Y).")
+    ] = _DEFAULTS.min_len,
     multi_consequent: Annotated[
         bool, typer.Option("--multi-consequent", help="Allow several items on the right-hand side.")
     ] = False,
@@ -63,9 +72,9 @@ def mine_command(
         typer.Option("--target", help="Itemsets written with --itemsets: all, closed or maximal."),
     ] = "all",
     target_rules: Annotated[
-        int,
+        int | None,
         typer.Option("--target-rules", help="Without a support: aim for about this many rules."),
-    ] = 200,
+    ] = _DEFAULTS.target_rules,
     measures: Annotated[
         str | None,
         typer.Option(
@@ -91,13 +100,13 @@ def mine_command(
     adjust: Annotated[
         str,
         typer.Option("--adjust", help="Multiple-testing correction: holm, bonferroni, bh, none."),
-    ] = "holm",
+    ] = _DEFAULTS.adjust,
     top: Annotated[
         int | None, typer.Option("--top", help="Keep the best N rules by --sort-by.")
     ] = None,
     sort_by: Annotated[
         str, typer.Option("--sort-by", help="Measure that orders the rules, e.g. lift.")
-    ] = "lift",
+    ] = _DEFAULTS.sort_by,
     out: Annotated[Path, typer.Option("--out", "-o", help="Rules Parquet file.")] = Path(
         "rules.parquet"
     ),
@@ -112,73 +121,83 @@ def mine_command(
 
     Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5
     """
-    from basketlens._validation import check_option
-    from basketlens.mining import mine_itemsets
-    from basketlens.mining.thresholds import suggest_min_count
-
-    check_option("--format", file_format, ("basket", "fimi", "long"))
-    start = time.perf_counter()
-    matrix = _load(path, file_format, sep=sep, basket_col=basket_col, item_col=item_col)
-    loaded = time.perf_counter()
-    if min_support is None and min_count is None:
-        search = suggest_min_count(
-            matrix, target_rules=target_rules, min_confidence=min_confidence, max_len=max_len
-        )
-        min_count = search.min_count
-        err_console.print(
-            f"threshold help: min_count {min_count} "
-            f"(support {min_count / max(matrix.n_baskets, 1):.5f}) for about "
-            f"{target_rules} rules"
-        )
-    itemsets = mine_itemsets(matrix, min_support=min_support, min_count=min_count, max_len=max_len)
-    rules = itemsets.rules(
-        min_confidence=min_confidence,
-        min_lift=min_lift,
-        min_len=min_len,
-        consequent_max_len=None if multi_consequent else 1,
-        measures=[m.strip() for m in measures.split(",")] if measures else None,
-        sort_by=sort_by,
+    given = {
+        "min_support": min_support,
+        "min_count": min_count,
+        "target_rules": target_rules,
+        "min_confidence": min_confidence,
+        "min_lift": min_lift,
+        "max_len": max_len,
+        "min_len": min_len,
+        "consequent_max_len": None if multi_consequent else 1,
+        "measures": [m.strip() for m in measures.split(",")] if measures else None,
+        "prune_redundant": prune_redundant,
+        "significant": significant,
+        "adjust": adjust,
+        "top": top,
+        "sort_by": sort_by,
+    }
+    mine_file(
+        path,
+        _DEFAULTS.updated(given),
+        file_format=file_format,
+        sep=sep,
+        basket_col=basket_col,
+        item_col=item_col,
+        out=out,
+        itemsets_out=itemsets_out,
+        target=target,
     )
-    if prune_redundant:
-        rules = rules.prune_redundant()
-    if significant is not None:
-        rules = rules.significant(alpha=significant, adjust=adjust)
-    if top is not None:
-        rules = rules.top(top, by=sort_by)
+
+
+def mine_file(
+    path: Path,
+    options: MiningOptions,
+    *,
+    file_format: str = "basket",
+    sep: str = ",",
+    basket_col: str = "basket",
+    item_col: str = "item",
+    out: Path = Path("rules.parquet"),
+    itemsets_out: Path | None = None,
+    target: str = "all",
+) -> None:
+    """The body of ``basketlens mine``: read, mine, write, print one summary line."""
+    from basketlens._validation import check_option
+    from basketlens.mining import mine_itemsets, mine_rules, read_baskets
+
+    options.validate()  # every flag is checked before the file is read
+    check_option("--format", file_format, ("basket", "fimi", "long"))
+    check_option("--target", target, ("all", "closed", "maximal"))
+    start = time.perf_counter()
+    matrix = read_baskets(
+        path, format=file_format, sep=sep, basket_col=basket_col, item_col=item_col
+    )
+    loaded = time.perf_counter()
+    rules = mine_rules(matrix, options)
+    search: dict[str, Any] | None = rules.info["threshold_search"]
+    if search is not None:
+        err_console.print(
+            f"threshold help: min_count {search['min_count']} "
+            f"(support {search['min_support']:.5f}) for about {search['target_rules']} rules"
+        )
     mined = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     rules.table.write_parquet(out)
     if itemsets_out is not None:
-        wanted = (
-            itemsets
-            if target == "all"
-            else mine_itemsets(matrix, min_count=itemsets.min_count, max_len=max_len, target=target)
+        itemsets = mine_itemsets(
+            matrix,
+            min_count=rules.info["min_count"],
+            max_len=options.max_len,
+            max_itemsets=options.max_itemsets,
+            target=target,
         )
-        wanted.table.write_parquet(itemsets_out)
+        itemsets_out.parent.mkdir(parents=True, exist_ok=True)
+        itemsets.table.write_parquet(itemsets_out)
     err_console.print(
         f"{matrix.n_baskets:,} baskets, {matrix.n_items:,} items · min_count "
-        f"{itemsets.min_count} · {itemsets.table.height:,} itemsets · {rules.table.height:,} rules"
-        f" → {out}  (load {loaded - start:.2f}s, mine+rules {mined - loaded:.2f}s)",
+        f"{rules.info['min_count']} · {rules.info['itemsets']['n_itemsets']:,} itemsets · "
+        f"{rules.table.height:,} rules → {out}  (load {loaded - start:.2f}s, mine+rules "
+        f"{mined - loaded:.2f}s)",
         highlight=False,
     )
-
-
-def _load(path: Path, file_format: str, *, sep: str, basket_col: str, item_col: str):
-    from basketlens.mining import read_basket_file, read_fimi, to_basket_matrix
-
-    if file_format == "fimi":
-        return read_fimi(path)
-    if file_format == "basket":
-        return read_basket_file(path, sep=sep)
-    from basketlens.errors import SchemaError
-    from basketlens.ingest.readers import read_table
-
-    table = read_table(path, role="baskets")
-    missing = [c for c in (basket_col, item_col) if c not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{path}: no column {', '.join(map(repr, missing))}; columns are "
-            f"{', '.join(table.columns)} (choose with --basket-col / --item-col)"
-        )
-    long = table.frame.select(basket_col, item_col).collect()
-    return to_basket_matrix(long, basket_col=basket_col, item_col=item_col)

@@ -1,5 +1,12 @@
 """Frequent itemsets, association rules and item support on a shared basket encoding.
 
+Where things live: ``encode`` (BasketMatrix), ``readers`` (basket files), ``itemsets``
+(the miner; the compiled kernel in ``_core``, its pure-Python reference in ``_reference``),
+``rules`` / ``splits`` / ``measures`` / ``pruning`` (rules from itemsets), ``thresholds``
+(threshold help), ``mine`` (``mine_rules``: the one path from baskets to finished rules),
+``scopes`` (rules per scope), ``names`` (item names), ``stage`` (``run_mining``: the stage
+the pipeline calls) and ``options`` (``MiningOptions``).
+
 Example:
     >>> from basketlens.mining import mine_itemsets
     >>> its = mine_itemsets([["milk", "bread"], ["milk"]], min_support=0.5)
@@ -28,6 +35,7 @@ __all__ = [
     "mine_rules",
     "mine_scopes",
     "read_basket_file",
+    "read_baskets",
     "read_fimi",
     "run_mining",
     "suggest_min_count",
@@ -38,8 +46,9 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "BasketMatrix": ".encode",
-        "read_basket_file": ".encode",
-        "read_fimi": ".encode",
+        "read_basket_file": ".readers",
+        "read_baskets": ".readers",
+        "read_fimi": ".readers",
         "to_basket_matrix": ".encode",
         "Itemsets": ".itemsets",
         "mine_itemsets": ".itemsets",
@@ -51,7 +60,7 @@ __getattr__, __dir__ = lazy_exports(
         "mine_scopes": ".scopes",
         "item_support": ".scopes",
         "ScopedRules": ".scopes",
-        "mine_rules": ".thresholds",
+        "mine_rules": ".mine",
         "suggest_min_count": ".thresholds",
         "MiningResult": ".stage",
         "run_mining": ".stage",

@@ -12,8 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import gzip
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +22,7 @@ import polars as pl
 
 from basketlens.errors import InputError, ParameterError, SchemaError
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["BasketMatrix", "read_basket_file", "read_fimi", "to_basket_matrix"]
+__all__ = ["BasketMatrix", "from_pairs", "to_basket_matrix"]
 
 
 @dataclass(frozen=True)
@@ -87,10 +83,15 @@ class BasketMatrix:
         )
 
 
-def _from_pairs(
+def from_pairs(
     rows: np.ndarray, codes: np.ndarray, n_rows: int, items: tuple[str, ...], ids: Any
 ) -> BasketMatrix:
-    """CSR from (row, code) pairs: sorts, drops duplicate items within a basket."""
+    """CSR from (row, code) pairs: sorts, drops duplicate items within a basket.
+
+    Example:
+        >>> from_pairs(np.array([1, 0, 1]), np.array([0, 1, 0]), 2, ("a", "b"), None).indptr
+        array([0, 1, 2])
+    """
     n_items = max(len(items), 1)
     key = rows.astype(np.int64) * n_items + codes.astype(np.int64)
     if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
@@ -136,7 +137,7 @@ def _encode_long(
     flat = grouped.get_column("code").explode().to_numpy()
     rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     ids = tuple(grouped.get_column("basket").to_list())
-    return _from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
+    return from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
 
 
 def _from_frame(
@@ -194,7 +195,7 @@ def _from_lists(data: Iterable[Iterable[str]], items: Sequence[str] | None) -> B
     s = pl.Series(flat, dtype=pl.String)
     vocab = _vocabulary(s, items)
     codes = s.cast(pl.Enum(vocab)).to_physical().to_numpy()
-    return _from_pairs(rows, codes, n, tuple(vocab.to_list()), None)
+    return from_pairs(rows, codes, n, tuple(vocab.to_list()), None)
 
 
 def to_basket_matrix(
@@ -233,7 +234,8 @@ def to_basket_matrix(
         return _from_sparse(data, items)
     if isinstance(data, str | bytes | Path):
         raise InputError(
-            "to_basket_matrix got a string or path; use read_fimi or read_basket_file for files"
+            "to_basket_matrix got a string or path; use read_baskets (or read_fimi or "
+            "read_basket_file) for files"
         )
     try:
         iter(data)
@@ -243,115 +245,3 @@ def to_basket_matrix(
             "a long table, a scipy sparse matrix or a BasketMatrix"
         ) from None
     return _from_lists(data, items)
-
-
-def _read_lines(path: str | Path) -> tuple[Path, pl.Series]:
-    """The lines of a (possibly gzipped) UTF-8 text file as a String Series."""
-    path = Path(path)
-    raw = _read_bytes(path)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}, line {line}: not valid UTF-8 text") from None
-    if text.endswith("\n"):
-        text = text[:-1]
-    if not text:
-        return path, pl.Series("line", [], dtype=pl.String)
-    lines = pl.Series("line", [text]).str.split("\n").explode()
-    return path, lines.str.strip_suffix("\r")
-
-
-def _tokens(lines: pl.Series, sep: str) -> pl.DataFrame:
-    """Long (row, line=token) table of the split lines; an empty line is an empty basket."""
-    df = pl.DataFrame({"line": lines}).with_row_index("row")
-    df = df.filter(pl.col("line").str.len_bytes() > 0)
-    return df.with_columns(pl.col("line").str.split(sep)).explode("line")
-
-
-def _matrix_from_tokens(
-    long: pl.DataFrame, n_rows: int, vocab: pl.Series, labels: tuple[str, ...]
-) -> BasketMatrix:
-    rows = long.get_column("row").to_numpy().astype(np.int64)
-    codes = long.get_column("line").cast(pl.Enum(vocab)).to_physical().to_numpy()
-    return _from_pairs(rows, codes, n_rows, labels, None)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read basket file {path}: {exc.strerror or exc}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"basket file {path} is not a valid gzip file: {exc}") from None
-    return raw
-
-
-def read_fimi(path: str | Path) -> BasketMatrix:
-    """Read a FIMI file: one basket per line, integer item ids separated by spaces (.gz ok).
-
-    Parsed in numpy (no Python loop per item). Item ids are the integers' decimal forms,
-    coded in numeric order; an empty line is an empty basket.
-
-    Example:
-        >>> m = read_fimi("retail.dat.gz")  # doctest: +SKIP
-        >>> m.n_baskets  # doctest: +SKIP
-        88162
-    """
-    from basketlens.mining import _core
-
-    path = Path(path)
-    raw = _read_bytes(path)
-    rows, values, n_rows, err = _core.parse_fimi(raw)
-    if err:
-        line = n_rows
-        text = raw.split(b"\n", line)[line - 1].decode("utf-8", "replace").strip()
-        what = "has an item id over 18 digits" if err == 2 else "is not a list of integer item ids"
-        raise InputError(
-            f"{path}, line {line}: {text[:80]!r} {what} "
-            "(FIMI files hold space-separated integers; for text labels use "
-            "--format basket or read_basket_file)"
-        )
-    uniq = np.sort(values)
-    if uniq.size > 1:
-        uniq = uniq[np.concatenate(([True], uniq[1:] != uniq[:-1]))]
-    if uniq.size and int(uniq[-1]) < 4 * len(values) + 1024:  # small ids: a lookup table
-        lut = np.zeros(int(uniq[-1]) + 1, dtype=np.int32)
-        lut[uniq] = np.arange(uniq.size, dtype=np.int32)
-        codes = lut[values]
-    else:
-        codes = np.searchsorted(uniq, values).astype(np.int32)
-    labels = tuple(str(v) for v in uniq.tolist())
-    m = _from_pairs(rows.astype(np.int64), codes, n_rows, labels, None)
-    logger.debug("read_fimi %s: %d baskets, %d items", path, m.n_baskets, m.n_items)
-    return m
-
-
-def read_basket_file(path: str | Path, *, sep: str = ",") -> BasketMatrix:
-    """Read a basket file: one basket per line, item labels separated by ``sep`` (.gz ok).
-
-    Labels are kept verbatim (no trimming); an empty line is an empty basket; an empty
-    label (e.g. ``a,,b``) is an error naming the line.
-
-    Example:
-        >>> m = read_basket_file("groceries.csv.gz")  # doctest: +SKIP
-        >>> m.n_baskets, m.n_items  # doctest: +SKIP
-        (9835, 169)
-    """
-    if not isinstance(sep, str) or not sep or sep in "\r\n":
-        raise ParameterError(f"sep must be a non-empty string without newlines; got {sep!r}")
-    path, lines = _read_lines(path)
-    long = _tokens(lines, sep)
-    empty = long.get_column("line").str.len_bytes() == 0
-    if empty.any():
-        i = int(empty.arg_max())
-        raise InputError(
-            f"{path}, line {int(long['row'][i]) + 1}: empty item between separators {sep!r}"
-        )
-    vocab = long.get_column("line").unique().sort()
-    m = _matrix_from_tokens(long, len(lines), vocab, tuple(vocab.to_list()))
-    logger.debug("read_basket_file %s: %d baskets, %d items", path, m.n_baskets, m.n_items)
-    return m

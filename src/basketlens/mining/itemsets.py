@@ -28,22 +28,19 @@ import math
 import time
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from types import ModuleType
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
 from basketlens.errors import InputError, MiningBudgetError, ParameterError
+from basketlens.mining import _reference
+from basketlens.mining._kernel import core as _core
 from basketlens.mining.encode import BasketMatrix, to_basket_matrix
-
-try:  # the compiled kernel; the pure-Python reference is used only if the build is missing
-    from basketlens.mining import _core
-except ImportError:  # pragma: no cover - exercised only on a broken build
-    _core = None
-
-if TYPE_CHECKING:
-    from basketlens.mining.rules import Rules
+from basketlens.mining.rules import Rules, generate_rules
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +50,13 @@ TARGETS = ("all", "closed", "maximal")
 #: auto: per branch, tid-lists by pairwise merge or by occurrence deliver (cost model), and
 #: diffsets for dense branches; eclat: tid-lists by merging only; declat: diffsets from depth 2;
 #: occurrence: tid-lists by occurrence deliver only; python: the slow pure-Python reference
-#: (tests, or when the extension is missing). All give identical itemsets.
+#: (:mod:`basketlens.mining._reference`; tests, or when the extension is missing). All give
+#: identical itemsets.
 ALGORITHMS = ("auto", "eclat", "declat", "occurrence", "python")
-_STRATEGY = {"auto": 0, "eclat": 1, "declat": 2, "occurrence": 3}
+#: algorithm name -> the kernel's strategy value (the kernel names its strategies in order)
+_STRATEGY = {name: k for k, name in enumerate(_core.STRATEGIES)} if _core is not None else {}
+#: the kernel that indexes and looks up itemsets (whatever algorithm mined them)
+_INDEXER: ModuleType = _core if _core is not None else _reference
 
 
 def resolve_min_count(
@@ -97,93 +98,6 @@ def _suggest_support(m: BasketMatrix, min_count: int) -> float:
     support = suggested / max(m.n_baskets, 1)
     digits = max(0, -math.floor(math.log10(support)) + 1)
     return min(1.0, math.ceil(support * 10**digits) / 10**digits)
-
-
-def _py_mine(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    n_items: int,
-    min_count: int,
-    max_len: int | None,
-    max_itemsets: int | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Reference Eclat on Python-int bitsets (slow; the oracle for the compiled kernel)."""
-    n = len(indptr) - 1
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    counts = np.bincount(indices, minlength=n_items)
-    order = sorted((c, i) for i in range(n_items) if (c := int(counts[i])) >= min_count)
-    top = []
-    for c, i in order:
-        bits = np.zeros(n, dtype=np.uint8)
-        bits[rows[indices == i]] = 1
-        top.append((i, int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little"), c))
-    out_sets: list[tuple[int, ...]] = []
-    out_counts: list[int] = []
-    limit = max_itemsets if max_itemsets is not None else -1
-    depth_max = max_len if max_len is not None else n_items + 1
-
-    def dfs(prefix: tuple[int, ...], ext: list[tuple[int, int, int]]) -> bool:
-        for k, (i, bits, c) in enumerate(ext):
-            if len(out_counts) == limit:
-                return False
-            itemset = (*prefix, i)
-            out_sets.append(itemset)
-            out_counts.append(c)
-            if len(itemset) < depth_max:
-                child = []
-                for j, bj, _ in ext[k + 1 :]:
-                    b = bits & bj
-                    cnt = b.bit_count()
-                    if cnt >= min_count:
-                        child.append((j, b, cnt))
-                if child and not dfs(itemset, child):
-                    return False
-        return True
-
-    complete = dfs((), top)
-    lengths = np.array([len(s) for s in out_sets], dtype=np.int64)
-    offsets = np.zeros(len(out_sets) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.array([c for s in out_sets for c in sorted(s)], dtype=np.int32)
-    return flat, offsets, np.array(out_counts, dtype=np.int64), complete
-
-
-def _py_build_index(
-    flat: np.ndarray, offsets: np.ndarray, counts: np.ndarray
-) -> dict[tuple[int, ...], int]:
-    fl = flat.tolist()
-    return {
-        tuple(fl[a:b]): int(c)
-        for a, b, c in zip(
-            offsets[:-1].tolist(), offsets[1:].tolist(), counts.tolist(), strict=True
-        )
-    }
-
-
-def _py_lookup(index: dict[tuple[int, ...], int], qf: np.ndarray, qo: np.ndarray) -> np.ndarray:
-    fl = qf.tolist()
-    return np.array(
-        [
-            index.get(tuple(sorted(fl[a:b])), -1)
-            for a, b in zip(qo[:-1].tolist(), qo[1:].tolist(), strict=True)
-        ],
-        dtype=np.int64,
-    )
-
-
-def _py_closed_maximal(
-    flat: np.ndarray, offsets: np.ndarray, counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    index = {s: k for k, s in enumerate(_py_build_index(flat, offsets, counts))}
-    closed = np.ones(len(counts), dtype=bool)
-    maximal = np.ones(len(counts), dtype=bool)
-    for s, k in index.items():
-        for d in range(len(s) if len(s) > 1 else 0):
-            j = index[s[:d] + s[d + 1 :]]
-            maximal[j] = False
-            if counts[j] == counts[k]:
-                closed[j] = False
-    return closed, maximal
 
 
 class Itemsets:
@@ -241,8 +155,6 @@ class Itemsets:
     @cached_property
     def table(self) -> pl.DataFrame:
         """The itemsets as a Polars table (built on first access, sorted in numpy)."""
-        import pyarrow as pa
-
         n, lengths = len(self.counts), np.diff(self.offsets)
         # rank of each code in the string order of the item ids (FIMI codes are numeric order)
         vocab = pl.Series("item", self.vocabulary, dtype=pl.String)
@@ -288,10 +200,7 @@ class Itemsets:
 
     def _lookup_index(self) -> Any:
         if self._index is None:
-            if _core is not None:
-                self._index = _core.build_index(self._all_flat, self._all_offsets)
-            else:
-                self._index = _py_build_index(self._all_flat, self._all_offsets, self._all_counts)
+            self._index = _INDEXER.build_index(self._all_flat, self._all_offsets)
         return self._index
 
     def lookup_counts(self, query_flat: np.ndarray, query_offsets: np.ndarray) -> np.ndarray:
@@ -314,36 +223,28 @@ class Itemsets:
                 "query_offsets must start at 0, be non-decreasing and end at len(query_flat)"
             )
         index = self._lookup_index()
-        if _core is not None:
-            out = _core.lookup(self._all_flat, self._all_offsets, self._all_counts, index, qf, qo)
-        else:
-            out = _py_lookup(index, qf, qo)
+        out = _INDEXER.lookup(self._all_flat, self._all_offsets, self._all_counts, index, qf, qo)
         out[np.diff(qo) == 0] = self.n_baskets
         return out
 
     def rules(self, **kwargs: Any) -> Rules:
         """Association rules from these itemsets: ``generate_rules(self, **kwargs)``."""
-        from basketlens.mining.rules import generate_rules
-
         return generate_rules(self, **kwargs)
 
 
 def _run_kernel(
     m: BasketMatrix, min_count: int, max_len: int | None, max_itemsets: int | None, algorithm: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    if algorithm == "python" or _core is None:
-        if algorithm != "python":
-            logger.warning("compiled mining core unavailable; using the slow Python reference")
-        return _py_mine(m.indptr, m.indices, m.n_items, min_count, max_len, max_itemsets)
+    kernel = _reference if algorithm == "python" else _core
     try:
-        return _core.mine(
+        return kernel.mine(
             np.ascontiguousarray(m.indptr, dtype=np.int64),
             np.ascontiguousarray(m.indices, dtype=np.int32),
             m.n_items,
             min_count,
             0 if max_len is None else max_len,
             -1 if max_itemsets is None else max_itemsets,
-            _STRATEGY[algorithm],
+            _STRATEGY[algorithm] if kernel is _core else 0,
         )
     except ValueError as exc:  # the kernel validates the CSR structure
         raise InputError(f"invalid BasketMatrix: {exc}; build it with to_basket_matrix") from None
@@ -380,6 +281,8 @@ def mine_itemsets(
     m = to_basket_matrix(baskets)
     min_c = resolve_min_count(m.n_baskets, min_support=min_support, min_count=min_count)
     used = "python" if algorithm == "python" or _core is None else algorithm
+    if used != algorithm:
+        logger.warning("compiled mining core unavailable; using the slow Python reference")
     t0 = time.perf_counter()
     flat, offsets, counts, complete = _run_kernel(m, min_c, max_len, max_itemsets, used)
     if not complete:
@@ -392,12 +295,12 @@ def mine_itemsets(
         )
     keep = index = None
     if target != "all":
-        if used != "python":
-            index = _core.build_index(flat, offsets)
-            closed, maximal = _core.closed_maximal(flat, offsets, counts, index)
-        else:
-            closed, maximal = _py_closed_maximal(flat, offsets, counts)
+        kernel = _reference if used == "python" else _core
+        index = kernel.build_index(flat, offsets)
+        closed, maximal = kernel.closed_maximal(flat, offsets, counts, index)
         keep = closed if target == "closed" else maximal
+        if kernel is not _INDEXER:
+            index = None  # lookups build their own index
     elapsed = time.perf_counter() - t0
     info = {
         "algorithm": used,

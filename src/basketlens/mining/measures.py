@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import betaln
 
 from basketlens.errors import ParameterError
 
@@ -137,7 +138,6 @@ def _chi_squared(ab, a, b, n):
 
 def _log_pmf(k, n, a, b):
     """log P(N = k), N ~ Hypergeometric(population n, a marked, b drawn)."""
-    from scipy.special import betaln  # imported on first use: keeps the CLI start fast
 
     def log_comb(x, y):
         return -np.log1p(x) - betaln(x - y + 1, y + 1)

@@ -3,7 +3,10 @@ miner (``min_support``, ``min_count``, ``min_confidence``, ``max_len``, …).
 
 With neither ``min_support`` nor ``min_count`` given, threshold help searches the integer
 ``min_count`` that yields about ``target_rules`` rules per scope
-(:attr:`MiningOptions.searches_threshold`).
+(:attr:`MiningOptions.searches_threshold`), counting only the rules the filters
+(``min_confidence``, ``min_lift``, ``min_len``, ``max_len``, ``consequent_max_len``) keep.
+The defaults never run away: ``max_len`` is unlimited but the search never goes deeper than
+the longest itemset the data allow, and ``max_itemsets`` caps every mining run.
 
 Example:
     >>> MiningOptions(min_support=1.5).validate()
@@ -21,7 +24,8 @@ from dataclasses import dataclass
 from basketlens._params import Boolean, Interval, OneOf, Options, Registered, param
 from basketlens.errors import ParameterError
 
-ADJUSTMENTS = ("holm", "bonferroni", "bh", "none")
+#: p-value adjustments: Holm step-down, Bonferroni, Benjamini–Hochberg (FDR), none.
+ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
 _MEASURES = "basketlens.mining.measures:MEASURES"
 
 
@@ -53,10 +57,10 @@ class MiningOptions(Options):
         "Minimum number of baskets for an itemset, instead of a share, e.g. 10.",
         cli="--min-count",
     )
-    target_rules: int = param(
+    target_rules: int | None = param(
         200,
-        Interval(int, 1),
-        "Without a support: aim for about this many rules per scope.",
+        Interval(int, 1, allow_none=True),
+        "Without a support: aim for about this many rules per scope (threshold help).",
         cli="--target-rules",
     )
     min_confidence: float = param(
@@ -69,10 +73,11 @@ class MiningOptions(Options):
         None, Interval(float, 0, allow_none=True), "Minimum lift, e.g. 1.", cli="--min-lift"
     )
     max_len: int | None = param(
-        4,
+        None,
         Interval(int, 1, allow_none=True),
-        "Longest itemset mined (antecedent + consequent).",
+        "Longest itemset mined (antecedent + consequent), e.g. 4.",
         cli="--max-len",
+        default_text="none (bounded by the data and by max_itemsets)",
     )
     min_len: int = param(
         2,
@@ -145,6 +150,8 @@ class MiningOptions(Options):
         return self.min_support is None and self.min_count is None
 
     def _check_together(self) -> None:
+        if self.searches_threshold and self.target_rules is None:
+            raise ParameterError("give min_support, min_count or target_rules; got none of them")
         if self.min_support is not None and self.min_count is not None:
             raise ParameterError(
                 f"give min_support or min_count, not both; got min_support={self.min_support}, "

@@ -28,13 +28,12 @@ import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
 from basketlens.errors import InputError
+from basketlens.mining.options import ADJUSTMENTS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ADJUSTMENTS", "adjust_pvalues", "redundant_mask", "significant_mask"]
 
-#: p-value adjustments: Holm step-down, Bonferroni, Benjamini–Hochberg (FDR), none.
-ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
 _CHUNK = 2_000_000  # subset keys joined at once
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -32,6 +32,9 @@ import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
 from basketlens.mining.measures import MEASURES, compute_measures, resolve_measures
+from basketlens.mining.names import add_item_names, item_name_map
+from basketlens.mining.options import MiningOptions
+from basketlens.mining.pruning import ADJUSTMENTS, redundant_mask, significant_mask
 from basketlens.mining.splits import (  # candidate generation; names importable from here too
     ItemsetsLike,
     Splits,
@@ -42,7 +45,14 @@ from basketlens.mining.splits import (  # candidate generation; names importable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COUNT_COLUMNS", "Rules", "count_rules", "empty_rules_table", "generate_rules"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "Rules",
+    "count_rules",
+    "empty_rules_table",
+    "generate_rules",
+    "rule_filters",
+]
 
 #: The count columns every rules table carries, in order, after the item lists.
 COUNT_COLUMNS: tuple[str, ...] = ("antecedent_count", "consequent_count", "both_count", "baskets")
@@ -218,6 +228,23 @@ def empty_rules_table(measures: Sequence[str]) -> pl.DataFrame:
     schema.update(dict.fromkeys(COUNT_COLUMNS, pl.Int64))
     schema.update(dict.fromkeys(measures, pl.Float64))
     return pl.DataFrame(schema=schema)
+
+
+def rule_filters(options: MiningOptions) -> dict[str, Any]:
+    """The rule filters of ``options`` as keywords of :func:`generate_rules` /
+    :func:`count_rules`: the threshold search counts exactly the rules it will keep.
+
+    Example:
+        >>> rule_filters(MiningOptions(min_lift=1.0))["min_lift"]
+        1.0
+    """
+    return {
+        "min_confidence": options.min_confidence,
+        "min_lift": options.min_lift,
+        "min_len": options.min_len,
+        "max_len": options.max_len,
+        "consequent_max_len": options.consequent_max_len,
+    }
 
 
 def count_rules(
@@ -412,16 +439,12 @@ class Rules:
 
     def prune_redundant(self) -> Rules:
         """Drop redundant rules (arules ``is.redundant``; see :func:`redundant_mask`)."""
-        from basketlens.mining.pruning import redundant_mask
-
         mask = redundant_mask(self.table)
         step = {"prune_redundant": {"removed": int(mask.sum())}}
         return self._derive(self.table.filter(pl.Series(~mask)), step)
 
     def significant(self, *, alpha: float = 0.05, adjust: str = "holm") -> Rules:
         """Keep rules whose one-sided Fisher test is significant after ``adjust``."""
-        from basketlens.mining.pruning import ADJUSTMENTS, significant_mask
-
         check_interval("alpha", alpha, low=0.0, high=1.0)
         check_option("adjust", adjust, ADJUSTMENTS)
         ab, a, b, n = self._counts()
@@ -436,3 +459,20 @@ class Rules:
             }
         }
         return self._derive(self.table.filter(pl.Series(mask)), step)
+
+    def with_item_names(self, items: pl.DataFrame | Mapping[str, str]) -> Rules:
+        """A new :class:`Rules` whose table has ``antecedent_names`` / ``consequent_names``
+        after the item lists (``RULES_BASE_SCHEMA`` order); ``items`` is the item table
+        (``item``, ``item_name``). Items it does not name keep their id.
+
+        Example:
+            >>> import polars as pl
+            >>> from basketlens.mining import mine_itemsets
+            >>> r = mine_itemsets([["a", "b"], ["a", "b"]], min_count=1).rules()
+            >>> items = pl.DataFrame({"item": ["a", "b"], "item_name": ["Apple", "Bread"]})
+            >>> r.with_item_names(items).table["consequent_names"].to_list()
+            [['Bread'], ['Apple']]
+        """
+        names = items if isinstance(items, Mapping) else item_name_map(items)
+        step = {"with_item_names": {"named_items": len(names)}}
+        return self._derive(add_item_names(self.table, names), step)

@@ -3,8 +3,9 @@
 A *scope* is a named set of basket rows ("all", or a segment id as text). Every scope is
 cut from the same :class:`~basketlens.mining.encode.BasketMatrix` with ``subset``, so all
 scopes share one item coding and their results are comparable (the arules lesson). Scopes
-are mined in threads when ``n_jobs`` allows (the compiled kernel releases the GIL). A scope
-with too few baskets gets no rules and a note in its info, not an error.
+are mined in threads when ``n_jobs`` allows (the compiled kernel releases the GIL), each by
+:func:`~basketlens.mining.mine.mine_rules` with the same :class:`MiningOptions`. A scope with
+fewer than ``min_scope_baskets`` baskets gets no rules and a note in its info, not an error.
 
 Example:
     >>> import numpy as np
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,8 +32,10 @@ from basketlens._validation import check_interval
 from basketlens.errors import ParameterError
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.measures import resolve_measures
+from basketlens.mining.mine import mine_rules
+from basketlens.mining.names import add_item_names, item_name_map
+from basketlens.mining.options import MiningOptions
 from basketlens.mining.rules import Rules, empty_rules_table
-from basketlens.mining.thresholds import mine_rules
 from basketlens.schema import ITEM_SUPPORT_SCHEMA, RULES_BASE_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -123,6 +126,14 @@ class ScopedRules:
     """Rules of every scope in one ``table`` (rule_id "<scope>-r000001", then ``scope``),
     the per-scope :class:`Rules` in ``rules`` (None for skipped scopes) and ``info``
     (parameters and one record per scope, with a note when the scope was skipped).
+
+    Example:
+        >>> from basketlens.mining import to_basket_matrix
+        >>> m = to_basket_matrix([["a", "b"]] * 12)
+        >>> s = mine_scopes(m, min_count=5)
+        >>> items = pl.DataFrame({"item": ["a", "b"], "item_name": ["Apple", "Bread"]})
+        >>> s.with_item_names(items).table["antecedent_names"].to_list()
+        [['Apple'], ['Bread']]
     """
 
     def __init__(
@@ -138,6 +149,15 @@ class ScopedRules:
     def __repr__(self) -> str:
         return f"ScopedRules(n={len(self)}, scopes={list(self.rules)})"
 
+    def with_item_names(self, items: pl.DataFrame) -> ScopedRules:
+        """A new :class:`ScopedRules` whose tables (the combined one and each scope's) carry
+        ``antecedent_names`` / ``consequent_names`` from the item table (``item``,
+        ``item_name``), in ``RULES_BASE_SCHEMA`` order; items it does not name keep their id.
+        """
+        names = item_name_map(items)
+        rules = {s: None if r is None else r.with_item_names(names) for s, r in self.rules.items()}
+        return ScopedRules(add_item_names(self.table, names), rules, dict(self.info))
+
 
 def _scope_table(scope: str, table: pl.DataFrame) -> pl.DataFrame:
     return table.with_columns(
@@ -145,29 +165,30 @@ def _scope_table(scope: str, table: pl.DataFrame) -> pl.DataFrame:
     ).select("rule_id", "scope", pl.all().exclude("rule_id", "scope"))
 
 
+def _workers(n_jobs: int | None, n_scopes: int) -> int:
+    if n_jobs is not None and n_jobs != -1:
+        check_interval("n_jobs", n_jobs, low=1, integer=True)
+    workers = 1 if n_jobs is None else (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    return max(1, min(workers, n_scopes))
+
+
 def mine_scopes(
     matrix: BasketMatrix,
     scopes: Mapping[Any, Any] | None = None,
+    options: MiningOptions | None = None,
     *,
-    min_support: float | None = None,
-    min_count: int | None = None,
-    target_rules: int | None = None,
-    min_confidence: float = 0.5,
-    max_len: int | None = None,
-    measures: Sequence[str] | None = None,
     n_jobs: int | None = None,
-    min_scope_baskets: int = 10,
     include_all: bool = True,
-    max_itemsets: int | None = 5_000_000,
-    **rule_kwargs: Any,
+    **changes: Any,
 ) -> ScopedRules:
     """Mine rules in "all" and in each scope, on the shared vocabulary of ``matrix``.
 
-    Thresholds apply per scope: ``min_support`` is relative to each scope's baskets,
-    ``min_count`` is absolute, ``target_rules`` searches a count per scope
-    (:func:`~basketlens.mining.thresholds.suggest_min_count`). ``n_jobs`` threads (None = 1,
-    -1 = all cores). Scopes with fewer than ``min_scope_baskets`` baskets are skipped with a
-    note. ``rule_kwargs`` go to ``generate_rules`` (min_lift, min_len, consequent_max_len, …).
+    ``options`` (default ``MiningOptions()``, updated by ``changes``: its field names) apply
+    to every scope through :func:`~basketlens.mining.mine.mine_rules`: ``min_support`` is
+    relative to each scope's baskets, ``min_count`` is absolute, and without either the
+    threshold search finds a count per scope for ``target_rules``. Scopes with fewer than
+    ``min_scope_baskets`` baskets are skipped with a note. ``scopes`` maps a name to basket
+    rows (indices or a boolean mask); ``n_jobs`` threads (None = 1, -1 = all cores).
 
     Example:
         >>> from basketlens.mining import to_basket_matrix
@@ -176,38 +197,24 @@ def mine_scopes(
         >>> s.table.select("rule_id", "scope").rows()[:3]
         [('all-r000001', 'all'), ('all-r000002', 'all'), ('1-r000001', '1')]
     """
-    if min_support is None and min_count is None and target_rules is None:
-        raise ParameterError("give min_support, min_count or target_rules; got none of them")
-    check_interval("min_scope_baskets", min_scope_baskets, low=1, integer=True)
-    if n_jobs is not None and n_jobs != -1:
-        check_interval("n_jobs", n_jobs, low=1, integer=True)
-    names = resolve_measures(measures)
+    opts = (options or MiningOptions()).updated(changes, source="mine_scopes").validate()
     resolved = _resolve_scopes(matrix, scopes or {}, include_all)
-    workers = 1 if n_jobs is None else (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-    workers = max(1, min(workers, len(resolved)))
+    workers = _workers(n_jobs, len(resolved))
+    names = resolve_measures(opts.measures)
+    min_scope = opts.min_scope_baskets
 
     def mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
         rows = resolved[scope]
         t0 = time.perf_counter()
         base: dict[str, Any] = {"n_baskets": len(rows)}
-        if len(rows) < min_scope_baskets:
+        if len(rows) < min_scope:
             base.update(
                 n_rules=0,
                 note=f"scope has {len(rows)} baskets; at least "
-                f"min_scope_baskets={min_scope_baskets} are needed to mine rules",
+                f"min_scope_baskets={min_scope} are needed to mine rules",
             )
             return None, base
-        rules = mine_rules(
-            matrix.subset(rows),
-            min_support=min_support,
-            min_count=min_count,
-            min_confidence=min_confidence,
-            max_len=max_len,
-            target_rules=target_rules,
-            max_itemsets=max_itemsets,
-            measures=names,
-            **rule_kwargs,
-        )
+        rules = mine_rules(matrix.subset(rows), opts)
         base.update(
             n_rules=len(rules),
             seconds=round(time.perf_counter() - t0, 6),
@@ -227,13 +234,22 @@ def mine_scopes(
     frames = [_scope_table(s, r.table) for s, r in per_rules.items() if r is not None]
     table = pl.concat([empty, *frames], how="vertical") if frames else empty
     info = {
-        "min_support": min_support,
-        "min_count": min_count,
-        "target_rules": target_rules,
-        "min_confidence": float(min_confidence),
-        "max_len": max_len,
+        "min_support": opts.min_support,
+        "min_count": opts.min_count,
+        "target_rules": opts.target_rules if opts.searches_threshold else None,
+        "min_confidence": float(opts.min_confidence),
+        "min_lift": opts.min_lift,
+        "min_len": opts.min_len,
+        "max_len": opts.max_len,
+        "consequent_max_len": opts.consequent_max_len,
         "measures": list(names),
-        "min_scope_baskets": min_scope_baskets,
+        "prune_redundant": opts.prune_redundant,
+        "significant": opts.significant,
+        "adjust": opts.adjust,
+        "top": opts.top,
+        "sort_by": opts.sort_by,
+        "max_itemsets": opts.max_itemsets,
+        "min_scope_baskets": min_scope,
         "n_jobs": workers,
         "vocabulary_size": matrix.n_items,
         "n_rules": table.height,

@@ -3,8 +3,10 @@
 The number of rules can only fall as ``min_count`` rises, so a binary search over integer
 counts (between 2 and the second-highest item count, beyond which no pair is frequent) finds
 the boundary. Each probe mines with an itemset budget and counts rules without building
-tables; a probe that exceeds the budget counts as "too many rules", so the search never runs
-away on a low threshold. Every probe is recorded (for ``run.json``).
+tables — with the rule filters of the same :class:`MiningOptions` the final rules use
+(:func:`~basketlens.mining.rules.rule_filters`); a probe that exceeds the budget counts as
+"too many rules", so the search never runs away on a low threshold. Every probe is recorded
+(for ``run.json``). :func:`basketlens.mining.mine.mine_rules` calls the search.
 
 Example:
     >>> baskets = [["a", "b"]] * 6 + [["a", "c"]] * 3 + [["b", "c"]] * 2
@@ -25,11 +27,17 @@ import numpy as np
 
 from basketlens._validation import check_interval
 from basketlens.errors import MiningBudgetError, ParameterError
-from basketlens.mining.rules import Rules, count_rules
+from basketlens.mining.encode import BasketMatrix, to_basket_matrix
+from basketlens.mining.itemsets import mine_itemsets
+from basketlens.mining.options import MiningOptions
+from basketlens.mining.rules import count_rules, rule_filters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ThresholdProbe", "ThresholdSearch", "mine_rules", "suggest_min_count"]
+__all__ = ["SEARCH_BUDGET", "ThresholdProbe", "ThresholdSearch", "suggest_min_count"]
+
+#: Itemset budget of every probe when the options set none (``max_itemsets=None``).
+SEARCH_BUDGET = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -62,17 +70,17 @@ class ThresholdSearch:
 
 
 def _probe(
-    matrix: Any, min_count: int, *, max_len: int | None, max_itemsets: int, rule_kw: dict[str, Any]
+    matrix: BasketMatrix, min_count: int, options: MiningOptions, budget: int
 ) -> ThresholdProbe:
-    from basketlens.mining.itemsets import mine_itemsets
-
     t0 = time.perf_counter()
     try:
-        its = mine_itemsets(matrix, min_count=min_count, max_len=max_len, max_itemsets=max_itemsets)
+        its = mine_itemsets(
+            matrix, min_count=min_count, max_len=options.max_len, max_itemsets=budget
+        )
     except MiningBudgetError:
         probe = ThresholdProbe(min_count, None, None, True, round(time.perf_counter() - t0, 6))
     else:
-        n_rules = count_rules(its, max_len=max_len, **rule_kw)
+        n_rules = count_rules(its, **rule_filters(options))
         probe = ThresholdProbe(
             min_count, len(its), n_rules, False, round(time.perf_counter() - t0, 6)
         )
@@ -80,71 +88,63 @@ def _probe(
     return probe
 
 
+def _bounds(matrix: BasketMatrix, min_len: int, given: tuple[int, int] | None) -> tuple[int, int]:
+    """(lowest, highest) min_count searched: by default 2 .. the second-highest item count."""
+    if given is None:
+        counts = np.sort(np.asarray(matrix.item_counts(), dtype=np.int64))[::-1]
+        top = int(counts[0]) if len(counts) else 1
+        second = int(counts[1]) if len(counts) > 1 else top
+        hi = max(1, top if min_len <= 1 else second)
+        return min(2, hi), hi
+    lo, hi = (check_interval("min_count_bounds", int(b), low=1, integer=True) for b in given)
+    if lo > hi:
+        raise ParameterError(
+            f"min_count_bounds must be (low, high) with low <= high; got {tuple(given)}"
+        )
+    return lo, hi
+
+
 def suggest_min_count(
     baskets: Any,
+    options: MiningOptions | None = None,
     *,
-    target_rules: int,
-    min_confidence: float = 0.5,
-    min_lift: float | None = None,
-    min_len: int = 2,
-    max_len: int | None = None,
-    consequent_max_len: int | None = 1,
     min_count_bounds: tuple[int, int] | None = None,
     tolerance: float = 0.5,
-    max_itemsets: int = 1_000_000,
     max_probes: int = 32,
+    **changes: Any,
 ) -> ThresholdSearch:
     """Search the integer ``min_count`` whose rule count is closest to ``target_rules``.
 
-    Finds the boundary: the highest ``min_count`` giving at least ``target_rules`` rules and
-    the next one giving fewer. Prefers the former when its rule count is within ``tolerance``
-    (relative: 0.5 accepts up to 1.5 × target), else the nearer of the two. Probes are placed
-    at geometric midpoints (rule counts vary over orders of magnitude) and the expensive low
-    end is probed only when needed. ``min_count_bounds`` defaults to (2, the second-highest
-    item count; above it no pair of items is frequent).
+    ``options`` (default :class:`MiningOptions`, updated by ``changes``, which are its field
+    names) gives ``target_rules``, the rule filters, ``max_len`` and the itemset budget
+    ``max_itemsets`` of each probe (:data:`SEARCH_BUDGET` when None); its ``min_support`` /
+    ``min_count`` are ignored. Finds the boundary: the highest ``min_count`` giving at least
+    ``target_rules`` rules and the next one giving fewer. Prefers the former when its rule
+    count is within ``tolerance`` (relative: 0.5 accepts up to 1.5 × target), else the nearer
+    of the two. Probes are placed at geometric midpoints (rule counts vary over orders of
+    magnitude) and the expensive low end is probed only when needed. ``min_count_bounds``
+    defaults to (2, the second-highest item count; above it no pair of items is frequent).
 
     Example:
         >>> s = suggest_min_count([["a", "b"]] * 3 + [["a"]], target_rules=1)
         >>> s.min_count, s.n_rules, len(s.probes) > 0
         (3, 2, True)
     """
-    from basketlens.mining.encode import to_basket_matrix
-
-    check_interval("target_rules", target_rules, low=1, integer=True)
+    opts = (options or MiningOptions()).updated(changes, source="suggest_min_count").validate()
+    target_rules = opts.target_rules
+    if target_rules is None:
+        raise ParameterError("target_rules must be an int in [1, inf) to search; got None")
     check_interval("tolerance", tolerance, low=0.0)
-    check_interval("max_itemsets", max_itemsets, low=1, integer=True)
     check_interval("max_probes", max_probes, low=1, integer=True)
-    rule_kw = dict(
-        min_confidence=min_confidence,
-        min_lift=min_lift,
-        min_len=min_len,
-        consequent_max_len=consequent_max_len,
-    )
+    budget = SEARCH_BUDGET if opts.max_itemsets is None else opts.max_itemsets
     matrix = to_basket_matrix(baskets)
     n = matrix.n_baskets
-    if min_count_bounds is None:
-        counts = np.sort(np.asarray(matrix.item_counts(), dtype=np.int64))[::-1]
-        top = int(counts[0]) if len(counts) else 1
-        second = int(counts[1]) if len(counts) > 1 else top
-        hi = max(1, top if min_len <= 1 else second)
-        lo = min(2, hi)
-    else:
-        lo, hi = (
-            check_interval("min_count_bounds", int(b), low=1, integer=True)
-            for b in min_count_bounds
-        )
-        if lo > hi:
-            raise ParameterError(
-                f"min_count_bounds must be (low, high) with low <= high; "
-                f"got {tuple(min_count_bounds)}"
-            )
+    lo, hi = _bounds(matrix, opts.min_len, min_count_bounds)
     probes: dict[int, ThresholdProbe] = {}
 
     def probe(mc: int) -> ThresholdProbe:
         if mc not in probes:
-            probes[mc] = _probe(
-                matrix, mc, max_len=max_len, max_itemsets=max_itemsets, rule_kw=rule_kw
-            )
+            probes[mc] = _probe(matrix, mc, opts, budget)
         return probes[mc]
 
     def enough(mc: int) -> bool:
@@ -171,7 +171,7 @@ def suggest_min_count(
             note = f"fewer than {target_rules} rules even at min_count={lo}; using it"
         elif above.budget_exceeded:
             chosen = right
-            note = note or f"min_count={left} exceeds max_itemsets={max_itemsets:,}; using {right}"
+            note = note or f"min_count={left} exceeds max_itemsets={budget:,}; using {right}"
         elif (above.n_rules or 0) <= target_rules * (1 + tolerance):
             chosen = left
         else:
@@ -180,7 +180,7 @@ def suggest_min_count(
     final = probe(chosen)
     if final.budget_exceeded:
         raise MiningBudgetError(
-            f"even min_count={chosen} exceeds max_itemsets={max_itemsets:,}; set max_len or "
+            f"even min_count={chosen} exceeds max_itemsets={budget:,}; set max_len or "
             "raise min_count_bounds"
         )
     result = ThresholdSearch(
@@ -201,60 +201,3 @@ def suggest_min_count(
         len(probes),
     )
     return result
-
-
-def mine_rules(
-    baskets: Any,
-    *,
-    min_support: float | None = None,
-    min_count: int | None = None,
-    min_confidence: float = 0.5,
-    max_len: int | None = None,
-    target_rules: int | None = 200,
-    max_itemsets: int | None = 5_000_000,
-    **rule_kwargs: Any,
-) -> Rules:
-    """Mine itemsets and rules in one call; without a support, search one for target_rules.
-
-    ``rule_kwargs`` go to :func:`~basketlens.mining.rules.generate_rules` (min_lift, min_len,
-    consequent_max_len, measures, max_rules, sort_by). The search record, when used, is in
-    ``rules.info["threshold_search"]``.
-
-    Example:
-        >>> r = mine_rules([["a", "b"]] * 3 + [["a"]], min_count=2)
-        >>> r.table.select("antecedent", "consequent").rows()
-        [(['a'], ['b']), (['b'], ['a'])]
-    """
-    from basketlens.mining.encode import to_basket_matrix
-    from basketlens.mining.itemsets import mine_itemsets
-
-    search: ThresholdSearch | None = None
-    matrix = to_basket_matrix(baskets)
-    if min_support is None and min_count is None:
-        if target_rules is None:
-            raise ParameterError("give min_support, min_count or target_rules; got none of them")
-        search_kw = {
-            k: rule_kwargs[k]
-            for k in ("min_lift", "min_len", "consequent_max_len")
-            if k in rule_kwargs
-        }
-        budget = {} if max_itemsets is None else {"max_itemsets": max_itemsets}
-        search = suggest_min_count(
-            matrix,
-            target_rules=target_rules,
-            min_confidence=min_confidence,
-            max_len=max_len,
-            **search_kw,
-            **budget,
-        )
-        min_count = search.min_count
-    its = mine_itemsets(
-        matrix,
-        min_support=min_support,
-        min_count=min_count,
-        max_len=max_len,
-        max_itemsets=max_itemsets,
-    )
-    rules = its.rules(min_confidence=min_confidence, max_len=max_len, **rule_kwargs)
-    rules.info["threshold_search"] = None if search is None else search.to_dict()
-    return rules

@@ -92,6 +92,19 @@ static inline int nodes_push(Nodes *s, Node n) {
 
 /* ------------------------------------------------------------------ the search */
 
+/* How a node's children are built (the ``algorithm`` of mine_itemsets; module.c exports the
+ * names in this order as STRATEGIES). */
+typedef enum {
+    STRATEGY_AUTO = 0,       /* per branch: merges or occurrence deliver; dense -> diffsets */
+    STRATEGY_ECLAT = 1,      /* pairwise tid-list merges only */
+    STRATEGY_DECLAT = 2,     /* diffsets from depth 2 on */
+    STRATEGY_OCCURRENCE = 3, /* occurrence counting + deliver only */
+    N_STRATEGIES
+} Strategy;
+
+/* What the children of a node hold: tid-lists t(PXY), or diffsets d(PXY) = t(PX) \ t(PXY). */
+typedef enum { CHILD_TIDLISTS = 0, CHILD_DIFFSETS = 1 } ChildKind;
+
 typedef struct {
     Arena arena;
     Nodes nodes;
@@ -104,19 +117,29 @@ typedef struct {
     int32_t *slot;       /* rank -> position in the class being extended, or -1 */
     int64_t *cnt;        /* per class position: count of the extension */
     int64_t min_count, max_itemsets;
-    int max_len, strategy;
+    int max_len; /* 0 on entry = unlimited; run_mine bounds it by the longest possible itemset */
+    Strategy strategy;
     int status; /* 0 ok, 1 budget exceeded, -1 out of memory */
     int64_t scratch_limit; /* largest single-pass deliver buffer (int32 entries) */
     int64_t n_baskets;
     double avg_len; /* mean number of frequent items per basket */
-    int diff_flag; /* set by extend_occurrences when the children are diffsets */
 } Miner;
+
+/* The one rule for turning a class of n_child tid-lists into diffsets (auto strategy only):
+ * diffsets must be smaller in all, and a diffset class costs ~ n_child merges of its diffsets
+ * per member while a tid-list class costs ~ a scan of the member's baskets (avg_len each). */
+static inline int prefer_diffsets(const Miner *M, int64_t n_child, int64_t sum_tid,
+                                  int64_t sum_diff) {
+    return M->strategy == STRATEGY_AUTO && n_child > 1 && sum_diff < sum_tid &&
+           (double)n_child * (double)sum_diff < M->avg_len * (double)sum_tid;
+}
 
 BL_INTERNAL int cmp_i32(const void *a, const void *b);
 /* a \ b into out; -1 when the result would exceed maxsize elements. */
 BL_INTERNAL int64_t setdiff(const int32_t *a, int64_t na, const int32_t *b, int64_t nb,
                             int32_t *out, int64_t maxsize);
-/* children of X by occurrence counting / deliver (occurrence.c) */
+/* children of X by occurrence counting / deliver (occurrence.c): pushes the child nodes and
+ * returns their ChildKind, or -1 (status set) on error */
 BL_INTERNAL int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi);
 /* the whole search, run without the GIL: 0 ok, 1 budget exceeded, -1 out of memory */
 BL_INTERNAL int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices,
@@ -139,19 +162,28 @@ static inline uint64_t hash_codes(const int32_t *c, int64_t k) {
     return h;
 }
 
-/* index of the itemset equal to q[0..k) or -1 */
+#define PROBE_CORRUPT (-2) /* the table holds an entry that is not an itemset of the index */
+#define CORRUPT_TABLE "table is not an index built by build_index over these itemsets"
+
+/* index of the itemset equal to q[0..k), -1 when absent, PROBE_CORRUPT for a table that was
+ * not built by build_index over these n itemsets (never reads outside the arrays) */
 static inline int64_t probe(const int64_t *table, int64_t mask, const int32_t *flat,
-                            const int64_t *offsets, const int32_t *q, int64_t k) {
+                            const int64_t *offsets, int64_t n, const int32_t *q, int64_t k) {
     uint64_t h = hash_codes(q, k) & (uint64_t)mask;
-    for (;;) {
+    for (int64_t step = 0; step <= mask; step++) {
         int64_t idx = table[h];
-        if (idx < 0) return -1;
+        if (idx == -1) return -1;
+        if (idx < 0 || idx >= n) return PROBE_CORRUPT;
         int64_t a = offsets[idx], len = offsets[idx + 1] - a;
         if (len == k && memcmp(flat + a, q, sizeof(int32_t) * k) == 0) return idx;
         h = (h + 1) & (uint64_t)mask;
     }
+    return PROBE_CORRUPT; /* a full table: build_index always leaves empty slots */
 }
 
+/* itemsets (flat, offsets[, counts]) and their hash table, as checked by parse_index: offsets
+ * start at 0, never decrease and end at len(flat); counts has one entry per itemset; the table
+ * is a power of two larger than the number of itemsets */
 typedef struct {
     PyArrayObject *flat, *offsets, *counts, *table;
     int64_t n, mask;

@@ -155,9 +155,65 @@ static int emit(Miner *M, int k, int64_t count) {
     return out_push(&M->out, b, k, count);
 }
 
-static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth) {
+/* Children of X (position i of the class [.., hi)) by pairwise merges with its later
+ * members: t(PXY) = t(PX) ∩ t(PY) on tid-lists, d(PXY) = d(PY) \ d(PX) on diffsets (is_diff),
+ * or d(PXY) = t(PX) \ t(PY) when switching to diffsets (to_diff). A tid-list class that
+ * prefer_diffsets() calls dense continues on diffsets d(PXY) = t(PX) \ t(PXY). Pushes the
+ * child nodes and returns their ChildKind, or -1 (status set) on error. */
+static int extend_merges(Miner *M, const Node *X, int64_t i, int64_t hi, int is_diff,
+                         int to_diff) {
+    int64_t maxmiss = X->count - M->min_count, node_mark = M->nodes.top;
+    for (int64_t j = i + 1; j < hi; j++) {
+        Node Y = M->nodes.data[j];
+        int64_t bound, len, count;
+        if (is_diff) bound = Y.len < maxmiss ? Y.len : maxmiss;
+        else if (to_diff) bound = X->len < maxmiss ? X->len : maxmiss;
+        else bound = X->len < Y.len ? X->len : Y.len;
+        if (arena_reserve(&M->arena, bound) < 0) goto oom;
+        int32_t *base = M->arena.data, *dst = base + M->arena.top;
+        if (is_diff) {
+            len = setdiff(base + Y.off, Y.len, base + X->off, X->len, dst, maxmiss);
+            count = X->count - len;
+        } else if (to_diff) {
+            len = setdiff(base + X->off, X->len, base + Y.off, Y.len, dst, maxmiss);
+            count = X->count - len;
+        } else {
+            len = isect(base + X->off, X->len, base + Y.off, Y.len, dst, maxmiss);
+            count = len;
+        }
+        if (len < 0) continue; /* infrequent */
+        Node C = {Y.item, count, M->arena.top, len};
+        if (nodes_push(&M->nodes, C) < 0) goto oom;
+        M->arena.top += len;
+    }
+    if (is_diff || to_diff) return CHILD_DIFFSETS;
+    int64_t sum_tid = 0, sum_diff = 0, n_child = M->nodes.top - node_mark;
+    for (int64_t c = node_mark; c < M->nodes.top; c++) {
+        sum_tid += M->nodes.data[c].len;
+        sum_diff += X->len - M->nodes.data[c].len;
+    }
+    if (!prefer_diffsets(M, n_child, sum_tid, sum_diff)) return CHILD_TIDLISTS;
+    if (arena_reserve(&M->arena, sum_diff) < 0) goto oom;
+    int32_t *base = M->arena.data;
+    for (int64_t c = node_mark; c < M->nodes.top; c++) {
+        Node *C = &M->nodes.data[c];
+        int64_t len =
+            setdiff(base + X->off, X->len, base + C->off, C->len, base + M->arena.top, X->len);
+        C->off = M->arena.top;
+        C->len = len;
+        M->arena.top += len;
+    }
+    return CHILD_DIFFSETS;
+oom:
+    M->status = -1;
+    return -1;
+}
+
+/* Emit every member of the class [lo, hi) (whose nodes hold `kind`) and mine its children. */
+static void mine_class(Miner *M, int64_t lo, int64_t hi, ChildKind kind, int depth) {
+    int is_diff = kind == CHILD_DIFFSETS;
     for (int64_t i = lo; i < hi; i++) {
-        Node X = M->nodes.data[i];
+        Node X = M->nodes.data[i]; /* a copy: pushing children may move the node stack */
         if (M->max_itemsets >= 0 && M->out.n >= M->max_itemsets) {
             M->status = 1;
             return;
@@ -167,12 +223,11 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
             M->status = -1;
             return;
         }
-        if ((M->max_len > 0 && depth + 2 > M->max_len) || i + 1 >= hi) continue;
+        if (depth + 2 > M->max_len || i + 1 >= hi) continue;
         int64_t arena_mark = M->arena.top, node_mark = M->nodes.top;
-        int64_t maxmiss = X.count - M->min_count;
-        int to_diff = !is_diff && M->strategy == 2;
-        int occurrences = !is_diff && M->strategy == 3;
-        if (!is_diff && M->strategy == 0) {
+        int to_diff = !is_diff && M->strategy == STRATEGY_DECLAT;
+        int occurrences = !is_diff && M->strategy == STRATEGY_OCCURRENCE;
+        if (!is_diff && M->strategy == STRATEGY_AUTO) {
             /* cost model: pairwise merges touch both tid-lists (galloping caps the long one);
              * occurrence counting + deliver scan the baskets of t(PX) twice */
             double merge = 0.0, occ = 2.0 * (double)X.len * M->avg_len, dense = 0.0;
@@ -188,75 +243,29 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, int is_diff, int depth)
                 to_diff = 1;
             }
         }
-        if (occurrences) {
-            if (extend_occurrences(M, &X, i, hi) < 0) return;
-            goto recurse;
-        }
-        for (int64_t j = i + 1; j < hi; j++) {
-            Node Y = M->nodes.data[j];
-            int64_t bound, len, count;
-            if (is_diff) bound = Y.len < maxmiss ? Y.len : maxmiss;
-            else if (to_diff) bound = X.len < maxmiss ? X.len : maxmiss;
-            else bound = X.len < Y.len ? X.len : Y.len;
-            if (arena_reserve(&M->arena, bound) < 0) {
-                M->status = -1;
-                return;
-            }
-            int32_t *base = M->arena.data, *dst = base + M->arena.top;
-            if (is_diff) { /* d(PXY) = d(PY) \ d(PX) */
-                len = setdiff(base + Y.off, Y.len, base + X.off, X.len, dst, maxmiss);
-                count = X.count - len;
-            } else if (to_diff) { /* d(PXY) = t(PX) \ t(PY) */
-                len = setdiff(base + X.off, X.len, base + Y.off, Y.len, dst, maxmiss);
-                count = X.count - len;
-            } else { /* t(PXY) = t(PX) ∩ t(PY) */
-                len = isect(base + X.off, X.len, base + Y.off, Y.len, dst, maxmiss);
-                count = len;
-            }
-            if (len < 0) continue;
-            Node C = {Y.item, count, M->arena.top, len};
-            if (nodes_push(&M->nodes, C) < 0) {
-                M->status = -1;
-                return;
-            }
-            M->arena.top += len;
-        }
-        if (M->strategy == 0 && !is_diff && !to_diff && M->nodes.top - node_mark > 1) {
-            /* a dense branch continues on diffsets d(PXY) = t(PX) \ t(PXY) */
-            int64_t sum_tid = 0, sum_diff = 0, n_c = M->nodes.top - node_mark;
-            for (int64_t c = node_mark; c < M->nodes.top; c++) {
-                sum_tid += M->nodes.data[c].len;
-                sum_diff += X.len - M->nodes.data[c].len;
-            }
-            if (sum_diff < sum_tid &&
-                (double)n_c * (double)sum_diff < M->avg_len * (double)sum_tid) {
-                if (arena_reserve(&M->arena, sum_diff) < 0) {
-                    M->status = -1;
-                    return;
-                }
-                int32_t *base = M->arena.data;
-                for (int64_t c = node_mark; c < M->nodes.top; c++) {
-                    Node *C = &M->nodes.data[c];
-                    int64_t len = setdiff(base + X.off, X.len, base + C->off, C->len,
-                                          base + M->arena.top, X.len);
-                    C->off = M->arena.top;
-                    C->len = len;
-                    M->arena.top += len;
-                }
-                M->diff_flag = 1;
-            }
-        }
-        int64_t n_child;
-        int child_diff;
-recurse:
-        n_child = M->nodes.top - node_mark;
-        child_diff = is_diff || to_diff || M->diff_flag;
-        M->diff_flag = 0;
-        if (n_child > 0) mine_class(M, node_mark, M->nodes.top, child_diff, depth + 1);
+        int child = occurrences ? extend_occurrences(M, &X, i, hi)
+                                : extend_merges(M, &X, i, hi, is_diff, to_diff);
+        if (child < 0) return; /* status set */
+        if (M->nodes.top > node_mark)
+            mine_class(M, node_mark, M->nodes.top, (ChildKind)child, depth + 1);
         M->arena.top = arena_mark;
         M->nodes.top = node_mark;
         if (M->status != 0) return;
     }
+}
+
+/* The longest itemset that can be frequent: the largest k such that at least min_count
+ * baskets hold k frequent items (every basket counted for an itemset contains all of it). */
+static int64_t depth_bound(const int64_t *hptr, int64_t n_baskets, int64_t n_freq,
+                           int64_t min_count, int64_t *hist) {
+    memset(hist, 0, sizeof(int64_t) * (n_freq + 1));
+    for (int64_t b = 0; b < n_baskets; b++) hist[hptr[b + 1] - hptr[b]]++;
+    int64_t at_least = 0;
+    for (int64_t k = n_freq; k >= 1; k--) {
+        at_least += hist[k];
+        if (at_least >= min_count) return k;
+    }
+    return 0;
 }
 
 typedef struct {
@@ -295,9 +304,7 @@ int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_
     qsort(ic, n_freq, sizeof(ItemCount), cmp_item_count);
     rank2code = malloc(sizeof(int32_t) * (n_freq + 1));
     pos = malloc(sizeof(int64_t) * (n_freq + 1));
-    M->prefix = malloc(sizeof(int32_t) * (n_freq + 1));
-    M->buf = malloc(sizeof(int32_t) * (n_freq + 1));
-    if (!rank2code || !pos || !M->prefix || !M->buf) goto done;
+    if (!rank2code || !pos) goto done;
     if (arena_reserve(&M->arena, total) < 0) goto done;
     int64_t off = 0;
     for (int64_t r = 0; r < n_freq; r++) {
@@ -343,15 +350,22 @@ int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_
         hptr[b + 1] = k;
     }
     for (int64_t r = 0; r <= n_freq; r++) M->slot[r] = -1;
+    /* depth bound: never deeper than the longest frequent itemset can be (and max_len) */
+    int64_t bound = depth_bound(hptr, n_baskets, n_freq, M->min_count, M->cnt);
+    if (bound > INT32_MAX) bound = INT32_MAX;
+    if (M->max_len == 0 || M->max_len > bound) M->max_len = (int)bound;
+    M->prefix = malloc(sizeof(int32_t) * (M->max_len + 1));
+    M->buf = malloc(sizeof(int32_t) * (M->max_len + 1));
+    if (!M->prefix || !M->buf) goto done;
     M->avg_len = n_baskets ? (double)total / (double)n_baskets : 0.0;
     M->n_baskets = n_baskets;
     if (M->scratch_limit == -2) M->scratch_limit = total > (1 << 22) ? total : (1 << 22);
-    if (M->strategy == 3) M->scratch_limit = -1; /* "occurrence": always count, then deliver */
+    if (M->strategy == STRATEGY_OCCURRENCE) M->scratch_limit = -1; /* "occurrence": always count, then deliver */
     M->hptr = hptr;
     M->hrow = hrow;
     M->rank2code = rank2code;
     M->status = 0;
-    if (n_freq > 0) mine_class(M, 0, n_freq, 0, 0);
+    if (n_freq > 0) mine_class(M, 0, n_freq, CHILD_TIDLISTS, 0);
     rc = M->status;
 done:
     free(cnt);

@@ -4,6 +4,31 @@
  */
 #include "core.h"
 
+/* offsets must start at 0, never decrease and end at nflat, so that every itemset
+ * flat[offsets[i]:offsets[i + 1]] lies inside flat; else a ValueError naming the position */
+static int check_offsets(const int64_t *offsets, int64_t n, int64_t nflat) {
+    if (offsets[0] != 0) {
+        PyErr_Format(PyExc_ValueError, "offsets must start at 0; got offsets[0] = %lld",
+                     (long long)offsets[0]);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (offsets[i + 1] < offsets[i] || offsets[i + 1] > nflat) {
+            PyErr_Format(PyExc_ValueError,
+                         "offsets must be non-decreasing and within len(flat) = %lld; got "
+                         "offsets[%lld] = %lld after offsets[%lld] = %lld",
+                         (long long)nflat, (long long)(i + 1), (long long)offsets[i + 1],
+                         (long long)i, (long long)offsets[i]);
+            return -1;
+        }
+    if (offsets[n] != nflat) {
+        PyErr_Format(PyExc_ValueError, "offsets must end at len(flat) = %lld; got %lld",
+                     (long long)nflat, (long long)offsets[n]);
+        return -1;
+    }
+    return 0;
+}
+
 int parse_index(Index *ix, PyObject *o_flat, PyObject *o_offsets, PyObject *o_counts,
                        PyObject *o_table) {
     memset(ix, 0, sizeof(*ix));
@@ -16,6 +41,7 @@ int parse_index(Index *ix, PyObject *o_flat, PyObject *o_offsets, PyObject *o_co
         PyErr_SetString(PyExc_ValueError, "offsets must not be empty");
         return -1;
     }
+    if (check_offsets(PyArray_DATA(ix->offsets), ix->n, PyArray_SIZE(ix->flat)) < 0) return -1;
     if (o_counts) {
         ix->counts = as_array(o_counts, NPY_INT64, "counts");
         if (!ix->counts) return -1;
@@ -115,7 +141,8 @@ PyObject *py_lookup(PyObject *self, PyObject *args) {
         const int32_t *q = PyArray_DATA(qf), *flat = PyArray_DATA(ix.flat);
         const int64_t *offsets = PyArray_DATA(ix.offsets), *counts = PyArray_DATA(ix.counts);
         const int64_t *table = PyArray_DATA(ix.table);
-        int64_t mask = ix.mask;
+        int64_t mask = ix.mask, n = ix.n;
+        int corrupt = 0;
         Py_BEGIN_ALLOW_THREADS
         for (int64_t i = 0; i < nq; i++) {
             int64_t k = qoff[i + 1] - qoff[i];
@@ -123,10 +150,18 @@ PyObject *py_lookup(PyObject *self, PyObject *args) {
             int64_t d = 1;
             while (d < k && buf[d - 1] <= buf[d]) d++;
             if (d < k) qsort(buf, k, sizeof(int32_t), cmp_i32); /* queries often come sorted */
-            int64_t idx = probe(table, mask, flat, offsets, buf, k);
+            int64_t idx = probe(table, mask, flat, offsets, n, buf, k);
+            if (idx == PROBE_CORRUPT) {
+                corrupt = 1;
+                break;
+            }
             res[i] = idx < 0 ? -1 : counts[idx];
         }
         Py_END_ALLOW_THREADS
+        if (corrupt) {
+            Py_CLEAR(result);
+            PyErr_SetString(PyExc_ValueError, CORRUPT_TABLE);
+        }
     }
 done:
     free(buf);

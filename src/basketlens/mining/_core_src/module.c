@@ -5,18 +5,22 @@
  *     -> (flat int32, offsets int64, counts int64, complete bool)
  *   Depth-first Eclat over the frequent items recoded by ascending frequency. Every node keeps
  *   either a tid-list (sorted basket ids) or a diffset relative to its parent (dEclat).
- *   strategy 0 "auto": per branch, children by pairwise tid-list merges or by occurrence
- *   deliver (a cost model picks), switching dense branches to diffsets; 1 "eclat": merges;
- *   2 "declat": diffsets from depth 2 on; 3 "occurrence": two-pass occurrence deliver.
+ *   strategy (a Strategy, core.h; STRATEGIES holds the names by value) 0 "auto": per branch,
+ *   children by pairwise tid-list merges or by occurrence deliver (a cost model picks),
+ *   switching dense branches to diffsets; 1 "eclat": merges; 2 "declat": diffsets from depth
+ *   2 on; 3 "occurrence": two-pass occurrence deliver.
  *   All itemsets (length 1 included) are returned, each with its codes ascending; complete
  *   is False when more than max_itemsets exist (the output then holds the first
- *   max_itemsets found). max_len 0 = unlimited; max_itemsets -1 = none; scratch_limit
- *   (tests only) caps the one-pass deliver buffer, -2 = automatic.
+ *   max_itemsets found). max_len 0 = no limit but the data's (the search never goes deeper
+ *   than the largest k with min_count baskets holding k frequent items); max_itemsets -1 =
+ *   none; scratch_limit (tests only) caps the one-pass deliver buffer, -2 = automatic.
  * parse_fimi(data: bytes) -> (rows, values, n_rows, 0) | (None, None, bad_line, err)
  *   Tokenizes a FIMI file (space-separated integers, one basket per line).
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
  * lookup(flat, offsets, counts, table, qflat, qoffsets) -> int64 counts (-1 = absent).
  * closed_maximal(flat, offsets, counts, table) -> (closed bool, maximal bool).
+ *   These three check that offsets start at 0, never decrease and end at len(flat), and that
+ *   the table belongs to the itemsets (ValueError otherwise; nothing is read out of bounds).
  *
  * The GIL is released while mining and hashing, so scopes can be mined in parallel threads.
  */
@@ -64,7 +68,8 @@ PyObject *py_mine(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOLLiLi|L", &o_indptr, &o_indices, &n_items, &min_count,
                           &max_len, &max_itemsets, &strategy, &scratch_limit))
         return NULL;
-    if (min_count < 1 || n_items < 0 || max_len < 0 || strategy < 0 || strategy > 3) {
+    if (min_count < 1 || n_items < 0 || max_len < 0 || strategy < 0 ||
+        strategy >= N_STRATEGIES) {
         PyErr_SetString(PyExc_ValueError, "invalid mining parameters");
         return NULL;
     }
@@ -99,7 +104,7 @@ PyObject *py_mine(PyObject *self, PyObject *args) {
     M.min_count = min_count;
     M.max_itemsets = max_itemsets;
     M.max_len = max_len;
-    M.strategy = strategy;
+    M.strategy = (Strategy)strategy;
     M.scratch_limit = scratch_limit;
     int rc;
     if (out_init(&M.out) < 0) {
@@ -151,7 +156,34 @@ static struct PyModuleDef moduledef = {
     methods,
 };
 
+/* strategy names by Strategy value: the Python side maps algorithm names through these */
+static const char *const strategy_names[N_STRATEGIES] = {
+    [STRATEGY_AUTO] = "auto",
+    [STRATEGY_ECLAT] = "eclat",
+    [STRATEGY_DECLAT] = "declat",
+    [STRATEGY_OCCURRENCE] = "occurrence",
+};
+
 PyMODINIT_FUNC PyInit__core(void) {
     import_array();
-    return PyModule_Create(&moduledef);
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    PyObject *names = PyTuple_New(N_STRATEGIES);
+    if (!names) goto fail;
+    for (int i = 0; i < N_STRATEGIES; i++) {
+        PyObject *name = PyUnicode_FromString(strategy_names[i]);
+        if (!name) {
+            Py_DECREF(names);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    if (PyModule_AddObject(m, "STRATEGIES", names) < 0) {
+        Py_DECREF(names);
+        goto fail;
+    }
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
 }

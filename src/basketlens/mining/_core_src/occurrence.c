@@ -7,7 +7,8 @@
 #define PREFETCH 8 /* baskets ahead in occurrence scans */
 
 /* extend_occurrences in a single scan of the baskets of t(PX): every member gets a buffer of
- * its upper-bound size; frequent ones are then compacted (or turned into diffsets). */
+ * its upper-bound size; frequent ones are then compacted (or turned into diffsets). Returns
+ * the ChildKind of the children pushed, or -1 (status set). */
 static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t bound) {
     int64_t n_ext = hi - i - 1, start = M->arena.top;
     if (arena_reserve(&M->arena, bound) < 0) goto oom;
@@ -34,7 +35,7 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
             if (s >= 0) base[fill[s]++] = t;
         }
     }
-    /* counts, and the diffset decision as in extend_occurrences */
+    /* counts, then the diffset decision (prefer_diffsets) */
     int64_t sum_tid = 0, sum_diff = 0, n_child = 0;
     off = start;
     for (int64_t j = 0; j < n_ext; j++) {
@@ -50,8 +51,7 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
             n_child++;
         }
     }
-    int use_diff = M->strategy == 0 && n_child > 1 && sum_diff < sum_tid &&
-                   (double)n_child * (double)sum_diff < M->avg_len * (double)sum_tid;
+    int use_diff = prefer_diffsets(M, n_child, sum_tid, sum_diff);
     int64_t out = start;
     if (use_diff) { /* diffsets written after the scratch, then moved down */
         if (arena_reserve(&M->arena, bound + sum_diff) < 0) goto oom;
@@ -80,8 +80,7 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
         }
     }
     M->arena.top = out;
-    M->diff_flag = use_diff;
-    return 0;
+    return use_diff ? CHILD_DIFFSETS : CHILD_TIDLISTS;
 oom:
     for (int64_t j = 0; j < n_ext; j++) M->slot[M->nodes.data[i + 1 + j].item] = -1;
     M->status = -1;
@@ -90,7 +89,8 @@ oom:
 
 /* Children of X (position i of the tid-list class [.., hi)) by occurrence counting over the
  * baskets of t(PX); dense children become diffsets d(PXY) = t(PX) \ t(PY), sparse ones get
- * their tid-lists by occurrence deliver. Pushes the child nodes; -1 (status set) on error. */
+ * their tid-lists by occurrence deliver. Pushes the child nodes and returns their ChildKind,
+ * or -1 (status set) on error. */
 int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi) {
     /* one pass when the per-member upper bounds fit in scratch space of the database's size */
     int64_t bound = 0;
@@ -122,10 +122,7 @@ int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi) {
             sum_diff += X->count - M->cnt[j];
             n_child++;
         }
-    /* cost model: a diffset class costs ~ n_child merges of its diffsets per member; a
-     * tid-list class costs ~ a scan of the member's baskets (avg_len items each) */
-    int use_diff = M->strategy == 0 && n_child > 1 && sum_diff < sum_tid &&
-                   (double)n_child * (double)sum_diff < M->avg_len * (double)sum_tid;
+    int use_diff = prefer_diffsets(M, n_child, sum_tid, sum_diff);
     if (arena_reserve(&M->arena, use_diff ? sum_diff : sum_tid) < 0) goto oom;
     int32_t *base = M->arena.data;
     xs = base + X->off;
@@ -158,8 +155,7 @@ int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi) {
         }
         for (int64_t c = node_mark; c < M->nodes.top; c++) M->slot[child[c].item] = -1;
     }
-    M->diff_flag = use_diff;
-    return 0;
+    return use_diff ? CHILD_DIFFSETS : CHILD_TIDLISTS;
 oom:
     for (int64_t j = 0; j < n_ext; j++) M->slot[M->nodes.data[i + 1 + j].item] = -1;
     M->status = -1;
