@@ -36,7 +36,9 @@ def _counts(analysis: basketlens.Analysis) -> tuple[int, ...]:
 
 def test_path_polars_and_pandas_frames_give_the_same_tables(demo_files) -> None:
     paths = {role: str(p) for role, p in demo_files.items()}
-    from_paths = basketlens.analyse(paths["sales"], items=paths["items"], customers=paths["customers"])
+    from_paths = basketlens.analyse(
+        paths["sales"], items=paths["items"], customers=paths["customers"]
+    )
     frames = {role: pl.read_parquet(p) for role, p in paths.items()}
     from_polars = basketlens.analyse(
         frames["sales"], items=frames["items"], customers=frames["customers"]

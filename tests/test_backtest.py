@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from basketlens import pipeline
-from basketlens.backtest import BACKTEST_SCHEMA, METHODS, resolve_split, run_backtest
-from basketlens.clean import clean_ledger
+from basketlens.backtest import BACKTEST_SCHEMA, METHODS, BacktestOptions, resolve_split
+from basketlens.clean import CleanResult, clean_ledger
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
 from basketlens.ingest import load_ledger
@@ -59,60 +59,69 @@ def planted_sales(*, leak: bool = False) -> pl.DataFrame:
     )
 
 
-def cleaned(tmp_path: Path, *, leak: bool = False) -> pl.DataFrame:
+def cleaned(tmp_path: Path, *, leak: bool = False) -> CleanResult:
     path = tmp_path / "sales.parquet"
     planted_sales(leak=leak).write_parquet(path)
-    return clean_ledger(load_ledger(path)).lines
+    return clean_ledger(load_ledger(path))
+
+
+def run_backtest(clean: CleanResult, config: RunConfig = CONFIG, **backtest: object):
+    return pipeline.backtest_lines(clean.lines, clean.items, config.override(backtest=backtest))
 
 
 def test_resolve_split() -> None:
     lines = pl.DataFrame({"date": [datetime(2011, 1, 5), datetime(2011, 12, 9, 12, 50)]})
-    assert resolve_split(lines, split="2011-09-01") == datetime(2011, 9, 1)
-    assert resolve_split(lines, holdout_months=3) == datetime(2011, 9, 10)
-    with pytest.raises(ParameterError, match="exactly one of split"):
-        resolve_split(lines)
-    with pytest.raises(ParameterError, match="exactly one of split"):
-        resolve_split(lines, split="2011-09-01", holdout_months=3)
+
+    def at(**options: object) -> datetime:
+        return resolve_split(lines, BacktestOptions(**options))  # type: ignore[arg-type]
+
+    assert at(split="2011-09-01") == datetime(2011, 9, 1)
+    assert at(holdout_months=3) == datetime(2011, 9, 10)
+    with pytest.raises(ParameterError, match="give a split date"):
+        at()
+    with pytest.raises(ParameterError, match="not both"):
+        at(split="2011-09-01", holdout_months=3)
     with pytest.raises(ParameterError, match="split must be a date like 2011-09-01; got 'soon'"):
-        resolve_split(lines, split="soon")
+        at(split="soon")
     with pytest.raises(ParameterError, match="holdout_months must be in"):
-        resolve_split(lines, holdout_months=0)
+        at(holdout_months=0)
 
 
 def test_split_outside_the_ledger_is_refused(tmp_path: Path) -> None:
     lines = cleaned(tmp_path)
     with pytest.raises(ParameterError, match="leaves no lines on or after it; the ledger runs"):
-        run_backtest(lines, split="2030-01-01", config=CONFIG)
+        run_backtest(lines, split="2030-01-01")
     with pytest.raises(ParameterError, match="leaves no lines before it"):
-        run_backtest(lines, split="2000-01-01", config=CONFIG)
+        run_backtest(lines, split="2000-01-01")
 
 
 def test_no_information_after_the_split_reaches_fitting(tmp_path, monkeypatch) -> None:
     lines = cleaned(tmp_path, leak=True)
-    real = pipeline.analyse
-    seen: list[pl.DataFrame] = []
+    real = pipeline.fit_stages
+    seen: list[pipeline.Fitted] = []
 
-    def guarded(train: pl.DataFrame, config: RunConfig, **kwargs):
+    def guarded(train: pl.DataFrame, items: pl.DataFrame, config: RunConfig, **kwargs):
         assert train["date"].max() < SPLIT
-        seen.append(train)
-        return real(train, config, **kwargs)
+        seen.append(real(train, items, config, **kwargs))
+        return seen[-1]
 
-    monkeypatch.setattr(pipeline, "analyse", guarded)
-    result = run_backtest(lines, split=SPLIT, config=CONFIG)
+    monkeypatch.setattr(pipeline, "fit_stages", guarded)
+    result = run_backtest(lines, split=str(SPLIT.date()))
     assert len(seen) == 1
-    fitted = result.analysis
+    fitted = seen[0]
     assert "NEW" not in fitted.customers["customer_id"].to_list()
     assert fitted.customers.height == 35
-    assert fitted.rules is not None
-    items = set(fitted.rules.table["antecedent"].explode().drop_nulls().to_list())
-    items |= set(fitted.rules.table["consequent"].explode().to_list())
+    assert fitted.mining is not None
+    rules = fitted.mining.rules.table
+    items = set(rules["antecedent"].explode().drop_nulls().to_list())
+    items |= set(rules["consequent"].explode().to_list())
     assert items == {"A", "B"}  # LEAK, bought with A and B after the split, is unseen
     assert "LEAK" not in result.recommendations["item"].to_list()  # not in the catalogue
     assert result.table["customers"].to_list() == [35] * len(METHODS)
 
 
 def test_planted_conversions_are_counted_exactly(tmp_path: Path) -> None:
-    result = run_backtest(cleaned(tmp_path), split="2024-09-01", config=CONFIG, top_n=5)
+    result = run_backtest(cleaned(tmp_path), split="2024-09-01", top_n=5)
     table = result.table
     assert table.schema == BACKTEST_SCHEMA
     assert table["method"].to_list() == list(METHODS)
@@ -139,11 +148,11 @@ def test_planted_conversions_are_counted_exactly(tmp_path: Path) -> None:
 
 def test_baselines_recommend_only_new_items_and_are_reproducible(tmp_path: Path) -> None:
     lines = cleaned(tmp_path)
-    first = run_backtest(lines, split=SPLIT, config=CONFIG, top_n=3, seed=7)
-    again = run_backtest(lines, split=SPLIT, config=CONFIG, top_n=3, seed=7)
+    first = run_backtest(lines, split="2024-09-01", top_n=3, seed=7)
+    again = run_backtest(lines, split="2024-09-01", top_n=3, seed=7)
     assert first.recommendations.equals(again.recommendations)
     owned = (
-        lines.filter(pl.col("date") < SPLIT)
+        lines.lines.filter(pl.col("date") < SPLIT)
         .select(pl.col("unit").alias("customer_id"), "item")
         .unique()
     )
@@ -195,14 +204,15 @@ def test_backtest_cli(tmp_path: Path) -> None:
     assert table.filter(pl.col("method") == "global_rules")["hits"].item() == 5
     assert (out / "backtest_recommendations.parquet").exists()
     res = CliRunner().invoke(_app(), ["backtest", str(sales), "--out", str(out)])
-    assert res.exit_code == 1 and "exactly one of split" in res.output
+    assert res.exit_code == 1 and "give a split date" in res.output
 
 
 @pytest.mark.slow
 def test_online_retail_backtest() -> None:
     path = shared_path("online_retail", "online_retail.parquet")
-    lines = clean_ledger(load_ledger(path)).lines
-    result = run_backtest(lines, split="2011-09-01", config=RunConfig(), top_n=5)
+    clean = clean_ledger(load_ledger(path))
+    lines = clean.lines
+    result = run_backtest(clean, RunConfig(), split="2011-09-01", top_n=5)
     table = result.table
     before = lines.filter(pl.col("date") < datetime(2011, 9, 1))["unit"].n_unique()
     assert table["customers"].to_list() == [before] * len(METHODS)

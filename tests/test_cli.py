@@ -69,9 +69,6 @@ def test_unknown_canonical_field_in_map_is_reported(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from basketlens.cli import console
-
-    monkeypatch.setitem(console.STATE, "debug", False)  # restored after the test
     result = runner.invoke(app, ["--debug", "run", "x.csv", "--map", "invoice"])
     assert result.exit_code != 0
     assert result.exception is not None and not isinstance(result.exception, SystemExit)

@@ -13,16 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from basketlens.cli import app
-from basketlens.cli import console as cli_console
 
 runner = CliRunner()
 HEADER = "invoice,date,customer,item,quantity,net_sales"
-
-
-@pytest.fixture(autouse=True)
-def _no_debug(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A previous ``--debug`` invocation must not leak into these tests."""
-    monkeypatch.setitem(cli_console.STATE, "debug", False)
 
 
 def _lines(n_customers: int = 3, *, quantity: str = "2", date: str | None = None) -> list[str]:

@@ -1,4 +1,4 @@
-"""Every generated page in docs/ matches the code's declarations (``python -m basketlens.docgen``)."""
+"""Every generated page in docs/ matches the code (``python -m basketlens.docgen``)."""
 
 from __future__ import annotations
 

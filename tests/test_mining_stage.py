@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from basketlens.errors import ParameterError, SchemaError
+from basketlens.items import item_names
 from basketlens.mining import (
     MiningOptions,
     MiningResult,
@@ -17,7 +18,6 @@ from basketlens.mining import (
     to_basket_matrix,
 )
 from basketlens.mining.mine import mine_rules
-from basketlens.mining.names import item_name_map
 from basketlens.mining.scopes import mine_scopes
 from basketlens.schema import ITEM_SUPPORT_SCHEMA, RULES_BASE_SCHEMA
 
@@ -201,9 +201,9 @@ def test_scoped_rules_with_item_names(ledger) -> None:
 
 def test_item_name_map_rules() -> None:
     items = pl.DataFrame({"item": [1, 1, 2, None], "item_name": [None, "One", None, "x"]})
-    assert item_name_map(items) == {"1": "One", "2": "2"}
-    assert item_name_map(items, ids=["2", "3"]) == {"2": "2", "3": "3", "1": "One"}
+    assert item_names(items) == {"1": "One", "2": "2"}
+    assert item_names(items, ids=["2", "3"]) == {"2": "2", "3": "3", "1": "One"}
     with pytest.raises(SchemaError, match="item table has no column 'item_name'"):
-        item_name_map(pl.DataFrame({"item": ["a"]}))
+        item_names(pl.DataFrame({"item": ["a"]}))
     with pytest.raises(SchemaError, match="must be a Polars DataFrame"):
-        item_name_map({"a": "Apple"})  # type: ignore[arg-type]
+        item_names({"a": "Apple"})  # type: ignore[arg-type]

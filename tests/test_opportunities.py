@@ -125,7 +125,8 @@ def planted() -> pl.DataFrame:
 
 def test_planted_opportunities_are_recovered_exactly(planted: pl.DataFrame) -> None:
     rules = rules_frame([("all-r1", "all", ["brie"], ["baguette"], 0.6)])
-    opp = find_opportunities(planted, rules, None)
+    items = planted.select("item", "item_name").unique()  # the clean stage's item table
+    opp = find_opportunities(planted, rules, None, items=items)
     t = opp.table.sort("customer_id")
     assert t["customer_id"].to_list() == ["c4", "c5"]
     assert t["antecedent_orders"].to_list() == [2, 1]

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from basketlens.errors import ModelError, NotFittedError, ParameterError
 from basketlens.opportunities import RECOMMENDATIONS_SCHEMA, find_opportunities, recommend
 from basketlens.opportunities.model import BASKET_SCHEMA, RecommenderModel
-from basketlens.runfolder.model_io import load_model, save_model
 from basketlens.opportunities.reasons import rule_reason
+from basketlens.runfolder.model_io import load_model, save_model
 
 NAMES = {"brie": "Brie", "bag": "Baguette", "wine": "Red wine", "jam": "Jam", "tea": "Tea"}
 
@@ -47,6 +47,8 @@ def _lines() -> pl.DataFrame:
     )
 
 
+ITEMS = pl.DataFrame({"item": list(NAMES), "item_name": list(NAMES.values())})
+
 CUSTOMERS = pl.DataFrame(
     {
         "customer_id": ["s1", "s2", "s3", "g1", "g2"],
@@ -72,7 +74,7 @@ RULES = pl.DataFrame(
 
 @pytest.fixture
 def opp():
-    return find_opportunities(_lines(), RULES, CUSTOMERS)
+    return find_opportunities(_lines(), RULES, CUSTOMERS, items=ITEMS)
 
 
 def test_segment_rules_come_first_and_global_rules_fill_in(opp) -> None:
@@ -126,7 +128,7 @@ def test_several_rules_for_one_item_score_the_strongest() -> None:
             "lift": [2.4],
         }
     )
-    opp = find_opportunities(_lines(), pl.concat([rules, extra]), CUSTOMERS)
+    opp = find_opportunities(_lines(), pl.concat([rules, extra]), CUSTOMERS, items=ITEMS)
     s2 = recommend(opp).filter(pl.col("customer_id") == "s2").row(0, named=True)
     assert (s2["item"], s2["score"], s2["rule_ids"]) == ("bag", 0.6, ["all-r9", "all-r1"])
     assert s2["reason"] == (
@@ -326,19 +328,22 @@ def test_demo_reasons_and_scores_match_the_rules_behind_them(tmp_path: Path) -> 
     from basketlens.config import RunConfig
     from basketlens.ingest import load_ledger
     from basketlens.opportunities.reasons import percent
-    from basketlens.pipeline import analyse
+    from basketlens.pipeline import fit_stages
     from basketlens.synth import generate_ledger
 
     demo = generate_ledger(n_customers=120, n_lines=6_000, seed=2)
     paths = demo.write(tmp_path, format="parquet")
     ledger = load_ledger(paths["sales"], items=paths["items"], customers=paths["customers"])
-    lines = clean_ledger(ledger).lines
-    analysis = analyse(lines, RunConfig().override(segment={"k": 3, "n_init": 2}))
-    assert analysis.rules is not None and analysis.rules.table.height > 0
-    opp = find_opportunities(lines, analysis.rules.table, analysis.customers)
+    cleaned = clean_ledger(ledger)
+    lines = cleaned.lines
+    config = RunConfig().override(segment={"k": 3, "n_init": 2})
+    fitted = fit_stages(lines, cleaned.items, config, opportunities=False)
+    assert fitted.mining is not None and fitted.mining.rules.table.height > 0
+    mined = fitted.mining.rules.table
+    opp = find_opportunities(lines, mined, fitted.customers, items=cleaned.items)
     recs = recommend(opp, top_n=5)
     assert recs.height > 0
-    rules = {r["rule_id"]: r for r in analysis.rules.table.iter_rows(named=True)}
+    rules = {r["rule_id"]: r for r in mined.iter_rows(named=True)}
     pairs = set(opp.table.select("customer_id", "rule_id").iter_rows())
     for rec in recs.iter_rows(named=True):
         best = rules[rec["rule_ids"][0]]
@@ -359,9 +364,13 @@ def test_demo_reasons_and_scores_match_the_rules_behind_them(tmp_path: Path) -> 
 def test_stage_entry_point_bundles_what_the_pipeline_writes(tmp_path: Path) -> None:
     from basketlens.opportunities import run_opportunities
 
-    stage = run_opportunities(_lines(), RULES, CUSTOMERS, top_n=2)
+    from basketlens.opportunities.options import RecommendOptions
+
+    stage = run_opportunities(
+        _lines(), RULES, CUSTOMERS, items=ITEMS, options=RecommendOptions(top_n=2)
+    )
     assert stage.recommendations.equals(
-        recommend(find_opportunities(_lines(), RULES, CUSTOMERS), top_n=2)
+        recommend(find_opportunities(_lines(), RULES, CUSTOMERS, items=ITEMS), top_n=2)
     )
     counted = stage.with_rule_counts(RULES)
     assert counted["opportunity_customers"].to_list() == [2, 1, 3, 4, 4, 0]

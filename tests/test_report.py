@@ -16,7 +16,7 @@ from basketlens.errors import ModelError
 from basketlens.report import render_report
 from basketlens.report.charts import CHARTS, build_specs, truncate
 from basketlens.report.html import script_json
-from basketlens.report.load import load_bundle
+from basketlens.runfolder.read import read_run as load_bundle
 from tests.test_report_fixture import HOSTILE, make_output_folder
 
 

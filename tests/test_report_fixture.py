@@ -15,6 +15,7 @@ import polars as pl
 from basketlens.schema import (
     CLEANING_SCHEMA,
     ITEM_SUPPORT_SCHEMA,
+    ITEMS_SCHEMA,
     K_SELECTION_SCHEMA,
     RULES_BASE_SCHEMA,
 )
@@ -113,6 +114,17 @@ def make_output_folder(
         },
         schema=CLEANING_SCHEMA,
     ).write_parquet(path / "cleaning.parquet")
+    pl.DataFrame(
+        {
+            "item": items,
+            "item_name": item_names,
+            "brand": [None] * len(items),
+            "category": [f"Category {i % 3}" for i in range(len(items))],
+            "lines": [10 + i for i in range(len(items))],
+            "net_sales": [100.0 * (i + 1) for i in range(len(items))],
+        },
+        schema=ITEMS_SCHEMA,
+    ).write_parquet(path / "items.parquet")
     scopes = ["all", *[str(s) for s in range(k)]]
     if mining:
         rows = []

@@ -59,6 +59,14 @@ SECTIONS: dict[str, type[Options]] = {
 COLUMNS_TABLE = "columns"
 
 
+def run_mining_defaults() -> MiningOptions:
+    """The mining options of a ``run`` (the library defaults, with the run's own profile).
+
+    A run mines every segment as well as all baskets, so it bounds the itemset length.
+    """
+    return MiningOptions(max_len=4)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one ``basketlens run`` (or ``backtest``) needs: one object per section."""
@@ -68,7 +76,7 @@ class RunConfig:
     clean: CleaningOptions = field(default_factory=CleaningOptions)
     features: FeatureOptions = field(default_factory=FeatureOptions)
     segment: SegmentOptions = field(default_factory=SegmentOptions)
-    mine: MiningOptions = field(default_factory=MiningOptions)
+    mine: MiningOptions = field(default_factory=run_mining_defaults)
     recommend: RecommendOptions = field(default_factory=RecommendOptions)
     backtest: BacktestOptions = field(default_factory=BacktestOptions)
     report: ReportOptions = field(default_factory=ReportOptions)

@@ -32,7 +32,12 @@ _STAGES: tuple[tuple[str, str, str, str], ...] = (
         "basketlens.features.stage:build_customer_features",
         "features",
     ),
-    ("segment", "basketlens.segment", "basketlens.segment.estimator:CustomerSegmenter.fit", "segment"),
+    (
+        "segment",
+        "basketlens.segment",
+        "basketlens.segment.estimator:CustomerSegmenter.fit",
+        "segment",
+    ),
     ("mine", "basketlens.mining", "basketlens.mining.stage:run_mining", "mine"),
     (
         "opportunities",
@@ -135,4 +140,4 @@ def main(root: str | Path = ".") -> list[Path]:
 
 if __name__ == "__main__":  # pragma: no cover
     for path in main(sys.argv[1] if len(sys.argv) > 1 else "."):
-        print(path)  # noqa: T201 - a developer command's output
+        print(path)

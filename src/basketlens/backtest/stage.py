@@ -40,7 +40,7 @@ from basketlens.backtest.options import BacktestOptions
 from basketlens.errors import EmptyInputError, ParameterError
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import find_opportunities
-from basketlens.opportunities.recommend import recommend
+from basketlens.opportunities.recommendations import recommend
 
 logger = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 )
 @handle_errors
 def backtest_command(
+    ctx: typer.Context,
     sales: SalesArg = None,
     config: ConfigOpt = None,
     column_map: MapOpt = None,

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -37,9 +36,8 @@ class CliState:
     debug: bool = False
 
 
-def debug_enabled() -> bool:
-    """True when ``--debug`` was given (read from the running command's context)."""
-    ctx = click.get_current_context(silent=True)
+def debug_enabled(ctx: typer.Context | None) -> bool:
+    """True when ``--debug`` was given to ``basketlens`` (kept in the root context's ``obj``)."""
     state = ctx.find_root().obj if ctx is not None else None
     return isinstance(state, CliState) and state.debug
 
@@ -49,15 +47,16 @@ def handle_errors(func: F) -> F:
 
     A :class:`BasketlensError` is shown as is; any other exception (a Polars error, an
     ``OSError`` such as permission denied or disk full) as its type and first line, with a hint
-    to rerun with ``--debug``.
+    to rerun with ``--debug``. The command declares ``ctx: typer.Context`` to see ``--debug``.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = debug_enabled(kwargs.get("ctx"))
         try:
             return func(*args, **kwargs)
         except BasketlensError as exc:
-            if debug_enabled():
+            if debug:
                 raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(code=1) from None
@@ -67,7 +66,7 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise  # Typer's own control flow and usage errors
         except Exception as exc:  # a library we call failed: polars, OSError, MemoryError, …
-            if debug_enabled():
+            if debug:
                 raise
             err_console.print(
                 f"[bold red]error:[/] {escape(foreign_error_message(exc))}", soft_wrap=True

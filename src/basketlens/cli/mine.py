@@ -1,8 +1,8 @@
 """``basketlens mine``: standalone rule mining on a basket file.
 
-Thin: the flags become a :class:`MiningOptions`, then :func:`read_baskets` →
-:func:`mine_rules` → Parquet → one summary line (:func:`mine_file`). Flag defaults are the
-options' defaults.
+Thin: the flags (generated from :class:`MiningOptions`) become a :class:`MiningOptions`,
+then :func:`read_baskets` → :func:`mine_rules` → Parquet → one summary line
+(:func:`mine_file`). ``mine`` keeps the library defaults: exact and unpruned.
 
 Example:
     $ basketlens mine retail.dat.gz --format fimi --min-support 0.001 --out rules.parquet
@@ -17,13 +17,18 @@ from typing import Annotated, Any
 import typer
 
 from basketlens.cli.console import err_console, handle_errors
+from basketlens.cli.options import Flags, stage_flags
 from basketlens.mining.options import MiningOptions
 
-_DEFAULTS = MiningOptions()
 
-
+@stage_flags(
+    MiningOptions,
+    exclude=("enabled", "per_segment", "itemsets", "min_scope_baskets"),
+    rename={"top": ("--top", "--top-rules")},
+)
 @handle_errors
 def mine_command(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Basket file.", show_default=False)],
     file_format: Annotated[
         str,
@@ -40,73 +45,10 @@ def mine_command(
         str, typer.Option("--basket-col", help="Basket column (long).")
     ] = "basket",
     item_col: Annotated[str, typer.Option("--item-col", help="Item column (long).")] = "item",
-    min_support: Annotated[
-        float | None,
-        typer.Option(
-            "--min-support",
-            help="Minimum share of baskets, e.g. 0.001. Default: threshold help (--target-rules).",
-        ),
-    ] = None,
-    min_count: Annotated[
-        int | None,
-        typer.Option("--min-count", help="Minimum number of baskets instead of a share, e.g. 10."),
-    ] = None,
-    min_confidence: Annotated[
-        float,
-        typer.Option("--min-confidence", help="Minimum confidence (rules exactly at it are kept)."),
-    ] = _DEFAULTS.min_confidence,
-    min_lift: Annotated[
-        float | None, typer.Option("--min-lift", help="Minimum lift, e.g. 1.")
-    ] = None,
-    max_len: Annotated[
-        int | None, typer.Option("--max-len", help="Longest itemset, e.g. 5.")
-    ] = None,
-    min_len: Annotated[
-        int, typer.Option("--min-len", help="Shortest rule (1 allows {} → Y).")
-    ] = _DEFAULTS.min_len,
-    multi_consequent: Annotated[
-        bool, typer.Option("--multi-consequent", help="Allow several items on the right-hand side.")
-    ] = False,
     target: Annotated[
         str,
         typer.Option("--target", help="Itemsets written with --itemsets: all, closed or maximal."),
     ] = "all",
-    target_rules: Annotated[
-        int | None,
-        typer.Option("--target-rules", help="Without a support: aim for about this many rules."),
-    ] = _DEFAULTS.target_rules,
-    measures: Annotated[
-        str | None,
-        typer.Option(
-            "--measures",
-            help="Comma-separated measures, "
-            "e.g. support,confidence,lift,fisher_p. See docs/measures.md.",
-        ),
-    ] = None,
-    prune_redundant: Annotated[
-        bool,
-        typer.Option(
-            "--prune-redundant",
-            help="Drop rules with a more general rule of at least the same confidence.",
-        ),
-    ] = False,
-    significant: Annotated[
-        float | None,
-        typer.Option(
-            "--significant",
-            help="Keep rules whose Fisher exact test is significant at this level, e.g. 0.05.",
-        ),
-    ] = None,
-    adjust: Annotated[
-        str,
-        typer.Option("--adjust", help="Multiple-testing correction: holm, bonferroni, bh, none."),
-    ] = _DEFAULTS.adjust,
-    top: Annotated[
-        int | None, typer.Option("--top", help="Keep the best N rules by --sort-by.")
-    ] = None,
-    sort_by: Annotated[
-        str, typer.Option("--sort-by", help="Measure that orders the rules, e.g. lift.")
-    ] = _DEFAULTS.sort_by,
     out: Annotated[Path, typer.Option("--out", "-o", help="Rules Parquet file.")] = Path(
         "rules.parquet"
     ),
@@ -116,30 +58,16 @@ def mine_command(
             "--itemsets", help="Also write the itemsets (of --target) to this Parquet file."
         ),
     ] = None,
+    *,
+    flags: Flags,
 ) -> None:
     """Mine association rules from a basket file and write them to Parquet.
 
     Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5
     """
-    given = {
-        "min_support": min_support,
-        "min_count": min_count,
-        "target_rules": target_rules,
-        "min_confidence": min_confidence,
-        "min_lift": min_lift,
-        "max_len": max_len,
-        "min_len": min_len,
-        "consequent_max_len": None if multi_consequent else 1,
-        "measures": [m.strip() for m in measures.split(",")] if measures else None,
-        "prune_redundant": prune_redundant,
-        "significant": significant,
-        "adjust": adjust,
-        "top": top,
-        "sort_by": sort_by,
-    }
     mine_file(
         path,
-        _DEFAULTS.updated(given),
+        MiningOptions().updated(flags.section("mine")),
         file_format=file_format,
         sep=sep,
         basket_col=basket_col,

@@ -17,6 +17,7 @@ from basketlens.cli.console import err_console, handle_errors, out_console
 
 @handle_errors
 def recommend_command(
+    ctx: typer.Context,
     model_dir: Annotated[
         Path,
         typer.Argument(

@@ -19,6 +19,7 @@ from basketlens.report.options import ReportOptions
 @stage_flags(ReportOptions, exclude=("enabled",))
 @handle_errors
 def report_command(
+    ctx: typer.Context,
     out_dir: Annotated[
         Path,
         typer.Argument(

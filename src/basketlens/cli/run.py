@@ -69,6 +69,7 @@ def build_config(
 )
 @handle_errors
 def run_command(
+    ctx: typer.Context,
     sales: SalesArg = None,
     config: ConfigOpt = None,
     column_map: MapOpt = None,
@@ -88,6 +89,7 @@ def run_command(
 @stage_flags(SegmentOptions, MiningOptions, RecommendOptions, ReportOptions, defaults=RUN_DEFAULTS)
 @handle_errors
 def demo_command(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created).")] = Path(
         "demo-out"
     ),
@@ -117,6 +119,7 @@ def demo_command(
 
 @handle_errors
 def synth_command(
+    ctx: typer.Context,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for sales/items/customers files.")
     ],

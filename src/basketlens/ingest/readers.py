@@ -245,8 +245,14 @@ def read_table(
     """Open ``path`` lazily; format detected by extension and verified by content.
 
     ``sheet`` applies to Excel files, ``delimiter``/``encoding`` to CSV files (both sniffed
-    when None). Errors name the file: :class:`InputError`, :class:`EmptyInputError`.
+    when None). Errors name the file: :class:`InputError`, :class:`EmptyInputError`. A Polars or
+    pandas data frame is taken as it is (``sheet``/``delimiter``/``encoding`` do not apply).
     """
+    if not isinstance(path, str | Path):
+        table = _read_frame(path, role=role)
+        if table.rows == 0:
+            raise EmptyInputError(f"the {role} frame has columns but no rows")
+        return table
     path = Path(path)
     fmt = detect_format(path)
     if sheet is not None and fmt != "excel":

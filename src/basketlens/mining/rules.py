@@ -31,8 +31,8 @@ import polars as pl
 import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
+from basketlens.items import add_item_names, item_names
 from basketlens.mining.measures import MEASURES, compute_measures, resolve_measures
-from basketlens.mining.names import add_item_names, item_name_map
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.pruning import ADJUSTMENTS, redundant_mask, significant_mask
 from basketlens.mining.splits import (  # candidate generation; names importable from here too
@@ -473,6 +473,6 @@ class Rules:
             >>> r.with_item_names(items).table["consequent_names"].to_list()
             [['Bread'], ['Apple']]
         """
-        names = items if isinstance(items, Mapping) else item_name_map(items)
+        names = items if isinstance(items, Mapping) else item_names(items)
         step = {"with_item_names": {"named_items": len(names)}}
         return self._derive(add_item_names(self.table, names), step)

@@ -30,10 +30,10 @@ import polars as pl
 
 from basketlens._validation import check_interval
 from basketlens.errors import ParameterError
+from basketlens.items import add_item_names, item_names
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.measures import resolve_measures
 from basketlens.mining.mine import mine_rules
-from basketlens.mining.names import add_item_names, item_name_map
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.rules import Rules, empty_rules_table
 from basketlens.schema import ITEM_SUPPORT_SCHEMA, RULES_BASE_SCHEMA
@@ -154,7 +154,7 @@ class ScopedRules:
         ``antecedent_names`` / ``consequent_names`` from the item table (``item``,
         ``item_name``), in ``RULES_BASE_SCHEMA`` order; items it does not name keep their id.
         """
-        names = item_name_map(items)
+        names = item_names(items)
         rules = {s: None if r is None else r.with_item_names(names) for s, r in self.rules.items()}
         return ScopedRules(add_item_names(self.table, names), rules, dict(self.info))
 

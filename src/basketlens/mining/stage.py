@@ -34,9 +34,9 @@ import numpy as np
 import polars as pl
 
 from basketlens.errors import ParameterError, SchemaError
+from basketlens.items import item_names
 from basketlens.mining.encode import BasketMatrix, to_basket_matrix
 from basketlens.mining.itemsets import mine_itemsets
-from basketlens.mining.names import item_name_map
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.scopes import ALL_SCOPE, ScopedRules, item_support, mine_scopes
 
@@ -188,7 +188,7 @@ def run_mining(
 
     matrix = to_basket_matrix(lines.select("basket", "item"))
     scopes = basket_scopes(lines, matrix, assignments) if per_segment else {}
-    names = item_name_map(items, ids=matrix.items)
+    names = item_names(items, ids=matrix.items)
     support = item_support(matrix, scopes, item_names=names)
     rules = mine_scopes(matrix, scopes, options, n_jobs=n_jobs).with_item_names(items)
     itemsets = scope_itemsets(matrix, scopes, rules, options) if options.itemsets else None

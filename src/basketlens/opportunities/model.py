@@ -22,7 +22,7 @@ import polars as pl
 
 from basketlens._validation import check_interval
 from basketlens.errors import ModelError, ParameterError
-from basketlens.items import with_names
+from basketlens.items import add_item_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
     _PAD,
@@ -33,7 +33,7 @@ from basketlens.opportunities.opportunities import (
     find_opportunities,
 )
 from basketlens.opportunities.reasons import rule_reason
-from basketlens.opportunities.recommend import Source, combine_evidence, recommend
+from basketlens.opportunities.recommendations import Source, combine_evidence, recommend
 from basketlens.opportunities.value import ItemValues
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class RecommenderModel:
         segmenter: CustomerSegmenter | None = None,
     ) -> RecommenderModel:
         """The model behind ``opportunities`` (same matrix, values, customers and names)."""
-        table = with_names(check_rules(rules), opportunities.item_names)
+        table = add_item_names(check_rules(rules), opportunities.item_names)
         return cls(
             matrix=opportunities.matrix,
             rules=table,
@@ -148,7 +148,6 @@ class RecommenderModel:
             self.matrix,
             self.rules,
             self.customers,
-            item_names=self.item_names,
             customer_ids=list(customer_ids) if customer_ids is not None else None,
             values=self.values,
         )

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 
 from basketlens._validation import check_interval
 from basketlens.errors import SchemaError
-from basketlens.items import item_names, with_names
+from basketlens.items import add_item_names, item_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.value import ItemValues
 
@@ -331,7 +331,7 @@ def find_opportunities(
         keep = np.unique(keep[keep >= 0])
         members = {s: np.intersect1d(r, keep) for s, r in members.items()}
     names = item_names(items) if items is not None else rule_item_names(rules)
-    rules = with_names(rules, names)
+    rules = add_item_names(rules, names)
     csr = matrix.csr()
     frames, counts = [], []
     for scope in scopes:

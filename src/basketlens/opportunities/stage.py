@@ -17,7 +17,7 @@ import polars as pl
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.opportunities import Opportunities, find_opportunities
 from basketlens.opportunities.options import RecommendOptions
-from basketlens.opportunities.recommend import recommend
+from basketlens.opportunities.recommendations import recommend
 
 if TYPE_CHECKING:
     from basketlens.segment import CustomerSegmenter
