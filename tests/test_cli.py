@@ -72,3 +72,67 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["--debug", "run", "x.csv", "--map", "invoice"])
     assert result.exit_code != 0
     assert result.exception is not None and not isinstance(result.exception, SystemExit)
+
+
+def test_invalid_options_are_refused_before_the_ledger_is_read(tmp_path: Path) -> None:
+    # the sales file does not exist: an option error must come first, naming the option
+    missing = str(tmp_path / "big.parquet")
+    for args, message in [
+        (["--k", "1"], "k must be in [2, inf); got 1"),
+        (["--min-support", "1.5"], "min_support must be in (0, 1]; got 1.5"),
+        (["--basket-by", "week"], "basket_by must be one of 'invoice', 'customer_day'"),
+        (["--k-min", "5", "--k-max", "3"], "k_max must be >= k_min"),
+        (["--sort-by", "lifft"], "did you mean 'lift'"),
+    ]:
+        result = runner.invoke(app, ["run", missing, *args, "--out", str(tmp_path / "o")])
+        assert result.exit_code == 1, result.output
+        assert message in result.output, (args, result.output)
+        assert "not found" not in result.output
+        assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_every_declared_flag_reaches_the_config(tmp_path: Path) -> None:
+    """Each generated flag lands in the options field that declares it."""
+    from basketlens.cli.options import Flags, stage_flags
+    from basketlens.config import RunConfig
+    from basketlens.mining.options import MiningOptions
+    from basketlens.segment.options import SegmentOptions
+
+    seen: list[Flags] = []
+
+    @stage_flags(SegmentOptions, MiningOptions)
+    def command(*, flags: Flags) -> None:
+        seen.append(flags)
+
+    import typer
+
+    sub = typer.Typer()
+    sub.command("x")(command)
+    sub.command("y")(lambda: None)
+    args = ["x", "--k", "4", "--features", "a, b", "--no-log-transform", "--multi-consequent"]
+    result = runner.invoke(sub, [*args, "--measures", "support,lift", "--no-rules"])
+    assert result.exit_code == 0, result.output
+    cfg = RunConfig().override(seen[0].values, skip_none=False)
+    assert cfg.segment.k == 4 and cfg.segment.features == ("a", "b")
+    assert cfg.segment.log_transform is False
+    assert cfg.mine.consequent_max_len is None and cfg.mine.enabled is False
+    assert cfg.mine.measures == ("support", "lift")
+    assert cfg.mine.max_len == 4  # not given: the run profile's default stays
+
+
+def test_backtest_reads_the_config_file(tmp_path: Path) -> None:
+    """``backtest --config`` works like ``run --config`` (no SALES argument needed)."""
+    from basketlens.synth import generate_ledger
+
+    paths = generate_ledger(n_customers=60, n_lines=3_000, seed=1).write(tmp_path / "d")
+    config = tmp_path / "b.toml"
+    config.write_text(
+        f'[input]\nsales = "{paths["sales"]}"\nitems = "{paths["items"]}"\n'
+        "[segment]\nk = 2\nn_init = 2\n[backtest]\nholdout_months = 2\ntop_n = 3\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app, ["backtest", "--config", str(config), "--out", str(tmp_path / "bt")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "hit@3" in result.output

@@ -271,12 +271,14 @@ class CliFlag:
     ``sets``: for a one-way switch (``--keep-duplicates``), the value the flag sets.
     ``split``: for a list parameter given as one comma-separated value (``--features a,b``).
     ``metavar``: the placeholder shown in ``--help``.
+    ``help``: what a one-way switch does, in its own words.
     """
 
     names: tuple[str, ...]
     sets: Any = MISSING
     split: str | None = None
     metavar: str | None = None
+    help: str | None = None  # a switch's own help ("Keep exact duplicate lines.")
 
     @property
     def is_switch(self) -> bool:
@@ -320,6 +322,7 @@ def param(
     sets: Any = MISSING,
     split: str | None = None,
     metavar: str | None = None,
+    flag_help: str | None = None,
     default_text: str | None = None,
 ) -> Any:
     """Declare an option field: default, constraint, one-line help and optional CLI flag.
@@ -336,7 +339,7 @@ def param(
     flag = None
     if cli is not None:
         names = (cli,) if isinstance(cli, str) else tuple(cli)
-        flag = CliFlag(names=names, sets=sets, split=split, metavar=metavar)
+        flag = CliFlag(names=names, sets=sets, split=split, metavar=metavar, help=flag_help)
     spec = {
         "constraint": constraint,
         "help": help,

@@ -113,11 +113,18 @@ class RunConfig:
         return replace(cfg, input=replace(cfg.input, **resolved))
 
     def override(
-        self, sections: Mapping[str, Any] | None = None, *, source: str = "", **given: Any
+        self,
+        sections: Mapping[str, Any] | None = None,
+        *,
+        source: str = "",
+        skip_none: bool = True,
+        **given: Any,
     ) -> Self:
         """A validated copy with the values of ``sections`` (and keyword sections) applied.
 
-        Values of ``None`` keep the current value, so unset flags do not erase the file's.
+        With ``skip_none`` (the default) values of ``None`` keep the current value, so unset
+        entries do not erase the file's; command-line flags pass only what was given and use
+        ``skip_none=False`` (``--multi-consequent`` sets ``consequent_max_len`` to none).
 
         Example:
             >>> RunConfig().override(segment={"k": 3, "k_max": None}).segment.k
@@ -139,7 +146,7 @@ class RunConfig:
             if not isinstance(values, Mapping):
                 raise ParameterError(f"{where}: [{name}] must be a table; got {values!r}")
             current: Options = getattr(self, name)
-            wanted = {k: v for k, v in values.items() if v is not None}
+            wanted = {k: v for k, v in values.items() if v is not None or not skip_none}
             updates[name] = current.updated(wanted, source=f"{source} [{name}]".strip())
         return replace(self, **updates).validated()
 

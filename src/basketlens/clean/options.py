@@ -40,9 +40,10 @@ class CleaningOptions(Options):
     drop_duplicates: bool = param(
         True,
         Boolean(),
-        "Drop exact duplicate lines (--keep-duplicates keeps them).",
+        "Drop exact duplicate lines (every field but the line number equal).",
         cli="--keep-duplicates",
         sets=False,
+        flag_help="Keep exact duplicate lines (dropped by default).",
     )
     drop_single_item_baskets: bool = param(
         False,

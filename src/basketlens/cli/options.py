@@ -78,14 +78,19 @@ def _python_type(spec: ParamSpec) -> Any:
 
 
 def _help(spec: ParamSpec, default: Any) -> str:
-    shown = spec if default == spec.default else _with_default(spec, default)
+    """The flag's help: its own words for a switch, else the declaration's with the default
+    on this command and the accepted values (escaped: ``[`` is Rich markup)."""
     assert spec.cli is not None
-    text = shown.help_line()
-    if spec.cli.split:
-        text += f" Separate values with {spec.cli.split!r}."
-    elif isinstance(spec.constraint, TextList):
-        text += " Repeatable."
-    return text
+    if spec.cli.is_switch:
+        text = spec.cli.help or spec.help
+    else:
+        shown = spec if default == spec.default else _with_default(spec, default)
+        text = shown.help_line()
+        if spec.cli.split:
+            text += f" Separate values with {spec.cli.split!r}."
+        elif isinstance(spec.constraint, TextList):
+            text += " Repeatable."
+    return text.replace("[", "\\[")
 
 
 def _with_default(spec: ParamSpec, default: Any) -> ParamSpec:
@@ -164,8 +169,15 @@ def stage_flags(
     by_name = {g.parameter.name: g for g in generated}
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        own = inspect.signature(func, eval_str=True)
-        kept = [p for p in own.parameters.values() if p.name != "flags"]
+        own = inspect.signature(func)
+        namespace = inspect.unwrap(func).__globals__
+        kept = [
+            p.replace(annotation=eval(p.annotation, namespace))  # annotations of our own commands
+            if isinstance(p.annotation, str)
+            else p
+            for p in own.parameters.values()
+            if p.name != "flags"
+        ]
 
         @functools.wraps(func)
         def command(*args: Any, **kwargs: Any) -> Any:

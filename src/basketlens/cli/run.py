@@ -57,7 +57,7 @@ def build_config(
     if sales is not None:
         sections["input"] = {**sections.get("input", {}), "sales": sales}
     sections["columns"] = parse_pairs(column_map, "--map")
-    return cfg.override(sections)
+    return cfg.override(sections, skip_none=False)
 
 
 @stage_flags(
@@ -107,7 +107,7 @@ def demo_command(
     from basketlens.pipeline import run_pipeline
     from basketlens.synth import generate_ledger
 
-    cfg = RunConfig().override(flags.values, output={"out": str(out)})  # checks flags first
+    cfg = RunConfig().override(flags.values, skip_none=False, output={"out": str(out)})
     ledger = generate_ledger(n_customers=n_customers, seed=seed)
     paths = ledger.write(out / "data", format="csv")
     err_console.print(

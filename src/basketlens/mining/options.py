@@ -36,13 +36,21 @@ class MiningOptions(Options):
     section = "mine"
     panel = "Rule mining"
 
-    enabled: bool = param(True, Boolean(), "Mine association rules.", cli="--no-rules", sets=False)
+    enabled: bool = param(
+        True,
+        Boolean(),
+        "Mine association rules.",
+        cli="--no-rules",
+        sets=False,
+        flag_help="Skip rule mining (and opportunities).",
+    )
     per_segment: bool = param(
         True,
         Boolean(),
         "Mine each segment's baskets as well as all baskets.",
         cli="--no-segment-rules",
         sets=False,
+        flag_help="Mine all baskets only, not each segment.",
     )
     min_support: float | None = param(
         None,
@@ -91,6 +99,7 @@ class MiningOptions(Options):
         "Most items on the right-hand side (none: any; --multi-consequent).",
         cli="--multi-consequent",
         sets=None,
+        flag_help="Allow several items on the right-hand side.",
     )
     measures: tuple[str, ...] | None = param(
         None,

@@ -25,6 +25,7 @@ class ReportOptions(Options):
         "Render the report files after the run (--no-report skips them).",
         cli="--no-report",
         sets=False,
+        flag_help="Skip report.html, insights.xlsx, charts and BI tables.",
     )
     html: bool = param(True, Boolean(), "Write report.html.", cli="--html/--no-html")
     excel: bool = param(True, Boolean(), "Write insights.xlsx.", cli="--excel/--no-excel")
