@@ -1,23 +1,288 @@
-"""Shared pytest fixtures: paths to the read-only real datasets beside the checkout."""
+"""Shared pytest fixtures: the real datasets beside the checkout, and small run folders.
+
+Fixtures only; test modules never import each other or this file.
+
+* ``shared_path("online_retail", "online_retail.parquet")`` — a file under ``../shared/data``;
+  the test skips (with the path) when the folder is absent.
+* ``make_output_folder(path, hostile=..., opportunities=..., mining=...)`` — writes what
+  ``basketlens run`` writes, tiny and consistent, so report tests do not run the pipeline.
+* ``hostile_names`` — the formula, markup and script names the output folders can carry.
+
+Markers: ``slow`` (real datasets, end-to-end runs) and ``browser`` (headless Chromium);
+``python -m pytest -q`` runs everything, ``-m "not slow and not browser"`` the fast loop.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
+
+from basketlens.schema import (
+    CLEANING_SCHEMA,
+    ITEM_SUPPORT_SCHEMA,
+    ITEMS_SCHEMA,
+    K_SELECTION_SCHEMA,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def shared_path(*parts: str) -> Path:
-    """Return a path under ``../shared/data`` or skip the test when it is absent."""
+def _shared_path(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"real dataset not available: {path} (see README: shared data)")
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark real-data tests ``slow`` and browser tests ``browser`` (from what they use)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & {"shared_path", "shared_data"}:
+            item.add_marker(pytest.mark.slow)
+        if item.path.name == "test_browser_report.py":
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def shared_path() -> Callable[..., Path]:
+    """A function returning a path under ``../shared/data``; it skips the test when absent."""
+    return _shared_path
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The ``../shared/data`` folder; skips the test when it is absent."""
-    return shared_path()
+    return _shared_path()
+
+
+@pytest.fixture(scope="session")
+def hostile_names() -> tuple[str, ...]:
+    """Names that are formulas, markup or script in the tools that show them."""
+    return HOSTILE
+
+
+@pytest.fixture(scope="session")
+def make_output_folder() -> Callable[..., Path]:
+    """A function writing a tiny, consistent run folder (see :func:`write_output_folder`)."""
+    return write_output_folder
+
+
+HOSTILE = (
+    '=HYPERLINK("http://x","y")',
+    "<script>alert(1)</script>",
+    "+1",
+    "@SUM(A1)",
+    "-2",
+    "</script><!-- x",
+)
+FEATURES = ("total_net_sales", "invoice_count", "recency_days", "avg_basket_value")
+
+
+def write_output_folder(
+    path: Path,
+    *,
+    hostile: bool = False,
+    opportunities: bool = True,
+    mining: bool = True,
+    n_customers: int = 60,
+    k: int = 3,
+) -> Path:
+    """Write a consistent, tiny basketlens output folder to ``path`` and return it."""
+    path.mkdir(parents=True, exist_ok=True)
+    seg_names = ["Premium boutique", "Frequent buyers", "Lapsed small buyers", "Caterers"][:k]
+    if hostile:
+        seg_names[0] = HOSTILE[0]
+        seg_names[1] = HOSTILE[1]
+    items = [f"I{i:03d}" for i in range(12)]
+    item_names = [f"Product number {i} with a rather long descriptive name" for i in range(12)]
+    if hostile:
+        item_names[: len(HOSTILE)] = list(HOSTILE)
+    ids = [f"C{i:04d}" for i in range(n_customers)]
+    names = [f"Customer {i}" for i in range(n_customers)]
+    if hostile:
+        names[: len(HOSTILE)] = list(HOSTILE)
+    seg = [i % k for i in range(n_customers)]
+    feats = {
+        "total_net_sales": [1000.0 + 150 * i * (s + 1) for i, s in enumerate(seg)],
+        "invoice_count": [float(3 + (i * 7) % 20) for i in range(n_customers)],
+        "recency_days": [float((i * 13) % 90) for i in range(n_customers)],
+        "avg_basket_value": [50.0 + (i % 9) * 10 + s * 40 for i, s in enumerate(seg)],
+    }
+    customers = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "customer_name": names,
+            **feats,
+            "segment": pl.Series(seg, dtype=pl.Int32),
+            "segment_name": [seg_names[s] for s in seg],
+            "pca_1": [float(s * 3 + (i % 5) * 0.3) for i, s in enumerate(seg)],
+            "pca_2": [float(-s + (i % 7) * 0.2) for i, s in enumerate(seg)],
+        }
+    )
+    customers.write_parquet(path / "customers.parquet")
+    segments = pl.DataFrame(
+        {
+            "segment": pl.Series(range(k), dtype=pl.Int32),
+            "segment_name": seg_names,
+            "customers": [seg.count(s) for s in range(k)],
+            "customer_share": [seg.count(s) / n_customers for s in range(k)],
+            "net_sales": [50_000.0 / (s + 1) for s in range(k)],
+            "revenue_share": [0.6, 0.3, 0.1, 0.0][:k],
+            **{
+                f"{stat}__{f}": [float(s) - 1 + j * 0.3 for s in range(k)]
+                for f in FEATURES
+                for j, stat in enumerate(("mean", "median", "z"))
+            },
+        }
+    )
+    segments.write_parquet(path / "segments.parquet")
+    pl.DataFrame(
+        {
+            "k": list(range(2, 7)),
+            "inertia": [900.0, 600.0, 450.0, 400.0, 370.0],
+            "silhouette": [0.31, 0.42, 0.38, 0.33, 0.3],
+            "chosen": [False, True, False, False, False],
+            "is_elbow": [False, True, False, False, False],
+            "reason": ["lower", "highest silhouette", "lower", "lower", "lower"],
+        },
+        schema=K_SELECTION_SCHEMA,
+    ).write_parquet(path / "k_selection.parquet")
+    pl.DataFrame(
+        {"feature": list(FEATURES), "pc_1": [0.6, 0.5, -0.3, 0.5], "pc_2": [0.1, -0.4, 0.8, 0.2]}
+    ).write_parquet(path / "pca_loadings.parquet")
+    pl.DataFrame(
+        {
+            "step": [1, 2, 3],
+            "rule": ["missing_ids", "returns", "duplicates"],
+            "description": ["lines without ids", "returns and cancellations", "exact duplicates"],
+            "rows_in": [1000, 990, 900],
+            "rows_dropped": [10, 90, 0],
+            "rows_out": [990, 900, 900],
+        },
+        schema=CLEANING_SCHEMA,
+    ).write_parquet(path / "cleaning.parquet")
+    pl.DataFrame(
+        {
+            "item": items,
+            "item_name": item_names,
+            "brand": [None] * len(items),
+            "category": [f"Category {i % 3}" for i in range(len(items))],
+            "lines": [10 + i for i in range(len(items))],
+            "net_sales": [100.0 * (i + 1) for i in range(len(items))],
+        },
+        schema=ITEMS_SCHEMA,
+    ).write_parquet(path / "items.parquet")
+    scopes = ["all", *[str(s) for s in range(k)]]
+    if mining:
+        rows = []
+        for scope in scopes:
+            for r in range(6):
+                a, c = items[r], items[(r + 3) % 12]
+                b = items[(r + 1) % 12]
+                ante = [a, b] if r % 2 else [a]
+                rows.append(
+                    {
+                        "rule_id": f"{scope}-r{r + 1:06d}",
+                        "scope": scope,
+                        "antecedent": sorted(ante),
+                        "consequent": [c],
+                        "antecedent_count": 40 - r,
+                        "consequent_count": 30,
+                        "both_count": 20 - r,
+                        "baskets": 200,
+                        "support": (20 - r) / 200,
+                        "confidence": (20 - r) / (40 - r),
+                        "lift": 2.5 - r * 0.2,
+                    }
+                )
+        rules = pl.DataFrame(rows).cast({"antecedent_count": pl.Int64, "consequent_count": pl.Int64,
+                                         "both_count": pl.Int64, "baskets": pl.Int64})  # fmt: skip
+        lookup = dict(zip(items, item_names, strict=True))
+        rules = rules.with_columns(
+            antecedent_names=pl.col("antecedent").list.eval(pl.element().replace_strict(lookup)),
+            consequent_names=pl.col("consequent").list.eval(pl.element().replace_strict(lookup)),
+        )
+        if opportunities:
+            rules = rules.with_columns(
+                opportunity_customers=pl.Series([(i * 3) % 11 + 1 for i in range(rules.height)])
+            )
+        rules.write_parquet(path / "rules.parquet")
+        sup_rows = [
+            {"scope": scope, "item": it, "item_name": item_names[i], "baskets": 100 - 5 * i,
+             "support": (100 - 5 * i) / 200, "rank": i + 1}
+            for scope in scopes for i, it in enumerate(items)
+        ]  # fmt: skip
+        pl.DataFrame(sup_rows, schema=ITEM_SUPPORT_SCHEMA).write_parquet(
+            path / "item_support.parquet"
+        )
+    if mining and opportunities:
+        opp = []
+        for r in rules.head(12).iter_rows(named=True):
+            for j in range(3):
+                ci = (j * 5 + len(opp)) % n_customers
+                opp.append(
+                    {
+                        "scope": r["scope"], "rule_id": r["rule_id"],
+                        "customer_id": ids[ci], "customer_name": names[ci],
+                        "segment": seg[ci], "segment_name": seg_names[seg[ci]],
+                        "antecedent": r["antecedent"], "consequent": r["consequent"],
+                        "antecedent_names": r["antecedent_names"],
+                        "consequent_names": r["consequent_names"],
+                        "support": r["support"], "confidence": r["confidence"], "lift": r["lift"],
+                        "antecedent_orders": 3 + j, "antecedent_recency_days": 10.0 * j,
+                        "expected_value": 100.0 * (j + 1), "expected_quantity": 2.0 * (j + 1),
+                        "rank": j + 1,
+                    }
+                )  # fmt: skip
+        pl.DataFrame(opp).cast({"segment": pl.Int32}).write_parquet(path / "opportunities.parquet")
+        rec = [
+            {"customer_id": ids[i], "customer_name": names[i], "segment": seg[i],
+             "segment_name": seg_names[seg[i]], "rank": 1, "item": items[i % 12],
+             "item_name": item_names[i % 12], "score": 0.5, "expected_value": 120.0,
+             "source": "segment", "rule_ids": [f"all-r{1:06d}"], "reason": "bought A and B"}
+            for i in range(n_customers)
+        ]  # fmt: skip
+        pl.DataFrame(rec).cast({"segment": pl.Int32}).write_parquet(
+            path / "recommendations.parquet"
+        )
+        pl.DataFrame(
+            {
+                "method": ["segment rules", "global rules", "popularity", "random"],
+                "top_n": [5, 5, 5, 5],
+                "hit_rate": [0.31, 0.27, 0.2, 0.03],
+                "precision": [0.08, 0.07, 0.05, 0.01],
+                "recall": [0.12, 0.1, 0.08, 0.01],
+                "hit_revenue": [12000.0, 9000.0, 7000.0, 500.0],
+            }
+        ).write_parquet(path / "backtest.parquet")
+    run = {
+        "basketlens_version": "0.1.0",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "parameters": {"mine": {"min_confidence": 0.5}, "segment": {"k": None}},
+        "rows": {
+            "lines_read": 1000,
+            "lines_kept": 900,
+            "customers": n_customers,
+            "baskets": 200,
+            "items": 12,
+            "first_date": "2025-01-01 00:00:00",
+            "last_date": "2025-12-31 00:00:00",
+        },
+        "features": {f: f"definition of {f}" for f in FEATURES},
+        "segmentation": {
+            "k": k,
+            "silhouette": 0.42,
+            "features": list(FEATURES),
+            "pca_explained": [0.55, 0.25],
+        },
+        "mining": {"enabled": mining},
+        "timings_s": {"total": 1.0},
+        "versions": {"python": "3.11"},
+    }
+    (path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    return path

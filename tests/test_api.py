@@ -12,7 +12,6 @@ import pytest
 import basketlens
 from basketlens.errors import ParameterError
 from basketlens.runfolder.layout import TABLES
-from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +80,7 @@ def test_unknown_or_bad_options_fail_before_reading(tmp_path: Path) -> None:
         basketlens.analyse(missing, k=1)
 
 
-def test_online_retail_frame_matches_the_path(tmp_path: Path) -> None:
+def test_online_retail_frame_matches_the_path(tmp_path: Path, shared_path) -> None:
     path = shared_path("online_retail", "online_retail.parquet")
     by_path = basketlens.analyse(str(path), k=4, min_support=0.02)
     by_frame = basketlens.analyse(pd.read_parquet(path), k=4, min_support=0.02)

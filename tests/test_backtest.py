@@ -7,16 +7,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from basketlens import pipeline
 from basketlens.backtest import BACKTEST_SCHEMA, METHODS, BacktestOptions, resolve_split
 from basketlens.clean import CleanResult, clean_ledger
+from basketlens.cli import app
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
 from basketlens.ingest import load_ledger
-from tests.conftest import shared_path
 
 SPLIT = datetime(2024, 9, 1)
 CONFIG = RunConfig().override(
@@ -165,21 +164,12 @@ def test_baselines_recommend_only_new_items_and_are_reproducible(tmp_path: Path)
     assert target["rank"].to_list() == [1, 2, 3]
 
 
-def _app() -> typer.Typer:
-    from basketlens.cli.backtest import backtest_command
-
-    app = typer.Typer()
-    app.command("backtest")(backtest_command)
-    app.command("noop")(lambda: None)
-    return app
-
-
 def test_backtest_cli(tmp_path: Path) -> None:
     sales = tmp_path / "sales.csv"
     planted_sales().write_csv(sales)
     out = tmp_path / "bt"
     res = CliRunner().invoke(
-        _app(),
+        app,
         [
             "backtest",
             str(sales),
@@ -203,12 +193,12 @@ def test_backtest_cli(tmp_path: Path) -> None:
     assert table["method"].to_list() == list(METHODS)
     assert table.filter(pl.col("method") == "global_rules")["hits"].item() == 5
     assert (out / "backtest_recommendations.parquet").exists()
-    res = CliRunner().invoke(_app(), ["backtest", str(sales), "--out", str(out)])
+    res = CliRunner().invoke(app, ["backtest", str(sales), "--out", str(out)])
     assert res.exit_code == 1 and "give a split date" in res.output
 
 
 @pytest.mark.slow
-def test_online_retail_backtest() -> None:
+def test_online_retail_backtest(shared_path) -> None:
     path = shared_path("online_retail", "online_retail.parquet")
     clean = clean_ledger(load_ledger(path))
     lines = clean.lines

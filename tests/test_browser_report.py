@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_report_fixture import HOSTILE, make_output_folder
-
 CHROMIUM = os.environ.get("BASKETLENS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -78,7 +76,9 @@ def _shots(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("hostile", [False, True], ids=["plain", "hostile"])
-def test_report_renders_offline_without_errors(browser, tmp_path: Path, hostile: bool) -> None:
+def test_report_renders_offline_without_errors(
+    browser, tmp_path: Path, hostile: bool, hostile_names, make_output_folder
+) -> None:
     from basketlens.report import render_report
 
     out = make_output_folder(tmp_path / "out", hostile=hostile)
@@ -98,11 +98,11 @@ def test_report_renders_offline_without_errors(browser, tmp_path: Path, hostile:
     assert shot.stat().st_size > 20_000
     if hostile:
         # the hostile names are shown as text, not interpreted
-        assert HOSTILE[1] in seen["text"]
+        assert hostile_names[1] in seen["text"]
         assert '=HYPERLINK("http://x","y")' in seen["text"]
 
 
-def test_report_without_optional_files_says_so(browser, tmp_path: Path) -> None:
+def test_report_without_optional_files_says_so(browser, tmp_path: Path, make_output_folder) -> None:
     from basketlens.report import render_report
 
     out = make_output_folder(tmp_path / "out", mining=False)
@@ -114,7 +114,9 @@ def test_report_without_optional_files_says_so(browser, tmp_path: Path) -> None:
     assert "opportunities.parquet is not in this output folder" in seen["text"]
 
 
-def test_the_checks_catch_a_network_request_and_a_broken_chart(browser, tmp_path: Path) -> None:
+def test_the_checks_catch_a_network_request_and_a_broken_chart(
+    browser, tmp_path: Path, make_output_folder
+) -> None:
     """The browser checks can fail: a remote image and an invalid chart spec are both caught."""
     from basketlens.report import render_report
 

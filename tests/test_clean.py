@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from basketlens.clean import CleaningOptions, CleanResult, LedgerLike, clean_ledger
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
 from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, ITEMS_SCHEMA, LEDGER_SCHEMA
-from tests.conftest import shared_path
 
 D1 = datetime(2024, 1, 2, 9, 30)
 D2 = datetime(2024, 1, 3, 15, 0)
@@ -401,15 +400,16 @@ def test_matches_sequential_oracle(
 # ---- real data: UCI Online Retail ---------------------------------------------------------
 
 
-def online_retail_ledger() -> LedgerLike:
+@pytest.fixture
+def online_retail_ledger(shared_path) -> LedgerLike:
     """The Online Retail file through the real ingest stage."""
     from basketlens.ingest import load_ledger
 
     return load_ledger(shared_path("online_retail", "online_retail.parquet"))
 
 
-def test_online_retail_published_numbers() -> None:
-    data = online_retail_ledger()
+def test_online_retail_published_numbers(online_retail_ledger) -> None:
+    data = online_retail_ledger
     start = time.perf_counter()
     result = clean_ledger(data, options=CleaningOptions(drop_duplicates=False))
     elapsed = time.perf_counter() - start
@@ -426,8 +426,8 @@ def test_online_retail_published_numbers() -> None:
     assert elapsed < 10, f"cleaning 541,909 lines took {elapsed:.1f}s"
 
 
-def test_online_retail_duplicates_balance() -> None:
-    data = online_retail_ledger()
+def test_online_retail_duplicates_balance(online_retail_ledger) -> None:
+    data = online_retail_ledger
     result = clean_ledger(data)
     acc = result.account
     assert drops(result)["duplicates"] > 0

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from basketlens.cli import app
 from basketlens.mining import MiningOptions, mine_rules, read_baskets
-from tests.conftest import shared_path
 
 runner = CliRunner()
 
@@ -19,7 +18,7 @@ def _mine(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_groceries_through_the_cli_gives_the_published_rules(tmp_path: Path) -> None:
+def test_groceries_through_the_cli_gives_the_published_rules(tmp_path: Path, shared_path) -> None:
     path = shared_path("groceries", "groceries.csv.gz")
     out = tmp_path / "rules.parquet"
     _mine(str(path), "--min-support", "0.001", "--min-confidence", "0.5", "--out", str(out))
@@ -114,7 +113,7 @@ def test_missing_long_column_is_named(tmp_path: Path) -> None:
     assert "no column 'sku'" in result.output and "Traceback" not in result.output
 
 
-def test_cli_is_mine_rules_and_its_search_honours_the_filters(tmp_path: Path) -> None:
+def test_cli_is_mine_rules_and_its_search_honours_the_filters(tmp_path: Path, shared_path) -> None:
     """Regression: the command's own threshold search ignored --min-lift, --min-len and
     --multi-consequent; now it calls mine_rules, so the file holds what the search counted."""
     path = shared_path("groceries", "groceries.csv.gz")

@@ -7,13 +7,12 @@ from pathlib import Path
 import pytest
 
 from basketlens.report.excel import neutralise, sheet_name
-from tests.test_report_fixture import HOSTILE, make_output_folder
 
 openpyxl = pytest.importorskip("openpyxl")
 
 
 @pytest.fixture(scope="module")
-def workbook(tmp_path_factory: pytest.TempPathFactory):
+def workbook(tmp_path_factory: pytest.TempPathFactory, make_output_folder):
     from basketlens.report import render_report
 
     out = make_output_folder(tmp_path_factory.mktemp("xl") / "out", hostile=True)
@@ -36,7 +35,7 @@ def test_expected_sheets_and_one_per_segment(workbook) -> None:
     assert len({n.lower() for n in names}) == len(names)
 
 
-def test_no_cell_is_a_formula_and_hostile_text_is_neutralised(workbook) -> None:
+def test_no_cell_is_a_formula_and_hostile_text_is_neutralised(workbook, hostile_names) -> None:
     for ws in workbook.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -47,18 +46,18 @@ def test_no_cell_is_a_formula_and_hostile_text_is_neutralised(workbook) -> None:
                         cell.coordinate,
                     )
     customers = _texts(workbook["Customers"])
-    for name in HOSTILE:
+    for name in hostile_names:
         expected = neutralise(name)
         assert expected in customers
     assert "<script>alert(1)</script>" in customers  # HTML is harmless in a cell: kept as is
 
 
-def test_segment_sheet_lists_rules_and_opportunity_customers(workbook) -> None:
+def test_segment_sheet_lists_rules_and_opportunity_customers(workbook, hostile_names) -> None:
     sheet = workbook[next(n for n in workbook.sheetnames if n.startswith("Seg 0"))]
     texts = _texts(sheet)
     assert "Rules (by lift)" in texts
     assert any(t.startswith("Opportunities") for t in texts)
-    assert any(t.startswith("Customer ") or t in map(neutralise, HOSTILE) for t in texts)
+    assert any(t.startswith("Customer ") or t in map(neutralise, hostile_names) for t in texts)
     assert any(t == "0-r000001" for t in texts)
 
 
@@ -75,7 +74,7 @@ def test_headers_are_styled_frozen_filtered_and_formatted(workbook) -> None:
     assert ws.column_dimensions["B"].width > 10
 
 
-def test_absent_files_are_noted_in_their_sheet(tmp_path: Path) -> None:
+def test_absent_files_are_noted_in_their_sheet(tmp_path: Path, make_output_folder) -> None:
     from basketlens.report import render_report
 
     out = make_output_folder(tmp_path / "out", mining=False)

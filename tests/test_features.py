@@ -18,7 +18,6 @@ from basketlens.clean import CleaningOptions, clean_ledger
 from basketlens.errors import EmptyInputError, ParameterError, SchemaError
 from basketlens.features import CORE_FEATURES, FeatureOptions, build_customer_features
 from basketlens.schema import CLEAN_SCHEMA
-from tests.conftest import shared_path
 
 AS_OF = datetime(2024, 2, 20, 18, 0)  # the last date in LINES
 
@@ -325,7 +324,7 @@ class FakeLedger:
     n_lines: int
 
 
-def test_online_retail_features() -> None:
+def test_online_retail_features(shared_path) -> None:
     from basketlens.ingest import load_ledger
 
     ledger = load_ledger(shared_path("online_retail", "online_retail.parquet"))

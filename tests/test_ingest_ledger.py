@@ -13,7 +13,6 @@ import pytest
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
 from basketlens.ingest import Ledger, SourceInfo, load_ledger
 from basketlens.schema import LEDGER_SCHEMA
-from tests.conftest import shared_path
 
 
 def expected(**cols) -> pl.DataFrame:
@@ -397,7 +396,7 @@ def _summary(df: pl.DataFrame) -> dict:
     ).row(0, named=True)
 
 
-def test_online_retail_parquet_and_csv_gz_agree():
+def test_online_retail_parquet_and_csv_gz_agree(shared_path):
     pq = shared_path("online_retail", "online_retail.parquet")
     gz = shared_path("online_retail", "online_retail.csv.gz")
     t0 = time.perf_counter()
@@ -422,7 +421,7 @@ def test_online_retail_parquet_and_csv_gz_agree():
     assert a_df.filter(pl.col("invoice").str.starts_with("C")).height == 9_288
 
 
-def test_complete_journey_three_table_join_keeps_every_line():
+def test_complete_journey_three_table_join_keeps_every_line(shared_path):
     tx = shared_path("completejourney_sample", "transactions_sample.parquet")
     products = shared_path("completejourney_sample", "products.parquet")
     demographics = shared_path("completejourney_sample", "demographics.parquet")

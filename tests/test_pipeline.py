@@ -12,7 +12,6 @@ from sklearn.metrics import adjusted_rand_score
 from basketlens.config import RunConfig
 from basketlens.pipeline import STAGES, run_pipeline
 from basketlens.schema import CLEANING_SCHEMA, ITEM_SUPPORT_SCHEMA, K_SELECTION_SCHEMA
-from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +110,7 @@ def test_reruns_give_identical_segments(demo_run, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_online_retail_end_to_end(tmp_path: Path) -> None:
+def test_online_retail_end_to_end(tmp_path: Path, shared_path) -> None:
     path = shared_path("online_retail", "online_retail.parquet")
     cfg = RunConfig().override(
         input={"sales": str(path)},

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from basketlens.cli import app
 from basketlens.errors import ModelError, NotFittedError, ParameterError
 from basketlens.opportunities import RECOMMENDATIONS_SCHEMA, find_opportunities, recommend
 from basketlens.opportunities.model import BASKET_SCHEMA, RecommenderModel
@@ -269,19 +269,10 @@ def test_model_without_segmenter_refuses_place(opp, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- CLI
-def _app() -> typer.Typer:
-    from basketlens.cli.recommend import recommend_command
-
-    app = typer.Typer()
-    app.command("recommend")(recommend_command)
-    app.command("noop")(lambda: None)  # keep "recommend" a subcommand
-    return app
-
-
 def test_recommend_cli(model: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(
-        _app(),
+        app,
         [
             "recommend",
             str(model),
@@ -298,19 +289,19 @@ def test_recommend_cli(model: Path, tmp_path: Path) -> None:
     written = pl.read_csv(tmp_path / "s2.csv")
     assert written["item"].to_list() == ["bag", "wine"]
     assert written["rule_ids"].to_list() == ["0-r1", "0-r2"]
-    res = runner.invoke(_app(), ["recommend", str(model), "--basket", "brie, jam"])
+    res = runner.invoke(app, ["recommend", str(model), "--basket", "brie, jam"])
     assert res.exit_code == 0, res.output
     assert "Baguette" in res.output
 
 
 def test_recommend_cli_errors(model: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(_app(), ["recommend", str(model), "--customer", "zz9"])
+    res = runner.invoke(app, ["recommend", str(model), "--customer", "zz9"])
     assert res.exit_code == 1
     assert "customer 'zz9' is not in the model" in res.output
-    res = runner.invoke(_app(), ["recommend", str(model)])
+    res = runner.invoke(app, ["recommend", str(model)])
     assert res.exit_code == 1 and "exactly one of --customer" in res.output
-    res = runner.invoke(_app(), ["recommend", str(model.parent / "missing"), "--basket", "x"])
+    res = runner.invoke(app, ["recommend", str(model.parent / "missing"), "--basket", "x"])
     assert res.exit_code == 1 and "no basketlens model" in res.output
 
 
@@ -363,7 +354,6 @@ def test_demo_reasons_and_scores_match_the_rules_behind_them(tmp_path: Path) -> 
 
 def test_stage_entry_point_bundles_what_the_pipeline_writes(tmp_path: Path) -> None:
     from basketlens.opportunities import run_opportunities
-
     from basketlens.opportunities.options import RecommendOptions
 
     stage = run_opportunities(

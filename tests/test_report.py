@@ -9,19 +9,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from basketlens.cli import app
 from basketlens.errors import ModelError
 from basketlens.report import render_report
 from basketlens.report.charts import CHARTS, build_specs, truncate
 from basketlens.report.html import script_json
 from basketlens.runfolder.read import read_run as load_bundle
-from tests.test_report_fixture import HOSTILE, make_output_folder
 
 
 @pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory):
+def hostile_report(tmp_path_factory: pytest.TempPathFactory, make_output_folder):
     out = make_output_folder(tmp_path_factory.mktemp("hostile") / "out", hostile=True)
     return render_report(out, csv=True)
 
@@ -35,7 +34,9 @@ def _png_size(path: Path) -> tuple[int, int]:
 # --- loading -------------------------------------------------------------------------------
 
 
-def test_a_folder_that_is_not_an_output_names_the_missing_file(tmp_path: Path) -> None:
+def test_a_folder_that_is_not_an_output_names_the_missing_file(
+    tmp_path: Path, make_output_folder
+) -> None:
     with pytest.raises(ModelError, match=r"run\.json is missing"):
         load_bundle(tmp_path)
     out = make_output_folder(tmp_path / "out")
@@ -46,14 +47,14 @@ def test_a_folder_that_is_not_an_output_names_the_missing_file(tmp_path: Path) -
         load_bundle(tmp_path / "nowhere")
 
 
-def test_a_table_without_a_needed_column_is_refused(tmp_path: Path) -> None:
+def test_a_table_without_a_needed_column_is_refused(tmp_path: Path, make_output_folder) -> None:
     out = make_output_folder(tmp_path / "out")
     pl.read_parquet(out / "rules.parquet").drop("lift").write_parquet(out / "rules.parquet")
     with pytest.raises(ModelError, match=r"rules\.parquet lacks column\(s\) lift"):
         load_bundle(out)
 
 
-def test_optional_files_are_none_when_absent(tmp_path: Path) -> None:
+def test_optional_files_are_none_when_absent(tmp_path: Path, make_output_folder) -> None:
     bundle = load_bundle(make_output_folder(tmp_path / "out", opportunities=False))
     assert bundle.rules is not None and "opportunity_customers" not in bundle.rules.columns
     assert bundle.opportunities is None and bundle.recommendations is None
@@ -98,7 +99,7 @@ def test_every_chart_present_in_the_folder_is_embedded(hostile_report) -> None:
         assert f'id="chart-{chart.slug}"' in text, chart.slug
 
 
-def test_absent_sections_say_so(tmp_path: Path) -> None:
+def test_absent_sections_say_so(tmp_path: Path, make_output_folder) -> None:
     out = make_output_folder(tmp_path / "out", mining=False)
     files = render_report(out, excel=False, charts=False, bi=False)
     text = files.html.read_text(encoding="utf-8")
@@ -108,7 +109,9 @@ def test_absent_sections_say_so(tmp_path: Path) -> None:
     assert 'id="chart-rules_scatter"' not in text
 
 
-def test_large_tables_are_capped_with_a_note(tmp_path: Path, monkeypatch) -> None:
+def test_large_tables_are_capped_with_a_note(
+    tmp_path: Path, monkeypatch, make_output_folder
+) -> None:
     import basketlens.report._charts_customers as customer_charts
     import basketlens.report.html as html
 
@@ -123,7 +126,7 @@ def test_large_tables_are_capped_with_a_note(tmp_path: Path, monkeypatch) -> Non
     assert "random sample of 25 of 80" in json.dumps(spec)
 
 
-def test_insights_quote_the_tables(tmp_path: Path) -> None:
+def test_insights_quote_the_tables(tmp_path: Path, make_output_folder) -> None:
     from basketlens.report import insights
 
     bundle = load_bundle(make_output_folder(tmp_path / "out"))
@@ -154,7 +157,7 @@ def test_pngs_exist_and_are_not_trivial(hostile_report) -> None:
         assert path.stat().st_size > 15_000, path.name
 
 
-def test_segment_colours_are_the_same_in_every_chart(tmp_path: Path) -> None:
+def test_segment_colours_are_the_same_in_every_chart(tmp_path: Path, make_output_folder) -> None:
     specs = build_specs(load_bundle(make_output_folder(tmp_path / "out")))
     scales = set()
     for spec in specs.values():
@@ -167,7 +170,7 @@ def test_segment_colours_are_the_same_in_every_chart(tmp_path: Path) -> None:
     assert len(scales) == 1
 
 
-def test_a_stale_png_is_removed_when_its_data_is_gone(tmp_path: Path) -> None:
+def test_a_stale_png_is_removed_when_its_data_is_gone(tmp_path: Path, make_output_folder) -> None:
     out = make_output_folder(tmp_path / "out")
     render_report(out, html=False, excel=False, bi=False)
     assert (out / "charts" / "backtest.png").exists()
@@ -179,7 +182,7 @@ def test_a_stale_png_is_removed_when_its_data_is_gone(tmp_path: Path) -> None:
 # --- BI ------------------------------------------------------------------------------------
 
 
-def test_bi_tables_form_a_star_whose_keys_join(hostile_report) -> None:
+def test_bi_tables_form_a_star_whose_keys_join(hostile_report, hostile_names) -> None:
     bi = hostile_report.out_dir / "bi"
     t = {p.stem: pl.read_parquet(p) for p in bi.glob("*.parquet")}
     assert set(t) == {
@@ -199,24 +202,15 @@ def test_bi_tables_form_a_star_whose_keys_join(hostile_report) -> None:
     for name, table in t.items():
         assert not any(isinstance(d, pl.List) for d in table.dtypes), name
         assert (bi / f"{name}.csv").is_file()
-    assert HOSTILE[0] in t["dim_customer"]["customer_name"].to_list()  # data kept exactly
+    assert hostile_names[0] in t["dim_customer"]["customer_name"].to_list()  # data kept exactly
 
 
 # --- CLI -----------------------------------------------------------------------------------
 
 
-def _app() -> typer.Typer:
-    from basketlens.cli.report import report_command
-
-    app = typer.Typer()
-    app.command("report")(report_command)
-    app.command("noop")(lambda: None)  # keep "report" a sub-command
-    return app
-
-
-def test_cli_renders_a_folder(tmp_path: Path) -> None:
+def test_cli_renders_a_folder(tmp_path: Path, make_output_folder) -> None:
     out = make_output_folder(tmp_path / "out")
-    result = CliRunner().invoke(_app(), ["report", str(out), "--no-charts", "--csv"])
+    result = CliRunner().invoke(app, ["report", str(out), "--no-charts", "--csv"])
     assert result.exit_code == 0, result.output
     assert "report rendered" in result.output
     assert (out / "report.html").is_file() and (out / "insights.xlsx").is_file()
@@ -225,7 +219,7 @@ def test_cli_renders_a_folder(tmp_path: Path) -> None:
 
 
 def test_cli_names_the_missing_file_without_a_traceback(tmp_path: Path) -> None:
-    result = CliRunner().invoke(_app(), ["report", str(tmp_path)])
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 1
     assert "run.json is missing" in result.output
     assert "Traceback" not in result.output

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from basketlens.errors import ParameterError
 from basketlens.mining.rules import COUNT_COLUMNS, Rules, count_rules, generate_rules
 from basketlens.schema import RULES_BASE_SCHEMA
-from tests.conftest import shared_path
 
 ITEMS = "abcdef"
 
@@ -257,7 +256,7 @@ def test_real_miner_agrees_with_brute_force() -> None:
         ({"min_confidence": 1.5}, "min_confidence must be in [0, 1]; got 1.5"),
         ({"min_lift": -1.0}, "min_lift must be in [0, inf); got -1.0"),
         ({"min_len": 0}, "min_len must be in [1, inf); got 0"),
-        ({"max_len": 1}, "max_len must be in [2, inf); got 1"),
+        ({"max_len": 1}, "min_len must be <= max_len; got min_len=2, max_len=1"),
         ({"consequent_max_len": 0}, "consequent_max_len must be in [1, inf); got 0"),
         ({"measures": ["lfit"]}, "did you mean 'lift'?"),
         ({"sort_by": "lfit"}, "unknown measure 'lfit'"),
@@ -275,7 +274,7 @@ def test_no_rules_gives_empty_table_with_schema() -> None:
     assert r.table.schema["lift"] == pl.Float64
 
 
-def test_golden_groceries() -> None:
+def test_golden_groceries(shared_path) -> None:
     path = shared_path("groceries", "groceries.csv.gz")
     from basketlens.mining import mine_itemsets, read_basket_file
 

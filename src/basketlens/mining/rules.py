@@ -250,11 +250,11 @@ def rule_filters(options: MiningOptions) -> dict[str, Any]:
 def count_rules(
     itemsets: ItemsetsLike,
     *,
-    min_confidence: float = 0.5,
-    min_lift: float | None = None,
-    min_len: int = 2,
-    max_len: int | None = None,
-    consequent_max_len: int | None = 1,
+    min_confidence: float = MiningOptions.min_confidence,
+    min_lift: float | None = MiningOptions.min_lift,
+    min_len: int = MiningOptions.min_len,
+    max_len: int | None = MiningOptions.max_len,
+    consequent_max_len: int | None = MiningOptions.consequent_max_len,
 ) -> int:
     """Number of rules :func:`generate_rules` would return, without building a table.
 
@@ -283,25 +283,25 @@ def _validate(
     max_len: int | None,
     cons_max: int | None,
 ) -> tuple[Fraction, Fraction | None]:
-    check_interval("min_confidence", min_confidence, low=0.0, high=1.0)
-    if min_lift is not None:
-        check_interval("min_lift", min_lift, low=0.0)
-    check_interval("min_len", min_len, low=1, integer=True)
-    if max_len is not None:
-        check_interval("max_len", max_len, low=min_len, integer=True)
-    if cons_max is not None:
-        check_interval("consequent_max_len", cons_max, low=1, integer=True)
+    """Check the rule filters with the constraints MiningOptions declares; exact thresholds."""
+    MiningOptions(
+        min_confidence=min_confidence,
+        min_lift=min_lift,
+        min_len=min_len,
+        max_len=max_len,
+        consequent_max_len=cons_max,
+    ).validate()
     return as_fraction(min_confidence), None if min_lift is None else as_fraction(min_lift)
 
 
 def generate_rules(
     itemsets: ItemsetsLike,
     *,
-    min_confidence: float = 0.5,
-    min_lift: float | None = None,
-    min_len: int = 2,
-    max_len: int | None = None,
-    consequent_max_len: int | None = 1,
+    min_confidence: float = MiningOptions.min_confidence,
+    min_lift: float | None = MiningOptions.min_lift,
+    min_len: int = MiningOptions.min_len,
+    max_len: int | None = MiningOptions.max_len,
+    consequent_max_len: int | None = MiningOptions.consequent_max_len,
     measures: Sequence[str] | None = None,
     max_rules: int | None = None,
     sort_by: str | None = "lift",

@@ -40,6 +40,7 @@ import polars as pl
 
 from basketlens._validation import check_interval, check_option
 from basketlens.opportunities.opportunities import ALL_SCOPE, Opportunities
+from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.reasons import rule_reason
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def combine_evidence(evidence: pl.DataFrame, *, by: list[str]) -> pl.DataFrame:
 def recommend(
     opportunities: Opportunities,
     *,
-    top_n: int = 5,
+    top_n: int = RecommendOptions.top_n,
     source: Source = "segment_then_all",
 ) -> pl.DataFrame:
     """Top ``top_n`` never-bought items per customer (``RECOMMENDATIONS_SCHEMA``).
