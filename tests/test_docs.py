@@ -25,3 +25,11 @@ def test_config_page_lists_every_option() -> None:
         assert f"## [{name}]" in text
         for spec in cls.specs():
             assert f"| `{spec.name}` |" in text
+
+
+def test_readme_lists_the_run_folder_files() -> None:
+    from basketlens.runfolder.layout import outputs_markdown
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- outputs:start -->\n")[1].split("<!-- outputs:end -->")[0]
+    assert block == outputs_markdown(), "README's output table is stale"
