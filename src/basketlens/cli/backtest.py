@@ -51,10 +51,11 @@ def backtest_command(
 
     Example: basketlens backtest sales.parquet --split 2011-09-01 --top 5 --out backtest-out/
     """
+    cfg = build_config(config, sales, column_map, flags)  # refused here before any work
+
     from basketlens.pipeline import run_backtest
     from basketlens.runfolder.write import check_out_dir, write_backtest
 
-    cfg = build_config(config, sales, column_map, flags)
     out_dir = check_out_dir(out)
     result = run_backtest(cfg, progress=RichProgress())
     written = write_backtest(result, out_dir)

@@ -80,9 +80,10 @@ def run_command(
 
     Example: basketlens run sales.csv --items items.csv --customers customers.csv --out out/
     """
+    cfg = build_config(config, sales, column_map, flags)  # refused here before any work
+
     from basketlens.pipeline import run_pipeline
 
-    cfg = build_config(config, sales, column_map, flags)
     print_summary(run_pipeline(cfg, progress=RichProgress()))
 
 
