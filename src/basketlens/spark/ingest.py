@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -131,7 +133,7 @@ def _read_raw(spark: SparkSession, path: str, role: str, inp: InputOptions) -> _
             raise InputError(f"give the table after '#' in the JDBC URL, e.g. {url}#public.sales")
         frame = reader.format("jdbc").option("url", url).option("dbtable", table).load()
     elif fmt == "parquet":
-        frame = reader.parquet(_spark_path(path))
+        frame = _read_parquet(spark, path, local)
     elif fmt == "jsonl":
         frame = reader.json(_spark_path(path))
     elif fmt == "excel":  # a workbook fits in memory by nature: read it here, ship it
@@ -150,6 +152,30 @@ def _read_raw(spark: SparkSession, path: str, role: str, inp: InputOptions) -> _
         )
     frame = frame.toDF(*(c.lstrip("\ufeff") for c in frame.columns))
     return _Raw(frame, SourceInfo(role, path, fmt, size, fingerprint, -1), local)
+
+
+def _nanosecond_columns(local: Path | None) -> list[str]:
+    """Timestamp columns stored in nanoseconds (Spark reads those only as integers)."""
+    if local is None:
+        return []
+    first = next(iter(sorted(local.glob("*.parquet"))), None) if local.is_dir() else local
+    if first is None:
+        return []
+    schema = pq.read_schema(first)
+    return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+
+
+def _read_parquet(spark: SparkSession, path: str, local: Path | None) -> DataFrame:
+    """Parquet on Spark; nanosecond timestamps (pandas and Polars write them) become
+    microsecond ``timestamp_ntz`` wall-clock times, as the local reader reads them."""
+    nanos = _nanosecond_columns(local)
+    if nanos:
+        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    frame = spark.read.parquet(_spark_path(path))
+    for name in nanos:
+        micros = F.expr(f"timestamp_micros(floor(`{name}` / 1000))")
+        frame = frame.withColumn(name, micros.cast("timestamp_ntz"))
+    return frame
 
 
 def _csv_dialect(
