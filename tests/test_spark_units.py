@@ -197,3 +197,24 @@ def test_missing_java_is_one_line_from_the_cli(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "needs Java 17 or newer" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_session_settings_precedence() -> None:
+    """--spark-conf wins over basketlens's defaults; workers use this venv on a local master."""
+    pytest.importorskip("pyspark")
+    from basketlens.spark.session import DEFAULT_CONF, _builder
+
+    options = EngineOptions(
+        engine="spark",
+        spark_master="local[3]",
+        spark_conf=("spark.sql.session.timeZone=Europe/Paris", "spark.executor.memory=2g"),
+    )
+    conf = _builder(options)._options
+    assert conf["spark.master"] == "local[3]"
+    assert conf["spark.sql.session.timeZone"] == "Europe/Paris"
+    assert conf["spark.executor.memory"] == "2g"
+    assert conf["spark.ui.showConsoleProgress"] == DEFAULT_CONF["spark.ui.showConsoleProgress"]
+    assert conf["spark.pyspark.python"] == sys.executable
+    remote = _builder(EngineOptions(engine="spark", spark_master="spark://h:7077"))._options
+    assert "spark.pyspark.python" not in remote  # the cluster's own Python, or spark_conf's
+    assert "spark.master" not in _builder(EngineOptions(engine="spark"))._options

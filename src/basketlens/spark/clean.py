@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import polars as pl
 from pyspark import StorageLevel
@@ -155,7 +156,8 @@ def clean_on_spark(
     kept = kept.persist(StorageLevel.MEMORY_AND_DISK)
     n_kept = int(account["rows_out"][-1])
     if n_kept == 0:
-        raise EmptyInputError(_all_dropped_message(_Named(sales), account))
+        ledger = SimpleNamespace(sources=[SimpleNamespace(role="sales", path=sales)])
+        raise EmptyInputError(_all_dropped_message(ledger, account))  # type: ignore[arg-type]
     fallbacks = int(counts.filter(pl.col(STEP_COL).is_null())["fell"].sum() or 0)
     if options.segment_level == "group" and fallbacks:
         logger.info(
@@ -167,20 +169,6 @@ def clean_on_spark(
     marked.unpersist()
     logger.info("Spark cleaning kept %d of %d lines", n_kept, n_lines)
     return SparkCleaned(kept, account, items, n_lines, n_parts)
-
-
-class _Named:
-    """What the "every line dropped" message reads from a ledger: its sales file."""
-
-    def __init__(self, sales: str) -> None:
-        self.sources = [_Source(sales)] if sales else []
-
-
-class _Source:
-    role = "sales"
-
-    def __init__(self, path: str) -> None:
-        self.path = path
 
 
 def item_table(kept: DataFrame) -> pl.DataFrame:

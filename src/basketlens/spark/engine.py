@@ -91,7 +91,7 @@ def fit_cleaned(
 ) -> Fitted:
     """features → segment → mine (→ opportunities) on cleaned lines on Spark."""
     with clock.stage("features", "building customer features on Spark"):
-        features = features_on_spark(lines, config.features)
+        features = features_on_spark(lines, config.features, partitions=partitions)
         clock.detail = f"{features.table.height:,} customers"
     with clock.stage("segment", "choosing k and clustering customers"):
         segmenter, customers = segment_on_driver(features, config.segment)

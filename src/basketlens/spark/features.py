@@ -79,8 +79,12 @@ def _unit_rows(
     )
 
 
-def features_on_spark(lines: DataFrame, options: FeatureOptions | None = None) -> CustomerFeatures:
+def features_on_spark(
+    lines: DataFrame, options: FeatureOptions | None = None, *, partitions: int | None = None
+) -> CustomerFeatures:
     """Build the customer feature table from cleaned lines on Spark (same as the local stage).
+
+    ``partitions``: unit partitions (default: the cluster's default parallelism).
 
     Raises:
         ParameterError: a bad option, or ``as_of`` before the last date.
@@ -121,7 +125,8 @@ def features_on_spark(lines: DataFrame, options: FeatureOptions | None = None) -
     schema = pl.Schema(
         {"customer_id": pl.String, "customer_name": pl.String, **dict.fromkeys(names, pl.Float64)}
     )
-    parts = lines.select(*_LINES.names()).repartition(lines.rdd.getNumPartitions(), "unit")
+    n_parts = partitions or lines.sparkSession.sparkContext.defaultParallelism
+    parts = lines.select(*_LINES.names()).repartition(n_parts, "unit")
     rows = map_partitions(parts, _unit_rows, schema, as_of, window_days, tops, in_schema=_LINES)
     table = collect(rows, schema).sort("customer_id")
     definitions = {name: f"{f.description}; {NON_FINITE_RULE}" for name, f in FEATURES.items()}
