@@ -76,10 +76,12 @@ def _children(pid: int) -> set[int]:
     todo = [pid]
     while todo:
         p = todo.pop()
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
+        kids: list[str] = []
+        for task in Path(f"/proc/{p}/task").glob("*/children"):  # threads spawn children too
+            try:
+                kids += task.read_text().split()
+            except OSError:
+                continue
         for k in map(int, kids):
             if k not in out:
                 out.add(k)
@@ -228,7 +230,8 @@ def ledger(lines: int) -> Path:
 def timed(cmd: list[str], roots: list[int], timeout: float) -> dict[str, object]:
     """Run ``cmd``; wall time, exit code, and peak memory of it and of ``roots``' trees."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     sampler = Sampler([proc.pid, *roots], driver=proc.pid)
     sampler.start()
     try:
@@ -263,6 +266,8 @@ def run_size(lines: int, args: argparse.Namespace) -> dict[str, object]:
         print(f"[{lines:,}] Spark standalone: master + {args.workers} workers ...", flush=True)
         with Cluster(args.workers, args.worker_cores, args.worker_memory, out / "logs") as cluster:
             conf = [
+                "spark.driver.host=127.0.0.1",  # loopback only
+                "spark.driver.bindAddress=127.0.0.1",
                 f"spark.executor.memory={args.executor_memory}",
                 f"spark.driver.memory={args.driver_memory}",
                 f"spark.pyspark.python={sys.executable}",
@@ -320,17 +325,19 @@ def main() -> None:
         f"on {date.today():%Y-%m-%d}, {platform.platform()}, {os.cpu_count()} cores, "
         f"load average {load:.1f} at the start{'; ' + args.note if args.note else ''}"
     )
-    results = [run_size(n, args) for n in sizes]
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"spark-{date.today():%Y-%m-%d}.json"
-    path.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
-    text = table(results, machine)
-    print(text)
-    if args.write_doc:
-        doc = DOC.read_text(encoding="utf-8")
-        head, rest = doc.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        DOC.write_text(f"{head}{START}\n{text}{END}{tail}", encoding="utf-8")
+    results = []
+    for n in sizes:  # written after each size, so a long run leaves what it measured
+        results.append(run_size(n, args))
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"spark-{date.today():%Y-%m-%d}.json"
+        path.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+        text = table(results, machine)
+        print(text, flush=True)
+        if args.write_doc:
+            doc = DOC.read_text(encoding="utf-8")
+            head, rest = doc.split(START, 1)
+            tail = rest.split(END, 1)[1]
+            DOC.write_text(f"{head}{START}\n{text}{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
