@@ -30,7 +30,7 @@ from basketlens.runfolder.read import read_run
 __all__ = ["OPTION_SECTIONS", "analyse", "load_run"]
 
 #: The sections whose options ``analyse`` takes by name (the input paths are its arguments).
-_ANALYSE_SECTIONS = ("input", "clean", "features", "segment", "mine", "recommend")
+_ANALYSE_SECTIONS = ("input", "clean", "features", "segment", "mine", "recommend", "engine")
 _ARGUMENTS = {"sales", "items", "customers"}
 
 
@@ -65,7 +65,8 @@ def analyse(
         items, customers: optional item / customer tables (path or data frame).
         columns: canonical field -> your column name (like ``--map``).
         config: a full configuration; ``options`` override it.
-        **options: any option of the stages by name, e.g. ``k=4``, ``min_support=0.01``.
+        **options: any option of the stages by name, e.g. ``k=4``, ``min_support=0.01``;
+            ``engine="spark"`` (with ``spark_master``, ``spark_conf``) runs them on Spark.
 
     Raises:
         ParameterError: an unknown option (with the closest name) or a bad value — before
@@ -81,6 +82,12 @@ def analyse(
         sections["columns"] = dict(columns)
     cfg = (config or RunConfig()).override(sections)
     inp = cfg.input
+    paths = (sales, items, customers)
+    if cfg.engine.engine == "spark" and all(p is None or isinstance(p, str | Path) for p in paths):
+        # the Spark engine reads files where they are (local, s3a://, JDBC) on the cluster
+        given = {"sales": str(sales), "items": items, "customers": customers}
+        cfg = cfg.override(input={k: None if v is None else str(v) for k, v in given.items()})
+        return analyse_ledger(None, cfg)
     ledger = load_ledger(
         sales,
         items=items,

@@ -38,6 +38,7 @@ from basketlens.opportunities.options import RecommendOptions
 from basketlens.report.options import ReportOptions
 from basketlens.runfolder.options import OutputOptions
 from basketlens.segment.options import SegmentOptions
+from basketlens.spark.options import EngineOptions
 
 #: Options types by TOML table, in the order of the stages (and of ``docs/config.md``).
 SECTIONS: dict[str, type[Options]] = {
@@ -52,6 +53,7 @@ SECTIONS: dict[str, type[Options]] = {
         BacktestOptions,
         ReportOptions,
         OutputOptions,
+        EngineOptions,
     )
 }
 
@@ -81,6 +83,7 @@ class RunConfig:
     backtest: BacktestOptions = field(default_factory=BacktestOptions)
     report: ReportOptions = field(default_factory=ReportOptions)
     output: OutputOptions = field(default_factory=OutputOptions)
+    engine: EngineOptions = field(default_factory=EngineOptions)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "config") -> RunConfig:

@@ -21,7 +21,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +45,9 @@ from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import check_out_dir
 from basketlens.segment import CustomerSegmenter
+
+# light: pyspark loads on first use of an engine function; a missing extra is one clear error
+from basketlens import spark as spark_engine  # isort: skip
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ STAGES: tuple[str, ...] = (
 )
 
 #: Packages whose versions shape the results (recorded in run.json).
-_PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich")
+_PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich", "pyspark")
 
 
 class ProgressReporter(Protocol):
@@ -220,11 +223,22 @@ def fit_stages(
     return Fitted(features, segmenter, customers, mining, found)
 
 
-def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = None) -> Analysis:
-    """Every stage from cleaning to opportunities on a loaded ledger, as an :class:`Analysis`."""
+def analyse_ledger(
+    ledger: Ledger | None, config: RunConfig, *, clock: Clock | None = None
+) -> Analysis:
+    """Every stage from cleaning to opportunities on a loaded ledger, as an :class:`Analysis`.
+
+    ``ledger`` None reads ``config.input`` (with ``engine = "spark"``, on the cluster).
+    """
     clock = clock or Clock()
     started = time.time()
-    cleaned = clean(ledger, config, clock=clock)
+    if _on_spark(config):
+        run = spark_engine.fit_on_spark(config, clock=clock, ledger=ledger)
+        return _assemble_spark(run, config, clock, started)
+    if ledger is None:
+        ledger, cleaned = load_and_clean(config, clock=clock)
+    else:
+        cleaned = clean(ledger, config, clock=clock)
     fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
     return assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
 
@@ -235,9 +249,14 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     out_dir = check_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
     clock = Clock(progress)
     started = time.time()
-    ledger, cleaned = load_and_clean(config, clock=clock)
-    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
-    analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+    if _on_spark(config):
+        run = spark_engine.fit_on_spark(config, clock=clock)
+        ledger: Any = run.ledger
+        analysis = _assemble_spark(run, config, clock, started)
+    else:
+        ledger, cleaned = load_and_clean(config, clock=clock)
+        fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+        analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
     with clock.stage("write", f"writing outputs to {out_dir}"):
         analysis = replace(analysis, out_dir=analysis.write(out_dir))
         clock.detail = str(out_dir)
@@ -253,6 +272,8 @@ def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None)
     """Load and clean the configured ledger, then :func:`backtest_lines`."""
     config = config.validated()
     clock = Clock(progress)
+    if _on_spark(config):
+        return spark_engine.backtest_on_spark(config, clock=clock)
     _, cleaned = load_and_clean(config, clock=clock)
     return backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
 
@@ -291,8 +312,14 @@ def assemble(
     timings: dict[str, float],
     *,
     started: float,
+    lines_summary: Mapping[str, Any] | None = None,
+    engine: Mapping[str, Any] | None = None,
 ) -> Analysis:
-    """The tables of every stage and the run record, as one :class:`Analysis`."""
+    """The tables of every stage and the run record, as one :class:`Analysis`.
+
+    ``lines_summary`` (lines_kept, baskets, items, first_date, last_date) and ``engine`` (the
+    engine's record) come from the Spark engine, whose cleaned lines are not in this process.
+    """
     seg = fitted.segmenter
     mining, opp = fitted.mining, fitted.opportunities
     rules = None
@@ -300,7 +327,7 @@ def assemble(
         rules = mining.rules.table
         if opp is not None:
             rules = opp.with_rule_counts(rules)
-    lines = cleaned.lines
+    summary = lines_summary or summarise_lines(cleaned.lines)
     info: dict[str, Any] = {
         "basketlens_version": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -310,12 +337,9 @@ def assemble(
         "column_map": dict(ledger.column_map),
         "rows": {
             "lines_read": ledger.n_lines,
-            "lines_kept": lines.height,
+            "lines_kept": summary["lines_kept"],
             "customers": fitted.customers.height,
-            "baskets": lines["basket"].n_unique(),
-            "items": lines["item"].n_unique(),
-            "first_date": str(lines["date"].min()),
-            "last_date": str(lines["date"].max()),
+            **{k: summary[k] for k in ("baskets", "items", "first_date", "last_date")},
         },
         "cleaning": cleaned.account.to_dicts(),
         "features": dict(fitted.features.definitions),
@@ -331,6 +355,7 @@ def assemble(
         "timings_s": {**timings, "total": round(time.time() - started, 3)},
         "versions": package_versions(),
         "platform": platform.platform(),
+        "engine": dict(engine or {"name": "local"}),
     }
     return Analysis(
         cleaning=cleaned.account,
@@ -347,6 +372,35 @@ def assemble(
         info=info,
         model=opp.model if opp is not None else None,
         segmenter=seg,
+    )
+
+
+def summarise_lines(lines: pl.DataFrame) -> dict[str, Any]:
+    """Counts of the cleaned lines for ``run.json`` (kept, baskets, items, date range)."""
+    return {
+        "lines_kept": lines.height,
+        "baskets": lines["basket"].n_unique(),
+        "items": lines["item"].n_unique(),
+        "first_date": str(lines["date"].min()),
+        "last_date": str(lines["date"].max()),
+    }
+
+
+# ------------------------------------------------------------------------------ engines
+def _on_spark(config: RunConfig) -> bool:
+    return config.engine.engine == "spark"
+
+
+def _assemble_spark(run: Any, config: RunConfig, clock: Clock, started: float) -> Analysis:
+    return assemble(
+        run.ledger,
+        run.cleaned,
+        run.fitted,
+        config,
+        clock.timings,
+        started=started,
+        lines_summary=run.lines_summary,
+        engine=run.record,
     )
 
 

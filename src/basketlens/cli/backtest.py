@@ -19,6 +19,7 @@ from basketlens.cli.console import RichProgress, err_console, handle_errors, out
 from basketlens.cli.options import ConfigOpt, Flags, MapOpt, SalesArg, stage_flags
 from basketlens.cli.run import ANALYSIS_SECTIONS, RUN_DEFAULTS, build_config
 from basketlens.ingest.options import InputOptions
+from basketlens.spark.options import EngineOptions
 
 if TYPE_CHECKING:
     from basketlens.backtest.stage import BacktestResult
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     BacktestOptions,
     InputOptions,
     *ANALYSIS_SECTIONS,
+    EngineOptions,
     defaults=RUN_DEFAULTS,
     exclude=("mine.enabled", "mine.itemsets", "recommend.top_n"),
 )

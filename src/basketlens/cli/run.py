@@ -34,6 +34,7 @@ from basketlens.opportunities.options import RecommendOptions
 from basketlens.report.options import ReportOptions
 from basketlens.runfolder.options import OutputOptions
 from basketlens.segment.options import SegmentOptions
+from basketlens.spark.options import EngineOptions
 
 #: The sections whose flags ``run`` offers, and their defaults on this command.
 ANALYSIS_SECTIONS = (
@@ -65,6 +66,7 @@ def build_config(
     *ANALYSIS_SECTIONS,
     ReportOptions,
     OutputOptions,
+    EngineOptions,
     defaults=RUN_DEFAULTS,
 )
 @handle_errors
