@@ -89,6 +89,7 @@ def analyse(
         sheet=inp.sheet,
         delimiter=inp.delimiter,
         encoding=inp.encoding,
+        query=inp.query,
     )
     return analyse_ledger(ledger, cfg)
 
