@@ -42,7 +42,7 @@ from basketlens.uris import PostgresLocation, S3Location, parse_location
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PARQUET_SUFFIXES", "open_source"]
+__all__ = ["PARQUET_SUFFIXES", "glob_regex", "open_source", "spool_query"]
 
 #: Object names read as Parquet when a prefix or a pattern names several objects.
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -101,7 +101,7 @@ def _open_postgres(loc: PostgresLocation, *, role: str) -> RawTable:
             "or (for the sales) --query"
         )
     path = _spool_dir() / f"{role}.parquet"
-    rows, received = _spool_query(loc, path)
+    rows, received = spool_query(loc, path)
     if rows == 0:
         raise EmptyInputError(f"{role} source {loc.label!r} returned no rows")
     table = read_table(path, role=role)
@@ -110,7 +110,7 @@ def _open_postgres(loc: PostgresLocation, *, role: str) -> RawTable:
     return replace(table, path=loc.label, format="postgresql", scan=scan)  # type: ignore[arg-type]
 
 
-def _spool_query(loc: PostgresLocation, path: Path) -> tuple[int, int]:
+def spool_query(loc: PostgresLocation, path: Path) -> tuple[int, int]:
     """Stream the rows of ``loc`` into the Parquet file ``path``; return (rows, Arrow bytes)."""
     rows = received = 0
     writer: pq.ParquetWriter | None = None

@@ -156,7 +156,7 @@ def plain_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
         DataType(int64)
     """
     arrays = [
-        col.storage if isinstance(col.type, pa.ExtensionType) else col for col in batch.columns
+        col.storage if isinstance(col.type, pa.BaseExtensionType) else col for col in batch.columns
     ]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
