@@ -28,6 +28,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from basketlens.api import analyse
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import TABLES
 from basketlens.schema import (
@@ -51,7 +52,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark real-data tests ``slow`` and browser tests ``browser`` (from what they use)."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        if used & {"shared_path", "shared_data"}:
+        if used & {"shared_path", "shared_data", "online_retail_run"}:
             item.add_marker(pytest.mark.slow)
         if item.path.name == "test_browser_report.py":
             item.add_marker(pytest.mark.browser)
@@ -358,6 +359,12 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     return s3_server
+
+
+@pytest.fixture(scope="session")
+def online_retail_run(shared_path: Callable[..., Path]) -> Analysis:
+    """``basketlens.analyse`` of the Online Retail CSV: what the remote sources must equal."""
+    return analyse(shared_path("online_retail", "online_retail.csv.gz"))
 
 
 @pytest.fixture(scope="session")

@@ -186,7 +186,7 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     if result.out_dir is not None:
         console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
     for where in result.published:
-        console.print(f"[bold]Published[/] to {escape(where)}")
+        console.print(f"[bold]Published[/] to {escape(where)}", soft_wrap=True)
 
 
 def _rule_counts(rules: Any) -> dict[str, int]:

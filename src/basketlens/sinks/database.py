@@ -166,7 +166,7 @@ def schema_name(loc: PostgresLocation) -> str:
 
 def describe(loc: PostgresLocation) -> str:
     """The database and schema written, password masked (for messages)."""
-    return f"{loc.label} (schema {schema_name(loc)})"
+    return loc.label if loc.schema else f"{loc.label} (schema {schema_name(loc)})"
 
 
 def check_database(loc: PostgresLocation) -> None:
@@ -290,11 +290,6 @@ def write_star(analysis: Analysis, loc: PostgresLocation, *, run_id: str) -> str
         cursor = conn.cursor()
         try:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {q}")
-            cursor.execute(_RUNS_DDL.format(runs=qualified(RUNS_TABLE)))
-            cursor.execute(
-                f"CREATE UNIQUE INDEX IF NOT EXISTS runs_one_current ON {qualified(RUNS_TABLE)} "
-                "(is_current) WHERE is_current"
-            )
             # every star table goes, also those this run has none of (no stale facts)
             cursor.execute("DROP TABLE IF EXISTS " + ", ".join(qualified(t.name) for t in STAR))
             written = []
@@ -307,9 +302,13 @@ def write_star(analysis: Analysis, loc: PostgresLocation, *, run_id: str) -> str
             for name in written:
                 text = STAR_BY_NAME[name].description if name in STAR_BY_NAME else name
                 cursor.execute(f"COMMENT ON TABLE {qualified(name)} IS '{_literal(text)}'")
+            runs = qualified(RUNS_TABLE)
+            cursor.execute(_RUNS_DDL.format(runs=runs))
             cursor.execute(
-                f"UPDATE {qualified(RUNS_TABLE)} SET is_current = false WHERE is_current"
+                f"CREATE UNIQUE INDEX IF NOT EXISTS runs_one_current ON {runs} (is_current) "
+                "WHERE is_current"
             )
+            cursor.execute(f"UPDATE {runs} SET is_current = false WHERE is_current")
             casts = {**_RUN_CASTS, **dict.fromkeys(_JSON_COLUMNS, "jsonb")}
             placeholders = ", ".join(
                 f"${i}::{casts[c]}" if c in casts else f"${i}"

@@ -89,7 +89,8 @@ def publish_folder(folder: Path, loc: S3Location, *, run_id: str, info: dict[str
                 "basketlens_version": info.get("basketlens_version"),
                 "files": [path.relative_to(folder).as_posix() for path in files],
             }
-            body = json.dumps(manifest, indent=2).encode("utf-8")
+        body = json.dumps(manifest, indent=2).encode("utf-8")
+        with s3.translate(pointer(loc), client, error=SinkError):
             s3.put_bytes(client, body, pointer(loc), kind="application/json")  # the commit
     except BaseException:
         _remove(client, run, uploaded)

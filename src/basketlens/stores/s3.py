@@ -148,14 +148,23 @@ def translate(
 
 
 def size_of(s3: Any, loc: S3Location) -> int | None:
-    """The size of the object at ``loc``, or None when there is no such object."""
+    """The size of the object at ``loc``, or None when there is no such object.
+
+    Reads its first byte rather than its head: a HEAD error has no body, so it could not tell
+    a wrong secret key from a missing permission.
+    """
     try:
-        head = s3.head_object(Bucket=loc.bucket, Key=loc.key)
+        response = s3.get_object(Bucket=loc.bucket, Key=loc.key, Range="bytes=0-0")
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) in _NOT_FOUND:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in _NOT_FOUND:
             return None
+        if code == "InvalidRange":  # an empty object
+            return 0
         raise
-    return int(head["ContentLength"])
+    response["Body"].close()
+    total = str(response.get("ContentRange", "")).rpartition("/")[2]
+    return int(total) if total.isdigit() else int(response["ContentLength"])
 
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
