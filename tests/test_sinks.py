@@ -114,7 +114,7 @@ def pointer(prefix: str) -> dict:
 def test_out_s3_publishes_the_whole_run_folder_then_the_pointer(
     out_bucket: str, prefix: str, demo: dict[str, Path], tmp_path: Path, assert_same_run
 ) -> None:
-    output = run(*inputs(demo), "--out", f"s3://{out_bucket}/{prefix}", "--k", "3")
+    output = run(*inputs(demo), "--out", f"s3://{out_bucket}/{prefix}", "--k", "3", "--no-charts")
     latest = pointer(prefix)
     assert latest["path"] == f"{prefix}runs/{latest['run_id']}/"
     assert f"Published to s3://{out_bucket}/{prefix}runs/{latest['run_id']}/" in output
@@ -124,7 +124,7 @@ def test_out_s3_publishes_the_whole_run_folder_then_the_pointer(
                  "bi/fact_rules.parquet", "model/model.json"):  # fmt: skip
         assert name in stored, name
     # the reader's contract, as basketlens.load_run follows it: the same run as a local one
-    run(*inputs(demo), "--out", str(tmp_path / "local"), "--k", "3")
+    run(*inputs(demo), "--out", str(tmp_path / "local"), "--k", "3", "--no-report")
     assert_same_run(basketlens.load_run(f"s3://{out_bucket}/{prefix}"),
                     basketlens.load_run(tmp_path / "local"))  # fmt: skip
 
@@ -200,7 +200,8 @@ def test_to_db_writes_a_star_schema_with_keys_that_join(
 ) -> None:
     fresh(pg_uri, "bi_star")
     out = tmp_path / "out"
-    output = run(*inputs(demo), "--out", str(out), "--to-db", f"{pg_uri}?schema=bi_star")
+    output = run(*inputs(demo), "--out", str(out), "--to-db", f"{pg_uri}?schema=bi_star",
+                 "--no-html", "--no-excel", "--no-charts")  # fmt: skip
     assert "Published to postgresql://" in output
     primary, foreign = constraints(pg_uri, "bi_star")
     assert set(primary) == {t.name for t in STAR} | {"runs"}
@@ -405,7 +406,7 @@ def test_no_password_or_secret_key_in_any_output(
         f'sales = "{template}?table=erp.sales"\n'
         f'items = "{template}?table=erp.items"\n'
         f'customers = "{template}?table=erp.customers"\n'
-        "[segment]\nk = 3\n"
+        "[segment]\nk = 3\n[report]\ncharts = false\n"
         "[output]\n"
         f'out = "s3://{out_bucket}/{prefix}"\n'
         f'to_db = "{template}?schema=bi_nightly"\n',
