@@ -250,6 +250,48 @@ def test_to_db_replaces_the_previous_run_and_keeps_the_run_history(
     assert history == [(2, False), (4, True)]
 
 
+def test_a_reader_with_default_privileges_reads_every_new_run(
+    pg_uri: str, demo: dict[str, Path], tmp_path: Path
+) -> None:
+    """The grants docs/bi.md gives a Power BI account survive the tables' replacement."""
+    fresh(pg_uri, "bi_read")
+    target = f"{pg_uri}?schema=bi_read"
+    run(*inputs(demo), "--out", str(tmp_path / "a"), "--to-db", target, "--no-report")
+    owner = urlsplit(pg_uri).username
+    sql(
+        pg_uri,
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'bl_powerbi') THEN "
+        "DROP OWNED BY bl_powerbi; DROP ROLE bl_powerbi; END IF; END $$",
+        "CREATE ROLE bl_powerbi LOGIN PASSWORD 'pw-powerbi-63'",
+        "GRANT USAGE ON SCHEMA bi_read TO bl_powerbi",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA bi_read TO bl_powerbi",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA bi_read "
+        "GRANT SELECT ON TABLES TO bl_powerbi",
+    )
+    run(*inputs(demo), "--out", str(tmp_path / "b"), "--to-db", target, "--no-report")
+    parts = urlsplit(pg_uri)
+    reader = f"postgresql://bl_powerbi:pw-powerbi-63@{parts.hostname}:{parts.port}{parts.path}"
+    (rules, current) = sql(
+        reader,
+        "SELECT (SELECT count(*) FROM bi_read.fact_rules r JOIN bi_read.dim_segment s "
+        "USING (segment_key)), (SELECT count(*) FROM bi_read.runs WHERE is_current)",
+    )[0]
+    assert rules > 0 and current == 1
+
+
+def test_a_view_of_your_own_on_the_star_tables_stops_the_run_and_changes_nothing(
+    pg_uri: str, demo: dict[str, Path], tmp_path: Path
+) -> None:
+    fresh(pg_uri, "bi_view")
+    target = f"{pg_uri}?schema=bi_view"
+    run(*inputs(demo), "--out", str(tmp_path / "a"), "--to-db", target, "--no-report")
+    sql(pg_uri, "CREATE VIEW bi_view.top_rules AS SELECT * FROM bi_view.fact_rules")
+    before = snapshot(pg_uri, "bi_view")
+    output = fail(*inputs(demo), "--out", str(tmp_path / "b"), "--to-db", target, "--no-report")
+    assert "depend on the star tables" in output and "top_rules" in output
+    assert_same_snapshot(snapshot(pg_uri, "bi_view"), before)
+
+
 def snapshot(uri: str, schema: str) -> dict[str, pl.DataFrame]:
     names = [t.name for t in STAR if sql(uri, f"SELECT to_regclass('{schema}.{t.name}')")[0][0]]
     return {name: read_table(uri, f"SELECT * FROM {schema}.{name}") for name in [*names, "runs"]}

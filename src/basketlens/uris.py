@@ -66,7 +66,7 @@ _PAIR = re.compile(
 _GLOB = re.compile(r"[*?\[]")
 #: A table name: schema.table or table; unquoted identifiers or "double quoted" ones.
 _IDENT = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
-_TABLE = re.compile(rf"^{_IDENT}(?:\.{_IDENT}){{0,2}}$")
+_TABLE = re.compile(rf"^{_IDENT}(?:\.{_IDENT})?$")
 _SCHEMA = re.compile(rf"^{_IDENT}$")
 
 _SECRETS: set[str] = set()

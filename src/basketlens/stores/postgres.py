@@ -69,6 +69,10 @@ _HINTS = {
     "57P01": "the server was shut down or the session was terminated",
     "40P01": "another session held a conflicting lock (deadlock); retry",
     "55P03": "another session holds a lock on the tables (lock_timeout); retry later",
+    "2BP01": "objects of your own (views, foreign keys) depend on the star tables; a run "
+    "replaces the tables, so drop those objects or build them on the runs' tables by query",
+    "23503": "a foreign key of the star tables does not hold",
+    "23505": "a primary key of the star tables is not unique",
 }
 
 
@@ -103,7 +107,11 @@ def _server_message(text: str) -> str:
     """The useful line of a driver error: the server's ERROR/FATAL text or libpq's reason."""
     for marker in ("ERROR:", "FATAL:"):
         if marker in text:
-            return text.split(marker, 1)[1].strip().splitlines()[0].strip()
+            message = text.split(marker, 1)[1].strip().splitlines()[0].strip()
+            if "DETAIL:" in text:  # e.g. the view that depends on a table, the missing key
+                detail = text.split("DETAIL:", 1)[1].strip().splitlines()[0].strip()
+                message += f": {detail}"
+            return message
     if "Failed to connect:" in text:
         rest = text.split("Failed to connect:", 1)[1].strip()
         rest = re.sub(r'^connection to server at "[^"]*", port \d+ failed:\s*', "", rest)
