@@ -77,11 +77,12 @@ def open_source(
     ``?table=``/``?query=``. ``sheet``/``delimiter``/``encoding`` apply to Excel and CSV files,
     local or in an object store. Errors name the location with its password masked.
     """
-    if not isinstance(source, str | Path):
-        return read_table(source, role=role)
-    loc = parse_location(str(source)) if isinstance(source, str) else source
+    loc = parse_location(source) if isinstance(source, str) else source
     if query is not None and not isinstance(loc, PostgresLocation):
-        raise ParameterError(f"--query applies to a postgresql:// {role} source; got {loc!s}")
+        shown = getattr(loc, "label", loc) if isinstance(loc, S3Location | Path) else "a frame"
+        raise ParameterError(f"--query applies to a postgresql:// {role} source; got {shown}")
+    if not isinstance(loc, Path | S3Location | PostgresLocation):
+        return read_table(loc, role=role)
     if isinstance(loc, Path):
         return read_table(loc, role=role, sheet=sheet, delimiter=delimiter, encoding=encoding)
     if isinstance(loc, S3Location):
