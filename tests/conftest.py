@@ -7,20 +7,30 @@ Fixtures only; test modules never import each other or this file.
 * ``make_output_folder(path, hostile=..., opportunities=..., mining=...)`` — writes what
   ``basketlens run`` writes, tiny and consistent, so report tests do not run the pipeline.
 * ``hostile_names`` — the formula, markup and script names the output folders can carry.
+* ``pg_uri`` / ``s3_server`` / ``s3_env`` — the PostgreSQL and S3-compatible test servers that
+  ``.ci/services`` starts (tests skip without them, and fail in CI, which requires them);
+  ``assert_same_run`` compares every table of two analyses.
 
-Markers: ``slow`` (real datasets, end-to-end runs) and ``browser`` (headless Chromium);
+Markers: ``slow`` (real datasets, end-to-end runs), ``browser`` (headless Chromium) and
+``services`` (the test servers);
 ``python -m pytest -q`` runs everything, ``-m "not slow and not browser"`` the fast loop.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from basketlens.api import analyse
+from basketlens.runfolder.analysis import Analysis
+from basketlens.runfolder.layout import TABLES
 from basketlens.schema import (
     CLEANING_SCHEMA,
     ITEM_SUPPORT_SCHEMA,
@@ -42,10 +52,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark real-data tests ``slow`` and browser tests ``browser`` (from what they use)."""
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        if used & {"shared_path", "shared_data"}:
+        if used & {"shared_path", "shared_data", "online_retail_run"}:
             item.add_marker(pytest.mark.slow)
         if item.path.name == "test_browser_report.py":
             item.add_marker(pytest.mark.browser)
+        if used & {"pg_uri", "s3_server", "s3_env"}:
+            item.add_marker(pytest.mark.services)
 
 
 @pytest.fixture(scope="session")
@@ -286,3 +298,94 @@ def write_output_folder(
     }
     (path / "run.json").write_text(json.dumps(run), encoding="utf-8")
     return path
+
+
+# ------------------------------------------------------------ test servers (.ci/services)
+def _service(variable: str, what: str) -> str:
+    """A server setting from the environment; skip without it (fail where it is required)."""
+    value = os.environ.get(variable)
+    if not value:
+        message = (
+            f"{what} test server not available ({variable} is not set): start the servers with "
+            "`.ci/services start /tmp/bl-services && . /tmp/bl-services/env`"
+        )
+        if os.environ.get("BASKETLENS_REQUIRE_SERVICES") == "1" or os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return value
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """The S3-compatible test server: its endpoint and the keys of its three users —
+    ``rw`` (everything), ``ro`` (read, but nothing in bucket ``bl-private``) and
+    ``nopointer`` (everything but writing a ``latest.json``)."""
+
+    endpoint: str
+    keys: dict[str, tuple[str, str]]
+
+
+@pytest.fixture(scope="session")
+def pg_uri() -> str:
+    """``postgresql://user:password@127.0.0.1:port/db`` of the test server (a superuser)."""
+    return _service("BASKETLENS_TEST_PG", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    """The S3-compatible test server (moto with IAM authentication)."""
+    endpoint = _service("BASKETLENS_TEST_S3_ENDPOINT", "S3")
+    keys = {
+        user: (
+            _service(f"BASKETLENS_TEST_S3_{user.upper()}_KEY_ID", "S3"),
+            _service(f"BASKETLENS_TEST_S3_{user.upper()}_SECRET", "S3"),
+        )
+        for user in ("rw", "ro", "nopointer")
+    }
+    return S3Server(endpoint, keys)
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Server:
+    """The standard AWS variables set for the ``rw`` user of the test server (no ~/.aws)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3",
+                 "AWS_DEFAULT_REGION"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    key_id, secret = s3_server.keys["rw"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    return s3_server
+
+
+@pytest.fixture(scope="session")
+def online_retail_run(shared_path: Callable[..., Path]) -> Analysis:
+    """``basketlens.analyse`` of the Online Retail CSV: what the remote sources must equal."""
+    return analyse(shared_path("online_retail", "online_retail.csv.gz"))
+
+
+@pytest.fixture(scope="session")
+def assert_same_run() -> Callable[..., None]:
+    """A function asserting that two analyses hold the same tables and row counts."""
+    return _assert_same_run
+
+
+def _assert_same_run(got: Analysis, expected: Analysis) -> None:
+    for key in TABLES:
+        a, b = getattr(got, key), getattr(expected, key)
+        assert (a is None) == (b is None), f"{key}: present in one run only"
+        if a is not None:
+            try:
+                # floats to 1e-9: sums over differently chunked scans differ in the last bit
+                assert_frame_equal(a, b, rel_tol=1e-9, abs_tol=1e-9)
+            except AssertionError as exc:
+                raise AssertionError(f"table {key} differs: {exc}") from None
+    for part in ("rows", "cleaning", "layout", "column_map"):
+        assert got.info[part] == expected.info[part], part
+    for part in ("k", "features"):  # the float parts are in the tables compared above
+        assert got.info["segmentation"][part] == expected.info["segmentation"][part], part
+    rows = [(s["role"], s["rows"]) for s in got.info["inputs"]]
+    assert rows == [(s["role"], s["rows"]) for s in expected.info["inputs"]]

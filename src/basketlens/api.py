@@ -15,6 +15,9 @@ Example:
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ from basketlens.ingest import load_ledger
 from basketlens.pipeline import analyse_ledger
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.read import read_run
+from basketlens.sinks.s3 import fetch_run
+from basketlens.uris import S3Location, parse_location
 
 __all__ = ["OPTION_SECTIONS", "analyse", "load_run"]
 
@@ -96,6 +101,7 @@ def analyse(
         sheet=inp.sheet,
         delimiter=inp.delimiter,
         encoding=inp.encoding,
+        query=inp.query,
     )
     return analyse_ledger(ledger, cfg)
 
@@ -103,8 +109,16 @@ def analyse(
 def load_run(out: str | Path) -> Analysis:
     """Read a finished run folder (``basketlens run --out OUT``) as an :class:`Analysis`.
 
+    ``out`` may be the ``s3://bucket/prefix/`` a run was published to: the latest complete
+    run is downloaded to a private folder first.
+
     Example:
         >>> basketlens.load_run("out").customers.height   # doctest: +SKIP
         4338
     """
+    where = parse_location(out) if isinstance(out, str) else Path(out)
+    if isinstance(where, S3Location):
+        folder = Path(tempfile.mkdtemp(prefix="basketlens-run-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return read_run(fetch_run(where, folder))
     return read_run(out)

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -39,6 +40,7 @@ from basketlens.report.options import ReportOptions
 from basketlens.runfolder.options import OutputOptions
 from basketlens.segment.options import SegmentOptions
 from basketlens.spark.options import EngineOptions
+from basketlens.uris import redact_value
 
 #: Options types by TOML table, in the order of the stages (and of ``docs/config.md``).
 SECTIONS: dict[str, type[Options]] = {
@@ -94,7 +96,7 @@ class RunConfig:
     def from_toml(cls, path: str | Path) -> RunConfig:
         """Read a ``basketlens.toml`` file; relative input paths resolve against its folder.
 
-        A string value ``"${NAME}"`` is replaced by the environment variable ``NAME`` (for
+        ``${NAME}`` in a string value is replaced by the environment variable ``NAME`` (for
         secrets in scheduled jobs); a missing variable is an error naming it.
         """
         path = Path(path)
@@ -166,10 +168,10 @@ class RunConfig:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        """Every section's values (for ``run.json``)."""
+        """Every section's values (for ``run.json``), with passwords masked."""
         out: dict[str, Any] = {name: getattr(self, name).as_dict() for name in SECTIONS}
         out[COLUMNS_TABLE] = dict(self.columns)
-        return out
+        return redact_value(out)  # passwords in source and sink URIs never reach run.json
 
 
 def parse_columns(values: Any, source: str) -> dict[str, str]:
@@ -201,17 +203,21 @@ def _is_relative_path(value: str) -> bool:
     return "://" not in value and not Path(value).is_absolute()
 
 
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def _expand_env(value: Any, source: str) -> Any:
-    """Replace ``"${NAME}"`` strings by the environment variable ``NAME``."""
+    """Replace ``${NAME}`` in strings by the environment variable ``NAME`` — a whole value
+    (``"${SALES}"``) or a part of one (``"postgresql://etl:${DB_PASSWORD}@db/erp?table=s"``)."""
     if isinstance(value, dict):
         return {k: _expand_env(v, source) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand_env(v, source) for v in value]
-    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
-        name = value[2:-1]
-        if name not in os.environ:
-            raise ParameterError(f"{source}: environment variable {name!r} is not set")
-        return os.environ[name]
+    if isinstance(value, str):
+        missing = [n for n in _ENV_REF.findall(value) if n not in os.environ]
+        if missing:
+            raise ParameterError(f"{source}: environment variable {missing[0]!r} is not set")
+        return _ENV_REF.sub(lambda m: os.environ[m.group(1)], value)
     return value
 
 
@@ -230,8 +236,11 @@ def config_markdown() -> str:
         "",
         "`basketlens run --config basketlens.toml` (and `backtest`) read these tables; every "
         "key is optional, and command-line flags override the file. Relative input paths are "
-        'resolved against the file\'s folder; a value `"${NAME}"` is read from the environment '
-        "variable `NAME`. Unknown tables or keys are errors that suggest the closest valid one.",
+        "resolved against the file's folder; `${NAME}` in a value (the whole value or a part, "
+        'e.g. `"postgresql://etl:${DB_PASSWORD}@db/erp?table=sales"`) is read from the '
+        "environment variable `NAME`. Inputs and outputs may be local paths, `s3://` objects or "
+        "`postgresql://` tables (see `docs/sources.md`). Unknown tables or keys are errors that "
+        "suggest the closest valid one.",
         "",
         "```toml",
         "[input]",

@@ -44,3 +44,13 @@ class MiningBudgetError(BasketlensError):
 
 class ModelError(BasketlensError):
     """A saved output folder or model is missing, incomplete or incompatible."""
+
+
+class SinkError(BasketlensError):
+    """Results could not be published to an object store or a database; the sink keeps its
+    previous content (nothing is half-written)."""
+
+
+class MissingExtraError(BasketlensError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the extra
+    to install (``pip install 'basketlens[sql]'``)."""

@@ -43,8 +43,9 @@ from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
-from basketlens.runfolder.write import check_out_dir
 from basketlens.segment import CustomerSegmenter
+from basketlens.sinks import new_run_id, open_sinks
+from basketlens.uris import redact
 
 # light: pyspark loads on first use of an engine function; a missing extra is one clear error
 from basketlens import spark as spark_engine  # isort: skip
@@ -143,6 +144,7 @@ class RunResult:
     out_dir: Path | None = None
     report: ReportFiles | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    published: tuple[str, ...] = ()  # s3:// run and database schema written (passwords masked)
 
 
 # ------------------------------------------------------------------------------ stages
@@ -152,7 +154,7 @@ def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Le
     if not inp.sales:
         raise ParameterError("no sales file given: pass SALES (or set [input] sales in the config)")
     clock = clock or Clock()
-    with clock.stage("ingest", f"reading {inp.sales}"):
+    with clock.stage("ingest", f"reading {redact(inp.sales)}"):
         ledger = load_ledger(
             inp.sales,
             items=inp.items,
@@ -161,6 +163,7 @@ def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Le
             sheet=inp.sheet,
             delimiter=inp.delimiter,
             encoding=inp.encoding,
+            query=inp.query,
         )
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
     return ledger, clean(ledger, config, clock=clock)
@@ -246,7 +249,8 @@ def analyse_ledger(
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger, write the run folder and render the report."""
     config = config.validated()
-    out_dir = check_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
+    sinks = open_sinks(config.output)  # a bad --out or --to-db fails now, not after the work
+    out_dir = sinks.folder
     clock = Clock(progress)
     started = time.time()
     if _on_spark(config):
@@ -257,15 +261,22 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         ledger, cleaned = load_and_clean(config, clock=clock)
         fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
         analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
-    with clock.stage("write", f"writing outputs to {out_dir}"):
+    with clock.stage("write", f"writing outputs to {sinks.describe()}"):
         analysis = replace(analysis, out_dir=analysis.write(out_dir))
-        clock.detail = str(out_dir)
+        clock.detail = sinks.describe()
     files = None
     if config.report.enabled:
         with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
             files = render_report(analysis, options=config.report)
             clock.detail = f"{len(files.all)} files"
-    return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings))
+    published: tuple[str, ...] = ()
+    if sinks.remote:
+        with clock.stage("publish", f"publishing to {sinks.describe()}"):
+            published = sinks.publish(analysis)  # removes a staging folder once published
+            clock.detail = ", ".join(published)
+    if sinks.staging:
+        out_dir, analysis = None, replace(analysis, out_dir=None)
+    return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings), published)
 
 
 def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None) -> BacktestResult:
@@ -357,6 +368,7 @@ def assemble(
         "platform": platform.platform(),
         "engine": dict(engine or {"name": "local"}),
     }
+    info["run_id"] = new_run_id(info["created_at"])
     return Analysis(
         cleaning=cleaned.account,
         items=cleaned.items,

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from basketlens.errors import BasketlensError, ParameterError
+from basketlens.uris import RedactingFilter, redact
 
 if TYPE_CHECKING:
     from basketlens.pipeline import RunResult
@@ -58,7 +59,7 @@ def handle_errors(func: F) -> F:
         except BasketlensError as exc:
             if debug:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", soft_wrap=True)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -69,7 +70,8 @@ def handle_errors(func: F) -> F:
             if debug:
                 raise
             err_console.print(
-                f"[bold red]error:[/] {escape(foreign_error_message(exc))}", soft_wrap=True
+                f"[bold red]error:[/] {escape(redact(foreign_error_message(exc)))}",
+                soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
 
@@ -104,6 +106,7 @@ def setup_logging(verbose: int) -> None:
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    handler.addFilter(RedactingFilter())  # no password in a log line, whatever logged it
     root = logging.getLogger("basketlens")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -180,7 +183,10 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     console.print(table)
     if rule_counts:
         console.print(f"[bold]Rules[/] over all baskets: {rule_counts.get('all', 0):,}")
-    console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
+    if result.out_dir is not None:
+        console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
+    for where in result.published:
+        console.print(f"[bold]Published[/] to {escape(where)}", soft_wrap=True)
 
 
 def _rule_counts(rules: Any) -> dict[str, int]:

@@ -228,7 +228,8 @@ MapOpt = Annotated[
 SalesArg = Annotated[
     str | None,
     typer.Argument(
-        help="Sales lines: CSV (any delimiter, .gz ok), Parquet, Excel or JSON lines. "
+        help="Sales lines: CSV (any delimiter, .gz ok), Parquet, Excel or JSON lines — a path, "
+        "s3://bucket/key, or postgresql://user@host/db?table=schema.sales (or with --query). "
         "May come from --config instead.",
         show_default=False,
     ),

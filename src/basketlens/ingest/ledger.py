@@ -35,7 +35,8 @@ from basketlens.ingest.coerce import (
     typed_expr,
 )
 from basketlens.ingest.layouts import KEY_FIELDS, Resolution, resolve_columns
-from basketlens.ingest.readers import RawTable, read_table
+from basketlens.ingest.readers import RawTable
+from basketlens.ingest.sources import open_source
 from basketlens.schema import CANONICAL_FIELDS, LEDGER_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -184,27 +185,31 @@ def load_ledger(
     sheet: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    query: str | None = None,
 ) -> Ledger:
     """Load a sales ledger (optionally with item and customer tables) as canonical lines.
 
     Known layouts are recognised by their header; ``column_map`` (canonical field → column,
     ``items.item``/``customers.customer`` for side-table keys) overrides fields. ``sheet``
     selects the Excel sheet of the sales file; ``delimiter``/``encoding`` apply to CSV files
-    (sniffed when None). Each of ``sales``, ``items`` and ``customers`` may also be a Polars or
-    pandas data frame; layout detection and type coercion apply to frames as to files.
+    (sniffed when None). Each of ``sales``, ``items`` and ``customers`` may also be an
+    ``s3://`` object URL (a prefix or pattern of Parquet objects reads as one table), a
+    ``postgresql://…?table=schema.name`` or ``?query=SELECT …`` URI (``query`` gives the sales
+    SQL instead), or a Polars or pandas data frame; layout detection and type coercion apply
+    to all of them as to files (see ``docs/sources.md``).
 
     Example:
         >>> ledger = load_ledger("sales.csv", items="items.xlsx",
         ...                      column_map={"items.item": "Code"})  # doctest: +SKIP
     """
     tables = {
-        "sales": read_table(
-            sales, role="sales", sheet=sheet, delimiter=delimiter, encoding=encoding
+        "sales": open_source(
+            sales, role="sales", query=query, sheet=sheet, delimiter=delimiter, encoding=encoding
         )
     }
     for role, path in (("items", items), ("customers", customers)):
         if path is not None:
-            tables[role] = read_table(path, role=role, delimiter=delimiter, encoding=encoding)
+            tables[role] = open_source(path, role=role, delimiter=delimiter, encoding=encoding)
     res: Resolution = resolve_columns(
         sales_columns=tables["sales"].columns,
         items_columns=tables["items"].columns if "items" in tables else None,

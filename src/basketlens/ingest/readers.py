@@ -55,7 +55,7 @@ class RawTable:
     """
 
     role: str
-    path: Path
+    path: Path | str  # a local file, or the label of a remote location (password masked)
     format: str
     frame: pl.LazyFrame
     columns: tuple[str, ...]

@@ -1,4 +1,5 @@
-"""Where a run is written (the ``[output]`` section).
+"""Where a run is written (the ``[output]`` section): a local folder or an ``s3://`` prefix,
+and optionally the BI star tables in a PostgreSQL schema (``docs/sources.md``).
 
 Example:
     >>> OutputOptions().out
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from basketlens._params import Options, Text, param
+from basketlens._params import Options, param
+from basketlens.uris import POSTGRES_SCHEMES, LocationText
 
 
 @dataclass(frozen=True)
@@ -20,5 +22,16 @@ class OutputOptions(Options):
     panel = "Output"
 
     out: str = param(
-        "basketlens-out", Text(), "Output folder (created), e.g. out/.", cli=("--out", "-o")
+        "basketlens-out",
+        LocationText(schemes=("s3",)),
+        "Output folder (created), e.g. out/, or s3://bucket/prefix/ (published when complete).",
+        cli=("--out", "-o"),
+    )
+    to_db: str | None = param(
+        None,
+        LocationText(schemes=POSTGRES_SCHEMES, local=False, sink=True, allow_none=True),
+        "Also write the BI star tables to this PostgreSQL schema, replacing the previous run's "
+        "in one transaction, e.g. postgresql://bi@db/analytics?schema=basketlens.",
+        cli="--to-db",
+        metavar="URI",
     )
