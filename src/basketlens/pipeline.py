@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +43,7 @@ from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
-from basketlens.runfolder.write import check_out_dir
+from basketlens.runfolder.write import open_run_folder
 from basketlens.segment import CustomerSegmenter
 
 log = logging.getLogger(__name__)
@@ -232,20 +232,26 @@ def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = N
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
     """Run every stage on the configured ledger, write the run folder and render the report."""
     config = config.validated()
-    out_dir = check_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
-    clock = Clock(progress)
-    started = time.time()
-    ledger, cleaned = load_and_clean(config, clock=clock)
-    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
-    analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
-    with clock.stage("write", f"writing outputs to {out_dir}"):
-        analysis = replace(analysis, out_dir=analysis.write(out_dir))
-        clock.detail = str(out_dir)
-    files = None
-    if config.report.enabled:
-        with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
-            files = render_report(analysis, options=config.report)
-            clock.detail = f"{len(files.all)} files"
+    inputs = (config.input.sales, config.input.items, config.input.customers)
+    # before any work: --out checked (inputs, writability), locked; written atomically at the end
+    with open_run_folder(config.output.out, inputs=inputs) as folder:
+        clock = Clock(progress)
+        started = time.time()
+        ledger, cleaned = load_and_clean(config, clock=clock)
+        fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+        analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+        with clock.stage("write", f"writing outputs to {folder.out}"):
+            analysis = folder.write(analysis)
+            clock.detail = str(folder.out)
+        files = None
+        if config.report.enabled:
+            with clock.stage(
+                "report", "rendering report.html, insights.xlsx, charts and BI tables"
+            ):
+                files = render_report(analysis, options=config.report)
+                clock.detail = f"{len(files.all)} files"
+        out_dir = folder.commit()
+    analysis, files = folder.relocate(analysis), folder.relocate(files)
     return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings))
 
 

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from basketlens.errors import BasketlensError, ParameterError
+from basketlens.textsafe import terminal_text
 
 if TYPE_CHECKING:
     from basketlens.pipeline import RunResult
@@ -58,7 +59,8 @@ def handle_errors(func: F) -> F:
         except BasketlensError as exc:
             if debug:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            message = escape(terminal_text(str(exc)))  # data in a message never drives the tty
+            err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -69,7 +71,8 @@ def handle_errors(func: F) -> F:
             if debug:
                 raise
             err_console.print(
-                f"[bold red]error:[/] {escape(foreign_error_message(exc))}", soft_wrap=True
+                f"[bold red]error:[/] {escape(terminal_text(foreign_error_message(exc)))}",
+                soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
 
@@ -169,7 +172,7 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     for row in analysis.segments.iter_rows(named=True):
         cells = [
             str(row["segment"]),
-            escape(str(row["segment_name"])),
+            escape(terminal_text(str(row["segment_name"]))),
             f"{row['customers']:,}",
             f"{row['customer_share']:.1%}",
             f"{row['revenue_share']:.1%}",
