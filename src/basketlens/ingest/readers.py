@@ -151,16 +151,28 @@ def _transcode(path: Path, *, gz: bool, encoding: str) -> Path:
     return out
 
 
-def _legacy(line: bytes) -> str:
+def _legacy(data: bytes) -> str:
     try:  # cp1252 leaves 5 bytes undefined; latin-1 decodes everything
-        return line.decode("cp1252")
+        return data.decode("cp1252")
     except UnicodeDecodeError:
-        return line.decode("latin-1")
+        return data.decode("latin-1")
+
+
+def _legacy_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: the bytes that are not UTF-8 read as cp1252 (else latin-1)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return _legacy(exc.object[exc.start : exc.end]), exc.end
+
+
+#: ``bytes.decode("utf-8", REPAIR)``: UTF-8 where valid, cp1252 for the bytes that are not.
+REPAIR = "basketlens-cp1252"
+codecs.register_error(REPAIR, _legacy_bytes)
 
 
 def _repair(path: Path, *, gz: bool) -> tuple[Path, str]:
-    """A UTF-8 copy of a text file whose lines are UTF-8 where they are valid and cp1252
-    (else latin-1) where they are not; returns the copy and the encoding to report."""
+    """A UTF-8 copy of a text file read as UTF-8 where valid and as cp1252 (else latin-1) for
+    the bytes that are not; returns the copy and the encoding to report."""
     fd, name = tempfile.mkstemp(suffix=".csv", dir=_tmpdir())
     fixed: list[int] = []
     utf8_lines = 0  # lines with non-ASCII bytes that are valid UTF-8
@@ -180,7 +192,7 @@ def _repair(path: Path, *, gz: bool) -> tuple[Path, str]:
                         raw.decode("utf-8")
                     except UnicodeDecodeError:
                         fixed.append(line_no)
-                        raw = _legacy(raw).encode("utf-8")
+                        raw = raw.decode("utf-8", REPAIR).encode("utf-8")
                     else:
                         utf8_lines += not raw.isascii()
                     out.write(raw)
@@ -191,8 +203,8 @@ def _repair(path: Path, *, gz: bool) -> tuple[Path, str]:
     shown = ", ".join(f"{n:,}" for n in fixed[:5]) + (", …" if len(fixed) > 5 else "")
     if utf8_lines:
         logger.warning(
-            "%s: %d line(s) are not valid UTF-8 (line %s); read them as cp1252, the rest as "
-            "UTF-8 — check those lines, or pass --encoding",
+            "%s: %d line(s) are not valid UTF-8 (line %s); their invalid bytes were read as "
+            "cp1252, everything else as UTF-8 — check those lines, or pass --encoding",
             path,
             len(fixed),
             shown,

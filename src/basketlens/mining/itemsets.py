@@ -250,6 +250,11 @@ def _run_kernel(
         -1 if max_itemsets is None else max_itemsets,
     )
     limit, budget = kernel_allowance(max_memory)
+    if limit <= 0:
+        raise MiningBudgetError(
+            f"max_memory={format_bytes(budget)} is less than this process uses already, before "
+            "mining; raise max_memory (it bounds the whole process, e.g. 4G)"
+        )
     longest = int(np.diff(m.indptr).max()) if m.n_baskets else 0
     certain = certain_explosion(longest, min_count, max_len, max_itemsets, limit)
     if certain is not None:  # judged without searching: one basket's subsets are all frequent

@@ -120,17 +120,21 @@ def check_inputs(out: str | Path, inputs: Iterable[Any]) -> None:
     out = Path(out)
     target = out.resolve()
     beside: list[Path] = []
+    clash: list[str] = []
     for path in _local_files(inputs):
         resolved = path.resolve()
         if not resolved.is_relative_to(target):
             continue
         top = resolved.relative_to(target).parts[0]
         if top in OUTPUT_NAMES:
-            raise InputError(
-                f"input file {path} would be overwritten: it is the output {top!r} of the "
-                f"output folder {out}; choose another --out (e.g. {out / 'basketlens-out'})"
-            )
+            clash.append(str(path))
         beside.append(path)
+    if clash:
+        raise InputError(
+            f"input file{'s' if len(clash) > 1 else ''} {', '.join(clash)} would be overwritten: "
+            f"the run writes files of those names to the output folder {out}; choose another "
+            f"--out (e.g. {out / 'basketlens-out'})"
+        )
     if not beside or not target.is_dir() or _previous_run(target):
         return
     taken = sorted(name for name in OUTPUT_NAMES if (target / name).exists())
