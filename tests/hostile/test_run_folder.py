@@ -207,14 +207,20 @@ def test_sigterm_removes_the_staging_folder_the_lock_and_the_transcoded_copy(
 
 def test_two_runs_into_one_folder_at_once(tmp_path, run_cli, run_args, paused_run):
     out = tmp_path / "out"
-    first = paused_run(run_args(out, "--no-report"))
+    code, text = run_cli(*run_args(out, "--no-report"))
+    assert code == 0, text
+    old = assert_complete(out)
+    first = paused_run(run_args(out, "--no-report", "--no-segment-rules"))
     first.wait_paused()
     start = time.monotonic()
     code, text = run_cli(*run_args(out, "--no-report"))
     assert code == 1, text
     assert "being written by another basketlens run" in text and "pid" in text
     assert time.monotonic() - start < 5  # fails at once, before reading the ledger
+    code, text = run_cli("report", out)  # nor can a report be rendered into it meanwhile
+    assert code == 1 and "being written by another basketlens run" in text
+    assert assert_complete(out) == old
     code, err = first.resume()
     assert code == 0, err
-    assert_complete(out)
+    assert assert_complete(out) != old
     assert leftovers(out) == []

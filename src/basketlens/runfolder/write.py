@@ -54,6 +54,7 @@ __all__ = [
     "check_inputs",
     "check_out_dir",
     "jsonable",
+    "lock_run_folder",
     "open_run_folder",
     "write_backtest",
     "write_run",
@@ -348,6 +349,29 @@ def open_run_folder(
 
 
 # ------------------------------------------------------------------------------ other writers
+@contextmanager
+def lock_run_folder(out: str | Path) -> Iterator[Path]:
+    """Hold the lock of an existing output folder while adding files to it (``basketlens
+    report`` re-rendering, a backtest): a run into the same folder cannot swap it meanwhile.
+
+    Example:
+        >>> with lock_run_folder("out") as folder:    # doctest: +SKIP
+        ...     render_report(folder)
+    """
+    folder = Path(out)
+    target = folder.resolve()
+    if not target.is_dir():
+        yield folder  # nothing to protect; the reader reports the missing folder
+        return
+    where = target.parent if _writable(target.parent) else target
+    lock = atomic.FolderLock(target, where=where).acquire()
+    try:
+        with terminate_as_exit():
+            yield folder
+    finally:
+        lock.release()
+
+
 def write_backtest(result: BacktestResult, out: str | Path) -> Path:
     """Write a backtest's measures and every recommendation it made; return the measures file.
 
@@ -355,10 +379,7 @@ def write_backtest(result: BacktestResult, out: str | Path) -> Path:
     run's id (the backtest belongs to that run); elsewhere they get a new one.
     """
     folder = check_out_dir(Path(out))
-    target = folder.resolve()
-    where = target.parent if _writable(target.parent) else target
-    lock = atomic.FolderLock(target, where=where).acquire()
-    try:
+    with lock_run_folder(folder):
         try:
             run_id = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))["run_id"]
         except (OSError, ValueError, KeyError, TypeError):
@@ -371,8 +392,6 @@ def write_backtest(result: BacktestResult, out: str | Path) -> Path:
             tmp = path.with_name(f".{path.name}.tmp")
             write_table(table, tmp, run_id)
             os.replace(tmp, path)
-    finally:
-        lock.release()
     return folder / TABLES["backtest"].file
 
 
