@@ -26,6 +26,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -175,11 +176,11 @@ def _repair(path: Path, *, gz: bool) -> tuple[Path, str]:
     the bytes that are not; returns the copy and the encoding to report."""
     fd, name = tempfile.mkstemp(suffix=".csv", dir=_tmpdir())
     fixed: list[int] = []
-    utf8_lines = 0  # lines with non-ASCII bytes that are valid UTF-8
+    utf8_seen = False  # non-ASCII text that is valid UTF-8
     line_no = 0
     with open(fd, "wb") as out:
         pending = b""
-        for chunk in (*_raw_chunks(path, gz), None):
+        for chunk in itertools.chain(_raw_chunks(path, gz), [None]):
             data = pending + (chunk or b"")
             cut = len(data) if chunk is None else data.rfind(b"\n") + 1
             block, pending = data[:cut], data[cut:]
@@ -194,14 +195,14 @@ def _repair(path: Path, *, gz: bool) -> tuple[Path, str]:
                         fixed.append(line_no)
                         raw = raw.decode("utf-8", REPAIR).encode("utf-8")
                     else:
-                        utf8_lines += not raw.isascii()
+                        utf8_seen = utf8_seen or not raw.isascii()
                     out.write(raw)
             else:
                 out.write(block)
                 line_no += block.count(b"\n")
-                utf8_lines += not block.isascii()
+                utf8_seen = utf8_seen or not block.isascii()
     shown = ", ".join(f"{n:,}" for n in fixed[:5]) + (", …" if len(fixed) > 5 else "")
-    if utf8_lines:
+    if utf8_seen:
         logger.warning(
             "%s: %d line(s) are not valid UTF-8 (line %s); their invalid bytes were read as "
             "cp1252, everything else as UTF-8 — check those lines, or pass --encoding",

@@ -243,31 +243,39 @@ class RunFolder:
         atomic.remove_tree(self.staging)
 
     def _move(self, source: Path, target: Path) -> None:
-        if source.is_dir() and target.is_dir() and not target.is_symlink():
-            aside = self._aside()
-            atomic.exchange(source, target, aside)
-            atomic.remove_tree(aside if aside.exists() else source)
-            return
         if target.is_dir() and not target.is_symlink():
+            if source.is_dir():
+                aside = self._aside()
+                atomic.exchange(source, target, aside)
+                atomic.remove_tree(aside if aside.exists() else source)
+                return
             atomic.remove_tree(target)
+        elif source.is_dir() and (target.exists() or target.is_symlink()):
+            target.unlink()
         os.replace(source, target)
 
     def relocate(self, value: Any) -> Any:
         """``value`` (a path, or a dataclass / tuple / dict holding paths) with paths in the
-        staging folder pointing into ``out`` instead (e.g. the report's file list)."""
+        staging folder pointing into ``out`` instead (e.g. the report's file list). Objects
+        without such paths are returned as they are."""
         if isinstance(value, Path):
             if value.is_relative_to(self.staging):
                 return self.out / value.relative_to(self.staging)
             return value
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {
-                f.name: self.relocate(getattr(value, f.name)) for f in dataclasses.fields(value)
-            }
-            return dataclasses.replace(value, **changes)
+            changes = {}
+            for f in dataclasses.fields(value):
+                old = getattr(value, f.name)
+                if (new := self.relocate(old)) is not old:
+                    changes[f.name] = new
+            return dataclasses.replace(value, **changes) if changes else value
         if isinstance(value, tuple | list):
-            return type(value)(self.relocate(v) for v in value)
+            items = [self.relocate(v) for v in value]
+            changed = any(a is not b for a, b in zip(items, value, strict=True))
+            return type(value)(items) if changed else value
         if isinstance(value, dict):
-            return {k: self.relocate(v) for k, v in value.items()}
+            moved = {k: self.relocate(v) for k, v in value.items()}
+            return moved if any(moved[k] is not v for k, v in value.items()) else value
         return value
 
 
