@@ -279,11 +279,19 @@ class RunFolder:
         return value
 
 
+def _own_device(target: Path) -> bool:
+    """True when ``target`` is on another file system than its parent (a mount point)."""
+    try:
+        return target.exists() and target.stat().st_dev != target.parent.stat().st_dev
+    except OSError:
+        return False
+
+
 def _plan(target: Path, where: Path) -> bool:
     """True when ``target`` can be swapped as a whole (absent, or holding only outputs)."""
     if not target.exists():
         return True
-    if where != target.parent or os.path.ismount(target):
+    if where != target.parent:
         return False
     cwd = Path.cwd().resolve()
     if cwd == target or cwd.is_relative_to(target):
@@ -325,10 +333,10 @@ def open_run_folder(
         raise InputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
     if target.exists() and not _writable(target):
         raise InputError(f"output folder {out} is not writable; choose another --out")
-    if _writable(target.parent):
+    if _writable(target.parent) and not _own_device(target):
         where = target.parent
     elif target.exists():
-        where = target  # e.g. a writable folder in a read-only one: stage inside, merge
+        where = target  # a writable folder in a read-only one, or a mount: stage inside, merge
     else:
         raise InputError(
             f"cannot create output folder {out}: {target.parent} is not writable; "
