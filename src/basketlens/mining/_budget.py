@@ -105,12 +105,13 @@ def format_bytes(n: float) -> str:
 
 
 def interruptible_map(pool: Executor, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``list(pool.map(fn, items))`` that Ctrl-C (or an error in one task) stops at once.
+    """``list(pool.map(fn, items))`` that Ctrl-C stops at once.
 
     The main thread waits in short slices, so a signal is handled within
     :data:`WAIT_SECONDS` (a thread blocked on a lock is not woken by Ctrl-C once Polars'
-    threads run); on any exception the tasks not started are cancelled and the running
-    kernels stopped (``_core.interrupt()``: they raise within ~50 ms).
+    threads run); on an exception in the main thread the tasks not started are cancelled and
+    the running kernels stopped (``_core.interrupt()``: they raise within ~50 ms). An error in
+    a task is raised, as by ``map``, in the order of ``items`` once every task has ended.
 
     Example:
         >>> from concurrent.futures import ThreadPoolExecutor
@@ -122,13 +123,13 @@ def interruptible_map(pool: Executor, fn: Callable[[T], R], items: Iterable[T]) 
     try:
         while wait(futures, timeout=WAIT_SECONDS).not_done:
             pass
-        return [f.result() for f in futures]
-    except BaseException:
+    except BaseException:  # Ctrl-C or SIGTERM reached the main thread
         for future in futures:
             future.cancel()
         if core is not None:
             core.interrupt()
         raise
+    return [f.result() for f in futures]
 
 
 def certain_explosion(
