@@ -22,6 +22,7 @@ D1 = datetime(2024, 1, 2, 9, 30)
 D2 = datetime(2024, 1, 3, 15, 0)
 RULES = [
     "missing_ids",
+    "implausible_dates",
     "returns",
     "nonpositive",
     "excluded_brands",
@@ -35,6 +36,7 @@ RULES = [
 class FakeLedger:
     lines: pl.LazyFrame
     n_lines: int
+    cancel_prefix: str | None = "C"  # like Online Retail: 'C' invoices are cancellations
 
 
 def line(**kw: Any) -> dict[str, Any]:
@@ -101,6 +103,7 @@ def test_each_rule_drops_its_lines_in_order() -> None:
     result = clean_ledger(ledger(MIXED), options=MIXED_OPTIONS)
     assert drops(result) == {
         "missing_ids": 3,
+        "implausible_dates": 0,
         "returns": 3,
         "nonpositive": 4,
         "excluded_brands": 1,
@@ -108,9 +111,9 @@ def test_each_rule_drops_its_lines_in_order() -> None:
         "duplicates": 1,
         "single_item_baskets": 1,
     }
-    assert result.account["rows_in"].to_list() == [16, 13, 10, 6, 5, 4, 3]
-    assert result.account["rows_out"].to_list() == [13, 10, 6, 5, 4, 3, 2]
-    assert result.account["step"].to_list() == list(range(1, 8))
+    assert result.account["rows_in"].to_list() == [16, 13, 13, 10, 6, 5, 4, 3]
+    assert result.account["rows_out"].to_list() == [13, 13, 10, 6, 5, 4, 3, 2]
+    assert result.account["step"].to_list() == list(range(1, 9))
     assert kept(result) == [0, 1]
     assert result.lines["net_sales"].to_list() == [3.0, 5.0]
 
@@ -138,11 +141,15 @@ def test_schemas_and_descriptions() -> None:
 
 def test_all_rules_disabled_keeps_everything_and_says_so() -> None:
     options = CleaningOptions(
-        drop_returns=False, drop_missing_ids=False, drop_nonpositive=False, drop_duplicates=False
+        drop_returns=False,
+        drop_missing_ids=False,
+        drop_nonpositive=False,
+        drop_duplicates=False,
+        drop_implausible_dates=False,
     )
     result = clean_ledger(ledger(MIXED), options=options)
     assert kept(result) == list(range(len(MIXED)))
-    assert result.account["rows_dropped"].to_list() == [0] * 7
+    assert result.account["rows_dropped"].to_list() == [0] * 8
     assert all(d.startswith("disabled") for d in result.account["description"])
     # a line without a customer keeps a null unit and name
     assert result.lines.row(2, named=True)["unit"] is None
@@ -316,6 +323,7 @@ def oracle(rows: list[dict[str, Any]], o: CleaningOptions) -> tuple[list[int], l
         o.drop_missing_ids,
         lambda r: any(_blank(r[c]) for c in ("customer", "invoice", "item")) or r["date"] is None,
     )
+    apply(o.drop_implausible_dates, lambda r: r["date"] is not None and r["date"].year < 1990)
     apply(
         o.drop_returns, lambda r: r["invoice"].lstrip().upper().startswith("C") or r["quantity"] < 0
     )
@@ -351,7 +359,7 @@ def oracle(rows: list[dict[str, Any]], o: CleaningOptions) -> tuple[list[int], l
 row_strategy = st.fixed_dictionaries(
     {
         "invoice": st.sampled_from(["1", "2", "C3", " c4", " "]),
-        "date": st.sampled_from([D1, D2, None]),
+        "date": st.sampled_from([D1, D2, None, datetime(1900, 1, 1)]),
         "customer": st.sampled_from(["A", "B", ""]),
         "item": st.sampled_from(["x", "y", "z", None]),
         "quantity": st.sampled_from([-1.0, 0.0, 1.0, 2.0]),
@@ -365,7 +373,7 @@ row_strategy = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rows=st.lists(row_strategy, min_size=1, max_size=25),
-    flags=st.lists(st.booleans(), min_size=5, max_size=5),
+    flags=st.lists(st.booleans(), min_size=6, max_size=6),
     basket_by=st.sampled_from(["invoice", "customer_day"]),
     exclude=st.sampled_from([(), ("ACME",)]),
 )
@@ -378,6 +386,7 @@ def test_matches_sequential_oracle(
         drop_nonpositive=flags[2],
         drop_duplicates=flags[3],
         drop_single_item_baskets=flags[4],
+        drop_implausible_dates=flags[5],
         exclude_brands=exclude,
         basket_by=basket_by,
     )

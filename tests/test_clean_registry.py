@@ -14,13 +14,17 @@ from basketlens.clean.rules import CLEANING_RULES, CleaningRule, _registry
 
 # every rule on; the ones that are off by default need a value
 ALL_ON = CleaningOptions(
-    exclude_brands=("Acme",), exclude_categories=("Tobacco",), drop_single_item_baskets=True
+    exclude_brands=("Acme",),
+    exclude_categories=("Tobacco",),
+    drop_single_item_baskets=True,
+    cancel_prefix="C",
 )
 
 
 def test_rules_in_the_order_applied() -> None:
     assert list(CLEANING_RULES) == [
         "missing_ids",
+        "implausible_dates",
         "returns",
         "nonpositive",
         "excluded_brands",
@@ -28,7 +32,7 @@ def test_rules_in_the_order_applied() -> None:
         "duplicates",
         "single_item_baskets",
     ]
-    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 5 + ["late"] * 2
+    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 6 + ["late"] * 2
     assert all(name == rule.name for name, rule in CLEANING_RULES.items())
 
 
@@ -79,6 +83,7 @@ def test_early_drop_expressions_need_only_the_line() -> None:
     got = frame.select(r.drops(ALL_ON).alias(n) for n, r in early.items())
     assert got.to_dict(as_series=False) == {
         "missing_ids": [False, False, True, False, False],
+        "implausible_dates": [False, False, False, False, False],
         "returns": [False, True, False, False, False],
         "nonpositive": [False, False, False, True, False],
         "excluded_brands": [False, False, False, False, True],

@@ -33,6 +33,7 @@ import difflib
 import importlib
 import inspect
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from numbers import Integral, Real
@@ -116,6 +117,58 @@ class Interval(Constraint):
         # TOML writes 1 for 1.0; a float parameter accepts an integer value
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
+        return value
+
+
+_BYTE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_bytes(text: str) -> int | None:
+    """``"512M"`` → 536870912; binary units K, M, G, T (``"2GiB"``, ``"2gb"``, ``"2G"`` alike);
+    None for text that is not a size.
+
+    Example:
+        >>> parse_bytes("1.5G"), parse_bytes("4096"), parse_bytes("lots")
+        (1610612736, 4096, None)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if match is None:
+        return None
+    return int(float(match.group(1)) * _BYTE_UNITS[match.group(2).lower()])
+
+
+@dataclass(frozen=True)
+class ByteSize(Constraint):
+    """A size in bytes: an int, or text with a binary unit such as ``"512M"`` or ``"2G"``.
+
+    Example:
+        >>> ByteSize().coerce("2G")
+        2147483648
+        >>> ByteSize().check("max_memory", "2 lots")
+        Traceback (most recent call last):
+        ...
+        basketlens.errors.ParameterError: max_memory must be a size such as 512M or 2G; got '2 lots'
+    """
+
+    low: int = 1
+    allow_none: bool = False
+
+    def describe(self) -> str:
+        return "a size such as 512M or 2G" + (" or none" if self.allow_none else "")
+
+    def coerce(self, value: Any) -> Any:
+        if isinstance(value, str):
+            parsed = parse_bytes(value)
+            return value if parsed is None else parsed
+        return value
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.allow_none:
+            return value
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise ParameterError(f"{name} must be a size such as 512M or 2G; got {value!r}")
+        if value < self.low:
+            raise ParameterError(f"{name} must be at least {self.low} bytes; got {value!r}")
         return value
 
 

@@ -24,6 +24,7 @@ CANONICAL_FIELDS: dict[str, str] = {
     "net_sales": "net sales value of the line",
     "brand": "item brand",
     "category": "item category",
+    "credit_note": "credit-note flag (true/false, yes/no, 1/0, Y/N, X): flagged lines are returns",
 }
 
 #: Fields every ledger must provide after mapping (net_sales may be derived from unit_price).

@@ -43,8 +43,9 @@ from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
+from basketlens.runfolder.write import open_run_folder
 from basketlens.segment import CustomerSegmenter
-from basketlens.sinks import new_run_id, open_sinks
+from basketlens.sinks import open_sinks
 from basketlens.uris import redact
 
 # light: pyspark loads on first use of an engine function; a missing extra is one clear error
@@ -250,25 +251,29 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     """Run every stage on the configured ledger, write the run folder and render the report."""
     config = config.validated()
     sinks = open_sinks(config.output)  # a bad --out or --to-db fails now, not after the work
-    out_dir = sinks.folder
-    clock = Clock(progress)
-    started = time.time()
-    if _on_spark(config):
-        run = spark_engine.fit_on_spark(config, clock=clock)
-        ledger: Any = run.ledger
-        analysis = _assemble_spark(run, config, clock, started)
-    else:
-        ledger, cleaned = load_and_clean(config, clock=clock)
-        fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
-        analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
-    with clock.stage("write", f"writing outputs to {sinks.describe()}"):
-        analysis = replace(analysis, out_dir=analysis.write(out_dir))
-        clock.detail = sinks.describe()
-    files = None
-    if config.report.enabled:
-        with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
-            files = render_report(analysis, options=config.report)
-            clock.detail = f"{len(files.all)} files"
+    inputs = (config.input.sales, config.input.items, config.input.customers)
+    # before any work: the folder checked (inputs, writability) and locked; swapped in at the end
+    with open_run_folder(sinks.folder, inputs=inputs) as folder:
+        clock = Clock(progress)
+        started = time.time()
+        if _on_spark(config):
+            run = spark_engine.fit_on_spark(config, clock=clock)
+            ledger: Any = run.ledger
+            analysis = _assemble_spark(run, config, clock, started)
+        else:
+            ledger, cleaned = load_and_clean(config, clock=clock)
+            fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+            analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+        with clock.stage("write", f"writing outputs to {sinks.describe()}"):
+            analysis = folder.write(analysis)
+            clock.detail = sinks.describe()
+        files = None
+        if config.report.enabled:
+            with clock.stage("report", "rendering the report, workbook, charts and BI tables"):
+                files = render_report(analysis, options=config.report)
+                clock.detail = f"{len(files.all)} files"
+        out_dir: Path | None = folder.commit()
+    analysis, files = folder.relocate(analysis), folder.relocate(files)
     published: tuple[str, ...] = ()
     if sinks.remote:
         with clock.stage("publish", f"publishing to {sinks.describe()}"):
@@ -368,7 +373,6 @@ def assemble(
         "platform": platform.platform(),
         "engine": dict(engine or {"name": "local"}),
     }
-    info["run_id"] = new_run_id(info["created_at"])
     return Analysis(
         cleaning=cleaned.account,
         items=cleaned.items,

@@ -8,8 +8,10 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from basketlens._params import Boolean, OneOf, Options, TextList, param
+from basketlens._params import Boolean, Interval, OneOf, Options, Text, TextList, param
+from basketlens.errors import ParameterError
 
 BASKET_BY = ("invoice", "customer_day")
 SEGMENT_LEVELS = ("customer", "group")
@@ -25,8 +27,31 @@ class CleaningOptions(Options):
     drop_missing_ids: bool = param(
         True, Boolean(), "Drop lines without a customer, invoice, item or date."
     )
+    drop_implausible_dates: bool = param(
+        True,
+        Boolean(),
+        "Drop lines dated before min_date or more than max_future_days after the run date.",
+    )
+    min_date: str = param(
+        "1990-01-01", Text(), "Earliest plausible line date (YYYY-MM-DD).", cli="--min-date"
+    )
+    max_future_days: int = param(
+        1,
+        Interval(int, 0),
+        "Latest plausible line date: this many days after the run date.",
+        cli="--max-future-days",
+    )
     drop_returns: bool = param(
-        True, Boolean(), "Drop cancellations ('C' invoices) and returns (negative quantity)."
+        True,
+        Boolean(),
+        "Drop returns (negative quantity, credit notes) and cancellations (see cancel_prefix).",
+    )
+    cancel_prefix: str = param(
+        "auto",
+        Text(),
+        "Invoice prefix marking a cancellation: 'auto' (the layout's: 'C' for Online Retail, "
+        "none for others), 'none', or a prefix such as 'C'.",
+        cli="--cancel-prefix",
     )
     drop_nonpositive: bool = param(
         True, Boolean(), "Drop lines with a zero or missing quantity, price or net sales."
@@ -64,3 +89,16 @@ class CleaningOptions(Options):
         "Segment customers, or customer groups (the customer_group field).",
         cli="--segment-level",
     )
+
+    @property
+    def earliest_date(self) -> date:
+        """``min_date`` as a date."""
+        return date.fromisoformat(self.min_date)
+
+    def _check_together(self) -> None:
+        try:
+            date.fromisoformat(self.min_date)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"min_date must be a date such as 1990-01-01 (YYYY-MM-DD); got {self.min_date!r}"
+            ) from None

@@ -16,17 +16,26 @@ Phases:
   ``single_item_baskets``). They run one after the other once the ``basket`` key exists;
   their expressions read :func:`kept` (no earlier rule drops the line).
 
+The ``returns`` rule drops invoices starting with ``cancel_prefix`` only when the ledger's
+layout marks cancellations so (Online Retail's 'C'); the clean stage resolves ``"auto"`` from
+the ledger before the rules run. Otherwise returns are negative quantities (credit-note lines
+are made negative at ingest), so an ERP's "CMD-40000001" is an ordinary invoice.
+
 Example:
     >>> import polars as pl
     >>> df = pl.DataFrame({"invoice": ["C1", "2"], "quantity": [1.0, -2.0]})
-    >>> df.select(CLEANING_RULES["returns"].drops(CleaningOptions())).to_series().to_list()
+    >>> rule = CLEANING_RULES["returns"]
+    >>> df.select(rule.drops(CleaningOptions(cancel_prefix="C"))).to_series().to_list()
     [True, True]
+    >>> df.select(rule.drops(CleaningOptions(cancel_prefix="none"))).to_series().to_list()
+    [False, True]
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import polars as pl
@@ -91,12 +100,64 @@ def missing_ids_expr() -> pl.Expr:
     return _blank("customer") | _blank("invoice") | _blank("item") | pl.col("date").is_null()
 
 
-def returns_expr() -> pl.Expr:
-    """Cancellations (invoice starting with 'C', any case) and returns (quantity < 0)."""
+def cancel_prefix(options: CleaningOptions) -> str | None:
+    """The invoice prefix marking cancellations, or None ("auto" unresolved counts as none)."""
+    prefix = options.cancel_prefix.strip()
+    return None if prefix.lower() in ("auto", "none", "") else prefix
+
+
+def returns_expr(prefix: str | None = None) -> pl.Expr:
+    """Returns (quantity < 0) and cancellations (invoice starting with ``prefix``, any case)."""
+    negative = (pl.col("quantity") < 0).fill_null(False)
+    if prefix is None:
+        return negative
     cancelled = (
-        pl.col("invoice").str.strip_chars_start().str.to_uppercase().str.starts_with("C")
+        pl.col("invoice").str.strip_chars_start().str.to_uppercase().str.starts_with(prefix.upper())
     ).fill_null(False)
-    return cancelled | (pl.col("quantity") < 0).fill_null(False)
+    return cancelled | negative
+
+
+def _returns_text(options: CleaningOptions) -> str:
+    prefix = cancel_prefix(options)
+    if prefix is None:
+        return "returns (negative quantity, credit notes); no invoice prefix marks cancellations"
+    return f"cancellations ({prefix!r} invoices) and returns (negative quantity)"
+
+
+def date_window(options: CleaningOptions, today: date | None = None) -> tuple[datetime, datetime]:
+    """``[earliest, latest)`` of plausible line dates: ``min_date``, and the end of the day
+    ``max_future_days`` after ``today`` (the run date).
+
+    Example:
+        >>> date_window(CleaningOptions(), today=date(2026, 1, 1))[1]
+        datetime.datetime(2026, 1, 3, 0, 0)
+    """
+    today = today or date.today()
+    latest = today + timedelta(days=options.max_future_days + 1)
+    return datetime.combine(options.earliest_date, datetime.min.time()), datetime.combine(
+        latest, datetime.min.time()
+    )
+
+
+def implausible_dates_expr(options: CleaningOptions) -> pl.Expr:
+    """Lines dated before ``min_date`` or after the run date + ``max_future_days``."""
+    earliest, latest = date_window(options)
+    d = pl.col("date")
+    return ((d < earliest) | (d >= latest)).fill_null(False)
+
+
+def plausible_days(options: CleaningOptions) -> tuple[date, date]:
+    """The first and the last plausible day of a line (see :func:`date_window`)."""
+    earliest, latest = date_window(options)
+    return earliest.date(), (latest - timedelta(days=1)).date()
+
+
+def _dates_text(options: CleaningOptions) -> str:
+    first, last = plausible_days(options)
+    return (
+        f"lines dated before {first} or after {last} (the run date + "
+        f"{options.max_future_days} day(s)): typing errors and placeholder dates"
+    )
 
 
 def filled_net_sales() -> pl.Expr:
@@ -160,17 +221,28 @@ def _registry(*entries: CleaningRule) -> dict[str, CleaningRule]:
 CLEANING_RULES: dict[str, CleaningRule] = _registry(
     CleaningRule(
         name="missing_ids",
-        describe=lambda o: "lines without a customer, invoice, item or date (null or blank)",
+        describe=lambda o: (
+            "lines without a customer, invoice, item or date (null, blank, or a placeholder "
+            "such as 'NaN', 'null', 'N/A', '#N/A', '-')"
+        ),
         enabled=lambda o: o.drop_missing_ids,
         drops=lambda o: missing_ids_expr(),
         phase="early",
         switch_off="drop_missing_ids = false",
     ),
     CleaningRule(
+        name="implausible_dates",
+        describe=_dates_text,
+        enabled=lambda o: o.drop_implausible_dates,
+        drops=implausible_dates_expr,
+        phase="early",
+        switch_off="drop_implausible_dates = false (or widen min_date / max_future_days)",
+    ),
+    CleaningRule(
         name="returns",
-        describe=lambda o: "cancellations ('C' invoices) and returns (negative quantity)",
+        describe=_returns_text,
         enabled=lambda o: o.drop_returns,
-        drops=lambda o: returns_expr(),
+        drops=lambda o: returns_expr(cancel_prefix(o)),
         phase="early",
         switch_off="drop_returns = false",
     ),

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 import polars as pl
@@ -96,6 +96,8 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     """
     options = CleaningOptions() if options is None else options
     _check_options(options)
+    if options.cancel_prefix.strip().lower() == "auto":  # the layout's convention, if any
+        options = replace(options, cancel_prefix=getattr(ledger, "cancel_prefix", None) or "none")
     lf = _ledger_frame(ledger)
     n_lines = _check_n_lines(ledger)
     step = pl.col(STEP_COL)
@@ -118,6 +120,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
         raise InputError(f"cannot clean the ledger lines: {exc}") from exc
 
     account = _account(options, counts, n_lines)
+    _warn_dates(options, account)
     fallbacks = int(counts.filter(step.is_null())["fell_back"].sum() or 0)
     if options.segment_level == "group" and fallbacks:
         logger.info(
@@ -232,6 +235,21 @@ def _account(options: CleaningOptions, counts: pl.DataFrame, n_lines: int) -> pl
         rows.append((step, rule.name, rule.description(options), rows_in, n, rows_in - n))
         rows_in -= n
     return pl.DataFrame(rows, schema=CLEANING_SCHEMA, orient="row")
+
+
+def _warn_dates(options: CleaningOptions, account: pl.DataFrame) -> None:
+    """Say how many lines the date window dropped (a typo such as 9999-12-31 would otherwise
+    stretch the history that recency and frequency are measured on)."""
+    row = account.filter(pl.col("rule") == "implausible_dates").row(0, named=True)
+    if row["rows_dropped"]:
+        first, last = rules.plausible_days(options)
+        logger.warning(
+            "%d line(s) dated before %s or after %s were dropped (cleaning rule "
+            "implausible_dates); set [clean] min_date / max_future_days to keep them",
+            row["rows_dropped"],
+            first,
+            last,
+        )
 
 
 def _all_dropped_message(ledger: LedgerLike, account: pl.DataFrame) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from basketlens import __version__
+from basketlens._signals import terminate_as_exit
 from basketlens.cli.backtest import backtest_command
 from basketlens.cli.console import CliState, setup_logging
 from basketlens.cli.mine import mine_command
@@ -68,8 +69,9 @@ app.command("backtest")(backtest_command)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (SIGTERM unwinds like an exit, so temporary files go)."""
+    with terminate_as_exit():
+        app()
 
 
 __all__ = ["Path", "app", "main"]

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from basketlens.errors import BasketlensError, ParameterError
+from basketlens.textsafe import terminal_text
 from basketlens.uris import RedactingFilter, redact
 
 if TYPE_CHECKING:
@@ -59,7 +60,9 @@ def handle_errors(func: F) -> F:
         except BasketlensError as exc:
             if debug:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", soft_wrap=True)
+            # data in a message never drives the tty; no secret reaches it
+            message = escape(terminal_text(redact(str(exc))))
+            err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -70,7 +73,7 @@ def handle_errors(func: F) -> F:
             if debug:
                 raise
             err_console.print(
-                f"[bold red]error:[/] {escape(redact(foreign_error_message(exc)))}",
+                f"[bold red]error:[/] {escape(terminal_text(redact(foreign_error_message(exc))))}",
                 soft_wrap=True,
             )
             raise typer.Exit(code=1) from None
@@ -172,7 +175,7 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     for row in analysis.segments.iter_rows(named=True):
         cells = [
             str(row["segment"]),
-            escape(str(row["segment_name"])),
+            escape(terminal_text(str(row["segment_name"]))),
             f"{row['customers']:,}",
             f"{row['customer_share']:.1%}",
             f"{row['revenue_share']:.1%}",

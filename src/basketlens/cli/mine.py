@@ -118,6 +118,7 @@ def mine_file(
             min_count=rules.info["min_count"],
             max_len=options.max_len,
             max_itemsets=options.max_itemsets,
+            max_memory=options.max_memory,
             target=target,
         )
         itemsets_out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,8 @@ def recommend_command(
 
     from basketlens.errors import ParameterError
     from basketlens.runfolder.model_io import load_model
+    from basketlens.textsafe import terminal_text as safe
+    from basketlens.textsafe.frames import write_csv
 
     if (customer is None) == (basket is None):
         raise ParameterError('give exactly one of --customer ID and --basket "ITEM1,ITEM2"')
@@ -72,7 +74,9 @@ def recommend_command(
             else ""
         )
         name = str(row["customer_name"])
-        err_console.print(f"customer {escape(customer)} ({escape(name)}{escape(segment_text)})")
+        err_console.print(
+            f"customer {escape(safe(customer))} ({escape(safe(name))}{escape(safe(segment_text))})"
+        )
         empty = "no rule applies to this customer; nothing to recommend"
     else:
         items = [part for part in (basket or "").split(",") if part.strip()]
@@ -91,16 +95,16 @@ def recommend_command(
         for r in answer.iter_rows(named=True):
             table.add_row(
                 str(r["rank"]),
-                escape(str(r["item"])),
-                escape(str(r["item_name"])),
+                escape(safe(str(r["item"]))),
+                escape(safe(str(r["item_name"]))),
                 f"{r['score']:.0%}",
                 r["source"],
-                escape(r["reason"]),
+                escape(safe(r["reason"])),
             )
         out_console.print(table)
     if out is not None:
         if out.suffix.lower() == ".csv":
-            answer.with_columns(pl.col("rule_ids").list.join(";")).write_csv(out)
+            write_csv(answer, out, list_separator=";")  # formulas neutralised
         else:
             answer.write_parquet(out)
         err_console.print(f"written to {escape(str(out))}")

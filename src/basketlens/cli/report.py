@@ -39,9 +39,11 @@ def report_command(
     from rich.markup import escape
 
     from basketlens.report import render_report
+    from basketlens.runfolder.write import lock_run_folder
 
     options = ReportOptions().updated(flags.section("report")).validate()
-    files = render_report(out_dir, options=options)
+    with lock_run_folder(out_dir):  # a run into the same folder waits for no half-report
+        files = render_report(out_dir, options=options)
     total = sum(files.seconds.values())
     out_console.print(
         f"[green]✓[/] report rendered in {total:.1f}s: {len(files.all)} files in "

@@ -1,8 +1,13 @@
-"""Cast source columns to canonical types: ids to strings, numbers to Float64, dates to Datetime.
+"""Cast source columns to canonical types: ids to strings, numbers to Float64, dates to Datetime,
+flags to Boolean.
 
-String columns holding numbers or dates are parsed with the first candidate format that reads
-*every* non-null value; :func:`choose_parsers` finds it (sample first, then one pass over the
-whole file) and raises :class:`InputError` naming the file, column, first bad value and row.
+Id values that exports write for "nothing" (:data:`MISSING_IDS`: ``NaN``, ``null``, ``N/A``, …)
+become null, so cleaning counts their lines as missing ids instead of inventing a customer
+called "NaN". String columns holding numbers, dates or flags are parsed with the first
+candidate format that reads *every* non-null value; :func:`choose_parsers` finds it (sample
+first, then one pass over the whole file) and raises :class:`InputError` naming the file,
+column, first bad value and row. A file Polars cannot read raises :class:`FileReadError`
+(the reader then names the line at fault).
 
 Example:
     >>> import polars as pl
@@ -24,6 +29,23 @@ from basketlens.errors import InputError, SchemaError
 logger = logging.getLogger(__name__)
 
 Parser = Callable[[str], pl.Expr]
+
+#: Id values that mean "missing" in exports (SQL NULL, pandas NaN, Excel #N/A, a dash), compared
+#: after trimming and ignoring case; an empty id is missing too.
+MISSING_IDS: tuple[str, ...] = ("nan", "null", "none", "n/a", "#n/a", "-")
+#: Flag values (compared after trimming, ignoring case); empty means false.
+FLAG_TRUE: tuple[str, ...] = ("true", "t", "yes", "y", "1", "x")
+FLAG_FALSE: tuple[str, ...] = ("false", "f", "no", "n", "0")
+
+
+class FileReadError(InputError):
+    """Polars could not read the file (malformed line, truncated data); ``cause`` is its error."""
+
+    def __init__(self, message: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
 _DT = pl.Datetime("us")
 _SAMPLE_ROWS = 2_000
 _MAX_FULL_CANDIDATES = 4
@@ -81,8 +103,36 @@ def _number(decimal_comma: bool) -> Parser:
 NUMBER_PARSERS: dict[str, Parser] = {"plain": _number(False), "decimal comma": _number(True)}
 
 
+def _flag(col: str) -> pl.Expr:
+    s = pl.col(col).str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(s.is_in(FLAG_TRUE))
+        .then(True)
+        .when(s.is_in(FLAG_FALSE) | (s == ""))
+        .then(False)
+        .otherwise(None)
+    )
+
+
+#: The one way flags are read from text.
+FLAG_PARSERS: dict[str, Parser] = {"yes/no": _flag}
+
+
+def placeholder_expr(col: str) -> pl.Expr:
+    """True where a text id is one of :data:`MISSING_IDS` (not merely empty)."""
+    s = pl.col(col).cast(pl.String).str.strip_chars().str.to_lowercase()
+    return s.is_in(MISSING_IDS).fill_null(False)
+
+
 def id_expr(col: str, dtype: pl.DataType) -> pl.Expr:
-    """An id column as trimmed String; integral floats lose their ``.0`` (17850.0 → "17850")."""
+    """An id column as trimmed String; integral floats lose their ``.0`` (17850.0 → "17850");
+    empty values and placeholders (:data:`MISSING_IDS`) become null.
+
+    Example:
+        >>> df = pl.DataFrame({"c": [" 7 ", "NaN", "#N/A", "null", "-", "", "8.0"]})
+        >>> df.select(id_expr("c", pl.String)).to_series().to_list()
+        ['7', None, None, None, None, None, '8']
+    """
     c = pl.col(col)
     if dtype.is_float():
         c = c.fill_nan(None)
@@ -92,7 +142,7 @@ def id_expr(col: str, dtype: pl.DataType) -> pl.Expr:
         return c.cast(pl.String)
     s = c.cast(pl.String).str.strip_chars()
     s = pl.when(s.str.contains(_FLOAT_ID)).then(s.str.replace(r"\.0+$", "")).otherwise(s)
-    return s.replace("", None)
+    return pl.when(placeholder_expr(col) | (s == "")).then(None).otherwise(s)
 
 
 def text_expr(col: str, dtype: pl.DataType) -> pl.Expr:
@@ -120,6 +170,14 @@ def typed_expr(field: str, col: str, dtype: pl.DataType, kind: str, file: str) -
             return pl.when(x.is_finite()).then(x)
         if dtype == pl.String:
             return None
+    elif kind == "flag":
+        if dtype == pl.Boolean:
+            return c.fill_null(False)
+        if dtype.is_numeric():
+            number = c.fill_nan(0) if dtype.is_float() else c
+            return (number != 0).fill_null(False)
+        if dtype == pl.String:
+            return None
     else:
         if isinstance(dtype, pl.Datetime):
             if dtype.time_zone is not None:
@@ -144,7 +202,7 @@ def date_source(col: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _parsers(kind: str) -> dict[str, Parser]:
-    return DATE_PARSERS if kind == "date" else NUMBER_PARSERS
+    return {"date": DATE_PARSERS, "flag": FLAG_PARSERS}.get(kind, NUMBER_PARSERS)
 
 
 def _bad(parser: Parser, col: str) -> pl.Expr:
@@ -154,14 +212,14 @@ def _bad(parser: Parser, col: str) -> pl.Expr:
 def _collect(queries: list[pl.LazyFrame], file: str) -> list[pl.DataFrame]:
     try:
         return pl.collect_all(queries, engine="streaming")
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0]
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         hint = (
             "; a line has more fields than the header: check the delimiter and quoting"
             if "more fields" in first
             else ""
         )
-        raise InputError(f"cannot read {file!r}: {first}{hint}") from exc
+        raise FileReadError(f"cannot read {file!r}: {first}{hint}", exc) from exc
 
 
 def _failures(tasks: Mapping[str, ParseTask], plan: Mapping[str, Sequence[str]]) -> list[pl.Expr]:
@@ -193,7 +251,7 @@ def choose_parsers(
     """
     by_col = {t.column: t for t in _unique(tasks)}
     staged = frame.with_columns(t.as_string.alias(t.column) for t in by_col.values())
-    sample = staged.select(list(by_col)).head(_SAMPLE_ROWS).collect()
+    sample = _collect([staged.select(list(by_col)).head(_SAMPLE_ROWS)], file)[0]
     candidates: dict[str, list[str]] = {}
     for task in by_col.values():
         parsers = _parsers(task.kind)
@@ -260,6 +318,8 @@ def _raise_bad(staged: pl.LazyFrame, task: ParseTask, best: str, n_bad: int, fil
     line_no, value = first.row(0)
     if task.kind == "number":
         hint = "numbers must look like 1234.5 or 1234,5"
+    elif task.kind == "flag":
+        hint = "flags must read true/false, yes/no, 1/0, y/n, x, or be empty"
     elif n_bad == filled.item():
         hint = "no value of the column reads as a date in any supported format, e.g. "
         hint += "2010-12-01 08:26:00, 12/1/2010 8:26, 01.12.2010 or 20101201"

@@ -35,7 +35,9 @@ class Layout:
     ``fields`` maps canonical field → candidate column names (first present wins);
     ``signature`` lists the canonical fields whose columns must all be in the sales header
     (unless the user maps them) for the layout to be recognised; ``item_keys`` and
-    ``customer_keys`` are key column names to look for in the side tables.
+    ``customer_keys`` are key column names to look for in the side tables; ``cancel_prefix``
+    is the invoice prefix that marks a cancellation in this layout (Online Retail's 'C'), None
+    for layouts whose returns are negative quantities or credit notes.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Layout:
     signature: tuple[str, ...]
     item_keys: tuple[str, ...] = ()
     customer_keys: tuple[str, ...] = ()
+    cancel_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +66,13 @@ class Resolution:
     item_key: str | None = None
     customer_key: str | None = None
     overridden: tuple[str, ...] = field(default=())
+    cancel_prefix: str | None = None  # the recognised layout's cancellation prefix
 
 
 def _layout(name: str, description: str, signature: tuple[str, ...], **fields: object) -> Layout:
-    keys = {k: fields.pop(k) for k in ("item_keys", "customer_keys") if k in fields}
+    keys = {
+        k: fields.pop(k) for k in ("item_keys", "customer_keys", "cancel_prefix") if k in fields
+    }
     cols = {f: (v,) if isinstance(v, str) else tuple(v) for f, v in fields.items()}  # type: ignore[arg-type]
     unknown = set(cols) - set(CANONICAL_FIELDS)
     assert not unknown, unknown
@@ -91,6 +97,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 item_name="Description",
                 quantity="Quantity",
                 unit_price="UnitPrice",
+                cancel_prefix="C",
             ),
             _layout(
                 "online_retail_ii",
@@ -103,6 +110,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 item_name="Description",
                 quantity="Quantity",
                 unit_price="Price",
+                cancel_prefix="C",
             ),
             _layout(
                 "erp",
@@ -269,6 +277,7 @@ def resolve_columns(
         item_key=keys.get("items"),
         customer_key=keys.get("customers"),
         overridden=tuple(f for (_, f) in user),
+        cancel_prefix=lay.cancel_prefix if lay else None,
     )
 
 

@@ -26,16 +26,18 @@ import polars as pl
 
 from basketlens.errors import EmptyInputError, InputError
 from basketlens.ingest.coerce import (
+    FileReadError,
     ParseTask,
     choose_parsers,
     date_source,
     id_expr,
     parse_expr,
+    placeholder_expr,
     text_expr,
     typed_expr,
 )
 from basketlens.ingest.layouts import KEY_FIELDS, Resolution, resolve_columns
-from basketlens.ingest.readers import RawTable
+from basketlens.ingest.readers import RawTable, read_error
 from basketlens.ingest.sources import open_source
 from basketlens.schema import CANONICAL_FIELDS, LEDGER_SCHEMA
 
@@ -55,6 +57,7 @@ FIELD_KINDS: dict[str, str] = {
     "net_sales": "number",
     "brand": "text",
     "category": "text",
+    "credit_note": "flag",
 }
 _KEY = "\x00key"
 
@@ -73,13 +76,19 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The canonical sales ledger (lazy) and where it came from."""
+    """The canonical sales ledger (lazy) and where it came from.
+
+    ``cancel_prefix`` is the invoice prefix that marks cancellations in the recognised layout
+    ('C' for Online Retail), None when returns are negative quantities (credit-note lines,
+    when a ``credit_note`` flag is mapped, are made negative at ingest).
+    """
 
     lines: pl.LazyFrame  # LEDGER_SCHEMA
     n_lines: int  # lines in the sales file
     sources: tuple[SourceInfo, ...]
     layout: str  # recognised layout name, or "mapped"
     column_map: dict[str, str]  # canonical field -> source column actually used
+    cancel_prefix: str | None = None
 
 
 def _convert(
@@ -92,7 +101,8 @@ def _convert(
     """Canonical columns (``line_no``, the join ``key`` if any, the fields) of one table.
 
     Runs one pass over the table when a string column must be parsed, the row count is
-    unknown (sales only: ``key`` is None) or ``extra`` queries are given.
+    unknown (sales only: ``key`` is None) or ``extra`` queries are given. For the sales table
+    the placeholders found in id columns are counted in that pass and reported.
     """
     lf = table.frame.with_row_index("line_no")
     schema = lf.collect_schema()
@@ -112,17 +122,40 @@ def _convert(
                 continue
             source = date_source(col, dtype) if kind == "date" else pl.col(col).cast(pl.String)
             tasks.append((f"\x00s{len(tasks)}", ParseTask(field, col, kind, source)))
+    ids = {f: c for f, c in fields.items() if FIELD_KINDS[f] == "id" and schema[c] == pl.String}
+    queries = list(extra or [])
+    if key is None and ids:
+        queries.append(lf.select(placeholder_expr(c).sum().alias(f) for f, c in ids.items()))
     rows, results = table.rows, []
-    if tasks or extra or (rows is None and key is None):
-        chosen, rows, results = choose_parsers(
-            lf, [t for _, t in tasks], file=file, extra=extra or [], read_all=table.format == "csv"
-        )
+    if tasks or queries or (rows is None and key is None):
+        try:
+            chosen, rows, results = choose_parsers(
+                lf, [t for _, t in tasks], file=file, extra=queries, read_all=table.format == "csv"
+            )
+        except FileReadError as exc:
+            raise read_error(table, exc.cause) from exc
         for tmp, task in tasks:
             exprs[task.field] = parse_expr(task, chosen[task.column], source=tmp)
             logger.info("%s: column %r read with format %r", file, task.column, chosen[task.column])
         lf = lf.with_columns(task.as_string.alias(tmp) for tmp, task in tasks)
+    if key is None and ids:
+        _report_placeholders(file, ids, results.pop().row(0, named=True))
     out = lf.select("line_no", *(e.alias(f) for f, e in exprs.items()))
     return out, rows, results
+
+
+def _report_placeholders(file: str, ids: Mapping[str, str], counts: Mapping[str, int]) -> None:
+    """Warn about id values such as 'NaN' or 'N/A' (they count as missing at cleaning)."""
+    found = {f: n for f, n in counts.items() if n}
+    if found:
+        listed = ", ".join(f"{n:,} in {ids[f]!r} ({f})" for f, n in found.items())
+        logger.warning(
+            "%s: id values such as %s mean 'missing' and are read as empty: %s; cleaning "
+            "counts those lines under missing_ids",
+            file,
+            ", ".join(repr(v) for v in ("NaN", "null", "N/A", "#N/A")),
+            listed,
+        )
 
 
 def _side_table(table: RawTable, key: str, fields: Mapping[str, str]) -> tuple[pl.DataFrame, int]:
@@ -130,8 +163,8 @@ def _side_table(table: RawTable, key: str, fields: Mapping[str, str]) -> tuple[p
     lf, _, _ = _convert(table, fields, key=key)
     try:
         df = lf.drop("line_no").collect()
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"cannot read {table.role} file {str(table.path)!r}: {exc}") from exc
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise read_error(table, exc) from exc
     if df.height == 0:
         raise EmptyInputError(f"{table.role} file {str(table.path)!r} has no data rows")
     rows = df.height
@@ -157,7 +190,18 @@ def _missing_query(sales: pl.LazyFrame, field: str, keys: pl.DataFrame) -> pl.La
 
 
 def _finish(lf: pl.LazyFrame, present: set[str]) -> pl.LazyFrame:
-    """Derive net_sales / unit_price, add null columns, cast to LEDGER_SCHEMA in order."""
+    """Derive net_sales / unit_price, add null columns, cast to LEDGER_SCHEMA in order.
+
+    Lines flagged as credit notes become returns: negative quantity and net sales.
+    """
+    if "credit_note" in present:
+        credit = pl.col("credit_note")
+        signed = {
+            c: pl.when(credit).then(-pl.col(c).abs()).otherwise(pl.col(c))
+            for c in ("quantity", "net_sales")
+            if c in present
+        }
+        lf = lf.with_columns(**signed)
     derived: dict[str, pl.Expr] = {}
     if "net_sales" not in present:
         derived["net_sales"] = pl.col("quantity") * pl.col("unit_price")
@@ -271,4 +315,4 @@ def load_ledger(
         for role, t in tables.items()
     )
     logger.info("loaded %d sales lines from %s (layout %s)", n_lines, sales_t.path, res.layout)
-    return Ledger(lines, n_lines, sources, res.layout, used)
+    return Ledger(lines, n_lines, sources, res.layout, used, res.cancel_prefix)

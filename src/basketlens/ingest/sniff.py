@@ -45,12 +45,14 @@ _DELIMITERS = (",", ";", "\t", "|")
 class FileScan:
     """What one streaming pass over a file found.
 
-    ``utf8`` is None when it was not checked (binary formats).
+    ``utf8`` is None when it was not checked (binary formats); ``bad_line`` is the 1-based line
+    of the first byte that is not UTF-8 (None when valid or not checked).
     """
 
     bytes: int
     fingerprint: str
     utf8: bool | None
+    bad_line: int | None = None
 
 
 def _describe(head: bytes) -> str:
@@ -183,35 +185,54 @@ def normalise_encoding(encoding: str) -> str:
 
 def scan_file(path: Path, *, check_utf8: bool, gz: bool = False) -> FileScan:
     """Stream the file once: size, ``sha256:<hex>`` of its bytes, and (optionally) whether the
-    (decompressed) content is valid UTF-8."""
+    (decompressed) content is valid UTF-8 and the line of the first invalid byte.
+
+    A gzip file that ends mid-stream raises :class:`InputError` naming the file and the last
+    complete line (Polars would report "unexpected end of file" without either).
+    """
     sha = hashlib.sha256()
     size = 0
     decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
-    inflate = zlib.decompressobj(wbits=31) if (gz and check_utf8) else None
+    inflate = zlib.decompressobj(wbits=31) if gz else None
     ok: bool | None = True if check_utf8 else None
+    lines = 0  # newlines in the (decompressed) data checked so far
+    bad_line: int | None = None
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             sha.update(chunk)
             size += len(chunk)
-            if not ok:
-                continue
             data = chunk
             if inflate is not None:
-                data = inflate.decompress(chunk)
-                while inflate.eof and inflate.unused_data:  # concatenated gzip members
-                    rest = inflate.unused_data
-                    inflate = zlib.decompressobj(wbits=31)
-                    data += inflate.decompress(rest)
-            try:
-                decoder.decode(data)  # type: ignore[union-attr]
-            except UnicodeDecodeError:
-                ok = False
+                try:
+                    data = inflate.decompress(chunk)
+                    while inflate.eof and inflate.unused_data:  # concatenated gzip members
+                        rest = inflate.unused_data
+                        inflate = zlib.decompressobj(wbits=31)
+                        data += inflate.decompress(rest)
+                except zlib.error as exc:
+                    raise InputError(
+                        f"file {str(path)!r} is not valid gzip after line {lines + 1:,} of its "
+                        f"data ({exc}); copy or export it again"
+                    ) from exc
+            if ok:
+                try:
+                    decoder.decode(data)  # type: ignore[union-attr]
+                except UnicodeDecodeError as exc:
+                    ok = False
+                    bad_line = lines + data.count(b"\n", 0, max(exc.start, 0)) + 1
+            if decoder is not None or inflate is not None:
+                lines += data.count(b"\n")
+    if inflate is not None and not inflate.eof:
+        raise InputError(
+            f"file {str(path)!r} is a truncated gzip file: its data stops in the middle, after "
+            f"line {lines + 1:,}; copy or export it again (was the download complete?)"
+        )
     if ok and decoder is not None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            ok = False
-    return FileScan(bytes=size, fingerprint=f"sha256:{sha.hexdigest()}", utf8=ok)
+            ok, bad_line = False, lines + 1
+    return FileScan(size, f"sha256:{sha.hexdigest()}", ok, bad_line)
 
 
 def sample_text(path: Path, *, gz: bool, encoding: str, n: int = _SAMPLE) -> str:

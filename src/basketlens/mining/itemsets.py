@@ -38,6 +38,7 @@ import pyarrow as pa
 from basketlens._validation import check_interval, check_option
 from basketlens.errors import InputError, MiningBudgetError, ParameterError
 from basketlens.mining import _reference
+from basketlens.mining._budget import certain_explosion, format_bytes, kernel_allowance
 from basketlens.mining._kernel import core as _core
 from basketlens.mining.encode import BasketMatrix, to_basket_matrix
 from basketlens.mining.rules import Rules, generate_rules
@@ -233,21 +234,58 @@ class Itemsets:
 
 
 def _run_kernel(
-    m: BasketMatrix, min_count: int, max_len: int | None, max_itemsets: int | None, algorithm: str
+    m: BasketMatrix,
+    min_count: int,
+    max_len: int | None,
+    max_itemsets: int | None,
+    algorithm: str,
+    max_memory: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    kernel = _reference if algorithm == "python" else _core
-    try:
-        return kernel.mine(
-            np.ascontiguousarray(m.indptr, dtype=np.int64),
-            np.ascontiguousarray(m.indices, dtype=np.int32),
-            m.n_items,
-            min_count,
-            0 if max_len is None else max_len,
-            -1 if max_itemsets is None else max_itemsets,
-            _STRATEGY[algorithm] if kernel is _core else 0,
+    args = (
+        np.ascontiguousarray(m.indptr, dtype=np.int64),
+        np.ascontiguousarray(m.indices, dtype=np.int32),
+        m.n_items,
+        min_count,
+        0 if max_len is None else max_len,
+        -1 if max_itemsets is None else max_itemsets,
+    )
+    limit, budget = kernel_allowance(max_memory)
+    if limit <= 0:
+        raise MiningBudgetError(
+            f"max_memory={format_bytes(budget)} is less than this process uses already, before "
+            "mining; raise max_memory (it bounds the whole process, e.g. 4G)"
         )
+    longest = int(np.diff(m.indptr).max()) if m.n_baskets else 0
+    certain = certain_explosion(longest, min_count, max_len, max_itemsets, limit)
+    if certain is not None:  # judged without searching: one basket's subsets are all frequent
+        raise MiningBudgetError(
+            f"{certain} at min_count={min_count} of {m.n_baskets:,} baskets: a basket holds "
+            f"{longest:,} items and at min_count=1 every combination of them is frequent; set "
+            f"max_len (e.g. max_len=4){_higher_support(m, min_count)}"
+        )
+    if algorithm == "python" or _core is None:
+        return _reference.mine(*args, 0)
+    try:
+        return _core.mine(*args, _STRATEGY[algorithm], max_memory=limit)
     except ValueError as exc:  # the kernel validates the CSR structure
         raise InputError(f"invalid BasketMatrix: {exc}; build it with to_basket_matrix") from None
+    except _core.MemoryBudgetExceeded as exc:
+        _, peak, found, length = exc.args
+        raise MiningBudgetError(
+            f"the itemset search would use more than max_memory={format_bytes(budget)} at "
+            f"min_count={min_count} of {m.n_baskets:,} baskets (it held {format_bytes(peak)} "
+            f"after {found:,} itemsets, the longest of {length:,} items); set max_len "
+            f"(e.g. max_len={min(max(length // 2, 2), 5)}){_higher_support(m, min_count)} or "
+            "raise max_memory"
+        ) from None
+
+
+def _higher_support(m: BasketMatrix, min_count: int) -> str:
+    """``", raise min_support (e.g. …)"`` when a higher support exists, else nothing."""
+    suggestion = _suggest_support(m, min_count)
+    if suggestion * m.n_baskets <= min_count:
+        return ""
+    return f", raise min_support (e.g. min_support={suggestion:g})"
 
 
 def mine_itemsets(
@@ -259,13 +297,16 @@ def mine_itemsets(
     max_len: int | None = None,
     max_itemsets: int | None = 5_000_000,
     algorithm: Literal["auto", "eclat", "declat", "occurrence", "python"] = "auto",
+    max_memory: int | None = None,
 ) -> Itemsets:
     """Mine the frequent (or closed / maximal) itemsets of ``baskets``.
 
     ``baskets`` is anything :func:`to_basket_matrix` accepts. Give exactly one of
     ``min_support`` (fraction of baskets, in (0, 1]) or ``min_count`` (baskets, ≥ 1).
     ``max_itemsets`` caps the number of frequent itemsets: when exceeded, mining stops with
-    :class:`MiningBudgetError` suggesting a higher support.
+    :class:`MiningBudgetError` suggesting a higher support. ``max_memory`` (bytes; None: the
+    memory in use plus half of the available memory) bounds the process's memory during the
+    search the same way (:mod:`basketlens.mining._budget`).
 
     Example:
         >>> its = mine_itemsets([["a", "b"], ["a", "b"], ["a"]], min_count=2, target="closed")
@@ -284,7 +325,7 @@ def mine_itemsets(
     if used != algorithm:
         logger.warning("compiled mining core unavailable; using the slow Python reference")
     t0 = time.perf_counter()
-    flat, offsets, counts, complete = _run_kernel(m, min_c, max_len, max_itemsets, used)
+    flat, offsets, counts, complete = _run_kernel(m, min_c, max_len, max_itemsets, used, max_memory)
     if not complete:
         suggestion = _suggest_support(m, min_c)
         raise MiningBudgetError(

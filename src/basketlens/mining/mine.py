@@ -65,6 +65,7 @@ def mine_rules(baskets: Any, options: MiningOptions | None = None, **changes: An
         min_count=min_count,
         max_len=opts.max_len,
         max_itemsets=opts.max_itemsets,
+        max_memory=opts.max_memory,
     )
     rules = itemsets.rules(**rule_filters(opts), measures=opts.measures, sort_by=opts.sort_by)
     if opts.prune_redundant:

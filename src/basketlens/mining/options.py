@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from basketlens._params import Boolean, Interval, OneOf, Options, Registered, param
+from basketlens._params import Boolean, ByteSize, Interval, OneOf, Options, Registered, param
 from basketlens.errors import ParameterError
 
 #: p-value adjustments: Holm step-down, Bonferroni, Benjamini–Hochberg (FDR), none.
@@ -148,6 +148,14 @@ class MiningOptions(Options):
         5_000_000,
         Interval(int, 1, allow_none=True),
         "Itemset budget: stop with an error naming a higher support beyond this many.",
+    )
+    max_memory: int | None = param(
+        None,
+        ByteSize(allow_none=True),
+        "Memory budget: stop the itemset search with an error naming a higher support or a "
+        "max_len before the process uses more than this, e.g. 4G.",
+        cli="--max-memory",
+        default_text="memory in use plus half of the memory available when mining starts",
     )
     min_scope_baskets: int = param(
         10, Interval(int, 1), "A segment with fewer baskets gets no rules (and a note)."

@@ -31,6 +31,7 @@ import polars as pl
 from basketlens._validation import check_interval
 from basketlens.errors import ParameterError
 from basketlens.items import add_item_names, item_names
+from basketlens.mining._budget import interruptible_map
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.measures import resolve_measures
 from basketlens.mining.mine import mine_rules
@@ -225,7 +226,7 @@ def mine_scopes(
 
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basketlens-scope") as ex:
-            results = list(ex.map(mine_one, resolved))
+            results = interruptible_map(ex, mine_one, resolved)  # Ctrl-C stops the workers too
     else:
         results = [mine_one(s) for s in resolved]
     per_rules = {s: r for s, (r, _) in zip(resolved, results, strict=True)}

@@ -152,7 +152,11 @@ def scope_itemsets(
             continue
         baskets = matrix if scope == ALL_SCOPE else matrix.subset(scopes[scope])
         found = mine_itemsets(
-            baskets, min_count=min_count, max_len=options.max_len, max_itemsets=options.max_itemsets
+            baskets,
+            min_count=min_count,
+            max_len=options.max_len,
+            max_itemsets=options.max_itemsets,
+            max_memory=options.max_memory,
         )
         tables.append(found.table.select(pl.lit(scope).alias("scope"), pl.all()))
     if not tables:

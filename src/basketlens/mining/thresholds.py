@@ -75,7 +75,11 @@ def _probe(
     t0 = time.perf_counter()
     try:
         its = mine_itemsets(
-            matrix, min_count=min_count, max_len=options.max_len, max_itemsets=budget
+            matrix,
+            min_count=min_count,
+            max_len=options.max_len,
+            max_itemsets=budget,
+            max_memory=options.max_memory,
         )
     except MiningBudgetError:
         probe = ThresholdProbe(min_count, None, None, True, round(time.perf_counter() - t0, 6))

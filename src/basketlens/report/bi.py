@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from basketlens.runfolder.analysis import Analysis
+from basketlens.textsafe.frames import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def write_bi_tables(bundle: Analysis, *, folder: Path, csv: bool = False) -> tup
         written.append(path)
         if csv:
             path = folder / f"{name}.csv"
-            table.write_csv(path)
+            write_csv(table, path)  # text that looks like a formula is neutralised
             written.append(path)
         else:
             (folder / f"{name}.csv").unlink(missing_ok=True)

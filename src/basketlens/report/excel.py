@@ -22,6 +22,8 @@ import xlsxwriter
 from basketlens.report import insights
 from basketlens.report.charts import plain
 from basketlens.runfolder.analysis import Analysis
+from basketlens.textsafe import neutralise
+from basketlens.textsafe.frames import neutralise_expr
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
 #: Opportunities listed on each segment's sheet.
 MAX_SEGMENT_OPPORTUNITIES = 50_000
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _PERCENT = ("share", "support", "confidence", "coverage", "hit_rate", "precision", "recall")
 _MONEY = ("net_sales", "expected_value", "value", "revenue")
 _INVALID_SHEET = str.maketrans({c: " " for c in "[]:*?/\\"})
-
-
-def neutralise(text: str) -> str:
-    """Prefix text that a spreadsheet would read as a formula with an apostrophe."""
-    return "'" + text if text.startswith(_DANGEROUS) else text
 
 
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
@@ -55,12 +51,7 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
             text = col.cast(pl.List(pl.String)).list.join(" + ")
         else:
             text = col.cast(pl.String)
-        exprs.append(
-            pl.when(text.str.contains(r"^[=+\-@\t\r]"))
-            .then("'" + text)
-            .otherwise(text)
-            .alias(column)
-        )
+        exprs.append(neutralise_expr(text).alias(column))
     return frame.select(exprs)
 
 

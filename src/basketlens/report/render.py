@@ -26,6 +26,7 @@ from basketlens.report.options import ReportOptions
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import REPORT_FILES
 from basketlens.runfolder.read import read_run
+from basketlens.textsafe import chart_safe
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def render_report(
         return value
 
     if opts.html or opts.charts:
-        specs = timed("specs", lambda: build_specs(bundle))
+        specs = timed("specs", lambda: chart_safe(build_specs(bundle)))  # no control chars
     if opts.html:
         path = folder / REPORT_FILES["html"]
         result["html"] = timed("html", lambda: render_html(bundle, specs, path=path))

@@ -37,6 +37,7 @@ from basketlens.opportunities.matrix import CUSTOMER_ITEMS_SCHEMA, CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.value import ITEM_VALUES_SCHEMA, ItemValues
 from basketlens.runfolder.layout import MODEL_DIR, MODEL_FILES, MODEL_JSON, SEGMENTER_FILE
+from basketlens.runfolder.runid import check_model_files, file_digest, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,10 @@ FORMAT = "basketlens-model"
 FORMAT_VERSION = 1
 
 
-def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
+def save_model(out_dir: str | Path, model: RecommenderModel, *, run_id: str | None = None) -> Path:
     """Write ``model`` to ``out_dir/model/`` (created); return that folder.
+
+    ``run_id`` (the run folder's, see :mod:`basketlens.runfolder.runid`) goes into every file.
 
     Example:
         >>> save_model("out", model)   # doctest: +SKIP
@@ -58,16 +61,16 @@ def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
         raise ModelError(f"{folder} exists and is not a folder; choose another output folder")
     folder.mkdir(parents=True, exist_ok=True)
     m = model.matrix
-    model.rules.write_parquet(folder / MODEL_FILES["rules"])
-    model.customers.with_columns(
-        total_orders=pl.Series(m.total_orders, dtype=pl.Int32)
-    ).write_parquet(folder / MODEL_FILES["customers"])
-    m.to_table().write_parquet(folder / MODEL_FILES["customer_items"])
-    model.values.table.write_parquet(folder / MODEL_FILES["item_values"])
-    pl.DataFrame(
+    write_table(model.rules, folder / MODEL_FILES["rules"], run_id)
+    customers = model.customers.with_columns(total_orders=pl.Series(m.total_orders, dtype=pl.Int32))
+    write_table(customers, folder / MODEL_FILES["customers"], run_id)
+    write_table(m.to_table(), folder / MODEL_FILES["customer_items"], run_id)
+    write_table(model.values.table, folder / MODEL_FILES["item_values"], run_id)
+    items = pl.DataFrame(
         {"item": list(model.item_names), "item_name": list(model.item_names.values())},
         schema={"item": pl.String, "item_name": pl.String},
-    ).write_parquet(folder / MODEL_FILES["items"])
+    )
+    write_table(items, folder / MODEL_FILES["items"], run_id)
     segmenter = model.fitted_segmenter
     segmenter_path = folder / SEGMENTER_FILE
     if segmenter is not None:
@@ -79,6 +82,8 @@ def save_model(out_dir: str | Path, model: RecommenderModel) -> Path:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "basketlens_version": __version__,
+        "run_id": run_id,
+        "segmenter_sha256": file_digest(segmenter_path) if segmenter is not None else None,
         "window_end": m.window_end.isoformat(),
         "customers": m.n_customers,
         "items": m.n_items,
@@ -118,6 +123,7 @@ def load_model(path: str | Path) -> RecommenderModel:
             f"{meta_path}: model format version {meta.get('format_version')!r}; this basketlens "
             f"reads version {FORMAT_VERSION} — re-run basketlens run to rebuild it"
         )
+    check_model_files(folder, meta)  # every file of one run, else ModelError
     tables: dict[str, pl.DataFrame] = {}
     for key, name in MODEL_FILES.items():
         file = folder / name

@@ -1,6 +1,11 @@
 """Read a run folder back into an :class:`~basketlens.runfolder.Analysis` — the one reader used
 by ``basketlens report``, ``basketlens recommend`` and :func:`basketlens.load_run`.
 
+A folder is read only when it holds one complete run: every table (and ``model/``) must carry
+the run id of ``run.json`` and every file ``run.json`` lists must be there; otherwise a
+:class:`ModelError` names the first file that disagrees. A folder written by an older
+basketlens (no run ids at all) is read with a warning.
+
 Example:
     >>> analysis = read_run("demo-out")            # doctest: +SKIP
     >>> analysis.segment_names[0]                  # doctest: +SKIP
@@ -20,10 +25,11 @@ from basketlens.errors import ModelError
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import MODEL_DIR, MODEL_JSON, RUN_JSON, TABLES
 from basketlens.runfolder.model_io import load_model
+from basketlens.runfolder.runid import mixed_runs_message, table_run_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_run"]
+__all__ = ["check_run", "read_run"]
 
 
 def read_run(out_dir: str | Path, *, model: bool = True) -> Analysis:
@@ -48,12 +54,46 @@ def read_run(out_dir: str | Path, *, model: bool = True) -> Analysis:
                 "run `basketlens run ... --out FOLDER` first"
             )
     info = _read_json(folder / RUN_JSON)
+    check_run(folder, info)
     tables = {key: _read_table(folder, key) for key in TABLES}
     recommender = None
     if model and (folder / MODEL_DIR / MODEL_JSON).is_file():
         recommender = load_model(folder)
     log.info("read run folder %s", folder)
     return Analysis(**tables, info=info, model=recommender, out_dir=folder)
+
+
+def check_run(folder: Path, info: dict[str, Any]) -> None:
+    """Refuse ``folder`` unless its tables and model are all of the run of ``info`` (run.json).
+
+    Example:
+        >>> check_run(Path("out"), {"run_id": "A"})   # doctest: +SKIP
+        Traceback (most recent call last):
+        basketlens.errors.ModelError: out mixes two runs: run.json is run A but ...
+    """
+    run_id = info.get("run_id")
+    for spec in TABLES.values():
+        path = folder / spec.file
+        if path.is_file() and (found := table_run_id(path)) != run_id:
+            raise ModelError(mixed_runs_message(folder, run_id, spec.file, found))
+    listed = info.get("files") if run_id else None
+    for key, name in (listed or {}).items():
+        if (key in TABLES or key == "model") and not (folder / str(name)).exists():
+            raise ModelError(
+                f"{folder} is incomplete: run.json lists {name} but it is missing; run "
+                f"`basketlens run ... --out {folder}` again"
+            )
+    model_json = folder / MODEL_DIR / MODEL_JSON
+    if model_json.is_file():
+        found = _read_json(model_json).get("run_id")
+        if found != run_id:
+            raise ModelError(mixed_runs_message(folder, run_id, f"{MODEL_DIR}/{MODEL_JSON}", found))
+    if run_id is None:
+        log.warning(
+            "%s was written without run ids (an older basketlens): its files cannot be checked "
+            "to belong to one run",
+            folder,
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:

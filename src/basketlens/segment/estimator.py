@@ -207,7 +207,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if n == 0:
             raise EmptyInputError("feature table has no customers to segment")
         if self.k is not None and n <= self.k:
-            smaller = f"choose k of at most {n - 1} (--k {n - 1}) or " if n > 1 else ""
+            smaller = f"choose k of at most {n - 1} (--k {n - 1}) or " if n > 2 else ""
             raise ParameterError(
                 f"n_customers={n} should be > k={self.k}: {_customers(n)} cannot form "
                 f"{self.k} segments; {smaller}use a ledger with more customers"

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import atexit
 import logging
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.options import OutputOptions
+from basketlens.runfolder.runid import new_run_id
 from basketlens.runfolder.write import check_out_dir
 from basketlens.sinks import database
 from basketlens.sinks import s3 as s3_sink
@@ -34,18 +33,7 @@ from basketlens.uris import PostgresLocation, S3Location, parse_location, redact
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Sinks", "new_run_id", "open_sinks"]
-
-
-def new_run_id(created_at: str | None = None) -> str:
-    """A sortable, unique run id: ``20240131T020000Z-1a2b3c``.
-
-    Example:
-        >>> new_run_id("2024-01-31T02:00:00+00:00")[:17]
-        '20240131T020000Z-'
-    """
-    moment = datetime.fromisoformat(created_at) if created_at else datetime.now(UTC)
-    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+__all__ = ["Sinks", "open_sinks"]
 
 
 @dataclass
@@ -71,7 +59,7 @@ class Sinks:
 
     def publish(self, analysis: Analysis) -> tuple[str, ...]:
         """Upload the written run folder and/or write the star schema; return where to."""
-        run_id = str(analysis.info.get("run_id") or new_run_id(analysis.info.get("created_at")))
+        run_id = str(analysis.info.get("run_id") or new_run_id())
         done: list[str] = []
         if self.s3 is not None:
             done.append(

@@ -25,9 +25,11 @@
 #define NO_IMPORT_ARRAY
 #endif
 #include <numpy/arrayobject.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BL_INTERNAL __attribute__((visibility("hidden")))
@@ -35,6 +37,59 @@
 #define BL_INTERNAL
 #define __builtin_prefetch(p) ((void)(p))
 #endif
+
+/* ------------------------------------------------------------------ memory budget */
+
+/* Bytes held by every running mine() call together (all threads) and the number of
+ * interrupt() requests so far (module.c). */
+BL_INTERNAL extern _Atomic int64_t bl_kernel_bytes;
+BL_INTERNAL extern _Atomic int64_t bl_interrupts;
+
+/* What one mine() call may allocate: every buffer of the search and its output is charged
+ * here before it is allocated, so the kernels' memory never passes `limit`. */
+typedef struct {
+    int64_t limit; /* bytes all running mine() calls may hold together; -1 = no limit */
+    int64_t used;  /* bytes this call holds */
+    int64_t peak;  /* most bytes this call held */
+    int exceeded;  /* an allocation was refused: the search stops (STATUS_BUDGET) */
+} Budget;
+
+/* Charge `bytes` more (a realloc from n to n + bytes holds both while it copies: callers
+ * charge the new size, then release the old one). -1 and `exceeded` when over the limit. */
+static inline int budget_take(Budget *b, int64_t bytes) {
+    if (!b) return 0;
+    if (b->limit >= 0 && atomic_load(&bl_kernel_bytes) + bytes > b->limit) {
+        b->exceeded = 1;
+        return -1;
+    }
+    atomic_fetch_add(&bl_kernel_bytes, bytes);
+    b->used += bytes;
+    if (b->used > b->peak) b->peak = b->used;
+    return 0;
+}
+
+static inline void budget_give(Budget *b, int64_t bytes) {
+    if (!b) return;
+    atomic_fetch_sub(&bl_kernel_bytes, bytes);
+    b->used -= bytes;
+}
+
+/* realloc charged to the budget; NULL (nothing changed) when over budget or out of memory */
+static inline void *budget_realloc(Budget *b, void *p, int64_t old_bytes, int64_t new_bytes) {
+    if (budget_take(b, new_bytes) < 0) return NULL;
+    void *q = realloc(p, (size_t)(new_bytes > 0 ? new_bytes : 1));
+    budget_give(b, q ? old_bytes : new_bytes);
+    return q;
+}
+
+static inline void *budget_malloc(Budget *b, int64_t bytes) {
+    return budget_realloc(b, NULL, 0, bytes);
+}
+
+static inline void budget_free(Budget *b, void *p, int64_t bytes) {
+    if (p) budget_give(b, bytes);
+    free(p);
+}
 
 /* ------------------------------------------------------------------ growable buffers */
 
@@ -44,22 +99,25 @@ typedef struct {
     int64_t *offsets; /* n + 1 entries */
     int64_t *counts;
     int64_t n, cap;
+    Budget *budget;
 } Out;
 
-BL_INTERNAL int out_init(Out *o);
+BL_INTERNAL int out_init(Out *o, Budget *budget);
 BL_INTERNAL void out_free(Out *o);
 BL_INTERNAL int out_push(Out *o, const int32_t *codes, int64_t k, int64_t count);
 
 typedef struct {
     int32_t *data;
     int64_t top, cap;
+    Budget *budget;
 } Arena; /* stack of tid-lists / diffsets; addressed by offset since it may move */
 
 static inline int arena_reserve(Arena *a, int64_t extra) {
     if (a->top + extra <= a->cap) return 0;
     int64_t cap = a->cap ? a->cap * 2 : 4096;
     while (cap < a->top + extra) cap *= 2;
-    int32_t *p = realloc(a->data, sizeof(int32_t) * cap);
+    int64_t size = (int64_t)sizeof(int32_t);
+    int32_t *p = budget_realloc(a->budget, a->data, size * a->cap, size * cap);
     if (!p) return -1;
     a->data = p;
     a->cap = cap;
@@ -76,12 +134,13 @@ typedef struct {
 typedef struct {
     Node *data;
     int64_t top, cap;
+    Budget *budget;
 } Nodes;
 
 static inline int nodes_push(Nodes *s, Node n) {
     if (s->top == s->cap) {
-        int64_t cap = s->cap ? s->cap * 2 : 256;
-        Node *p = realloc(s->data, sizeof(Node) * cap);
+        int64_t cap = s->cap ? s->cap * 2 : 256, size = (int64_t)sizeof(Node);
+        Node *p = budget_realloc(s->budget, s->data, size * s->cap, size * cap);
         if (!p) return -1;
         s->data = p;
         s->cap = cap;
@@ -102,6 +161,15 @@ typedef enum {
     N_STRATEGIES
 } Strategy;
 
+/* How a search ended (Miner.status; run_mine's return value). */
+enum {
+    STATUS_NOMEM = -1,      /* malloc failed */
+    STATUS_OK = 0,          /* every frequent itemset found */
+    STATUS_ITEMSETS = 1,    /* more than max_itemsets itemsets */
+    STATUS_BUDGET = 2,      /* the memory budget would be exceeded */
+    STATUS_INTERRUPTED = 3, /* a signal (Ctrl-C, SIGTERM) or interrupt() */
+};
+
 /* What the children of a node hold: tid-lists t(PXY), or diffsets d(PXY) = t(PX) \ t(PXY). */
 typedef enum { CHILD_TIDLISTS = 0, CHILD_DIFFSETS = 1 } ChildKind;
 
@@ -119,11 +187,33 @@ typedef struct {
     int64_t min_count, max_itemsets;
     int max_len; /* 0 on entry = unlimited; run_mine bounds it by the longest possible itemset */
     Strategy strategy;
-    int status; /* 0 ok, 1 budget exceeded, -1 out of memory */
+    int status; /* STATUS_* */
     int64_t scratch_limit; /* largest single-pass deliver buffer (int32 entries) */
     int64_t n_baskets;
     double avg_len; /* mean number of frequent items per basket */
+    Budget budget;
+    int64_t ticks;     /* work units since the start (see should_stop) */
+    double next_poll;  /* monotonic time of the next look for signals */
+    int64_t interrupt_gen; /* bl_interrupts when the call started */
+    PyObject *exc_type, *exc_value, *exc_tb; /* the exception a signal handler raised */
 } Miner;
+
+/* An allocation failed: over budget, or out of memory. */
+static inline void fail_alloc(Miner *M) {
+    if (M->status == STATUS_OK) M->status = M->budget.exceeded ? STATUS_BUDGET : STATUS_NOMEM;
+}
+
+/* Every POLL_EVERY work units look at the clock; every POLL_SECONDS take the GIL briefly and
+ * run the signal handlers (Ctrl-C, SIGTERM), or notice interrupt(). */
+#define POLL_EVERY 1024
+#define POLL_SECONDS 0.05
+BL_INTERNAL int poll_signals(Miner *M);
+/* True (status set) when the search must stop now. */
+static inline int should_stop(Miner *M) {
+    if (M->status != STATUS_OK) return 1;
+    if (++M->ticks & (POLL_EVERY - 1)) return 0;
+    return poll_signals(M);
+}
 
 /* The one rule for turning a class of n_child tid-lists into diffsets (auto strategy only):
  * diffsets must be smaller in all, and a diffset class costs ~ n_child merges of its diffsets
@@ -141,7 +231,7 @@ BL_INTERNAL int64_t setdiff(const int32_t *a, int64_t na, const int32_t *b, int6
 /* children of X by occurrence counting / deliver (occurrence.c): pushes the child nodes and
  * returns their ChildKind, or -1 (status set) on error */
 BL_INTERNAL int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi);
-/* the whole search, run without the GIL: 0 ok, 1 budget exceeded, -1 out of memory */
+/* the whole search, run without the GIL: a STATUS_* */
 BL_INTERNAL int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices,
                          int64_t n_baskets, int64_t n_items);
 
@@ -195,7 +285,7 @@ BL_INTERNAL void free_index(Index *ix);
 
 /* ------------------------------------------------------------------ module functions */
 
-BL_INTERNAL PyObject *py_mine(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_mine(PyObject *self, PyObject *args, PyObject *kwargs);
 BL_INTERNAL PyObject *py_build_index(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_lookup(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_closed_maximal(PyObject *self, PyObject *args);

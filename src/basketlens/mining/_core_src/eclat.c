@@ -4,23 +4,24 @@
  */
 #include "core.h"
 
-int out_init(Out *o) {
+int out_init(Out *o, Budget *budget) {
+    o->budget = budget;
     o->capflat = 1024;
     o->cap = 256;
     o->nflat = 0;
     o->n = 0;
-    o->flat = malloc(sizeof(int32_t) * o->capflat);
-    o->offsets = malloc(sizeof(int64_t) * (o->cap + 1));
-    o->counts = malloc(sizeof(int64_t) * o->cap);
+    o->flat = budget_malloc(budget, sizeof(int32_t) * o->capflat);
+    o->offsets = budget_malloc(budget, sizeof(int64_t) * (o->cap + 1));
+    o->counts = budget_malloc(budget, sizeof(int64_t) * o->cap);
     if (!o->flat || !o->offsets || !o->counts) return -1;
     o->offsets[0] = 0;
     return 0;
 }
 
 void out_free(Out *o) {
-    free(o->flat);
-    free(o->offsets);
-    free(o->counts);
+    budget_free(o->budget, o->flat, sizeof(int32_t) * o->capflat);
+    budget_free(o->budget, o->offsets, sizeof(int64_t) * (o->cap + 1));
+    budget_free(o->budget, o->counts, sizeof(int64_t) * o->cap);
     o->flat = NULL;
     o->offsets = NULL;
     o->counts = NULL;
@@ -30,18 +31,23 @@ int out_push(Out *o, const int32_t *codes, int64_t k, int64_t count) {
     if (o->nflat + k > o->capflat) {
         int64_t cap = o->capflat * 2;
         while (cap < o->nflat + k) cap *= 2;
-        int32_t *p = realloc(o->flat, sizeof(int32_t) * cap);
+        int32_t *p = budget_realloc(o->budget, o->flat, (int64_t)sizeof(int32_t) * o->capflat,
+                                    (int64_t)sizeof(int32_t) * cap);
         if (!p) return -1;
         o->flat = p;
         o->capflat = cap;
     }
     if (o->n + 1 > o->cap) {
-        int64_t cap = o->cap * 2;
-        int64_t *p = realloc(o->offsets, sizeof(int64_t) * (cap + 1));
+        int64_t cap = o->cap * 2, w = (int64_t)sizeof(int64_t);
+        int64_t *p = budget_realloc(o->budget, o->offsets, w * (o->cap + 1), w * (cap + 1));
         if (!p) return -1;
         o->offsets = p;
-        p = realloc(o->counts, sizeof(int64_t) * cap);
-        if (!p) return -1;
+        p = budget_realloc(o->budget, o->counts, w * o->cap, w * cap);
+        if (!p) { /* keep the two arrays' sizes in step */
+            p = budget_realloc(o->budget, o->offsets, w * (cap + 1), w * (o->cap + 1));
+            if (p) o->offsets = p;
+            return -1;
+        }
         o->counts = p;
         o->cap = cap;
     }
@@ -50,6 +56,28 @@ int out_push(Out *o, const int32_t *codes, int64_t k, int64_t count) {
     o->counts[o->n] = count;
     o->n += 1;
     o->offsets[o->n] = o->nflat;
+    return 0;
+}
+
+int poll_signals(Miner *M) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    if (now < M->next_poll) return 0;
+    M->next_poll = now + POLL_SECONDS;
+    if (atomic_load(&bl_interrupts) != M->interrupt_gen) {
+        M->status = STATUS_INTERRUPTED;
+        return 1;
+    }
+    /* the handlers run only in the main thread; elsewhere PyErr_CheckSignals returns 0 */
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int rc = PyErr_CheckSignals();
+    if (rc < 0) PyErr_Fetch(&M->exc_type, &M->exc_value, &M->exc_tb);
+    PyGILState_Release(gil);
+    if (rc < 0) {
+        M->status = STATUS_INTERRUPTED;
+        return 1;
+    }
     return 0;
 }
 
@@ -164,6 +192,7 @@ static int extend_merges(Miner *M, const Node *X, int64_t i, int64_t hi, int is_
                          int to_diff) {
     int64_t maxmiss = X->count - M->min_count, node_mark = M->nodes.top;
     for (int64_t j = i + 1; j < hi; j++) {
+        if (should_stop(M)) return -1;
         Node Y = M->nodes.data[j];
         int64_t bound, len, count;
         if (is_diff) bound = Y.len < maxmiss ? Y.len : maxmiss;
@@ -205,7 +234,7 @@ static int extend_merges(Miner *M, const Node *X, int64_t i, int64_t hi, int is_
     }
     return CHILD_DIFFSETS;
 oom:
-    M->status = -1;
+    fail_alloc(M);
     return -1;
 }
 
@@ -215,12 +244,13 @@ static void mine_class(Miner *M, int64_t lo, int64_t hi, ChildKind kind, int dep
     for (int64_t i = lo; i < hi; i++) {
         Node X = M->nodes.data[i]; /* a copy: pushing children may move the node stack */
         if (M->max_itemsets >= 0 && M->out.n >= M->max_itemsets) {
-            M->status = 1;
+            M->status = STATUS_ITEMSETS;
             return;
         }
+        if (should_stop(M)) return;
         M->prefix[depth] = X.item;
         if (emit(M, depth + 1, X.count) < 0) {
-            M->status = -1;
+            fail_alloc(M);
             return;
         }
         if (depth + 2 > M->max_len || i + 1 >= hi) continue;
@@ -279,19 +309,27 @@ static int cmp_item_count(const void *pa, const void *pb) {
     return (a->code > b->code) - (a->code < b->code);
 }
 
-/* Run the whole search without the GIL. Returns 0 / 1 (budget) / -1 (memory). */
+/* Run the whole search without the GIL; returns a STATUS_*. Every buffer is charged to
+ * M->budget; the loops over the input look for signals like the search does. */
 int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_baskets,
-                    int64_t n_items) {
-    int64_t *cnt = calloc(n_items ? n_items : 1, sizeof(int64_t));
-    int32_t *code2rank = malloc(sizeof(int32_t) * (n_items ? n_items : 1));
-    ItemCount *ic = malloc(sizeof(ItemCount) * (n_items ? n_items : 1));
+             int64_t n_items) {
+    Budget *B = &M->budget;
+    int64_t ni = n_items ? n_items : 1, n_freq = 0, total = 0, nnz = indptr[n_baskets];
+    int64_t s_cnt = (int64_t)sizeof(int64_t) * ni, s_c2r = (int64_t)sizeof(int32_t) * ni;
+    int64_t s_ic = (int64_t)sizeof(ItemCount) * ni, s_r2c = 0, s_pos = 0, s_hptr = 0;
+    int64_t s_hrow = 0, s_slot = 0, s_mcnt = 0, s_prefix = 0;
+    int64_t *cnt = budget_malloc(B, s_cnt);
+    int32_t *code2rank = budget_malloc(B, s_c2r);
+    ItemCount *ic = budget_malloc(B, s_ic);
     int64_t *pos = NULL, *hptr = NULL;
     int32_t *rank2code = NULL, *hrow = NULL;
-    int rc = -1;
-    if (!cnt || !code2rank || !ic) goto done;
-    int64_t nnz = indptr[n_baskets];
-    for (int64_t p = 0; p < nnz; p++) cnt[indices[p]]++;
-    int64_t n_freq = 0, total = 0;
+    M->status = STATUS_OK;
+    if (!cnt || !code2rank || !ic) goto fail;
+    memset(cnt, 0, s_cnt);
+    for (int64_t p = 0; p < nnz; p++) {
+        if (should_stop(M)) goto done;
+        cnt[indices[p]]++;
+    }
     for (int64_t c = 0; c < n_items; c++) {
         code2rank[c] = -1;
         if (cnt[c] >= M->min_count) {
@@ -302,33 +340,42 @@ int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_
         }
     }
     qsort(ic, n_freq, sizeof(ItemCount), cmp_item_count);
-    rank2code = malloc(sizeof(int32_t) * (n_freq + 1));
-    pos = malloc(sizeof(int64_t) * (n_freq + 1));
-    if (!rank2code || !pos) goto done;
-    if (arena_reserve(&M->arena, total) < 0) goto done;
+    s_r2c = (int64_t)sizeof(int32_t) * (n_freq + 1);
+    s_pos = (int64_t)sizeof(int64_t) * (n_freq + 1);
+    rank2code = budget_malloc(B, s_r2c);
+    pos = budget_malloc(B, s_pos);
+    if (!rank2code || !pos) goto fail;
+    if (arena_reserve(&M->arena, total) < 0) goto fail;
     int64_t off = 0;
     for (int64_t r = 0; r < n_freq; r++) {
         rank2code[r] = ic[r].code;
         code2rank[ic[r].code] = (int32_t)r;
         pos[r] = off;
         Node nd = {(int32_t)r, ic[r].count, off, ic[r].count};
-        if (nodes_push(&M->nodes, nd) < 0) goto done;
+        if (nodes_push(&M->nodes, nd) < 0) goto fail;
         off += ic[r].count;
     }
-    for (int64_t b = 0; b < n_baskets; b++) /* tid-lists come out sorted */
+    for (int64_t b = 0; b < n_baskets; b++) { /* tid-lists come out sorted */
+        if (should_stop(M)) goto done;
         for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
             int32_t r = code2rank[indices[p]];
             if (r >= 0) M->arena.data[pos[r]++] = (int32_t)b;
         }
+    }
     M->arena.top = total;
     /* horizontal database of frequent items as ranks, ascending within each basket */
-    hptr = malloc(sizeof(int64_t) * (n_baskets + 1));
-    hrow = malloc(sizeof(int32_t) * (total ? total : 1));
-    M->slot = malloc(sizeof(int32_t) * (n_freq + 1));
-    M->cnt = malloc(sizeof(int64_t) * (2 * n_freq + 1));
-    if (!hptr || !hrow || !M->slot || !M->cnt) goto done;
+    s_hptr = (int64_t)sizeof(int64_t) * (n_baskets + 1);
+    s_hrow = (int64_t)sizeof(int32_t) * (total ? total : 1);
+    s_slot = (int64_t)sizeof(int32_t) * (n_freq + 1);
+    s_mcnt = (int64_t)sizeof(int64_t) * (2 * n_freq + 1);
+    hptr = budget_malloc(B, s_hptr);
+    hrow = budget_malloc(B, s_hrow);
+    M->slot = budget_malloc(B, s_slot);
+    M->cnt = budget_malloc(B, s_mcnt);
+    if (!hptr || !hrow || !M->slot || !M->cnt) goto fail;
     hptr[0] = 0;
     for (int64_t b = 0; b < n_baskets; b++) {
+        if (should_stop(M)) goto done;
         int64_t k = hptr[b];
         for (int64_t p = indptr[b]; p < indptr[b + 1]; p++) {
             int32_t r = code2rank[indices[p]];
@@ -354,9 +401,10 @@ int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_
     int64_t bound = depth_bound(hptr, n_baskets, n_freq, M->min_count, M->cnt);
     if (bound > INT32_MAX) bound = INT32_MAX;
     if (M->max_len == 0 || M->max_len > bound) M->max_len = (int)bound;
-    M->prefix = malloc(sizeof(int32_t) * (M->max_len + 1));
-    M->buf = malloc(sizeof(int32_t) * (M->max_len + 1));
-    if (!M->prefix || !M->buf) goto done;
+    s_prefix = (int64_t)sizeof(int32_t) * (M->max_len + 1);
+    M->prefix = budget_malloc(B, s_prefix);
+    M->buf = budget_malloc(B, s_prefix);
+    if (!M->prefix || !M->buf) goto fail;
     M->avg_len = n_baskets ? (double)total / (double)n_baskets : 0.0;
     M->n_baskets = n_baskets;
     if (M->scratch_limit == -2) M->scratch_limit = total > (1 << 22) ? total : (1 << 22);
@@ -364,20 +412,25 @@ int run_mine(Miner *M, const int64_t *indptr, const int32_t *indices, int64_t n_
     M->hptr = hptr;
     M->hrow = hrow;
     M->rank2code = rank2code;
-    M->status = 0;
     if (n_freq > 0) mine_class(M, 0, n_freq, CHILD_TIDLISTS, 0);
-    rc = M->status;
+    goto done;
+fail:
+    fail_alloc(M);
 done:
-    free(cnt);
-    free(code2rank);
-    free(ic);
-    free(pos);
-    free(rank2code);
-    free(hptr);
-    free(hrow);
-    free(M->slot);
-    free(M->cnt);
+    budget_free(B, cnt, s_cnt);
+    budget_free(B, code2rank, s_c2r);
+    budget_free(B, ic, s_ic);
+    budget_free(B, pos, s_pos);
+    budget_free(B, rank2code, s_r2c);
+    budget_free(B, hptr, s_hptr);
+    budget_free(B, hrow, s_hrow);
+    budget_free(B, M->slot, s_slot);
+    budget_free(B, M->cnt, s_mcnt);
+    budget_free(B, M->prefix, s_prefix);
+    budget_free(B, M->buf, s_prefix);
     M->slot = NULL;
     M->cnt = NULL;
-    return rc;
+    M->prefix = NULL;
+    M->buf = NULL;
+    return M->status;
 }

@@ -1,8 +1,8 @@
 /*
  * basketlens.mining._core -- the compiled frequent-itemset mining kernel.
  *
- * mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy[, scratch_limit])
- *     -> (flat int32, offsets int64, counts int64, complete bool)
+ * mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy[, scratch_limit,
+ *      max_memory]) -> (flat int32, offsets int64, counts int64, complete bool)
  *   Depth-first Eclat over the frequent items recoded by ascending frequency. Every node keeps
  *   either a tid-list (sorted basket ids) or a diffset relative to its parent (dEclat).
  *   strategy (a Strategy, core.h; STRATEGIES holds the names by value) 0 "auto": per branch,
@@ -14,6 +14,13 @@
  *   max_itemsets found). max_len 0 = no limit but the data's (the search never goes deeper
  *   than the largest k with min_count baskets holding k frequent items); max_itemsets -1 =
  *   none; scratch_limit (tests only) caps the one-pass deliver buffer, -2 = automatic.
+ *   max_memory: bytes every running mine() call may hold together (-1 = no limit; the search
+ *   state and the output are charged before they are allocated); beyond it the search stops
+ *   with MemoryBudgetExceeded(limit, peak, itemsets found, longest itemset). The search looks
+ *   for signals every ~50 ms (taking the GIL briefly): Ctrl-C / SIGTERM raise as usual, and
+ *   interrupt() stops every running call with KeyboardInterrupt. The output arrays take over
+ *   the kernel's buffers (no copy).
+ * memory_in_use() -> bytes held by the running mine() calls; interrupt() -> None.
  * parse_fimi(data: bytes) -> (rows, values, n_rows, 0) | (None, None, bad_line, err)
  *   Tokenizes a FIMI file (space-separated integers, one basket per line).
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
@@ -26,6 +33,10 @@
  */
 #define BL_CORE_MODULE /* the unit that imports the numpy C API */
 #include "core.h"
+
+_Atomic int64_t bl_kernel_bytes = 0;
+_Atomic int64_t bl_interrupts = 0;
+static PyObject *MemoryBudgetExceeded = NULL;
 
 PyArrayObject *as_array(PyObject *obj, int type, const char *name) {
     PyArrayObject *a = (PyArrayObject *)PyArray_FROMANY(obj, type, 1, 1, NPY_ARRAY_IN_ARRAY);
@@ -60,16 +71,55 @@ static const char *check_rows(const int64_t *indptr, const int32_t *indices, int
     return NULL;
 }
 
-PyObject *py_mine(PyObject *self, PyObject *args) {
+static void free_buffer(PyObject *capsule) {
+    free(PyCapsule_GetPointer(capsule, "basketlens._core.buffer"));
+}
+
+/* A 1-d numpy array that owns *data (then set to NULL), shrunk to n items; NULL on error (and
+ * *data still the caller's, unless it was handed over already). */
+static PyObject *hand_over(void **data, int64_t n, int type, size_t itemsize) {
+    void *fit = realloc(*data, itemsize * (size_t)(n > 0 ? n : 1));
+    if (fit) *data = fit;
+    PyObject *capsule = PyCapsule_New(*data, "basketlens._core.buffer", free_buffer);
+    if (!capsule) return NULL;
+    void *owned = *data;
+    *data = NULL; /* the capsule frees it from here on */
+    npy_intp dims[1] = {(npy_intp)n};
+    PyObject *a = PyArray_SimpleNewFromData(1, dims, type, owned);
+    if (!a) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    if (PyArray_SetBaseObject((PyArrayObject *)a, capsule) < 0) { /* steals capsule */
+        Py_DECREF(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* the longest itemset of the output (for the budget message) */
+static int64_t longest(const Out *o) {
+    int64_t best = 0;
+    for (int64_t i = 0; i < o->n; i++)
+        if (o->offsets[i + 1] - o->offsets[i] > best) best = o->offsets[i + 1] - o->offsets[i];
+    return best;
+}
+
+PyObject *py_mine(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"indptr",   "indices",       "n_items",    "min_count",
+                             "max_len",  "max_itemsets",  "strategy",   "scratch_limit",
+                             "max_memory", NULL};
     PyObject *o_indptr, *o_indices;
     long long n_items, min_count, max_itemsets;
     long long scratch_limit = -2; /* testing hook: -2 = automatic */
+    long long max_memory = -1;
     int max_len, strategy;
-    if (!PyArg_ParseTuple(args, "OOLLiLi|L", &o_indptr, &o_indices, &n_items, &min_count,
-                          &max_len, &max_itemsets, &strategy, &scratch_limit))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOLLiLi|LL", kwlist, &o_indptr, &o_indices,
+                                     &n_items, &min_count, &max_len, &max_itemsets, &strategy,
+                                     &scratch_limit, &max_memory))
         return NULL;
     if (min_count < 1 || n_items < 0 || max_len < 0 || strategy < 0 ||
-        strategy >= N_STRATEGIES) {
+        strategy >= N_STRATEGIES || max_memory < -1) {
         PyErr_SetString(PyExc_ValueError, "invalid mining parameters");
         return NULL;
     }
@@ -106,9 +156,13 @@ PyObject *py_mine(PyObject *self, PyObject *args) {
     M.max_len = max_len;
     M.strategy = (Strategy)strategy;
     M.scratch_limit = scratch_limit;
+    M.budget.limit = max_memory;
+    M.arena.budget = &M.budget;
+    M.nodes.budget = &M.budget;
+    M.interrupt_gen = atomic_load(&bl_interrupts);
     int rc;
-    if (out_init(&M.out) < 0) {
-        rc = -1;
+    if (out_init(&M.out, &M.budget) < 0) {
+        rc = M.budget.exceeded ? STATUS_BUDGET : STATUS_NOMEM;
     } else {
         Py_BEGIN_ALLOW_THREADS
         rc = run_mine(&M, indptr, indices, n_baskets, n_items);
@@ -116,33 +170,64 @@ PyObject *py_mine(PyObject *self, PyObject *args) {
     }
     Py_DECREF(a_indptr);
     Py_DECREF(a_indices);
-    free(M.arena.data);
-    free(M.nodes.data);
-    free(M.prefix);
-    free(M.buf);
-    if (rc < 0) {
+    budget_free(&M.budget, M.arena.data, (int64_t)sizeof(int32_t) * M.arena.cap);
+    budget_free(&M.budget, M.nodes.data, (int64_t)sizeof(Node) * M.nodes.cap);
+    if (rc != STATUS_OK && rc != STATUS_ITEMSETS) {
+        int64_t found = M.out.n, length = M.out.offsets ? longest(&M.out) : 0;
         out_free(&M.out);
+        if (rc == STATUS_INTERRUPTED) {
+            if (M.exc_type) PyErr_Restore(M.exc_type, M.exc_value, M.exc_tb);
+            else PyErr_SetString(PyExc_KeyboardInterrupt, "mining interrupted");
+            return NULL;
+        }
+        if (rc == STATUS_BUDGET) {
+            PyObject *v = Py_BuildValue("(LLLL)", (long long)M.budget.limit,
+                                        (long long)M.budget.peak, (long long)found,
+                                        (long long)length);
+            if (v) {
+                PyErr_SetObject(MemoryBudgetExceeded, v);
+                Py_DECREF(v);
+            }
+            return NULL;
+        }
         return PyErr_NoMemory();
     }
-    PyObject *flat = to_numpy(M.out.flat, M.out.nflat, NPY_INT32, sizeof(int32_t));
-    PyObject *offs = to_numpy(M.out.offsets, M.out.n + 1, NPY_INT64, sizeof(int64_t));
-    PyObject *cnts = to_numpy(M.out.counts, M.out.n, NPY_INT64, sizeof(int64_t));
-    out_free(&M.out);
+    /* the output leaves the kernel: the numpy arrays own its buffers from here on */
+    budget_give(&M.budget, M.budget.used);
+    int64_t n = M.out.n, nflat = M.out.nflat;
+    PyObject *flat = hand_over((void **)&M.out.flat, nflat, NPY_INT32, sizeof(int32_t));
+    PyObject *offs = hand_over((void **)&M.out.offsets, n + 1, NPY_INT64, sizeof(int64_t));
+    PyObject *cnts = hand_over((void **)&M.out.counts, n, NPY_INT64, sizeof(int64_t));
+    M.out.budget = NULL; /* already given back */
+    out_free(&M.out);    /* whatever was not handed over */
     if (!flat || !offs || !cnts) {
         Py_XDECREF(flat);
         Py_XDECREF(offs);
         Py_XDECREF(cnts);
         return NULL;
     }
-    return Py_BuildValue("NNNO", flat, offs, cnts, rc == 0 ? Py_True : Py_False);
+    return Py_BuildValue("NNNO", flat, offs, cnts, rc == STATUS_OK ? Py_True : Py_False);
+}
+
+static PyObject *py_memory_in_use(PyObject *self, PyObject *unused) {
+    return PyLong_FromLongLong((long long)atomic_load(&bl_kernel_bytes));
+}
+
+static PyObject *py_interrupt(PyObject *self, PyObject *unused) {
+    atomic_fetch_add(&bl_interrupts, 1);
+    Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"parse_fimi", py_parse_fimi, METH_VARARGS,
      "parse_fimi(data: bytes) -> (rows, values, n_rows, 0) or (None, None, bad_line, err)"},
-    {"mine", py_mine, METH_VARARGS,
-     "mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy)"
-     " -> (flat, offsets, counts, complete)"},
+    {"mine", (PyCFunction)(void (*)(void))py_mine, METH_VARARGS | METH_KEYWORDS,
+     "mine(indptr, indices, n_items, min_count, max_len, max_itemsets, strategy,"
+     " scratch_limit=-2, max_memory=-1) -> (flat, offsets, counts, complete)"},
+    {"memory_in_use", py_memory_in_use, METH_NOARGS,
+     "memory_in_use() -> bytes held by the running mine() calls"},
+    {"interrupt", py_interrupt, METH_NOARGS,
+     "interrupt() -> None: stop every running mine() call (KeyboardInterrupt)"},
     {"build_index", py_build_index, METH_VARARGS, "build_index(flat, offsets) -> table"},
     {"lookup", py_lookup, METH_VARARGS,
      "lookup(flat, offsets, counts, table, query_flat, query_offsets) -> counts"},
@@ -180,6 +265,16 @@ PyMODINIT_FUNC PyInit__core(void) {
     }
     if (PyModule_AddObject(m, "STRATEGIES", names) < 0) {
         Py_DECREF(names);
+        goto fail;
+    }
+    MemoryBudgetExceeded = PyErr_NewExceptionWithDoc(
+        "basketlens.mining._core.MemoryBudgetExceeded",
+        "mine() would exceed max_memory; args: (limit, peak bytes, itemsets found, longest)",
+        PyExc_MemoryError, NULL);
+    if (!MemoryBudgetExceeded) goto fail;
+    Py_INCREF(MemoryBudgetExceeded);
+    if (PyModule_AddObject(m, "MemoryBudgetExceeded", MemoryBudgetExceeded) < 0) {
+        Py_DECREF(MemoryBudgetExceeded);
         goto fail;
     }
     return m;

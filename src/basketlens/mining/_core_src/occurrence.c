@@ -24,6 +24,7 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
     const int32_t *xs = base + X->off;
     int32_t xi = X->item;
     for (int64_t p = 0; p < X->len; p++) {
+        if (should_stop(M)) goto stop;
         int32_t t = xs[p];
         if (p + PREFETCH < X->len) { /* the rows are scattered: fetch ahead */
             __builtin_prefetch(M->hptr + xs[p + 2 * PREFETCH < X->len ? p + 2 * PREFETCH : p]);
@@ -82,8 +83,9 @@ static int deliver_once(Miner *M, const Node *X, int64_t i, int64_t hi, int64_t 
     M->arena.top = out;
     return use_diff ? CHILD_DIFFSETS : CHILD_TIDLISTS;
 oom:
+    fail_alloc(M);
+stop:
     for (int64_t j = 0; j < n_ext; j++) M->slot[M->nodes.data[i + 1 + j].item] = -1;
-    M->status = -1;
     return -1;
 }
 
@@ -108,6 +110,7 @@ int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi) {
     const int32_t *xs = M->arena.data + X->off;
     int32_t xi = X->item;
     for (int64_t p = 0; p < X->len; p++) {
+        if (should_stop(M)) goto stop;
         int32_t t = xs[p];
         const int32_t *row = M->hrow + M->hptr[t];
         for (int64_t q = M->hptr[t + 1] - M->hptr[t] - 1; q >= 0 && row[q] > xi; q--) {
@@ -157,7 +160,8 @@ int extend_occurrences(Miner *M, const Node *X, int64_t i, int64_t hi) {
     }
     return use_diff ? CHILD_DIFFSETS : CHILD_TIDLISTS;
 oom:
+    fail_alloc(M);
+stop:
     for (int64_t j = 0; j < n_ext; j++) M->slot[M->nodes.data[i + 1 + j].item] = -1;
-    M->status = -1;
     return -1;
 }
