@@ -89,6 +89,7 @@ def analyse(
         sheet=inp.sheet,
         delimiter=inp.delimiter,
         encoding=inp.encoding,
+        basket_by=cfg.clean.basket_by,
     )
     return analyse_ledger(ledger, cfg)
 

@@ -39,6 +39,7 @@ from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
 from basketlens.features import CustomerFeatures, build_customer_features
 from basketlens.ingest import Ledger, load_ledger
+from basketlens.ingest.layouts import layout_currency
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.report import ReportFiles, render_report
@@ -158,6 +159,7 @@ def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Le
             sheet=inp.sheet,
             delimiter=inp.delimiter,
             encoding=inp.encoding,
+            basket_by=config.clean.basket_by,
         )
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
     return ledger, clean(ledger, config, clock=clock)
@@ -307,6 +309,7 @@ def assemble(
         "parameters": config.as_dict(),
         "inputs": [asdict(s) for s in ledger.sources],
         "layout": ledger.layout,
+        "currency": config.report.currency or layout_currency(ledger.layout),
         "column_map": dict(ledger.column_map),
         "rows": {
             "lines_read": ledger.n_lines,

@@ -184,6 +184,7 @@ def load_ledger(
     sheet: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    basket_by: str = "invoice",
 ) -> Ledger:
     """Load a sales ledger (optionally with item and customer tables) as canonical lines.
 
@@ -192,6 +193,7 @@ def load_ledger(
     selects the Excel sheet of the sales file; ``delimiter``/``encoding`` apply to CSV files
     (sniffed when None). Each of ``sales``, ``items`` and ``customers`` may also be a Polars or
     pandas data frame; layout detection and type coercion apply to frames as to files.
+    ``basket_by="customer_day"`` (how cleaning will make baskets) makes the invoice optional.
 
     Example:
         >>> ledger = load_ledger("sales.csv", items="items.xlsx",
@@ -211,6 +213,7 @@ def load_ledger(
         customers_columns=tables["customers"].columns if "customers" in tables else None,
         column_map=column_map,
         files={role: str(t.path) for role, t in tables.items()},
+        basket_by=basket_by,
     )
     by_table: dict[str, dict[str, str]] = {role: {} for role in tables}
     for field, src in res.fields.items():

@@ -7,22 +7,26 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import polars as pl
 
+from basketlens.report import formats
 from basketlens.report._chart_base import (
-    MAX_BOX_CUSTOMERS,
     MAX_POINTS,
     WIDTH,
     chart_data,
     display_sample,
     feature_keys,
     plain,
+    segment_label,
     segment_scale,
     truncate,
     with_segment,
     with_segment_lookup,
 )
+from basketlens.report.formats import column_kind
 from basketlens.runfolder.analysis import Analysis
 
 
@@ -71,35 +75,155 @@ def pca_segments(bundle: Analysis) -> alt.TopLevelMixin | None:
     return (points + centroids).properties(width=WIDTH, height=380, title=title)
 
 
+#: Whiskers reach the furthest customer within this many box heights (Tukey's fences).
+WHISKER_IQR = 1.5
+#: A panel uses a log axis when its whiskers span more than this ratio (and stay above 0).
+LOG_RATIO = 100.0
+
+
+def box_stats(bundle: Analysis, feature: str) -> pl.DataFrame:
+    """Per segment: quartiles, whisker ends (Tukey) and how many customers lie beyond them.
+
+    Columns ``seg``, ``n``, ``q1``, ``median``, ``q3``, ``lo``, ``hi``, ``n_low``, ``n_high``,
+    ``min``, ``max``; computed over every customer (no sample), for display only.
+
+    Example:
+        >>> box_stats(bundle, "total_net_sales").columns[:3]  # doctest: +SKIP
+        ['seg', 'n', 'q1']
+    """
+    v = pl.col("v")
+    iqr = pl.col("q3") - pl.col("q1")
+    low_fence = pl.col("q1") - WHISKER_IQR * iqr
+    high_fence = pl.col("q3") + WHISKER_IQR * iqr
+    return (
+        bundle.customers.select(pl.col("segment").alias("seg"), v=pl.col(feature).cast(pl.Float64))
+        .filter(v.is_finite() & pl.col("seg").is_not_null())
+        .with_columns(
+            q1=v.quantile(0.25, "linear").over("seg"), q3=v.quantile(0.75, "linear").over("seg")
+        )
+        .group_by("seg")
+        .agg(
+            n=pl.len(),
+            q1=pl.col("q1").first(),
+            median=v.median(),
+            q3=pl.col("q3").first(),
+            lo=v.filter(v >= low_fence).min(),
+            hi=v.filter(v <= high_fence).max(),
+            n_low=(v < low_fence).sum(),
+            n_high=(v > high_fence).sum(),
+            min=v.min(),
+            max=v.max(),
+        )
+        .sort("seg")
+    )
+
+
+def _feature_unit(feature: str) -> tuple[str, str]:
+    """(unit for the panel title, d3 format of its axis) of a feature."""
+    kind = column_kind(feature)
+    if kind is None:
+        return "", ",.3~s"
+    if kind.kind == "money":
+        unit = formats.active().money_unit()
+        return (f"{unit} per {kind.per}" if kind.per not in ("", "period") else unit), ",.3~s"
+    if kind.kind == "share":
+        return "%", ".0%"
+    if kind.kind == "days":
+        return "days", ",.0f"
+    if kind.kind == "count":
+        return "count", ",.3~s"
+    return "", ",.3~r"
+
+
+def _box_panel(bundle: Analysis, feature: str, colour: alt.Color, order: list[str]) -> alt.Chart:
+    """One feature: a box per segment on the feature's own axis, the view clipped to the
+    whiskers, and a marked count of the customers beyond them."""
+    stats = box_stats(bundle, feature)
+    unit, axis_format = _feature_unit(feature)
+    lo = stats["lo"].min()
+    hi = stats["hi"].max()
+    log = lo is not None and hi is not None and lo > 0 and hi / lo > LOG_RATIO
+    rows = stats.with_columns(
+        above=pl.when(pl.col("n_high") > 0).then("▲ " + pl.col("n_high").cast(pl.String)),
+        below=pl.when(pl.col("n_low") > 0).then("▼ " + pl.col("n_low").cast(pl.String)),
+    )
+    base = with_segment_lookup(alt.Chart(chart_data(rows)), bundle).encode(
+        x=alt.X("seg_label:N", title=None, sort=order, axis=alt.Axis(labels=False, ticks=False)),
+        color=colour,
+    )
+    if log:
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        y_scale = alt.Scale(type="log", padding=16)
+        axis = alt.Axis(format=axis_format, values=[10.0**d for d in decades])
+    else:
+        y_scale = alt.Scale(zero=False, nice=False, padding=16)
+        axis = alt.Axis(format=axis_format, tickCount=5)
+    y = alt.Y("lo:Q", title=None, scale=y_scale, axis=axis)
+    tip = [
+        alt.Tooltip("seg_label:N", title="Segment"),
+        alt.Tooltip("n:Q", title="Customers", format=","),
+        alt.Tooltip("median:Q", title="Median", format=",.4~r"),
+        alt.Tooltip("q1:Q", title="Lower quartile", format=",.4~r"),
+        alt.Tooltip("q3:Q", title="Upper quartile", format=",.4~r"),
+        alt.Tooltip("n_high:Q", title="Customers above the whisker", format=","),
+        alt.Tooltip("max:Q", title="Highest value", format=",.4~r"),
+        alt.Tooltip("n_low:Q", title="Customers below the whisker", format=","),
+        alt.Tooltip("min:Q", title="Lowest value", format=",.4~r"),
+    ]
+    whisker = base.mark_rule(strokeWidth=1.5).encode(y=y, y2="hi:Q", tooltip=tip)
+    box = base.mark_bar(size=22, opacity=0.85).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
+    median = base.mark_tick(size=22, thickness=2).encode(
+        y="median:Q", color=alt.value("black"), tooltip=tip
+    )
+    above = (
+        base.transform_filter("datum.n_high > 0")
+        .mark_text(dy=-8, fontSize=10, color="#333333")
+        .encode(y="hi:Q", text="above:N")
+    )
+    below = (
+        base.transform_filter("datum.n_low > 0")
+        .mark_text(dy=9, fontSize=10, color="#333333")
+        .encode(y="lo:Q", text="below:N")
+    )
+    notes = [w for w in (unit, "log scale" if log else "") if w]
+    title = plain(feature) + (f" ({', '.join(notes)})" if notes else "")
+    return alt.layer(whisker, box, median, above, below).properties(
+        width=max(150, 34 * len(order)),
+        height=170,
+        title=alt.TitleParams(title, fontSize=12, anchor="start", limit=340),
+    )
+
+
 def feature_boxplots(bundle: Analysis) -> alt.TopLevelMixin | None:
-    """Distributions of each segmentation feature by segment, standardised across customers."""
+    """Each segmentation feature by segment, one panel per feature on its own scale.
+
+    Real ledgers are skewed: a few customers buy hundreds of times more than the rest, so a
+    shared or standardised axis turns the boxes into flat lines. Each panel instead shows the
+    feature in its own unit, clipped to the whiskers (log-scaled when they span more than
+    100×), and marks how many customers lie beyond the whiskers (▲ above, ▼ below).
+    """
     feats = bundle.features
     if not feats:
         return None
-    sample = display_sample(bundle.customers, MAX_BOX_CUSTOMERS)
-    frame = pl.concat(
-        [
-            sample.select(
-                pl.col("segment").alias("seg"),
-                feature=pl.lit(plain(f)),
-                value=pl.col(f).cast(pl.Float64).round_sig_figs(4),
-            )
-            for f in feats
-        ]
+    order = [segment_label(s, n) for s, n in bundle.segment_names.items()]
+    colour = alt.Color(
+        "seg_label:N",
+        scale=segment_scale(bundle),
+        title="Segment",
+        sort=order,
+        legend=alt.Legend(labelLimit=360, orient="bottom", direction="vertical"),
     )
-    return (
-        with_segment_lookup(alt.Chart(chart_data(frame)), bundle)
-        .transform_joinaggregate(mu="mean(value)", sd="stdev(value)", groupby=["feature"])
-        .transform_calculate(z="datum.sd > 0 ? (datum.value - datum.mu) / datum.sd : 0")
-        .mark_boxplot(size=14, extent="min-max")
-        .encode(
-            x=alt.X("seg_label:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("z:Q", title="Standardised value (0 = average customer)"),
-            color=alt.Color("seg_label:N", scale=segment_scale(bundle), title="Segment"),
+    panels = [_box_panel(bundle, f, colour, order) for f in feats]
+    return alt.concat(*panels, columns=3, spacing=28).properties(
+        title=alt.TitleParams(
+            "How segments differ on each feature",
+            subtitle=[
+                "Box: the middle half of the segment's customers; black line: the median; "
+                "whiskers: up to 1.5 box heights.",
+                "▲ / ▼ n: customers beyond the whiskers (left out of the view). Hover for the "
+                "values.",
+            ],
         )
-        .properties(width=150, height=150)
-        .facet(facet=alt.Facet("feature:N", title=None, sort=[plain(f) for f in feats]), columns=3)
-        .properties(title="How segments differ on each feature (boxplots, standardised)")
     )
 
 
