@@ -21,7 +21,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -78,7 +78,11 @@ _PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "ri
 
 
 class ProgressReporter(Protocol):
-    """What the pipeline tells a front end (the CLI shows it with Rich)."""
+    """What the pipeline tells a front end (the CLI shows it with Rich).
+
+    A reporter may also define ``stage_progress(stage, done, total, unit)``: it is then told
+    the counts of countable work while a stage runs (scopes mined, charts rendered).
+    """
 
     def stage_started(self, stage: str, description: str) -> None: ...
 
@@ -105,10 +109,21 @@ class Clock:
         self.progress = progress or _Silent()
         self.timings: dict[str, float] = {}
         self.detail = ""
+        self.current = ""
+
+    def counter(self, unit: str) -> Callable[[int, int], None] | None:
+        """A callback ``(done, total)`` that reports the running stage's counts of ``unit``,
+        or None when the reporter does not show counts."""
+        report = getattr(self.progress, "stage_progress", None)
+        if report is None:
+            return None
+        stage = self.current
+        return lambda done, total: report(stage, done, total, unit)
 
     @contextmanager
     def stage(self, name: str, description: str) -> Iterator[Clock]:
         self.detail = ""
+        self.current = name
         self.progress.stage_started(name, description)
         start = time.perf_counter()
         try:
@@ -201,7 +216,9 @@ def fit_stages(
     mining = found = None
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            mining = run_mining(lines, segmenter.assignments_, config.mine, items)
+            mining = run_mining(
+                lines, segmenter.assignments_, config.mine, items, progress=clock.counter("scopes")
+            )
             scopes = mining.rules.table["scope"].n_unique()
             clock.detail = f"{mining.rules.table.height:,} rules in {scopes} scopes"
         if opportunities:
@@ -246,7 +263,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     files = None
     if config.report.enabled:
         with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
-            files = render_report(analysis, options=config.report)
+            files = render_report(analysis, options=config.report, progress=clock.counter("charts"))
             clock.detail = f"{len(files.all)} files"
     return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings))
 

@@ -350,7 +350,7 @@ def _check_required(
             free.remove(col)
         examples.append(f"--map {key}={col}")
     hints = [f"Map each missing field to a column, e.g. {' '.join(examples)}"]
-    if "invoice" in missing:
+    if "invoice" in missing and "customer" not in missing:
         hints.append(
             "a ledger without invoice numbers can make its baskets from each customer's "
             "purchases per day instead: --basket-by customer_day (basket_by = "

@@ -20,7 +20,6 @@ import polars as pl
 import xlsxwriter
 
 from basketlens.report import formats, insights
-from basketlens.report.charts import plain
 from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -150,7 +149,7 @@ class _Writer:
         cells = prepare(frame)
         widths, cell_formats = [], []
         for j, (column, how) in enumerate(zip(frame.columns, self.columns(frame), strict=True)):
-            title = how.title(plain(column))
+            title = how.title()
             ws.write_string(row, j, title, self.fmt["head"])
             fmt = self.column_format(how)
             ws.write_column(row + 1, j, cells[column].to_list(), fmt)

@@ -29,7 +29,7 @@ import vl_convert
 from basketlens import __version__
 from basketlens.errors import ModelError
 from basketlens.report import formats, insights
-from basketlens.report.charts import CHARTS, PALETTE, plain
+from basketlens.report.charts import CHARTS, PALETTE
 from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def table_html(
     }  # fmt: skip
     head = "".join(
         f'<th scope="col" data-type="{"num" if c in numeric else "text"}">'
-        f"{esc(cols[c].title(titles.get(c) or plain(c)))}</th>"
+        f"{esc(cols[c].title(titles.get(c)))}</th>"
         for c in frame.columns
     )
     body = []
