@@ -76,6 +76,8 @@ def _layout(name: str, description: str, signature: tuple[str, ...], **fields: o
 
 
 _SIG = ("invoice", "date", "customer", "item", "quantity")
+#: Signature fields a header may lack and still be recognised (then reported as missing).
+OPTIONAL_SIGNATURE = ("invoice",)
 
 #: Layouts recognised without a column map, most specific first.
 KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
@@ -203,7 +205,9 @@ def parse_column_map(column_map: Mapping[str, str] | None) -> dict[tuple[str | N
 def detect_layout(sales_columns: Sequence[str], mapped: Sequence[str] = ()) -> Layout | None:
     """The layout whose signature fields are all in the header (or mapped), best match first.
 
-    A layout needs at least two signature columns actually present to be recognised.
+    A layout needs at least two signature columns actually present to be recognised. The
+    invoice may be absent (point-of-sale exports have none; baskets are then made per customer
+    and day), so that the error names what is missing in the user's own layout.
     """
     best: tuple[int, Layout] | None = None
     for lay in KNOWN_LAYOUTS.values():
@@ -211,7 +215,7 @@ def detect_layout(sales_columns: Sequence[str], mapped: Sequence[str] = ()) -> L
         for f in lay.signature:
             if any(_find(c, sales_columns) for c in lay.fields.get(f, ())):
                 hits += 1
-            elif f not in mapped:
+            elif f not in mapped and f not in OPTIONAL_SIGNATURE:
                 break
         else:
             if hits >= 2 and (best is None or hits > best[0]):
