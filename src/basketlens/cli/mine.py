@@ -83,7 +83,7 @@ def mine_command(
 ) -> None:
     """Mine association rules from a basket file; write them to --out and show the top ones.
 
-    Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5
+    Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5 --out rules.csv
     """
     exclude = tuple(flags.section("clean").get("exclude_items", ()))
     mine_file(

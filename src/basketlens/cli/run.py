@@ -78,7 +78,7 @@ def run_command(
 ) -> None:
     """Run the pipeline on your ledger: clean, build features, segment, mine rules, report.
 
-    Example: basketlens run sales.csv --items items.csv --customers customers.csv --out out/
+    Example: basketlens run erp/sales.csv --items erp/items.csv --out erp-out/
     """
     from basketlens.pipeline import run_pipeline
 
