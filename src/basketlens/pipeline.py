@@ -73,6 +73,9 @@ STAGES: tuple[str, ...] = (
     "report",
 )
 
+#: How the report's parts are named in the report stage's line.
+_PART_NAMES = {"excel": "workbook"}
+
 #: Packages whose versions shape the results (recorded in run.json).
 _PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich")
 
@@ -264,7 +267,12 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     if config.report.enabled:
         with clock.stage("report", "rendering report.html, insights.xlsx, charts and BI tables"):
             files = render_report(analysis, options=config.report, progress=clock.counter("charts"))
-            clock.detail = f"{len(files.all)} files"
+            parts = ", ".join(
+                f"{_PART_NAMES.get(k, k)} {v:.2f}s"
+                for k, v in files.seconds.items()
+                if k != "total"
+            )
+            clock.detail = f"{len(files.all)} files ({parts}; charts render beside the others)"
     return RunResult(config, analysis, ledger, out_dir, files, dict(clock.timings))
 
 

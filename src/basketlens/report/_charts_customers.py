@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -16,10 +17,12 @@ from basketlens.report import formats
 from basketlens.report._chart_base import (
     MAX_POINTS,
     WIDTH,
+    RawSpec,
     chart_data,
     display_sample,
     feature_keys,
     plain,
+    records,
     segment_label,
     segment_scale,
     truncate,
@@ -135,95 +138,133 @@ def _feature_unit(feature: str) -> tuple[str, str]:
     return "", ",.3~r"
 
 
-def _box_panel(bundle: Analysis, feature: str, colour: alt.Color, order: list[str]) -> alt.Chart:
+def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[str, Any]:
     """One feature: a box per segment on the feature's own axis, the view clipped to the
-    whiskers, and a marked count of the customers beyond them."""
+    whiskers, and a marked count of the customers beyond them (a Vega-Lite layer spec)."""
     stats = box_stats(bundle, feature)
     unit, axis_format = _feature_unit(feature)
     lo = stats["lo"].min()
     hi = stats["hi"].max()
     log = lo is not None and hi is not None and lo > 0 and hi / lo > LOG_RATIO
-    rows = stats.with_columns(
-        above=pl.when(pl.col("n_high") > 0).then("▲ " + pl.col("n_high").cast(pl.String)),
-        below=pl.when(pl.col("n_low") > 0).then("▼ " + pl.col("n_low").cast(pl.String)),
-    )
-    base = with_segment_lookup(alt.Chart(chart_data(rows)), bundle).encode(
-        x=alt.X("seg_label:N", title=None, sort=order, axis=alt.Axis(labels=False, ticks=False)),
-        color=colour,
+    labels = {s: segment_label(s, n) for s, n in bundle.segment_names.items()}
+    rows = records(
+        stats.with_columns(
+            seg_label=pl.col("seg").replace_strict(labels, default="?", return_dtype=pl.String),
+            above=pl.when(pl.col("n_high") > 0).then("▲ " + pl.col("n_high").cast(pl.String)),
+            below=pl.when(pl.col("n_low") > 0).then("▼ " + pl.col("n_low").cast(pl.String)),
+        )
     )
     if log:
         decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-        y_scale = alt.Scale(type="log", padding=16)
-        axis = alt.Axis(format=axis_format, values=[10.0**d for d in decades])
+        scale: dict[str, Any] = {"type": "log", "padding": 16}
+        axis: dict[str, Any] = {"format": axis_format, "values": [10.0**d for d in decades]}
     else:
-        y_scale = alt.Scale(zero=False, nice=False, padding=16)
-        axis = alt.Axis(format=axis_format, tickCount=5)
-    y = alt.Y("lo:Q", title=None, scale=y_scale, axis=axis)
+        scale = {"zero": False, "nice": False, "padding": 16}
+        axis = {"format": axis_format, "tickCount": 5}
     tip = [
-        alt.Tooltip("seg_label:N", title="Segment"),
-        alt.Tooltip("n:Q", title="Customers", format=","),
-        alt.Tooltip("median:Q", title="Median", format=",.4~r"),
-        alt.Tooltip("q1:Q", title="Lower quartile", format=",.4~r"),
-        alt.Tooltip("q3:Q", title="Upper quartile", format=",.4~r"),
-        alt.Tooltip("n_high:Q", title="Customers above the whisker", format=","),
-        alt.Tooltip("max:Q", title="Highest value", format=",.4~r"),
-        alt.Tooltip("n_low:Q", title="Customers below the whisker", format=","),
-        alt.Tooltip("min:Q", title="Lowest value", format=",.4~r"),
+        {"field": "seg_label", "type": "nominal", "title": "Segment"},
+        {"field": "n", "type": "quantitative", "title": "Customers", "format": ","},
+        *(
+            {"field": f, "type": "quantitative", "title": t, "format": ",.4~r"}
+            for f, t in (("median", "Median"), ("q1", "Lower quartile"), ("q3", "Upper quartile"))
+        ),
+        {"field": "n_high", "type": "quantitative", "title": "Customers above the whisker"},
+        {"field": "max", "type": "quantitative", "title": "Highest value", "format": ",.4~r"},
+        {"field": "n_low", "type": "quantitative", "title": "Customers below the whisker"},
+        {"field": "min", "type": "quantitative", "title": "Lowest value", "format": ",.4~r"},
     ]
-    whisker = base.mark_rule(strokeWidth=1.5).encode(y=y, y2="hi:Q", tooltip=tip)
-    box = base.mark_bar(size=22, opacity=0.85).encode(y="q1:Q", y2="q3:Q", tooltip=tip)
-    median = base.mark_tick(size=22, thickness=2).encode(
-        y="median:Q", color=alt.value("black"), tooltip=tip
-    )
-    above = (
-        base.transform_filter("datum.n_high > 0")
-        .mark_text(dy=-8, fontSize=10, color="#333333")
-        .encode(y="hi:Q", text="above:N")
-    )
-    below = (
-        base.transform_filter("datum.n_low > 0")
-        .mark_text(dy=9, fontSize=10, color="#333333")
-        .encode(y="lo:Q", text="below:N")
-    )
+
+    def y(field: str) -> dict[str, Any]:
+        return {"field": field, "type": "quantitative"}
+
+    def label(field: str, dy: int) -> dict[str, Any]:
+        # the text is null where no customer lies beyond: nothing is drawn (a filter would
+        # leave an empty layer, whose infinite extent Vega warns about)
+        text = "above" if field == "hi" else "below"
+        return {
+            "mark": {"type": "text", "dy": dy, "fontSize": 10, "color": "#333333"},
+            "encoding": {"y": y(field), "text": {"field": text, "type": "nominal"}},
+        }
+
     notes = [w for w in (unit, "log scale" if log else "") if w]
     title = plain(feature) + (f" ({', '.join(notes)})" if notes else "")
-    return alt.layer(whisker, box, median, above, below).properties(
-        width=max(150, 34 * len(order)),
-        height=170,
-        title=alt.TitleParams(title, fontSize=12, anchor="start", limit=340),
-    )
+    order = list(labels.values())
+    return {
+        "title": {"text": title, "fontSize": 12, "anchor": "start", "limit": 340},
+        "width": max(150, 34 * len(order)),
+        "height": 170,
+        "data": {"values": rows},
+        "encoding": {
+            "x": {
+                "field": "seg_label",
+                "type": "nominal",
+                "title": None,
+                "sort": order,
+                "axis": {"labels": False, "ticks": False},
+            },
+            "color": colour,
+        },
+        "layer": [
+            {
+                "mark": {"type": "rule", "strokeWidth": 1.5},
+                "encoding": {
+                    "y": {**y("lo"), "title": None, "scale": scale, "axis": axis},
+                    "y2": {"field": "hi"},
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "bar", "size": 22, "opacity": 0.85},
+                "encoding": {"y": y("q1"), "y2": {"field": "q3"}, "tooltip": tip},
+            },
+            {
+                "mark": {"type": "tick", "size": 22, "thickness": 2},
+                "encoding": {"y": y("median"), "color": {"value": "black"}, "tooltip": tip},
+            },
+            label("hi", -8),
+            label("lo", 9),
+        ],
+    }
 
 
-def feature_boxplots(bundle: Analysis) -> alt.TopLevelMixin | None:
+def feature_boxplots(bundle: Analysis) -> RawSpec | None:
     """Each segmentation feature by segment, one panel per feature on its own scale.
 
     Real ledgers are skewed: a few customers buy hundreds of times more than the rest, so a
     shared or standardised axis turns the boxes into flat lines. Each panel instead shows the
     feature in its own unit, clipped to the whiskers (log-scaled when they span more than
-    100×), and marks how many customers lie beyond the whiskers (▲ above, ▼ below).
+    100×), and marks how many customers lie beyond the whiskers (▲ above, ▼ below). Written
+    as a Vega-Lite dict: six layered panels built through Altair took 0.4 s of CPU.
     """
     feats = bundle.features
     if not feats:
         return None
     order = [segment_label(s, n) for s, n in bundle.segment_names.items()]
-    colour = alt.Color(
-        "seg_label:N",
-        scale=segment_scale(bundle),
-        title="Segment",
-        sort=order,
-        legend=alt.Legend(labelLimit=360, orient="bottom", direction="vertical"),
-    )
-    panels = [_box_panel(bundle, f, colour, order) for f in feats]
-    return alt.concat(*panels, columns=3, spacing=28).properties(
-        title=alt.TitleParams(
-            "How segments differ on each feature",
-            subtitle=[
-                "Box: the middle half of the segment's customers; black line: the median; "
-                "whiskers: up to 1.5 box heights.",
-                "▲ / ▼ n: customers beyond the whiskers (left out of the view). Hover for the "
-                "values.",
-            ],
-        )
+    scale = segment_scale(bundle)
+    colour = {
+        "field": "seg_label",
+        "type": "nominal",
+        "title": "Segment",
+        "sort": order,
+        "scale": {"domain": scale.domain, "range": scale.range},
+        "legend": {"labelLimit": 360, "orient": "bottom", "direction": "vertical"},
+    }
+    return RawSpec(
+        {
+            "$schema": alt.SCHEMA_URL,
+            "title": {
+                "text": "How segments differ on each feature",
+                "subtitle": [
+                    "Box: the middle half of the segment's customers; black line: the median; "
+                    "whiskers: up to 1.5 box heights.",
+                    "▲ / ▼ n: customers beyond the whiskers (left out of the view). Hover for "
+                    "the values.",
+                ],
+            },
+            "columns": 3,
+            "spacing": 28,
+            "concat": [_box_panel(bundle, f, colour) for f in feats],
+        }
     )
 
 
