@@ -187,6 +187,11 @@ def test_boxplot_is_one_panel_per_feature_clipped_to_the_whiskers(
     text = json.dumps(spec)
     assert "stdev" not in text and "Standardised" not in text  # each feature in its own unit
     assert all(len(p["layer"]) == 5 for p in spec["concat"])
+    # the ▲ / ▼ labels: a count where customers lie beyond the whiskers, else nothing (not
+    # None, which Vega would print as "null")
+    labels = [r[k] for p in spec["concat"] for r in p["data"]["values"] for k in ("above", "below")]
+    assert any(x.startswith("▲ ") for x in labels)
+    assert all(isinstance(x, str) for x in labels) and "" in labels
 
 
 def test_boxplot_png_is_drawn(tmp_path: Path, make_output_folder) -> None:

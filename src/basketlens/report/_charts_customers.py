@@ -150,8 +150,12 @@ def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[s
     rows = records(
         stats.with_columns(
             seg_label=pl.col("seg").replace_strict(labels, default="?", return_dtype=pl.String),
-            above=pl.when(pl.col("n_high") > 0).then("▲ " + pl.col("n_high").cast(pl.String)),
-            below=pl.when(pl.col("n_low") > 0).then("▼ " + pl.col("n_low").cast(pl.String)),
+            above=pl.when(pl.col("n_high") > 0)
+            .then("▲ " + pl.col("n_high").cast(pl.String))
+            .otherwise(pl.lit("")),
+            below=pl.when(pl.col("n_low") > 0)
+            .then("▼ " + pl.col("n_low").cast(pl.String))
+            .otherwise(pl.lit("")),
         )
     )
     if log:
@@ -178,8 +182,8 @@ def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[s
         return {"field": field, "type": "quantitative"}
 
     def label(field: str, dy: int) -> dict[str, Any]:
-        # the text is null where no customer lies beyond: nothing is drawn (a filter would
-        # leave an empty layer, whose infinite extent Vega warns about)
+        # the text is empty where no customer lies beyond: nothing is drawn (a filter would
+        # leave an empty layer, whose infinite extent Vega warns about; null reads "null")
         text = "above" if field == "hi" else "below"
         return {
             "mark": {"type": "text", "dy": dy, "fontSize": 10, "color": "#333333"},
