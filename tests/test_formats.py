@@ -106,6 +106,11 @@ def test_columns_get_one_format_and_a_title_with_their_unit() -> None:
     assert ident.text(12347) == "12347"  # an identifier is never grouped
     days = ColumnFormat.of("recency_days", [3.25, 40.5], f)
     assert days.title() == "recency days" and days.text(40.5) == "40.5"
+    # a whole value never shows decimals, even in a column of halves (medians of counts)
+    quantity = ColumnFormat.of("median__total_quantity", [1162.5, 184.0], f)
+    assert (quantity.text(1162.5), quantity.text(184.0)) == ("1,162.5", "184")
+    recency = ColumnFormat.of("median__recency_days", [21.0, 93.1], f)
+    assert (recency.text(21.0), recency.text(93.1)) == ("21", "93.1")
     lift = ColumnFormat.of("lift", [5.123, 47.9], f)
     assert (lift.text(5.123), lift.text(47.9)) == ("5.1", "47.9")
 

@@ -139,7 +139,7 @@ class _Writer:
         for column, dtype in frame.schema.items():
             numeric = dtype.is_numeric()
             values = frame[column].drop_nulls().head(_SAMPLE).to_list() if numeric else []
-            integer = dtype.is_integer() if numeric else None
+            integer = True if dtype.is_integer() else None
             out.append(formats.ColumnFormat.of(column, values, self.numbers, integer=integer))
         return out
 

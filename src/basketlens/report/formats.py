@@ -508,8 +508,8 @@ class ColumnFormat:
             return self.fmt.share(value, self.decimals)
         if self.kind == "money":
             return self.fmt.money(value, self.decimals)
-        if self.decimals == 0:
-            return self.fmt.integer(value)
+        if self.decimals == 0 or float(value).is_integer():
+            return self.fmt.integer(value)  # a whole number never shows decimals
         return self.fmt.number(value, self.decimals)
 
     def title(self, label: str | None = None) -> str:

@@ -134,7 +134,7 @@ def table_html(
     cols = {
         c: formats.ColumnFormat.of(
             c, shown[c].to_list() if c in numeric else [], fmt,
-            integer=frame.schema[c].is_integer() if c in numeric else None,
+            integer=True if frame.schema[c].is_integer() else None,
         )
         for c in frame.columns
     }  # fmt: skip

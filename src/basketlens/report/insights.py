@@ -205,9 +205,9 @@ def best_opportunity(bundle: Analysis, scope: str) -> str:
     top = scoped.sort(["opportunity_customers", "lift"], descending=True).row(0, named=True)
     ante = top.get("antecedent_names") or top["antecedent"]
     cons = top.get("consequent_names") or top["consequent"]
-    whose = "its customers" if scope != "all" else "all customers"
+    whose = " of its customers" if scope != "all" else " customers"
     text = (
-        f"{_count(top['opportunity_customers'])} of {whose} buy {' and '.join(ante)} "
+        f"{_count(top['opportunity_customers'])}{whose} buy {' and '.join(ante)} "
         f"but never {' and '.join(cons)}"
     )
     opp = bundle.opportunities
