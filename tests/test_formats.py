@@ -100,6 +100,8 @@ def test_columns_get_one_format_and_a_title_with_their_unit() -> None:
     assert small.text(1.75) == "£1.75" and small.title() == "net sales per unit (GBP per unit)"
     monthly = ColumnFormat.of("expected_value", [12.5], f)
     assert monthly.title() == "expected value (GBP per month)"
+    backtest = ColumnFormat.of("hit_revenue", [12000.0], f)
+    assert backtest.title() == "hit revenue (GBP after the split)"
     share = ColumnFormat.of("customer_share", [0.426], f)
     assert share.text(0.426) == "42.6%" and share.title() == "customer share (%)"
     ident = ColumnFormat.of("customer_id", [12347], f, integer=True)

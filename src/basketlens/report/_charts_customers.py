@@ -128,7 +128,7 @@ def _feature_unit(feature: str) -> tuple[str, str]:
         return "", ",.3~s"
     if kind.kind == "money":
         unit = formats.active().money_unit()
-        return (f"{unit} per {kind.per}" if kind.per not in ("", "period") else unit), ",.3~s"
+        return (f"{unit} {kind.per}" if kind.per not in ("", "period") else unit), ",.3~s"
     if kind.kind == "share":
         return "%", ".0%"
     if kind.kind == "days":

@@ -374,9 +374,9 @@ class ColumnKind:
     """What the values of a column are, and the unit its title names.
 
     ``kind``: ``count`` (whole numbers), ``money``, ``share`` (0–1, shown as %), ``days``,
-    ``number`` (a measure such as lift). ``per``: for money, what the amount is per —
-    ``"period"`` (the analysis window), ``"month"``, ``"basket"``, ``"unit"`` or
-    ``"after the split"`` (backtest). ``pattern`` matches the column name (after a
+    ``number`` (a measure such as lift). ``per``: for money, what the amount covers —
+    ``"period"`` (the analysis window, named in the title), ``"per month"``, ``"per basket"``,
+    ``"per unit"`` or ``"after the split"`` (backtest). ``pattern`` matches the column name (after a
     ``mean__`` / ``median__`` prefix is removed).
     """
 
@@ -401,12 +401,12 @@ COLUMN_KINDS: tuple[ColumnKind, ...] = (
     ColumnKind("share", r"(^|_)(share|support|confidence|coverage|hit_rate|precision|recall)"
                r"($|_|@)", "share", description="a share of baskets or customers, in %"),
     ColumnKind("z", r"^z$", "number", description="standard deviations from the average"),
-    ColumnKind("expected_value", r"expected_value$", "money", "month",
+    ColumnKind("expected_value", r"expected_value$", "money", "per month",
                "expected sales per month from converting the opportunity"),
     ColumnKind("hit_revenue", r"(^|_)revenue$", "money", "after the split",
                "sales of the recommended items after the backtest's split date"),
-    ColumnKind("price", r"per_unit$|unit_price$", "money", "unit", "money per unit"),
-    ColumnKind("basket_value", r"basket_value$", "money", "basket", "money per basket"),
+    ColumnKind("price", r"per_unit$|unit_price$", "money", "per unit", "money per unit"),
+    ColumnKind("basket_value", r"basket_value$", "money", "per basket", "money per basket"),
     ColumnKind("net_sales", r"net_sales$|(^|_)value$", "money", "period",
                "sales over the analysis window"),
     ColumnKind("days", r"(_days$|^days_|days_between)", "days", description="days"),
@@ -520,7 +520,7 @@ class ColumnFormat:
             period = self.fmt.period
             if self.per == "period":
                 return f"{words} ({unit}, {period.label})" if period else f"{words} ({unit})"
-            return f"{words} ({unit} per {self.per})" if self.per else f"{words} ({unit})"
+            return f"{words} ({unit} {self.per})" if self.per else f"{words} ({unit})"
         if self.kind == "share" and "%" not in words:
             return f"{words} (%)"
         if self.kind == "days" and "days" not in words:
