@@ -262,6 +262,20 @@ def _block(w: _Writer, ws: Any, row: int, frame: pl.DataFrame) -> int:
     return row + 1 + frame.height
 
 
+def write_sheet(frame: pl.DataFrame, *, path: Path, sheet: str) -> Path:
+    """A workbook of one styled sheet holding ``frame`` (e.g. ``basketlens mine --out x.xlsx``).
+
+    Example:
+        >>> write_sheet(rules.table, path=Path("rules.xlsx"), sheet="Rules")  # doctest: +SKIP
+    """
+    w = _Writer(path, formats.active())
+    try:
+        w.table(sheet, frame)
+    finally:
+        w.close()
+    return path
+
+
 def write_workbook(bundle: Analysis, *, path: Path) -> Path:
     """Write the workbook to ``path`` and return it.
 

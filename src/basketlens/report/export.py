@@ -21,8 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from basketlens.errors import ParameterError
-from basketlens.report import formats
-from basketlens.report.excel import _Writer, prepare
+from basketlens.report.excel import prepare, write_sheet
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +68,6 @@ def write_table(frame: pl.DataFrame, path: Path, *, sheet: str = "Rules") -> Pat
     elif kind == "csv":
         prepare(frame).write_csv(path)
     else:
-        writer = _Writer(path, formats.active())
-        try:
-            writer.table(sheet, frame)
-        finally:
-            writer.close()
+        write_sheet(frame, path=path, sheet=sheet)
     log.info("wrote %s (%s, %d rows)", path, kind, frame.height)
     return path

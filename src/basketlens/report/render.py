@@ -235,8 +235,7 @@ class _Charts:
         """(every PNG, the PNGs kept unchanged) once all are done; a failure is raised."""
         reused = tuple(path for path, future in self.jobs if not future.result())
         written = tuple(path for path, _ in self.jobs)
-        log.info("%d charts (%d unchanged) in %s", len(written), len(reused), self.jobs[0][0].parent
-                 if self.jobs else "-")  # fmt: skip
+        log.info("%d charts drawn, %d unchanged and kept", len(written) - len(reused), len(reused))
         return written, reused
 
     @property
