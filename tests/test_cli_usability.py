@@ -262,4 +262,4 @@ def test_run_summary_ends_with_the_report_and_three_things(tmp_path: Path) -> No
     summary = next(line for line in lines if line.startswith("Sales lines read"))
     read = summary.split()[3].rstrip(",")
     assert "." in read and "," not in read  # German grouping: 12.345, not 12,345
-    assert "net sales (money)" in result.output or "net sales (EUR)" in result.output
+    assert "net sales (EUR)" in result.output and "\xa0€" in result.output  # the demo's euros

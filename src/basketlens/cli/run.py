@@ -108,6 +108,8 @@ def demo_command(
     from basketlens.synth import generate_ledger
 
     cfg = RunConfig().override(flags.values, skip_none=False, output={"out": str(out)})
+    if cfg.report.currency is None:  # the demo distributor's list prices are in euros
+        cfg = cfg.override(report={"currency": "EUR"})
     ledger = generate_ledger(n_customers=n_customers, seed=seed)
     paths = ledger.write(out / "data", format="csv")
     err_console.print(
