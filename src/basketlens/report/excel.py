@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from basketlens.report import formats, insights
+from basketlens.report import _sheet_rows, formats, insights
 from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -31,16 +31,25 @@ MAX_SEGMENT_OPPORTUNITIES = 50_000
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 #: Values read per column to choose its number of decimals.
 _SAMPLE = 5_000
+#: Tables with more rows than this have their rows written in one vectorised pass.
+FAST_ROWS = 50
 _INVALID_SHEET = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
 def neutralise(text: str) -> str:
-    """Prefix text that a spreadsheet would read as a formula with an apostrophe."""
-    return "'" + text if text.startswith(_DANGEROUS) else text
+    """Prefix text that a spreadsheet would read as a formula with an apostrophe; so too text
+    that XlsxWriter would write as raw rich-text markup (``<r>…</r>``)."""
+    risky = text.startswith(_DANGEROUS) or (text.startswith("<r>") and text.endswith("</r>"))
+    return "'" + text if risky else text
 
 
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cell values: lists joined with " + ", text neutralised, NaN/inf blank, others as text."""
+    """Cell values: lists joined with " + ", text neutralised (see :func:`neutralise`) and cut
+    to the 32,767 characters a cell holds, NaN/inf blank, others as text.
+
+    A longer text would stop XlsxWriter's ``write_column`` there, leaving the rest of the
+    column empty.
+    """
     exprs = []
     for column, dtype in frame.schema.items():
         col = pl.col(column)
@@ -54,13 +63,19 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
             text = col.cast(pl.List(pl.String)).list.join(" + ")
         else:
             text = col.cast(pl.String)
-        exprs.append(
-            pl.when(text.str.contains(r"^[=+\-@\t\r]"))
-            .then("'" + text)
-            .otherwise(text)
-            .alias(column)
+        risky = text.str.contains(r"^[=+\-@\t\r]") | text.str.contains(r"(?s)^<r>.*</r>$")
+        exprs.append(pl.when(risky).then("'" + text).otherwise(text).alias(column))
+    cells = frame.select(exprs)
+    long = [
+        c
+        for c, t in cells.schema.items()
+        if t == pl.String and (cells[c].str.len_chars() > _sheet_rows.MAX_TEXT // 2).any()
+    ]
+    if long:  # rare: cut in Python, counting UTF-16 units as Excel does
+        cells = cells.with_columns(
+            pl.col(c).map_elements(_sheet_rows.utf16_truncate, return_dtype=pl.String) for c in long
         )
-    return frame.select(exprs)
+    return cells
 
 
 def sheet_name(text: str, taken: set[str]) -> str:
@@ -75,7 +90,21 @@ def sheet_name(text: str, taken: set[str]) -> str:
 
 
 class _Writer:
-    def __init__(self, path: Path, fmt: formats.NumberFormat) -> None:
+    """The workbook being written: styles, sheet names, and table rows written fast.
+
+    Tables longer than ``fast_rows`` rows have their first data row written by XlsxWriter
+    (which numbers the row's formats) and the rest spliced in after it closes
+    (:mod:`basketlens.report._sheet_rows`); ``fast_rows=None`` writes every cell through
+    XlsxWriter.
+    """
+
+    def __init__(
+        self, path: Path, fmt: formats.NumberFormat, *, fast_rows: int | None = FAST_ROWS
+    ) -> None:
+        self.path = path
+        self.fast_rows = fast_rows
+        self._deferred: dict[Any, list[_sheet_rows.Rows]] = {}
+        self._styles: dict[str, Any] = {}
         self.book = xlsxwriter.Workbook(
             str(path),
             {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True},
@@ -147,12 +176,14 @@ class _Writer:
         """Header at ``row`` and the rows below it, column by column; return column widths and
         the cell format of each column."""
         cells = prepare(frame)
+        fast = self.fast_rows is not None and cells.height > self.fast_rows
         widths, cell_formats = [], []
         for j, (column, how) in enumerate(zip(frame.columns, self.columns(frame), strict=True)):
             title = how.title()
             ws.write_string(row, j, title, self.fmt["head"])
             fmt = self.column_format(how)
-            ws.write_column(row + 1, j, cells[column].to_list(), fmt)
+            values = cells[column].head(1) if fast else cells[column]
+            ws.write_column(row + 1, j, values.to_list(), fmt)
             width = min(len(title), 28) + 2
             if cells.schema[column] == pl.String and cells.height:
                 width = max(width, (cells[column].str.len_chars().max() or 0) + 2)
@@ -160,10 +191,28 @@ class _Writer:
                 width = max(width, 12)
             widths.append(min(max(width, 8), 60))
             cell_formats.append(fmt)
+        if fast:
+            styles = [self._style_token(fmt) for fmt in cell_formats]
+            rows = _sheet_rows.block(cells.slice(1), first_row=row + 2, styles=styles)
+            self._deferred.setdefault(ws, []).append(rows)
         return widths, cell_formats
+
+    def _style_token(self, fmt: Any) -> str:
+        """A placeholder for ``fmt``'s number, known only once XlsxWriter has closed."""
+        if fmt is None:
+            return ""
+        token = f"<S{id(fmt)}>"  # "<" never survives in escaped cell text
+        self._styles[token] = fmt
+        return token
 
     def close(self) -> None:
         self.book.close()
+        if not self._deferred:
+            return
+        order = [ws for ws in self.book.worksheets() if not ws.is_chartsheet]
+        sheets = {order.index(ws): rows for ws, rows in self._deferred.items()}
+        numbers = {token: fmt.xf_index for token, fmt in self._styles.items()}
+        _sheet_rows.splice(self.path, sheets, numbers)
 
 
 def excel_code(column: formats.ColumnFormat, numbers: formats.NumberFormat) -> str:
