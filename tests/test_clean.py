@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from basketlens.clean import CleaningOptions, CleanResult, LedgerLike, clean_ledger
+from basketlens.clean.rules import CLEANING_RULES
 from basketlens.errors import EmptyInputError, InputError, ParameterError, SchemaError
 from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, ITEMS_SCHEMA, LEDGER_SCHEMA
 
@@ -27,6 +28,7 @@ RULES = [
     "nonpositive",
     "excluded_brands",
     "excluded_categories",
+    "excluded_items",
     "duplicates",
     "single_item_baskets",
 ]
@@ -93,9 +95,14 @@ MIXED = [
     line(),  # 13 duplicates (of 0)
     line(invoice="c5"),  # 14 returns (duplicate of 5, dropped earlier)
     line(invoice="9", item="q", net_sales=None),  # 15 single_item_baskets (net_sales filled)
+    line(invoice="2", item="NONE", item_name=None),  # 16 excluded_items (by id)
+    line(invoice="2", item="u", item_name=" none "),  # 17 excluded_items (by name, trimmed)
 ]
 MIXED_OPTIONS = CleaningOptions(
-    exclude_brands=("acme",), exclude_categories=("TOBACCO",), drop_single_item_baskets=True
+    exclude_brands=("acme",),
+    exclude_categories=("TOBACCO",),
+    exclude_items=("None",),
+    drop_single_item_baskets=True,
 )
 
 
@@ -108,12 +115,13 @@ def test_each_rule_drops_its_lines_in_order() -> None:
         "nonpositive": 4,
         "excluded_brands": 1,
         "excluded_categories": 1,
+        "excluded_items": 2,
         "duplicates": 1,
         "single_item_baskets": 1,
     }
-    assert result.account["rows_in"].to_list() == [16, 13, 13, 10, 6, 5, 4, 3]
-    assert result.account["rows_out"].to_list() == [13, 13, 10, 6, 5, 4, 3, 2]
-    assert result.account["step"].to_list() == list(range(1, 9))
+    assert result.account["rows_in"].to_list() == [18, 15, 15, 12, 8, 7, 6, 4, 3]
+    assert result.account["rows_out"].to_list() == [15, 15, 12, 8, 7, 6, 4, 3, 2]
+    assert result.account["step"].to_list() == list(range(1, 10))
     assert kept(result) == [0, 1]
     assert result.lines["net_sales"].to_list() == [3.0, 5.0]
 
@@ -121,8 +129,8 @@ def test_each_rule_drops_its_lines_in_order() -> None:
 def test_single_item_rule_off_keeps_basket_and_fills_net_sales() -> None:
     options = CleaningOptions(exclude_brands=("acme",), exclude_categories=("tobacco",))
     result = clean_ledger(ledger(MIXED), options=options)
-    assert kept(result) == [0, 1, 15]
-    assert result.lines["net_sales"].to_list() == [3.0, 5.0, 3.0]  # 2 × 1.5 filled
+    assert kept(result) == [0, 1, 15, 16, 17]
+    assert result.lines["net_sales"].to_list() == [3.0, 5.0, 3.0, 3.0, 3.0]  # 2 × 1.5 filled
     row = result.account.filter(pl.col("rule") == "single_item_baskets").row(0, named=True)
     assert row["rows_dropped"] == 0
     assert row["description"].startswith("disabled")
@@ -149,7 +157,7 @@ def test_all_rules_disabled_keeps_everything_and_says_so() -> None:
     )
     result = clean_ledger(ledger(MIXED), options=options)
     assert kept(result) == list(range(len(MIXED)))
-    assert result.account["rows_dropped"].to_list() == [0] * 8
+    assert result.account["rows_dropped"].to_list() == [0] * len(CLEANING_RULES)
     assert all(d.startswith("disabled") for d in result.account["description"])
     # a line without a customer keeps a null unit and name
     assert result.lines.row(2, named=True)["unit"] is None
@@ -319,10 +327,9 @@ def oracle(rows: list[dict[str, Any]], o: CleaningOptions) -> tuple[list[int], l
         return r["net_sales"] / r["quantity"]
 
     brands = {b.strip().lower() for b in o.exclude_brands}
-    apply(
-        o.drop_missing_ids,
-        lambda r: any(_blank(r[c]) for c in ("customer", "invoice", "item")) or r["date"] is None,
-    )
+    excluded_items = {i.strip().lower() for i in o.exclude_items}
+    ids = ("customer", "invoice", "item") if o.basket_by == "invoice" else ("customer", "item")
+    apply(o.drop_missing_ids, lambda r: any(_blank(r[c]) for c in ids) or r["date"] is None)
     apply(o.drop_implausible_dates, lambda r: r["date"] is not None and r["date"].year < 1990)
     apply(
         o.drop_returns, lambda r: r["invoice"].lstrip().upper().startswith("C") or r["quantity"] < 0
@@ -333,6 +340,13 @@ def oracle(rows: list[dict[str, Any]], o: CleaningOptions) -> tuple[list[int], l
     )
     apply(bool(brands), lambda r: r["brand"] is not None and r["brand"].strip().lower() in brands)
     apply(False, lambda r: False)
+    apply(
+        bool(excluded_items),
+        lambda r: any(
+            r[c] is not None and r[c].strip().lower() in excluded_items
+            for c in ("item", "item_name")
+        ),
+    )
     seen: set[tuple[Any, ...]] = set()
 
     def dup(r: dict[str, Any]) -> bool:
@@ -361,7 +375,8 @@ row_strategy = st.fixed_dictionaries(
         "invoice": st.sampled_from(["1", "2", "C3", " c4", " "]),
         "date": st.sampled_from([D1, D2, None, datetime(1900, 1, 1)]),
         "customer": st.sampled_from(["A", "B", ""]),
-        "item": st.sampled_from(["x", "y", "z", None]),
+        "item": st.sampled_from(["x", "y", "z", "None", None]),
+        "item_name": st.sampled_from(["X thing", " NONE", None]),
         "quantity": st.sampled_from([-1.0, 0.0, 1.0, 2.0]),
         "unit_price": st.sampled_from([None, 0.0, 1.5, -1.0]),
         "net_sales": st.sampled_from([None, 0.0, 3.0, -2.0]),
@@ -376,9 +391,14 @@ row_strategy = st.fixed_dictionaries(
     flags=st.lists(st.booleans(), min_size=6, max_size=6),
     basket_by=st.sampled_from(["invoice", "customer_day"]),
     exclude=st.sampled_from([(), ("ACME",)]),
+    exclude_items=st.sampled_from([(), ("none",)]),
 )
 def test_matches_sequential_oracle(
-    rows: list[dict[str, Any]], flags: list[bool], basket_by: str, exclude: tuple[str, ...]
+    rows: list[dict[str, Any]],
+    flags: list[bool],
+    basket_by: str,
+    exclude: tuple[str, ...],
+    exclude_items: tuple[str, ...],
 ) -> None:
     options = CleaningOptions(
         drop_missing_ids=flags[0],
@@ -388,6 +408,7 @@ def test_matches_sequential_oracle(
         drop_single_item_baskets=flags[4],
         drop_implausible_dates=flags[5],
         exclude_brands=exclude,
+        exclude_items=exclude_items,
         basket_by=basket_by,
     )
     full = [{"line_no": i, **line(**r)} for i, r in enumerate(rows)]

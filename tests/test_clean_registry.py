@@ -16,6 +16,7 @@ from basketlens.clean.rules import CLEANING_RULES, CleaningRule, _registry
 ALL_ON = CleaningOptions(
     exclude_brands=("Acme",),
     exclude_categories=("Tobacco",),
+    exclude_items=("None",),
     drop_single_item_baskets=True,
     cancel_prefix="C",
 )
@@ -29,10 +30,11 @@ def test_rules_in_the_order_applied() -> None:
         "nonpositive",
         "excluded_brands",
         "excluded_categories",
+        "excluded_items",
         "duplicates",
         "single_item_baskets",
     ]
-    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 6 + ["late"] * 2
+    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 7 + ["late"] * 2
     assert all(name == rule.name for name, rule in CLEANING_RULES.items())
 
 
@@ -52,6 +54,19 @@ def test_switch_off_setting_is_a_config_line_that_disables_the_rule(rule: Cleani
     assert not rule.enabled(off)
     assert rule.description(off).startswith("disabled: ")
     assert not rule.description(ALL_ON).startswith("disabled")
+
+
+def test_missing_invoice_drops_a_line_only_when_baskets_are_invoices() -> None:
+    frame = pl.DataFrame(
+        {"invoice": [None, "1"], "date": [datetime(2024, 1, 1)] * 2, "customer": ["A", "A"],
+         "item": ["x", "x"]}
+    )  # fmt: skip
+    rule = CLEANING_RULES["missing_ids"]
+    by_day = CleaningOptions(basket_by="customer_day")
+    assert frame.select(rule.drops(CleaningOptions())).to_series().to_list() == [True, False]
+    assert frame.select(rule.drops(by_day)).to_series().to_list() == [False, False]
+    assert "need no invoice" in rule.description(by_day)
+    assert "invoice" in rule.description(CleaningOptions())
 
 
 def test_descriptions_follow_the_options() -> None:
@@ -77,6 +92,7 @@ def test_early_drop_expressions_need_only_the_line() -> None:
             "net_sales": [1.0] * 5,
             "brand": [None, None, None, None, " acme"],
             "category": ["Food", None, None, None, "TOBACCO"],
+            "item_name": ["X", "X", "X", " none", "X"],
         },
     )
     early = {n: r for n, r in CLEANING_RULES.items() if r.phase == "early"}
@@ -88,4 +104,5 @@ def test_early_drop_expressions_need_only_the_line() -> None:
         "nonpositive": [False, False, False, True, False],
         "excluded_brands": [False, False, False, False, True],
         "excluded_categories": [False, False, False, False, True],
+        "excluded_items": [False, False, False, True, False],
     }

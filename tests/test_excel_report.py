@@ -67,10 +67,16 @@ def test_headers_are_styled_frozen_filtered_and_formatted(workbook) -> None:
     assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1")
     assert ws["A1"].font.bold
     header = [c.value for c in ws[1]]
-    share = ws.cell(row=2, column=header.index("customer share") + 1)
+
+    def column(title: str) -> int:
+        return next(i for i, h in enumerate(header) if h.startswith(title)) + 1
+
+    share = ws.cell(row=2, column=column("customer share"))
     assert "%" in share.number_format
-    money = ws.cell(row=2, column=header.index("net sales") + 1)
+    assert header[column("net sales") - 1] == "net sales (money, 2025-01-01 to 2025-12-31)"
+    money = ws.cell(row=2, column=column("net sales"))
     assert money.number_format == "#,##0"
+    assert ws.cell(row=2, column=column("customers")).number_format == "#,##0"
     assert ws.column_dimensions["B"].width > 10
 
 

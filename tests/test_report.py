@@ -131,12 +131,15 @@ def test_insights_quote_the_tables(tmp_path: Path, make_output_folder) -> None:
 
     bundle = load_bundle(make_output_folder(tmp_path / "out"))
     sentences = insights.segment_sentences(bundle)
-    assert sentences[0].startswith("'Premium boutique': 33% of customers (20), 60% of revenue.")
+    assert sentences[0].startswith(
+        "'Premium boutique': 33% of customers (20 customers), 60% of net sales, 50.0k in "
+        "2025-01-01 to 2025-12-31."
+    )
     # the rule with most opportunity customers of segment 0 is quoted with its count
     top = bundle.rules.filter(pl.col("scope") == "0").sort(
         ["opportunity_customers", "lift"], descending=True
     )
-    assert f"{top['opportunity_customers'][0]:,} of them buy" in sentences[0]
+    assert f"{top['opportunity_customers'][0]:,} of its customers buy" in sentences[0]
     assert "worth about" in sentences[0]
 
 

@@ -102,6 +102,7 @@ def analyse(
         delimiter=inp.delimiter,
         encoding=inp.encoding,
         query=inp.query,
+        basket_by=cfg.clean.basket_by,
     )
     return analyse_ledger(ledger, cfg)
 

@@ -21,7 +21,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -39,6 +39,7 @@ from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
 from basketlens.features import CustomerFeatures, build_customer_features
 from basketlens.ingest import Ledger, load_ledger
+from basketlens.ingest.layouts import layout_currency
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.report import ReportFiles, render_report
@@ -77,12 +78,19 @@ STAGES: tuple[str, ...] = (
     "report",
 )
 
+#: How the report's parts are named in the report stage's line.
+_PART_NAMES = {"excel": "workbook"}
+
 #: Packages whose versions shape the results (recorded in run.json).
 _PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich", "pyspark")
 
 
 class ProgressReporter(Protocol):
-    """What the pipeline tells a front end (the CLI shows it with Rich)."""
+    """What the pipeline tells a front end (the CLI shows it with Rich).
+
+    A reporter may also define ``stage_progress(stage, done, total, unit)``: it is then told
+    the counts of countable work while a stage runs (scopes mined, charts rendered).
+    """
 
     def stage_started(self, stage: str, description: str) -> None: ...
 
@@ -109,10 +117,21 @@ class Clock:
         self.progress = progress or _Silent()
         self.timings: dict[str, float] = {}
         self.detail = ""
+        self.current = ""
+
+    def counter(self, unit: str) -> Callable[[int, int], None] | None:
+        """A callback ``(done, total)`` that reports the running stage's counts of ``unit``,
+        or None when the reporter does not show counts."""
+        report = getattr(self.progress, "stage_progress", None)
+        if report is None:
+            return None
+        stage = self.current
+        return lambda done, total: report(stage, done, total, unit)
 
     @contextmanager
     def stage(self, name: str, description: str) -> Iterator[Clock]:
         self.detail = ""
+        self.current = name
         self.progress.stage_started(name, description)
         start = time.perf_counter()
         try:
@@ -165,6 +184,7 @@ def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Le
             delimiter=inp.delimiter,
             encoding=inp.encoding,
             query=inp.query,
+            basket_by=config.clean.basket_by,
         )
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
     return ledger, clean(ledger, config, clock=clock)
@@ -206,7 +226,9 @@ def fit_stages(
     mining = found = None
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
-            mining = run_mining(lines, segmenter.assignments_, config.mine, items)
+            mining = run_mining(
+                lines, segmenter.assignments_, config.mine, items, progress=clock.counter("scopes")
+            )
             scopes = mining.rules.table["scope"].n_unique()
             clock.detail = f"{mining.rules.table.height:,} rules in {scopes} scopes"
         if opportunities:
@@ -270,8 +292,10 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         files = None
         if config.report.enabled:
             with clock.stage("report", "rendering the report, workbook, charts and BI tables"):
-                files = render_report(analysis, options=config.report)
-                clock.detail = f"{len(files.all)} files"
+                files = render_report(
+                    analysis, options=config.report, progress=clock.counter("charts")
+                )
+                clock.detail = _report_detail(files)
         out_dir: Path | None = folder.commit()
     analysis, files = folder.relocate(analysis), folder.relocate(files)
     published: tuple[str, ...] = ()
@@ -350,6 +374,7 @@ def assemble(
         "parameters": config.as_dict(),
         "inputs": [asdict(s) for s in ledger.sources],
         "layout": ledger.layout,
+        "currency": config.report.currency or layout_currency(ledger.layout),
         "column_map": dict(ledger.column_map),
         "rows": {
             "lines_read": ledger.n_lines,
@@ -403,6 +428,13 @@ def summarise_lines(lines: pl.DataFrame) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ engines
+def _report_detail(files: ReportFiles) -> str:
+    parts = ", ".join(
+        f"{_PART_NAMES.get(k, k)} {v:.2f}s" for k, v in files.seconds.items() if k != "total"
+    )
+    return f"{len(files.all)} files ({parts}; charts render beside the others)"
+
+
 def _on_spark(config: RunConfig) -> bool:
     return config.engine.engine == "spark"
 

@@ -25,7 +25,10 @@ class CleaningOptions(Options):
     panel = "Cleaning"
 
     drop_missing_ids: bool = param(
-        True, Boolean(), "Drop lines without a customer, invoice, item or date."
+        True,
+        Boolean(),
+        "Drop lines without a customer, invoice (unless baskets are by customer_day), item or "
+        "date.",
     )
     drop_implausible_dates: bool = param(
         True,
@@ -61,6 +64,12 @@ class CleaningOptions(Options):
     )
     exclude_categories: tuple[str, ...] = param(
         (), TextList(), "Drop lines of this category (repeatable).", cli="--exclude-category"
+    )
+    exclude_items: tuple[str, ...] = param(
+        (),
+        TextList(),
+        "Drop lines of this item, by id or name, e.g. a placeholder such as NONE (repeatable).",
+        cli="--exclude-item",
     )
     drop_duplicates: bool = param(
         True,

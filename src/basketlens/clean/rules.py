@@ -95,9 +95,25 @@ def kept() -> pl.Expr:
     return pl.col(STEP_COL).is_null()
 
 
-def missing_ids_expr() -> pl.Expr:
-    """Lines without a customer, invoice, item (null or blank) or date (null)."""
-    return _blank("customer") | _blank("invoice") | _blank("item") | pl.col("date").is_null()
+def missing_ids_expr(basket_by: str = "invoice") -> pl.Expr:
+    """Lines without a customer, invoice, item (null or blank) or date (null).
+
+    Baskets by ``customer_day`` need no invoice, so a missing invoice does not drop a line.
+    """
+    missing = _blank("customer") | _blank("item") | pl.col("date").is_null()
+    return missing | _blank("invoice") if basket_by == "invoice" else missing
+
+
+def _missing_ids_text(options: CleaningOptions) -> str:
+    ids = (
+        "a customer, invoice, item or date"
+        if options.basket_by == "invoice"
+        else ("a customer, item or date (baskets by customer and day need no invoice)")
+    )
+    return (
+        f"lines without {ids} (null, blank, or a placeholder such as 'NaN', 'null', 'N/A', "
+        "'#N/A', '-')"
+    )
 
 
 def cancel_prefix(options: CleaningOptions) -> str | None:
@@ -175,12 +191,16 @@ def nonpositive_expr() -> pl.Expr:
     return ~ok
 
 
-def excluded_expr(col: str, values: Sequence[str]) -> pl.Expr:
-    """Lines whose ``col`` equals one of ``values`` (case-insensitive, trimmed)."""
-    wanted = sorted({v.strip().lower() for v in values})
-    return (
-        pl.col(col).str.strip_chars().str.to_lowercase().is_in(pl.lit(wanted, pl.List(pl.String)))
-    ).fill_null(False)
+def excluded_expr(col: str | Sequence[str], values: Sequence[str]) -> pl.Expr:
+    """Lines whose ``col`` (or any of several columns) equals one of ``values``
+    (case-insensitive, trimmed)."""
+    wanted = pl.lit(sorted({v.strip().lower() for v in values}), pl.List(pl.String))
+    columns = [col] if isinstance(col, str) else list(col)
+    hits = [
+        pl.col(c).str.strip_chars().str.to_lowercase().is_in(wanted).fill_null(False)
+        for c in columns
+    ]
+    return pl.any_horizontal(hits) if len(hits) > 1 else hits[0]
 
 
 def duplicate_expr(alive: pl.Expr) -> pl.Expr:
@@ -221,12 +241,9 @@ def _registry(*entries: CleaningRule) -> dict[str, CleaningRule]:
 CLEANING_RULES: dict[str, CleaningRule] = _registry(
     CleaningRule(
         name="missing_ids",
-        describe=lambda o: (
-            "lines without a customer, invoice, item or date (null, blank, or a placeholder "
-            "such as 'NaN', 'null', 'N/A', '#N/A', '-')"
-        ),
+        describe=_missing_ids_text,
         enabled=lambda o: o.drop_missing_ids,
-        drops=lambda o: missing_ids_expr(),
+        drops=lambda o: missing_ids_expr(o.basket_by),
         phase="early",
         switch_off="drop_missing_ids = false",
     ),
@@ -272,6 +289,16 @@ CLEANING_RULES: dict[str, CleaningRule] = _registry(
         drops=lambda o: excluded_expr("category", o.exclude_categories),
         phase="early",
         switch_off="exclude_categories = []",
+    ),
+    CleaningRule(
+        name="excluded_items",
+        describe=lambda o: (
+            _excluded_text("items", o.exclude_items) + (" by id or name" if o.exclude_items else "")
+        ),
+        enabled=lambda o: bool(o.exclude_items),
+        drops=lambda o: excluded_expr(("item", "item_name"), o.exclude_items),
+        phase="early",
+        switch_off="exclude_items = []",
     ),
     CleaningRule(
         name="duplicates",

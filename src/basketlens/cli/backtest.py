@@ -51,7 +51,7 @@ def backtest_command(
     items and random items: hit rate, precision and recall at --top, revenue of the hits.
     Writes backtest.parquet (and every recommendation made) to --out.
 
-    Example: basketlens backtest sales.parquet --split 2011-09-01 --top 5 --out backtest-out/
+    Example: basketlens backtest online_retail.parquet --split 2011-09-01 --top 5
     """
     cfg = build_config(config, sales, column_map, flags)  # refused here before any work
 

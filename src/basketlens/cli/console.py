@@ -1,5 +1,10 @@
 """Terminal presentation for the CLI: error handling, stage progress and the run summary.
 
+On a terminal, each stage shows a live line — a bar with counts where the work is countable
+(scopes mined, charts rendered) — and its time when done. When the output is not a terminal
+(a pipe, a file, CI logs) nothing is animated, coloured or wrapped: every line is printed
+whole, tables as plain aligned columns.
+
 Example:
     >>> from basketlens.cli.console import parse_pairs
     >>> parse_pairs(["invoice=SalesDocumentNumber"], "--map")
@@ -10,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from basketlens.errors import BasketlensError, ParameterError
@@ -26,8 +32,42 @@ from basketlens.uris import RedactingFilter, redact
 if TYPE_CHECKING:
     from basketlens.pipeline import RunResult
 
-err_console = Console(stderr=True)
-out_console = Console()
+#: Line width when the output is not a terminal: long enough that nothing is wrapped.
+PIPED_WIDTH = 10_000
+
+
+class CliConsole(Console):
+    """A Rich console that prints plain, unwrapped lines when its output is not a terminal.
+
+    Rich wraps at 80 columns (or the terminal's width, read from another stream) when output
+    is piped; a file or a pipe should get each line whole, so that ``grep`` and logs see it.
+
+    Example:
+        >>> import io
+        >>> c = CliConsole(file=io.StringIO())
+        >>> c.print("x" * 120); len(c.file.getvalue().splitlines()[0])
+        120
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if not self.is_terminal and self._width is None:
+            return ConsoleDimensions(PIPED_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if not self.is_terminal:
+            kwargs.setdefault("soft_wrap", True)
+        super().print(*objects, **kwargs)
+
+
+err_console = CliConsole(stderr=True)
+out_console = CliConsole()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -130,66 +170,164 @@ def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
 
 
 class RichProgress:
-    """Shows each pipeline stage with a spinner while it runs and its time when done."""
+    """Shows each pipeline stage while it runs and its time when done.
+
+    On a terminal: a spinner, then a bar with counts once the stage reports them
+    (``stage_progress``: scopes mined, charts rendered). Not on a terminal: only the finished
+    stages, one plain line each.
+    """
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or err_console
-        self._status: Any = None
+        self._live: Progress | None = None
+        self._task: Any = None
+
+    def _stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def stage_started(self, stage: str, description: str) -> None:
-        self._status = self.console.status(f"[cyan]{stage}[/]: {escape(description)}…")
-        self._status.start()
+        self._stop()
+        if not self.console.is_terminal:
+            return
+        self._live = Progress(
+            SpinnerColumn(),
+            TextColumn("[cyan]{task.fields[stage]}[/]: {task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[count]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._task = self._live.add_task(escape(description), total=None, stage=stage, count="")
+        self._live.start()
+
+    def stage_progress(self, stage: str, done: int, total: int | None, unit: str) -> None:
+        """``done`` of ``total`` ``unit`` (e.g. 3 of 11 charts) of the running stage."""
+        if self._live is None:
+            return
+        count = f"{done:,}/{total:,} {unit}" if total else f"{done:,} {unit}"
+        self._live.update(self._task, completed=done, total=total, count=count)
 
     def stage_failed(self, stage: str) -> None:
-        if self._status is not None:
-            self._status.stop()
+        self._stop()
         self.console.print(f"[red]✗[/] [bold]{stage}[/]", highlight=False)
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
-        if self._status is not None:
-            self._status.stop()
+        self._stop()
         self.console.print(
             f"[green]✓[/] [bold]{stage:<13}[/] {seconds:7.2f}s  {escape(detail)}", highlight=False
         )
 
 
+def print_rows(
+    console: Console,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    left: Sequence[int] = (1,),
+) -> None:
+    """A table: Rich's on a terminal, plain aligned columns otherwise (``left``: the indexes
+    of the left-aligned columns, text; the others are numbers)."""
+    if console.is_terminal:
+        table = Table(show_edge=False, header_style="bold")
+        for i, column in enumerate(columns):
+            table.add_column(column, justify="left" if i in left else "right")
+        for row in rows:
+            table.add_row(*(escape(terminal_text(c)) for c in row))
+        console.print(table)
+        return
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    for line in (columns, *rows):
+        cells = [
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        console.print(escape(terminal_text("  ".join(cells).rstrip())), highlight=False)
+
+
 def print_summary(result: RunResult, console: Console | None = None) -> None:
-    """Print the key numbers of a run: rows, customers, k, segments with personas, rules."""
+    """Print the key numbers of a run — lines, customers, baskets, segments with personas,
+    rules — then where the report is and the three things to look at first in it."""
+    from basketlens.report import formats
+    from basketlens.report.render import number_format
+
     console = console or out_console
+    fmt = number_format(result.analysis, result.config.report)
+    with formats.using(fmt):
+        _summary_lines(console, result, fmt)
+        _where_to_look(console, result)
+
+
+def _summary_lines(console: Console, result: RunResult, fmt: Any) -> None:
+    from basketlens.report import formats, insights
+
     analysis = result.analysis
     rows = analysis.info.get("rows", {})
     seg = analysis.info.get("segmentation", {})
+    n = fmt.integer
     console.print()
+    period = formats.Period.from_info(analysis.info)
     console.print(
-        f"[bold]Lines[/] read {rows.get('lines_read', 0):,}, kept {rows.get('lines_kept', 0):,}"
-        f" · [bold]customers[/] {rows.get('customers', 0):,} · [bold]baskets[/] "
-        f"{rows.get('baskets', 0):,} · [bold]items[/] {rows.get('items', 0):,}"
+        f"[bold]Sales lines[/] read {n(rows.get('lines_read', 0))}, kept "
+        f"{n(rows.get('lines_kept', 0))} · [bold]customers[/] {n(rows.get('customers', 0))} · "
+        f"[bold]baskets[/] {n(rows.get('baskets', 0))} · [bold]items[/] "
+        f"{n(rows.get('items', 0))}" + (f" · {period.label}" if period else ""),
+        highlight=False,
     )
-    console.print(f"[bold]Segments[/] k={seg.get('k')} (silhouette {seg.get('silhouette', 0):.3f})")
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("segment", "persona", "customers", "share", "revenue share"):
-        table.add_column(column, justify="left" if column == "persona" else "right")
+    silhouette = seg.get("silhouette")
+    console.print(
+        f"[bold]Segments[/] k={seg.get('k')}"
+        + (f" (silhouette {fmt.number(silhouette, 3)})" if silhouette is not None else ""),
+        highlight=False,
+    )
     rule_counts = _rule_counts(analysis.rules)
+    money = f"net sales ({fmt.money_unit()})"
+    columns = ["segment", "persona", "customers", "share of customers", money, "share of sales"]
     if rule_counts:
-        table.add_column("rules", justify="right")
-    for row in analysis.segments.iter_rows(named=True):
+        columns.append("rules")
+    table_rows = []
+    for row in analysis.segments.sort("segment").iter_rows(named=True):
         cells = [
             str(row["segment"]),
-            escape(terminal_text(str(row["segment_name"]))),
-            f"{row['customers']:,}",
-            f"{row['customer_share']:.1%}",
-            f"{row['revenue_share']:.1%}",
+            str(row["segment_name"]),
+            n(row["customers"]),
+            fmt.share(row["customer_share"], 1),
+            fmt.money(row.get("net_sales"), 0),
+            fmt.share(row["revenue_share"], 1),
         ]
         if rule_counts:
-            cells.append(f"{rule_counts.get(str(row['segment']), 0):,}")
-        table.add_row(*cells)
-    console.print(table)
+            cells.append(n(rule_counts.get(str(row["segment"]), 0)))
+        table_rows.append(cells)
+    print_rows(console, columns, table_rows)
     if rule_counts:
-        console.print(f"[bold]Rules[/] over all baskets: {rule_counts.get('all', 0):,}")
-    if result.out_dir is not None:
-        console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}")
+        console.print(
+            f"[bold]Rules[/] over all customers' baskets: {n(rule_counts.get('all', 0))}",
+            highlight=False,
+        )
+    for note in insights.data_notes(analysis):
+        console.print(f"[yellow]note:[/] {escape(terminal_text(note))}", highlight=False)
+
+
+def _where_to_look(console: Console, result: RunResult) -> None:
+    """The last lines: the report's path (or the folder's) and what to look at first."""
+    from basketlens.report import insights
+
     for where in result.published:
-        console.print(f"[bold]Published[/] to {escape(where)}", soft_wrap=True)
+        console.print(f"[bold]Published[/] to {escape(where)}", soft_wrap=True, highlight=False)
+    html = result.report.html if result.report is not None else None
+    if html is None or result.out_dir is None:
+        if result.out_dir is not None:
+            console.print(f"[bold]Outputs[/] in {escape(str(result.out_dir))}", highlight=False)
+        return
+    console.print(f"[bold]Report[/] {escape(str(html.resolve()))}", highlight=False)
+    console.print("[bold]Look first at[/]", highlight=False)
+    for i, item in enumerate(insights.look_first(result.analysis), start=1):
+        console.print(
+            f"  {i}. {escape(item.title)} (#{item.anchor}): {escape(terminal_text(item.text))}",
+            highlight=False,
+        )
 
 
 def _rule_counts(rules: Any) -> dict[str, int]:

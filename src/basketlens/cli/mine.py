@@ -1,11 +1,13 @@
 """``basketlens mine``: standalone rule mining on a basket file.
 
-Thin: the flags (generated from :class:`MiningOptions`) become a :class:`MiningOptions`,
-then :func:`read_baskets` → :func:`mine_rules` → Parquet → one summary line
-(:func:`mine_file`). ``mine`` keeps the library defaults: exact and unpruned.
+Thin: the flags (generated from :class:`MiningOptions`, plus ``--exclude-item`` from
+:class:`CleaningOptions`) become options, then :func:`read_baskets` → :func:`mine_rules` → a
+file in the format of ``--out``'s extension (:func:`~basketlens.report.export.write_table`)
+→ a summary line and the top rules (:func:`mine_file`). ``mine`` keeps the library defaults:
+exact and unpruned.
 
 Example:
-    $ basketlens mine retail.dat.gz --format fimi --min-support 0.001 --out rules.parquet
+    $ basketlens mine retail.dat.gz --format fimi --min-support 0.001 --out rules.csv
 """
 
 from __future__ import annotations
@@ -16,14 +18,23 @@ from typing import Annotated, Any
 
 import typer
 
-from basketlens.cli.console import err_console, handle_errors
+from basketlens.clean.options import CleaningOptions
+from basketlens.cli.console import err_console, handle_errors, out_console, print_rows
 from basketlens.cli.options import Flags, stage_flags
 from basketlens.mining.options import MiningOptions
+
+#: Cleaning options ``mine`` offers: only the item exclusion applies to a basket file.
+_CLEAN_EXCLUDED = tuple(
+    f"clean.{s.name}" for s in CleaningOptions.specs() if s.name != "exclude_items"
+)
+#: Rules printed to the terminal by default.
+SHOW_RULES = 10
 
 
 @stage_flags(
     MiningOptions,
-    exclude=("enabled", "per_segment", "itemsets", "min_scope_baskets"),
+    CleaningOptions,
+    exclude=("enabled", "per_segment", "itemsets", "min_scope_baskets", *_CLEAN_EXCLUDED),
     rename={"top": ("--top", "--top-rules")},
 )
 @handle_errors
@@ -49,9 +60,18 @@ def mine_command(
         str,
         typer.Option("--target", help="Itemsets written with --itemsets: all, closed or maximal."),
     ] = "all",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Rules Parquet file.")] = Path(
-        "rules.parquet"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Rules file; its extension chooses the format: .parquet, .csv, .xlsx, .json.",
+        ),
+    ] = Path("rules.parquet"),
+    show: Annotated[
+        int,
+        typer.Option("--show", min=0, help="Rules printed to the terminal, by lift (0: none)."),
+    ] = SHOW_RULES,
     itemsets_out: Annotated[
         Path | None,
         typer.Option(
@@ -61,13 +81,16 @@ def mine_command(
     *,
     flags: Flags,
 ) -> None:
-    """Mine association rules from a basket file and write them to Parquet.
+    """Mine association rules from a basket file; write them to --out and show the top ones.
 
-    Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5
+    Example: basketlens mine groceries.csv --min-support 0.001 --min-confidence 0.5 --out rules.csv
     """
+    exclude = tuple(flags.section("clean").get("exclude_items", ()))
     mine_file(
         path,
         MiningOptions().updated(flags.section("mine")),
+        exclude_items=exclude,
+        show=show,
         file_format=file_format,
         sep=sep,
         basket_col=basket_col,
@@ -89,17 +112,29 @@ def mine_file(
     out: Path = Path("rules.parquet"),
     itemsets_out: Path | None = None,
     target: str = "all",
+    exclude_items: tuple[str, ...] = (),
+    show: int = SHOW_RULES,
 ) -> None:
-    """The body of ``basketlens mine``: read, mine, write, print one summary line."""
+    """The body of ``basketlens mine``: read, mine, write, print a summary and the top rules."""
     from basketlens._validation import check_option
     from basketlens.mining import mine_itemsets, mine_rules, read_baskets
+    from basketlens.report.export import table_format, write_table
 
     options.validate()  # every flag is checked before the file is read
+    CleaningOptions(exclude_items=exclude_items).validate()
     check_option("--format", file_format, ("basket", "fimi", "long"))
     check_option("--target", target, ("all", "closed", "maximal"))
+    table_format(out, option="--out")
+    if itemsets_out is not None:
+        table_format(itemsets_out, option="--itemsets")
     start = time.perf_counter()
     matrix = read_baskets(
-        path, format=file_format, sep=sep, basket_col=basket_col, item_col=item_col
+        path,
+        format=file_format,
+        sep=sep,
+        basket_col=basket_col,
+        item_col=item_col,
+        exclude_items=exclude_items,
     )
     loaded = time.perf_counter()
     rules = mine_rules(matrix, options)
@@ -110,8 +145,7 @@ def mine_file(
             f"(support {search['min_support']:.5f}) for about {search['target_rules']} rules"
         )
     mined = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rules.table.write_parquet(out)
+    write_table(rules.table, out, sheet="Rules")
     if itemsets_out is not None:
         itemsets = mine_itemsets(
             matrix,
@@ -121,8 +155,7 @@ def mine_file(
             max_memory=options.max_memory,
             target=target,
         )
-        itemsets_out.parent.mkdir(parents=True, exist_ok=True)
-        itemsets.table.write_parquet(itemsets_out)
+        write_table(itemsets.table, itemsets_out, sheet="Itemsets")
     err_console.print(
         f"{matrix.n_baskets:,} baskets, {matrix.n_items:,} items · min_count "
         f"{rules.info['min_count']} · {rules.info['itemsets']['n_itemsets']:,} itemsets · "
@@ -130,3 +163,35 @@ def mine_file(
         f"{mined - loaded:.2f}s)",
         highlight=False,
     )
+    if show:
+        print_top_rules(rules.table, show)
+
+
+def print_top_rules(table: Any, top: int) -> None:
+    """The ``top`` rules by lift as a table: left side → right side, baskets, support,
+    confidence, lift (numbers in the environment's locale)."""
+    from basketlens.report import formats
+
+    if table.height == 0:
+        out_console.print("no rules at these thresholds; lower --min-support or --min-confidence")
+        return
+    fmt = formats.active()
+    best = table.sort(["lift", "both_count"], descending=True).head(top)
+    rows = [
+        [
+            " + ".join(r["antecedent"]),
+            " + ".join(r["consequent"]),
+            fmt.integer(r["both_count"]),
+            fmt.share(r["support"], 2),
+            fmt.share(r["confidence"], 1),
+            fmt.number(r["lift"], 2),
+        ]
+        for r in best.iter_rows(named=True)
+    ]
+    shown = "all" if best.height == table.height else f"the {best.height:,} strongest"
+    out_console.print(
+        f"{shown} of {table.height:,} rules, by lift (baskets = baskets holding both sides):",
+        highlight=False,
+    )
+    columns = ["if a basket holds", "it also holds", "baskets", "support", "confidence", "lift"]
+    print_rows(out_console, columns, rows, left=(0, 1))

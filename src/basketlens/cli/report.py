@@ -44,7 +44,7 @@ def report_command(
     options = ReportOptions().updated(flags.section("report")).validate()
     with lock_run_folder(out_dir):  # a run into the same folder waits for no half-report
         files = render_report(out_dir, options=options)
-    total = sum(files.seconds.values())
+    total = files.seconds.get("total", sum(files.seconds.values()))
     out_console.print(
         f"[green]✓[/] report rendered in {total:.1f}s: {len(files.all)} files in "
         f"{escape(str(files.out_dir))}"
@@ -53,8 +53,9 @@ def report_command(
         if path is not None:
             out_console.print(f"  {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)")
     if files.charts:
+        kept = f" ({len(files.reused)} unchanged, kept)" if files.reused else ""
         out_console.print(
-            f"  {len(files.charts)} charts in {escape(str(files.out_dir / 'charts'))}"
+            f"  {len(files.charts)} charts in {escape(str(files.out_dir / 'charts'))}{kept}"
         )
     if files.bi:
         out_console.print(f"  {len(files.bi)} BI tables in {escape(str(files.out_dir / 'bi'))}")

@@ -80,7 +80,7 @@ def run_command(
 ) -> None:
     """Run the pipeline on your ledger: clean, build features, segment, mine rules, report.
 
-    Example: basketlens run sales.csv --items items.csv --customers customers.csv --out out/
+    Example: basketlens run erp/sales.csv --items erp/items.csv --out erp-out/
     """
     cfg = build_config(config, sales, column_map, flags)  # refused here before any work
 
@@ -111,6 +111,8 @@ def demo_command(
     from basketlens.synth import generate_ledger
 
     cfg = RunConfig().override(flags.values, skip_none=False, output={"out": str(out)})
+    if cfg.report.currency is None:  # the demo distributor's list prices are in euros
+        cfg = cfg.override(report={"currency": "EUR"})
     ledger = generate_ledger(n_customers=n_customers, seed=seed)
     paths = ledger.write(out / "data", format="csv")
     err_console.print(

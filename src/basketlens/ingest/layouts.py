@@ -37,7 +37,8 @@ class Layout:
     (unless the user maps them) for the layout to be recognised; ``item_keys`` and
     ``customer_keys`` are key column names to look for in the side tables; ``cancel_prefix``
     is the invoice prefix that marks a cancellation in this layout (Online Retail's 'C'), None
-    for layouts whose returns are negative quantities or credit notes.
+    for layouts whose returns are negative quantities or credit notes; ``currency`` is the ISO
+    code of the money columns when the layout is a known public dataset.
     """
 
     name: str
@@ -47,6 +48,7 @@ class Layout:
     item_keys: tuple[str, ...] = ()
     customer_keys: tuple[str, ...] = ()
     cancel_prefix: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,8 @@ class Resolution:
 
 
 def _layout(name: str, description: str, signature: tuple[str, ...], **fields: object) -> Layout:
-    keys = {
-        k: fields.pop(k) for k in ("item_keys", "customer_keys", "cancel_prefix") if k in fields
-    }
+    named = ("item_keys", "customer_keys", "cancel_prefix", "currency")
+    keys = {k: fields.pop(k) for k in named if k in fields}
     cols = {f: (v,) if isinstance(v, str) else tuple(v) for f, v in fields.items()}  # type: ignore[arg-type]
     unknown = set(cols) - set(CANONICAL_FIELDS)
     assert not unknown, unknown
@@ -80,6 +81,8 @@ def _layout(name: str, description: str, signature: tuple[str, ...], **fields: o
 
 
 _SIG = ("invoice", "date", "customer", "item", "quantity")
+#: Signature fields a header may lack and still be recognised (then reported as missing).
+OPTIONAL_SIGNATURE = ("invoice",)
 
 #: Layouts recognised without a column map, most specific first.
 KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
@@ -98,6 +101,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 quantity="Quantity",
                 unit_price="UnitPrice",
                 cancel_prefix="C",
+                currency="GBP",
             ),
             _layout(
                 "online_retail_ii",
@@ -111,6 +115,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 quantity="Quantity",
                 unit_price="Price",
                 cancel_prefix="C",
+                currency="GBP",
             ),
             _layout(
                 "erp",
@@ -148,6 +153,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 category=("product_category", "department", "commodity_desc"),
                 item_keys=("product_id",),
                 customer_keys=("household_id",),
+                currency="USD",
             ),
             _layout(
                 "canonical",
@@ -158,6 +164,17 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
         )
     }
 )
+
+
+def layout_currency(name: str) -> str | None:
+    """The currency of a recognised layout's money columns (None when unknown).
+
+    Example:
+        >>> layout_currency("online_retail"), layout_currency("mapped")
+        ('GBP', None)
+    """
+    layout = KNOWN_LAYOUTS.get(name)
+    return layout.currency if layout is not None else None
 
 
 def _find(column: str, columns: Sequence[str]) -> str | None:
@@ -195,7 +212,9 @@ def parse_column_map(column_map: Mapping[str, str] | None) -> dict[tuple[str | N
 def detect_layout(sales_columns: Sequence[str], mapped: Sequence[str] = ()) -> Layout | None:
     """The layout whose signature fields are all in the header (or mapped), best match first.
 
-    A layout needs at least two signature columns actually present to be recognised.
+    A layout needs at least two signature columns actually present to be recognised. The
+    invoice may be absent (point-of-sale exports have none; baskets are then made per customer
+    and day), so that the error names what is missing in the user's own layout.
     """
     best: tuple[int, Layout] | None = None
     for lay in KNOWN_LAYOUTS.values():
@@ -203,7 +222,7 @@ def detect_layout(sales_columns: Sequence[str], mapped: Sequence[str] = ()) -> L
         for f in lay.signature:
             if any(_find(c, sales_columns) for c in lay.fields.get(f, ())):
                 hits += 1
-            elif f not in mapped:
+            elif f not in mapped and f not in OPTIONAL_SIGNATURE:
                 break
         else:
             if hits >= 2 and (best is None or hits > best[0]):
@@ -227,12 +246,15 @@ def resolve_columns(
     customers_columns: Sequence[str] | None = None,
     column_map: Mapping[str, str] | None = None,
     files: Mapping[str, str] | None = None,
+    basket_by: str = "invoice",
 ) -> Resolution:
     """Match canonical fields to source columns (layout auto-detection + user overrides).
 
-    ``files`` maps table role → file name, used in error messages. Raises
-    :class:`ParameterError` for an invalid map, :class:`SchemaError` for a mapped column that
-    no table has, or when required fields stay unresolved.
+    ``files`` maps table role → file name, used in error messages. ``basket_by`` is how
+    baskets will be made: with ``"customer_day"`` the invoice is optional
+    (:func:`required_fields`). Raises :class:`ParameterError` for an invalid map,
+    :class:`SchemaError` for a mapped column that no table has, or when required fields stay
+    unresolved.
     """
     files = dict(files or {})
     user = parse_column_map(column_map)
@@ -265,7 +287,7 @@ def resolve_columns(
                 f"{fields[name].column!r} was found only in the {fields[name].table} file "
                 f"{files.get(fields[name].table, '')!r}"
             )
-    _check_required(fields, tables["sales"], files.get("sales", "sales"))
+    _check_required(fields, tables["sales"], files.get("sales", "sales"), basket_by)
     keys = {
         side: _side_key(side, fields[KEY_FIELDS[side]].column, fallback, user, tables, files)
         for side in ("items", "customers")
@@ -306,8 +328,25 @@ def _locate_user(
     )
 
 
-def _check_required(fields: Mapping[str, ColumnSource], columns: Sequence[str], file: str) -> None:
-    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+def required_fields(basket_by: str = "invoice") -> tuple[str, ...]:
+    """The fields a ledger must provide when baskets are made ``basket_by``.
+
+    Baskets by ``"customer_day"`` (a customer's purchases on one day) need no invoice number,
+    which supermarket and point-of-sale exports often lack.
+
+    Example:
+        >>> required_fields("customer_day")
+        ('date', 'customer', 'item', 'quantity')
+    """
+    if basket_by == "customer_day":
+        return tuple(f for f in REQUIRED_FIELDS if f != "invoice")
+    return REQUIRED_FIELDS
+
+
+def _check_required(
+    fields: Mapping[str, ColumnSource], columns: Sequence[str], file: str, basket_by: str
+) -> None:
+    missing = [f for f in required_fields(basket_by) if f not in fields]
     if "net_sales" not in fields and "unit_price" not in fields:
         missing.append("net_sales (or unit_price)")
     if not missing:
@@ -322,11 +361,35 @@ def _check_required(fields: Mapping[str, ColumnSource], columns: Sequence[str], 
         if col in free:
             free.remove(col)
         examples.append(f"--map {key}={col}")
+    hints = [f"Map each missing field to a column, e.g. {' '.join(examples)}"]
+    if "invoice" in missing and "customer" not in missing:
+        hints.append(
+            "a ledger without invoice numbers can make its baskets from each customer's "
+            "purchases per day instead: --basket-by customer_day (basket_by = "
+            '"customer_day" in [clean]), which needs no invoice'
+        )
+    if "customer" in missing and "net_sales (or unit_price)" in missing:
+        basket = _guess(columns, ("transaction", "basket", "invoice", "order", "receipt"))
+        item = _guess(columns, ("item", "product", "article", "sku"))
+        hints.append(
+            "a ledger without customers and prices (only baskets and items) cannot be "
+            "segmented, but its rules can be mined: basketlens mine "
+            f"{file} --format long --basket-col {basket} --item-col {item}"
+        )
     raise SchemaError(
         f"cannot find the required field(s) {', '.join(missing)} in sales file {file!r}; "
-        f"columns found: {', '.join(columns)}. Map each missing field to a column, "
-        f"e.g. {' '.join(examples)}"
+        f"columns found: {', '.join(columns)}. " + "; or ".join(hints)
     )
+
+
+def _guess(columns: Sequence[str], words: Sequence[str]) -> str:
+    """The first column whose name contains one of ``words`` (case-insensitive), quoted for
+    a shell when needed; else a placeholder."""
+    for word in words:
+        for column in columns:
+            if word in column.casefold():
+                return column if column.replace("_", "").isalnum() else repr(column)
+    return "<Column>"
 
 
 def _side_key(

@@ -230,6 +230,7 @@ def load_ledger(
     delimiter: str | None = None,
     encoding: str | None = None,
     query: str | None = None,
+    basket_by: str = "invoice",
 ) -> Ledger:
     """Load a sales ledger (optionally with item and customer tables) as canonical lines.
 
@@ -240,7 +241,8 @@ def load_ledger(
     ``s3://`` object URL (a prefix or pattern of Parquet objects reads as one table), a
     ``postgresql://…?table=schema.name`` or ``?query=SELECT …`` URI (``query`` gives the sales
     SQL instead), or a Polars or pandas data frame; layout detection and type coercion apply
-    to all of them as to files (see ``docs/sources.md``).
+    to all of them as to files (see ``docs/sources.md``). ``basket_by="customer_day"`` (how
+    cleaning will make baskets) makes the invoice optional.
 
     Example:
         >>> ledger = load_ledger("sales.csv", items="items.xlsx",
@@ -260,6 +262,7 @@ def load_ledger(
         customers_columns=tables["customers"].columns if "customers" in tables else None,
         column_map=column_map,
         files={role: str(t.path) for role, t in tables.items()},
+        basket_by=basket_by,
     )
     by_table: dict[str, dict[str, str]] = {role: {} for role in tables}
     for field, src in res.fields.items():

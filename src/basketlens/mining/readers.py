@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,10 @@ from basketlens.mining.encode import BasketMatrix, from_pairs, to_basket_matrix
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASKET_FORMATS", "read_basket_file", "read_baskets", "read_fimi", "read_long"]
+__all__ = [
+    "BASKET_FORMATS", "read_basket_file", "read_baskets", "read_fimi", "read_long",
+    "without_items",
+]  # fmt: skip
 
 #: The formats :func:`read_baskets` reads.
 BASKET_FORMATS: tuple[str, ...] = ("basket", "fimi", "long")
@@ -45,10 +49,12 @@ def read_baskets(
     sep: str = ",",
     basket_col: str = "basket",
     item_col: str = "item",
+    exclude_items: Sequence[str] = (),
 ) -> BasketMatrix:
     """Read a basket file in ``format``: "basket" (``sep``-separated labels, one basket a
     line), "fimi" (space-separated integer ids) or "long" (a table with ``basket_col`` and
     ``item_col``). See :func:`read_basket_file`, :func:`read_fimi`, :func:`read_long`.
+    ``exclude_items`` drops placeholder items such as "NONE" (:func:`without_items`).
 
     Example:
         >>> m = read_baskets("groceries.csv.gz")  # doctest: +SKIP
@@ -57,10 +63,46 @@ def read_baskets(
     """
     check_option("format", format, BASKET_FORMATS)
     if format == "fimi":
-        return read_fimi(path)
-    if format == "long":
-        return read_long(path, basket_col=basket_col, item_col=item_col)
-    return read_basket_file(path, sep=sep)
+        matrix = read_fimi(path)
+    elif format == "long":
+        matrix = read_long(path, basket_col=basket_col, item_col=item_col)
+    else:
+        matrix = read_basket_file(path, sep=sep)
+    return without_items(matrix, exclude_items) if exclude_items else matrix
+
+
+def without_items(matrix: BasketMatrix, exclude: Sequence[str]) -> BasketMatrix:
+    """``matrix`` without the items labelled ``exclude`` (case-insensitive, trimmed); baskets
+    left empty by the exclusion are dropped, as cleaning drops their lines in a run.
+
+    Example:
+        >>> m = without_items(to_basket_matrix([["a", "NONE"], ["NONE"], ["b"]]), ["none"])
+        >>> m.items, m.n_baskets
+        (('a', 'b'), 2)
+    """
+    wanted = {e.strip().casefold() for e in exclude}
+    drop = np.array([label.strip().casefold() in wanted for label in matrix.items], dtype=bool)
+    if not drop.any():
+        logger.info("exclude_items: none of %s is an item", sorted(wanted))
+        return matrix
+    keep_code = ~drop[matrix.indices]
+    new_code = np.cumsum(~drop) - 1  # old code -> new code (monotonic: rows stay sorted)
+    before = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.n_baskets), before)[keep_code]
+    after = np.bincount(rows, minlength=matrix.n_baskets)
+    alive = (after > 0) | (before == 0)  # keep baskets that were empty to begin with
+    indptr = np.zeros(int(alive.sum()) + 1, dtype=np.int64)
+    np.cumsum(after[alive], out=indptr[1:])
+    ids = matrix.basket_ids
+    if ids is not None:
+        ids = tuple(i for i, a in zip(ids, alive.tolist(), strict=True) if a)
+    items = tuple(label for label, d in zip(matrix.items, drop.tolist(), strict=True) if not d)
+    logger.info(
+        "exclude_items: %d item(s) dropped, %d basket(s) left empty dropped",
+        int(drop.sum()),
+        int((~alive).sum()),
+    )
+    return BasketMatrix(indptr, new_code[matrix.indices[keep_code]].astype(np.int32), items, ids)
 
 
 def read_long(

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -180,6 +181,7 @@ def mine_scopes(
     *,
     n_jobs: int | None = None,
     include_all: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     **changes: Any,
 ) -> ScopedRules:
     """Mine rules in "all" and in each scope, on the shared vocabulary of ``matrix``.
@@ -189,7 +191,8 @@ def mine_scopes(
     relative to each scope's baskets, ``min_count`` is absolute, and without either the
     threshold search finds a count per scope for ``target_rules``. Scopes with fewer than
     ``min_scope_baskets`` baskets are skipped with a note. ``scopes`` maps a name to basket
-    rows (indices or a boolean mask); ``n_jobs`` threads (None = 1, -1 = all cores).
+    rows (indices or a boolean mask); ``n_jobs`` threads (None = 1, -1 = all cores);
+    ``progress(done, total)`` is told as each scope is finished.
 
     Example:
         >>> from basketlens.mining import to_basket_matrix
@@ -203,8 +206,21 @@ def mine_scopes(
     workers = _workers(n_jobs, len(resolved))
     names = resolve_measures(opts.measures)
     min_scope = opts.min_scope_baskets
+    finished, lock = [0], threading.Lock()
+
+    def tell() -> None:
+        if progress is not None:
+            with lock:
+                finished[0] += 1
+                progress(finished[0], len(resolved))
 
     def mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
+        try:
+            return _mine_one(scope)
+        finally:
+            tell()
+
+    def _mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
         rows = resolved[scope]
         t0 = time.perf_counter()
         base: dict[str, Any] = {"n_baskets": len(rows)}

@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,7 @@ def run_mining(
     items: pl.DataFrame,
     *,
     n_jobs: int | None = -1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MiningResult:
     """Mine the cleaned ``lines`` overall and, with ``options.per_segment``, per segment.
 
@@ -179,7 +181,7 @@ def run_mining(
     the item table (``item``, ``item_name``), the only source of item names (an item it does
     not name is shown by its id). ``options`` are validated first; ``options.enabled=False``
     is refused (the caller skips the stage). Scopes are mined in ``n_jobs`` threads
-    (-1 = all cores).
+    (-1 = all cores); ``progress(done, total)`` is told as each scope is mined.
     """
     options.validate()
     if not options.enabled:
@@ -194,7 +196,8 @@ def run_mining(
     scopes = basket_scopes(lines, matrix, assignments) if per_segment else {}
     names = item_names(items, ids=matrix.items)
     support = item_support(matrix, scopes, item_names=names)
-    rules = mine_scopes(matrix, scopes, options, n_jobs=n_jobs).with_item_names(items)
+    rules = mine_scopes(matrix, scopes, options, n_jobs=n_jobs, progress=progress)
+    rules = rules.with_item_names(items)
     itemsets = scope_itemsets(matrix, scopes, rules, options) if options.itemsets else None
     info = {"enabled": True, "rules": rules.info, "n_rules": rules.table.height}
     logger.info("mine stage: %d rules, %d scopes", rules.table.height, len(scopes) + 1)

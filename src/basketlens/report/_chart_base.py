@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -56,6 +57,19 @@ def segment_scale(bundle: Analysis, *, with_all: bool = False) -> alt.Scale:
     if with_all:
         labels, colours = ["All customers", *labels], [ALL_COLOUR, *colours]
     return alt.Scale(domain=labels, range=colours)
+
+
+class RawSpec(dict):
+    """A Vega-Lite spec written as a dict, for a chart whose Altair construction is slow;
+    :func:`~basketlens.report.charts.build_spec` treats it like an Altair chart.
+
+    Example:
+        >>> RawSpec({"mark": "bar"}).to_dict(validate=False)
+        {'mark': 'bar'}
+    """
+
+    def to_dict(self, validate: bool = False) -> dict[str, Any]:
+        return copy.deepcopy(dict(self))
 
 
 def records(frame: pl.DataFrame) -> list[dict[str, Any]]:

@@ -7,22 +7,29 @@ Example:
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import altair as alt
 import polars as pl
 
+from basketlens.report import formats
 from basketlens.report._chart_base import (
-    MAX_BOX_CUSTOMERS,
     MAX_POINTS,
     WIDTH,
+    RawSpec,
     chart_data,
     display_sample,
     feature_keys,
     plain,
+    records,
+    segment_label,
     segment_scale,
     truncate,
     with_segment,
     with_segment_lookup,
 )
+from basketlens.report.formats import column_kind
 from basketlens.runfolder.analysis import Analysis
 
 
@@ -71,35 +78,197 @@ def pca_segments(bundle: Analysis) -> alt.TopLevelMixin | None:
     return (points + centroids).properties(width=WIDTH, height=380, title=title)
 
 
-def feature_boxplots(bundle: Analysis) -> alt.TopLevelMixin | None:
-    """Distributions of each segmentation feature by segment, standardised across customers."""
+#: Whiskers reach the furthest customer within this many box heights (Tukey's fences).
+WHISKER_IQR = 1.5
+#: A panel uses a log axis when its whiskers span more than this ratio (and stay above 0).
+LOG_RATIO = 100.0
+
+
+def box_stats(bundle: Analysis, feature: str) -> pl.DataFrame:
+    """Per segment: quartiles, whisker ends (Tukey) and how many customers lie beyond them.
+
+    Columns ``seg``, ``n``, ``q1``, ``median``, ``q3``, ``lo``, ``hi``, ``n_low``, ``n_high``,
+    ``min``, ``max``; computed over every customer (no sample), for display only.
+
+    Example:
+        >>> box_stats(bundle, "total_net_sales").columns[:3]  # doctest: +SKIP
+        ['seg', 'n', 'q1']
+    """
+    v = pl.col("v")
+    iqr = pl.col("q3") - pl.col("q1")
+    low_fence = pl.col("q1") - WHISKER_IQR * iqr
+    high_fence = pl.col("q3") + WHISKER_IQR * iqr
+    return (
+        bundle.customers.select(pl.col("segment").alias("seg"), v=pl.col(feature).cast(pl.Float64))
+        .filter(v.is_finite() & pl.col("seg").is_not_null())
+        .with_columns(
+            q1=v.quantile(0.25, "linear").over("seg"), q3=v.quantile(0.75, "linear").over("seg")
+        )
+        .group_by("seg")
+        .agg(
+            n=pl.len(),
+            q1=pl.col("q1").first(),
+            median=v.median(),
+            q3=pl.col("q3").first(),
+            lo=v.filter(v >= low_fence).min(),
+            hi=v.filter(v <= high_fence).max(),
+            n_low=(v < low_fence).sum(),
+            n_high=(v > high_fence).sum(),
+            min=v.min(),
+            max=v.max(),
+        )
+        .sort("seg")
+    )
+
+
+def _feature_unit(feature: str) -> tuple[str, str]:
+    """(unit for the panel title, d3 format of its axis) of a feature."""
+    kind = column_kind(feature)
+    if kind is None:
+        return "", ",.3~s"
+    if kind.kind == "money":
+        unit = formats.active().money_unit()
+        return (f"{unit} {kind.per}" if kind.per not in ("", "period") else unit), ",.3~s"
+    if kind.kind == "share":
+        return "%", ".0%"
+    if kind.kind == "days":
+        return "days", ",.0f"
+    if kind.kind == "count":
+        return "count", ",.3~s"
+    return "", ",.3~r"
+
+
+def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[str, Any]:
+    """One feature: a box per segment on the feature's own axis, the view clipped to the
+    whiskers, and a marked count of the customers beyond them (a Vega-Lite layer spec)."""
+    stats = box_stats(bundle, feature)
+    unit, axis_format = _feature_unit(feature)
+    lo = stats["lo"].min()
+    hi = stats["hi"].max()
+    log = lo is not None and hi is not None and lo > 0 and hi / lo > LOG_RATIO
+    labels = {s: segment_label(s, n) for s, n in bundle.segment_names.items()}
+    rows = records(
+        stats.with_columns(
+            seg_label=pl.col("seg").replace_strict(labels, default="?", return_dtype=pl.String),
+            above=pl.when(pl.col("n_high") > 0)
+            .then("▲ " + pl.col("n_high").cast(pl.String))
+            .otherwise(pl.lit("")),
+            below=pl.when(pl.col("n_low") > 0)
+            .then("▼ " + pl.col("n_low").cast(pl.String))
+            .otherwise(pl.lit("")),
+        )
+    )
+    if log:
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        scale: dict[str, Any] = {"type": "log", "padding": 16}
+        axis: dict[str, Any] = {"format": axis_format, "values": [10.0**d for d in decades]}
+    else:
+        scale = {"zero": False, "nice": False, "padding": 16}
+        axis = {"format": axis_format, "tickCount": 5}
+    tip = [
+        {"field": "seg_label", "type": "nominal", "title": "Segment"},
+        {"field": "n", "type": "quantitative", "title": "Customers", "format": ","},
+        *(
+            {"field": f, "type": "quantitative", "title": t, "format": ",.4~r"}
+            for f, t in (("median", "Median"), ("q1", "Lower quartile"), ("q3", "Upper quartile"))
+        ),
+        {"field": "n_high", "type": "quantitative", "title": "Customers above the whisker"},
+        {"field": "max", "type": "quantitative", "title": "Highest value", "format": ",.4~r"},
+        {"field": "n_low", "type": "quantitative", "title": "Customers below the whisker"},
+        {"field": "min", "type": "quantitative", "title": "Lowest value", "format": ",.4~r"},
+    ]
+
+    def y(field: str) -> dict[str, Any]:
+        return {"field": field, "type": "quantitative"}
+
+    def label(field: str, dy: int) -> dict[str, Any]:
+        # the text is empty where no customer lies beyond: nothing is drawn (a filter would
+        # leave an empty layer, whose infinite extent Vega warns about; null reads "null")
+        text = "above" if field == "hi" else "below"
+        return {
+            "mark": {"type": "text", "dy": dy, "fontSize": 10, "color": "#333333"},
+            "encoding": {"y": y(field), "text": {"field": text, "type": "nominal"}},
+        }
+
+    notes = [w for w in (unit, "log scale" if log else "") if w]
+    title = plain(feature) + (f" ({', '.join(notes)})" if notes else "")
+    order = list(labels.values())
+    return {
+        "title": {"text": title, "fontSize": 12, "anchor": "start", "limit": 340},
+        "width": max(150, 34 * len(order)),
+        "height": 170,
+        "data": {"values": rows},
+        "encoding": {
+            "x": {
+                "field": "seg_label",
+                "type": "nominal",
+                "title": None,
+                "sort": order,
+                "axis": {"labels": False, "ticks": False},
+            },
+            "color": colour,
+        },
+        "layer": [
+            {
+                "mark": {"type": "rule", "strokeWidth": 1.5},
+                "encoding": {
+                    "y": {**y("lo"), "title": None, "scale": scale, "axis": axis},
+                    "y2": {"field": "hi"},
+                    "tooltip": tip,
+                },
+            },
+            {
+                "mark": {"type": "bar", "size": 22, "opacity": 0.85},
+                "encoding": {"y": y("q1"), "y2": {"field": "q3"}, "tooltip": tip},
+            },
+            {
+                "mark": {"type": "tick", "size": 22, "thickness": 2},
+                "encoding": {"y": y("median"), "color": {"value": "black"}, "tooltip": tip},
+            },
+            label("hi", -8),
+            label("lo", 9),
+        ],
+    }
+
+
+def feature_boxplots(bundle: Analysis) -> RawSpec | None:
+    """Each segmentation feature by segment, one panel per feature on its own scale.
+
+    Real ledgers are skewed: a few customers buy hundreds of times more than the rest, so a
+    shared or standardised axis turns the boxes into flat lines. Each panel instead shows the
+    feature in its own unit, clipped to the whiskers (log-scaled when they span more than
+    100×), and marks how many customers lie beyond the whiskers (▲ above, ▼ below). Written
+    as a Vega-Lite dict: six layered panels built through Altair took 0.4 s of CPU.
+    """
     feats = bundle.features
     if not feats:
         return None
-    sample = display_sample(bundle.customers, MAX_BOX_CUSTOMERS)
-    frame = pl.concat(
-        [
-            sample.select(
-                pl.col("segment").alias("seg"),
-                feature=pl.lit(plain(f)),
-                value=pl.col(f).cast(pl.Float64).round_sig_figs(4),
-            )
-            for f in feats
-        ]
-    )
-    return (
-        with_segment_lookup(alt.Chart(chart_data(frame)), bundle)
-        .transform_joinaggregate(mu="mean(value)", sd="stdev(value)", groupby=["feature"])
-        .transform_calculate(z="datum.sd > 0 ? (datum.value - datum.mu) / datum.sd : 0")
-        .mark_boxplot(size=14, extent="min-max")
-        .encode(
-            x=alt.X("seg_label:N", title=None, axis=alt.Axis(labels=False, ticks=False)),
-            y=alt.Y("z:Q", title="Standardised value (0 = average customer)"),
-            color=alt.Color("seg_label:N", scale=segment_scale(bundle), title="Segment"),
-        )
-        .properties(width=150, height=150)
-        .facet(facet=alt.Facet("feature:N", title=None, sort=[plain(f) for f in feats]), columns=3)
-        .properties(title="How segments differ on each feature (boxplots, standardised)")
+    order = [segment_label(s, n) for s, n in bundle.segment_names.items()]
+    scale = segment_scale(bundle)
+    colour = {
+        "field": "seg_label",
+        "type": "nominal",
+        "title": "Segment",
+        "sort": order,
+        "scale": {"domain": scale.domain, "range": scale.range},
+        "legend": {"labelLimit": 360, "orient": "bottom", "direction": "vertical"},
+    }
+    return RawSpec(
+        {
+            "$schema": alt.SCHEMA_URL,
+            "title": {
+                "text": "How segments differ on each feature",
+                "subtitle": [
+                    "Box: the middle half of the segment's customers; black line: the median; "
+                    "whiskers: up to 1.5 box heights.",
+                    "▲ / ▼ n: customers beyond the whiskers (left out of the view). Hover for "
+                    "the values.",
+                ],
+            },
+            "columns": 3,
+            "spacing": 28,
+            "concat": [_box_panel(bundle, f, colour) for f in feats],
+        }
     )
 
 

@@ -22,6 +22,7 @@ import altair as alt
 from basketlens.report._chart_base import (
     _DATASETS,
     PALETTE,
+    RawSpec,
     plain,
     rule_text,
     rules_frame,
@@ -58,7 +59,7 @@ class ChartDef:
     slug: str
     title: str
     section: str
-    build: Callable[[Analysis], alt.TopLevelMixin | None]
+    build: Callable[[Analysis], alt.TopLevelMixin | RawSpec | None]
     note: str = ""
 
 

@@ -19,10 +19,9 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
-from basketlens.report import insights
-from basketlens.report.charts import plain
+from basketlens import textsafe
+from basketlens.report import _sheet_rows, formats, insights
 from basketlens.runfolder.analysis import Analysis
-from basketlens.textsafe import neutralise
 from basketlens.textsafe.frames import neutralise_expr
 
 log = logging.getLogger(__name__)
@@ -31,13 +30,29 @@ log = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
 #: Opportunities listed on each segment's sheet.
 MAX_SEGMENT_OPPORTUNITIES = 50_000
-_PERCENT = ("share", "support", "confidence", "coverage", "hit_rate", "precision", "recall")
-_MONEY = ("net_sales", "expected_value", "value", "revenue")
+#: Values read per column to choose its number of decimals.
+_SAMPLE = 5_000
+#: Tables with more rows than this have their rows written in one vectorised pass.
+FAST_ROWS = 50
 _INVALID_SHEET = str.maketrans({c: " " for c in "[]:*?/\\"})
+#: XlsxWriter writes a text like ``<r>…</r>`` as raw rich-text markup.
+_RICH_TEXT = r"(?s)^<r>.*</r>$"
+
+
+def neutralise(text: str) -> str:
+    """:func:`basketlens.textsafe.neutralise` (formula prefixes get an apostrophe), and text
+    that XlsxWriter would write as raw rich-text markup (``<r>…</r>``) too."""
+    markup = text.startswith("<r>") and text.endswith("</r>")
+    return "'" + text if markup else textsafe.neutralise(text)
 
 
 def prepare(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cell values: lists joined with " + ", text neutralised, NaN/inf blank, others as text."""
+    """Cell values: lists joined with " + ", text neutralised (see :func:`neutralise`) and cut
+    to the 32,767 characters a cell holds, NaN/inf blank, others as text.
+
+    A longer text would stop XlsxWriter's ``write_column`` there, leaving the rest of the
+    column empty.
+    """
     exprs = []
     for column, dtype in frame.schema.items():
         col = pl.col(column)
@@ -51,8 +66,21 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
             text = col.cast(pl.List(pl.String)).list.join(" + ")
         else:
             text = col.cast(pl.String)
-        exprs.append(neutralise_expr(text).alias(column))
-    return frame.select(exprs)
+        markup = text.str.contains(_RICH_TEXT)
+        exprs.append(
+            pl.when(markup).then("'" + text).otherwise(neutralise_expr(text)).alias(column)
+        )
+    cells = frame.select(exprs)
+    long = [
+        c
+        for c, t in cells.schema.items()
+        if t == pl.String and (cells[c].str.len_chars() > _sheet_rows.MAX_TEXT // 2).any()
+    ]
+    if long:  # rare: cut in Python, counting UTF-16 units as Excel does
+        cells = cells.with_columns(
+            pl.col(c).map_elements(_sheet_rows.utf16_truncate, return_dtype=pl.String) for c in long
+        )
+    return cells
 
 
 def sheet_name(text: str, taken: set[str]) -> str:
@@ -67,11 +95,26 @@ def sheet_name(text: str, taken: set[str]) -> str:
 
 
 class _Writer:
-    def __init__(self, path: Path) -> None:
+    """The workbook being written: styles, sheet names, and table rows written fast.
+
+    Tables longer than ``fast_rows`` rows have their first data row written by XlsxWriter
+    (which numbers the row's formats) and the rest spliced in after it closes
+    (:mod:`basketlens.report._sheet_rows`); ``fast_rows=None`` writes every cell through
+    XlsxWriter.
+    """
+
+    def __init__(
+        self, path: Path, fmt: formats.NumberFormat, *, fast_rows: int | None = FAST_ROWS
+    ) -> None:
+        self.path = path
+        self.fast_rows = fast_rows
+        self._deferred: dict[Any, list[_sheet_rows.Rows]] = {}
+        self._styles: dict[str, Any] = {}
         self.book = xlsxwriter.Workbook(
             str(path),
             {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True},
         )
+        self.numbers = fmt
         self.taken: set[str] = set()
         f = self.book.add_format
         self.fmt = {
@@ -85,14 +128,25 @@ class _Writer:
                     "border": 1,
                 }
             ),
-            "pct": f({"num_format": "0.0%"}),
-            "money": f({"num_format": "#,##0"}),
-            "int": f({"num_format": "#,##0"}),
-            "num": f({"num_format": "#,##0.000"}),
             "title": f({"bold": True, "font_size": 14}),
             "bold": f({"bold": True}),
             "wrap": f({"text_wrap": True, "valign": "top"}),
         }
+        self._number_formats: dict[str, Any] = {}
+
+    def number_format(self, code: str) -> Any:
+        """The cell format with Excel number format ``code`` (one per code)."""
+        if code not in self._number_formats:
+            self._number_formats[code] = self.book.add_format({"num_format": code})
+        return self._number_formats[code]
+
+    def column_format(self, column: formats.ColumnFormat) -> Any:
+        """The cell format of a column: counts whole, money in its currency, shares in %."""
+        if column.kind in ("text",):
+            return None
+        if column.kind == "id":
+            return self.number_format("0")
+        return self.number_format(excel_code(column, self.numbers))
 
     def table(self, title: str, frame: pl.DataFrame, *, note: str = "") -> Any:
         """A sheet holding ``frame`` with styled frozen header, autofilter, widths, formats."""
@@ -102,67 +156,117 @@ class _Writer:
             ws.write_string(0, 0, neutralise(note), self.fmt["bold"])
             start = 1
         shown = frame.head(MAX_ROWS)
-        widths = self.write_block(ws, start, shown)
-        for j, column in enumerate(frame.columns):
-            ws.set_column(j, j, widths[j], self._format(column, frame.schema[column]))
+        widths, cell_formats = self.write_block(ws, start, shown)
+        for j in range(frame.width):
+            ws.set_column(j, j, widths[j], cell_formats[j])
         ws.freeze_panes(start + 1, 0)
         if frame.width:
             ws.autofilter(start, 0, start + max(shown.height, 1), frame.width - 1)
         if frame.height > MAX_ROWS:
-            more = f"{frame.height - MAX_ROWS:,} more rows are in the bi/ tables"
+            more = self.numbers.integer(frame.height - MAX_ROWS) + " more rows are in bi/"
             ws.write_string(start + shown.height + 2, 0, more)
         return ws
 
-    def write_block(self, ws: Any, row: int, frame: pl.DataFrame) -> list[int]:
-        """Header at ``row`` and the rows below it, column by column; return column widths."""
+    def columns(self, frame: pl.DataFrame) -> list[formats.ColumnFormat]:
+        """How each column of ``frame`` reads (decimals chosen from a sample of its values)."""
+        out = []
+        for column, dtype in frame.schema.items():
+            numeric = dtype.is_numeric()
+            values = frame[column].drop_nulls().head(_SAMPLE).to_list() if numeric else []
+            integer = True if dtype.is_integer() else None
+            out.append(formats.ColumnFormat.of(column, values, self.numbers, integer=integer))
+        return out
+
+    def write_block(self, ws: Any, row: int, frame: pl.DataFrame) -> tuple[list[int], list[Any]]:
+        """Header at ``row`` and the rows below it, column by column; return column widths and
+        the cell format of each column."""
         cells = prepare(frame)
-        widths = []
-        for j, column in enumerate(frame.columns):
-            ws.write_string(row, j, plain(column), self.fmt["head"])
-            fmt = self._format(column, frame.schema[column])
-            ws.write_column(row + 1, j, cells[column].to_list(), fmt)
-            width = len(plain(column)) + 2
+        fast = self.fast_rows is not None and cells.height > self.fast_rows
+        widths, cell_formats = [], []
+        for j, (column, how) in enumerate(zip(frame.columns, self.columns(frame), strict=True)):
+            title = how.title()
+            ws.write_string(row, j, title, self.fmt["head"])
+            fmt = self.column_format(how)
+            values = cells[column].head(1) if fast else cells[column]
+            ws.write_column(row + 1, j, values.to_list(), fmt)
+            width = min(len(title), 28) + 2
             if cells.schema[column] == pl.String and cells.height:
                 width = max(width, (cells[column].str.len_chars().max() or 0) + 2)
             elif cells.height:
                 width = max(width, 12)
             widths.append(min(max(width, 8), 60))
-        return widths
+            cell_formats.append(fmt)
+        if fast:
+            styles = [self._style_token(fmt) for fmt in cell_formats]
+            rows = _sheet_rows.block(cells.slice(1), first_row=row + 2, styles=styles)
+            self._deferred.setdefault(ws, []).append(rows)
+        return widths, cell_formats
 
-    def _format(self, column: str, dtype: pl.DataType) -> Any:
-        if dtype.is_float():
-            if any(p in column for p in _PERCENT):
-                return self.fmt["pct"]
-            if column.endswith(_MONEY):
-                return self.fmt["money"]
-            return self.fmt["num"]
-        if dtype.is_integer():
-            return self.fmt["int"]
-        return None
+    def _style_token(self, fmt: Any) -> str:
+        """A placeholder for ``fmt``'s number, known only once XlsxWriter has closed."""
+        if fmt is None:
+            return ""
+        token = f"<S{id(fmt)}>"  # "<" never survives in escaped cell text
+        self._styles[token] = fmt
+        return token
 
     def close(self) -> None:
         self.book.close()
+        if not self._deferred:
+            return
+        order = [ws for ws in self.book.worksheets() if not ws.is_chartsheet]
+        sheets = {order.index(ws): rows for ws, rows in self._deferred.items()}
+        numbers = {token: fmt.xf_index for token, fmt in self._styles.items()}
+        _sheet_rows.splice(self.path, sheets, numbers)
+
+
+def excel_code(column: formats.ColumnFormat, numbers: formats.NumberFormat) -> str:
+    """The Excel number format of a column (Excel shows separators in the reader's locale).
+
+    Example:
+        >>> f = formats.NumberFormat.for_locale("en-GB", currency="GBP")
+        >>> excel_code(formats.ColumnFormat.of("net_sales", [1.5], f), f)
+        '"£"#,##0.00'
+    """
+    decimals = "." + "0" * column.decimals if column.decimals else ""
+    if column.kind == "share":
+        return f"0{decimals}%"
+    if column.kind == "money":
+        return numbers.excel_money_format(column.decimals)
+    return f"#,##0{decimals}"
 
 
 def _summary(w: _Writer, bundle: Analysis) -> None:
+    """Key numbers stored as numbers (with their formats), what to look at, the insights."""
     ws = w.book.add_worksheet(sheet_name("Summary", w.taken))
     ws.write_string(0, 0, "basketlens — customer segments and cross-sell", w.fmt["title"])
     row = 2
+    codes = {"count": "#,##0", "money": w.numbers.excel_money_format(0), "number": "#,##0.00"}
     for k in insights.key_numbers(bundle):
         ws.write_string(row, 0, k.label, w.fmt["bold"])
-        ws.write_string(row, 1, neutralise(k.value))
+        if k.number is None:
+            ws.write_string(row, 1, neutralise(k.value))
+        else:
+            ws.write_number(row, 1, k.number, w.number_format(codes.get(k.kind, "General")))
         ws.write_string(row, 2, neutralise(k.detail))
         row += 1
     row += 1
+    ws.write_string(row, 0, "Look first at", w.fmt["bold"])
+    for i, item in enumerate(insights.look_first(bundle), start=1):
+        row += 1
+        ws.write_string(row, 0, f"{i}. {item.title}")
+        ws.write_string(row, 1, neutralise(item.text))
+    row += 2
     ws.write_string(row, 0, "Insights", w.fmt["bold"])
-    for sentence in insights.summary_sentences(bundle):
+    for sentence in [*insights.summary_sentences(bundle), *insights.data_notes(bundle)]:
         row += 1
         ws.write_string(row, 0, neutralise(sentence))
     row += 2
     ws.write_string(row, 0, "Created", w.fmt["bold"])
     ws.write_string(row, 1, neutralise(str(bundle.info.get("created_at", ""))))
     ws.set_column(0, 0, 24)
-    ws.set_column(1, 2, 22)
+    ws.set_column(1, 1, 16)
+    ws.set_column(2, 2, 60)
 
 
 def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
@@ -175,7 +279,8 @@ def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
                             "antecedent_recency_days", "expected_value", "expected_quantity")
                 if opp is not None and c in opp.columns]  # fmt: skip
     for seg, name in bundle.segment_names.items():
-        ws = w.book.add_worksheet(sheet_name(f"Seg {seg} {name}", w.taken))
+        # a short unique sheet name; the segment's full name is the sheet's first row
+        ws = w.book.add_worksheet(sheet_name(f"Seg {seg}", w.taken))
         ws.write_string(0, 0, neutralise(f"Segment {seg}: {name}"), w.fmt["title"])
         row = 2
         ws.write_string(row, 0, "Rules (by lift)", w.fmt["bold"])
@@ -211,13 +316,27 @@ def _block(w: _Writer, ws: Any, row: int, frame: pl.DataFrame) -> int:
     return row + 1 + frame.height
 
 
+def write_sheet(frame: pl.DataFrame, *, path: Path, sheet: str) -> Path:
+    """A workbook of one styled sheet holding ``frame`` (e.g. ``basketlens mine --out x.xlsx``).
+
+    Example:
+        >>> write_sheet(rules.table, path=Path("rules.xlsx"), sheet="Rules")  # doctest: +SKIP
+    """
+    w = _Writer(path, formats.active())
+    try:
+        w.table(sheet, frame)
+    finally:
+        w.close()
+    return path
+
+
 def write_workbook(bundle: Analysis, *, path: Path) -> Path:
     """Write the workbook to ``path`` and return it.
 
     Example:
         >>> write_workbook(load_bundle("out"), path=Path("out/insights.xlsx"))  # doctest: +SKIP
     """
-    w = _Writer(path)
+    w = _Writer(path, formats.active())
     try:
         _summary(w, bundle)
         seg_cols = [c for c in bundle.segments.columns if not c.startswith("z__")]

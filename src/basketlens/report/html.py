@@ -14,7 +14,9 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -26,8 +28,8 @@ import vl_convert
 
 from basketlens import __version__
 from basketlens.errors import ModelError
-from basketlens.report import insights
-from basketlens.report.charts import CHARTS, PALETTE, plain
+from basketlens.report import formats, insights
+from basketlens.report.charts import CHARTS, PALETTE
 from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("opportunities", "Opportunities"),
     ("method", "Method"),
 )
-
-PERCENT = ("share", "support", "confidence", "coverage", "hit_rate", "precision", "recall")
-MONEY = ("net_sales", "expected_value", "value", "revenue")
 
 
 def esc(value: Any) -> str:
@@ -72,32 +71,45 @@ def script_json(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """The vega-embed + Vega-Lite + Vega JavaScript bundled by vl-convert (offline)."""
-    js = vl_convert.javascript_bundle()
+    """The vega-embed + Vega-Lite + Vega JavaScript bundled by vl-convert (offline).
+
+    Building it takes about a second, so it is kept in the user's cache folder
+    (``$XDG_CACHE_HOME/basketlens``, else ``~/.cache/basketlens``), one file per vl-convert
+    version; a cache that cannot be read or written is simply not used.
+    """
+    path = bundle_cache_path()
+    js = None
+    try:
+        js = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        js = None
+    if not js:
+        js = vl_convert.javascript_bundle()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(js, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            log.debug("vega bundle not cached at %s: %s", path, exc)
     if "</script" in js.lower() or "<!--" in js:  # would end the inline script early
         raise ModelError("the vl-convert JavaScript bundle cannot be inlined safely")
     return js
 
 
-def _format(column: str, value: Any) -> tuple[str, str | None]:
-    """Display text and sort key of a cell."""
-    if value is None:
-        return "", ""
-    if isinstance(value, list):
-        return " + ".join(str(v) for v in value), None
-    if isinstance(value, bool):
-        return ("yes" if value else "no"), None
-    if isinstance(value, int):
-        return f"{value:,}", str(value)
+def bundle_cache_path() -> Path:
+    """Where :func:`vega_bundle` keeps the bundle of this vl-convert version."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "basketlens" / f"vega-bundle-{vl_convert.__version__}.js"
+
+
+def _cell_key(value: Any) -> str | None:
+    """The sort key of a numeric cell (the raw number; the text is locale-formatted)."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(int(value))
     if isinstance(value, float):
-        if value != value:
-            return "", ""
-        if any(p in column for p in PERCENT):
-            return f"{value:.2%}", repr(value)
-        if column.endswith(MONEY):
-            return f"{value:,.0f}", repr(value)
-        return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}", repr(value)
-    return str(value), None
+        return repr(value) if value == value else ""
+    return str(value)
 
 
 def table_html(
@@ -108,24 +120,41 @@ def table_html(
     limit: int | None = None,
     filterable: bool = True,
 ) -> str:
-    """A sortable (click a header) and filterable table; rows beyond ``limit`` are noted."""
+    """A sortable (click a header) and filterable table; rows beyond ``limit`` are noted.
+
+    Numbers follow the active :class:`~basketlens.report.formats.NumberFormat`: counts without
+    decimals, money with its currency, shares in %, one number of decimals per column; a
+    column's title names its unit ("net sales (GBP, 2010-12-01 to 2011-12-09)").
+    """
     titles = titles or {}
     limit = MAX_TABLE_ROWS if limit is None else limit
     shown = frame.head(limit)
+    fmt = formats.active()
     numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
+    cols = {
+        c: formats.ColumnFormat.of(
+            c, shown[c].to_list() if c in numeric else [], fmt,
+            integer=True if frame.schema[c].is_integer() else None,
+        )
+        for c in frame.columns
+    }  # fmt: skip
     head = "".join(
         f'<th scope="col" data-type="{"num" if c in numeric else "text"}">'
-        f"{esc(titles.get(c, plain(c)))}</th>"
+        f"{esc(cols[c].title(titles.get(c)))}</th>"
         for c in frame.columns
     )
     body = []
-    for row in shown.iter_rows(named=True):
+    for row in shown.iter_rows():
         cells = []
-        for column, value in row.items():
-            text, key = _format(column, value)
-            attr = f' data-v="{esc(key)}"' if key is not None else ""
-            cls = ' class="num"' if column in numeric else ""
-            cells.append(f"<td{cls}{attr}>{esc(text)}</td>")
+        for column, value in zip(frame.columns, row, strict=True):
+            if column in numeric:
+                key = _cell_key(value)
+                attr = f' data-v="{esc(key)}"' if key is not None else ""
+                cells.append(f'<td class="num"{attr}>{esc(cols[column].text(value))}</td>')
+            elif isinstance(value, list):
+                cells.append(f"<td>{esc(' + '.join(str(v) for v in value))}</td>")
+            else:
+                cells.append(f"<td>{esc(cols[column].text(value))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts = []
     if filterable and frame.height > 5:
@@ -139,8 +168,8 @@ def table_html(
     )
     if frame.height > limit:
         parts.append(
-            f'<p class="note">Showing the first {limit:,} of {frame.height:,} rows; the full table '
-            "is in insights.xlsx and the bi/ folder.</p>"
+            f'<p class="note">Showing the first {fmt.integer(limit)} of {fmt.integer(frame.height)}'
+            " rows; the full table is in insights.xlsx and the bi/ folder.</p>"
         )
     return "".join(parts)
 
@@ -198,8 +227,16 @@ def _summary(page: _Page, bundle: Analysis) -> None:
         f'</div><div class="d">{esc(k.detail)}</div></div>'
         for k in insights.key_numbers(bundle)
     )
+    first = "".join(
+        f'<li><a href="#{esc(t.anchor)}">{esc(t.title)}</a>: {esc(t.text)}</li>'
+        for t in insights.look_first(bundle)
+    )
     items = "".join(f"<li>{esc(s)}</li>" for s in insights.summary_sentences(bundle))
-    page.add("summary", f'<div class="cards">{cards}</div><ul class="insights">{items}</ul>')
+    page.add(
+        "summary",
+        f'<div class="cards">{cards}</div><h3>Look first at</h3><ol class="first">{first}</ol>'
+        f'<h3>Insights</h3><ul class="insights">{items}</ul>',
+    )
 
 
 def repr_name(name: object) -> str:
@@ -378,28 +415,33 @@ def render_html(
     *,
     path: Path,
     notes: Sequence[str] = (),
+    vega_js: str | Future[str] | None = None,
+    fmt: formats.NumberFormat | None = None,
 ) -> Path:
     """Write the report page to ``path`` and return it.
+
+    ``vega_js``: the chart library bundle, or a future of it (built beside the tables);
+    default :func:`vega_bundle`. ``fmt``: how numbers read (default: the active format).
 
     Example:
         >>> render_html(bundle, build_specs(bundle), path=Path("out/report.html"))  # doctest: +SKIP
     """
-    page = _Page(specs)
-    _summary(page, bundle)
-    for note in notes:
-        page.add("summary", f'<p class="note">{esc(note)}</p>')
-    _quality(page, bundle)
-    _segments(page, bundle)
-    _products(page, bundle)
-    _rules(page, bundle)
-    _opportunities(page, bundle)
-    _method(page, bundle)
-    nav, body, spec_tags = page.html()
-    rows = bundle.info.get("rows", {})
-    subtitle = (
-        f"{bundle.customers.height:,} customers · {rows.get('lines_kept', 0):,} sales lines · "
-        f"created {bundle.info.get('created_at', 'unknown')}"
-    )
+    fmt = fmt or formats.active()
+    with formats.using(fmt):
+        page = _Page(specs)
+        _summary(page, bundle)
+        for note in [*insights.data_notes(bundle), *notes]:
+            page.add("summary", f'<p class="note">{esc(note)}</p>')
+        _quality(page, bundle)
+        _segments(page, bundle)
+        _products(page, bundle)
+        _rules(page, bundle)
+        _opportunities(page, bundle)
+        _method(page, bundle)
+        nav, body, spec_tags = page.html()
+        subtitle = insights.subtitle(bundle)
+    if isinstance(vega_js, Future):
+        vega_js = vega_js.result()
     template = Template(
         resources.files("basketlens.report").joinpath("template.html").read_text(encoding="utf-8")
     )
@@ -410,7 +452,8 @@ def render_html(
         nav=nav,
         body=body,
         specs=spec_tags,
-        vega_js=vega_bundle(),
+        format_locale=script_json(fmt.d3_locale()),
+        vega_js=vega_js if vega_js is not None else vega_bundle(),
     )
     path.write_text(text, encoding="utf-8")
     log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)

@@ -1,4 +1,4 @@
-"""Options of the report stage: which report files to render.
+"""Options of the report stage: which report files to render, and how numbers read.
 
 Example:
     >>> ReportOptions(enabled=False).validate().enabled
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from basketlens._params import Boolean, Options, param
+from basketlens._params import Boolean, Options, Registered, Text, param
 
 
 @dataclass(frozen=True)
@@ -37,4 +37,19 @@ class ReportOptions(Options):
         "Also write the BI tables as CSV beside the Parquet ones.",
         cli="--csv",
         sets=True,
+    )
+    locale: str | None = param(
+        None,
+        Registered("basketlens.report.formats:LOCALES", allow_none=True),
+        "Locale of the numbers in the report, workbook and summary (thousands and decimal "
+        "separators), e.g. de-DE, fr-FR, en-GB.",
+        cli="--locale",
+        default_text="from the environment (LC_ALL, LC_NUMERIC, LANG)",
+    )
+    currency: str | None = param(
+        None,
+        Text(allow_none=True),
+        "Currency of the money amounts: an ISO code (GBP, EUR, USD) or a symbol.",
+        cli="--currency",
+        default_text="from the data (known layouts), else none",
     )
