@@ -166,8 +166,9 @@ def test_outputs_include_opportunities_model_and_report(demo_run) -> None:
         assert (out / name).exists(), name
     rules = pl.read_parquet(out / "rules.parquet")
     opportunities = pl.read_parquet(out / "opportunities.parquet")
-    per_rule = opportunities.group_by("scope", "rule_id").len()
-    joined = rules.join(per_rule, on=["scope", "rule_id"], how="left").with_columns(
-        pl.col("len").fill_null(0)
-    )
+    # a rule's opportunity_customers: the calls (customer × item) that list it
+    listed = opportunities.select(rule_id=pl.col("rule_ids")).explode("rule_id")
+    per_rule = listed.group_by("rule_id").len()
+    joined = rules.join(per_rule, on="rule_id", how="left").with_columns(pl.col("len").fill_null(0))
     assert (joined["opportunity_customers"] == joined["len"]).all()
+    assert opportunities.select("customer_id", "item").is_unique().all()

@@ -62,9 +62,26 @@ COLUMNS_TABLE = "columns"
 def run_mining_defaults() -> MiningOptions:
     """The mining options of a ``run`` (the library defaults, with the run's own profile).
 
-    A run mines every segment as well as all baskets, so it bounds the itemset length.
+    A run mines every segment as well as all baskets, so it bounds the itemset length. The
+    number of rules comes from the data, not from a target: each scope is mined at the lowest
+    ``min_count`` within the blow-up guard ``max_rules``, redundant rules are dropped and the
+    rest must pass Fisher's exact test against independence and against every rule with one
+    left-hand item fewer, at a 5% false-discovery rate (Benjamini–Hochberg), and be seen at
+    five customers at least (one customer's reorders are a habit, not a pattern). Rules
+    between item families and categories are mined too. ``basketlens mine`` keeps the exact,
+    unpruned library defaults.
     """
-    return MiningOptions(max_len=4)
+    return MiningOptions(
+        max_len=4,
+        target_rules=None,
+        max_rules=20_000,
+        prune_redundant=True,
+        significant=0.05,
+        significance_test="productive",
+        adjust="bh",
+        min_customers=5,
+        generalised=True,
+    )
 
 
 @dataclass(frozen=True)

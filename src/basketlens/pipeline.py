@@ -200,8 +200,7 @@ def fit_stages(
     if config.mine.enabled:
         with clock.stage("mine", "mining association rules overall and per segment"):
             mining = run_mining(lines, segmenter.assignments_, config.mine, items)
-            scopes = mining.rules.table["scope"].n_unique()
-            clock.detail = f"{mining.rules.table.height:,} rules in {scopes} scopes"
+            clock.detail = mining.summary
         if opportunities:
             with clock.stage("opportunities", "finding cross-sell opportunities"):
                 found = run_opportunities(
@@ -211,9 +210,10 @@ def fit_stages(
                     items=items,
                     segmenter=segmenter,
                     options=config.recommend,
+                    families=None if mining.families is None else mining.families.table,
                 )
                 clock.detail = (
-                    f"{found.opportunities.table.height:,} opportunities, "
+                    f"{found.call_list.table.height:,} opportunities, "
                     f"{found.recommendations['customer_id'].n_unique():,} customers "
                     "with recommendations"
                 )
@@ -342,7 +342,10 @@ def assemble(
         rules=rules,
         item_support=mining.item_support if mining is not None else None,
         itemsets=mining.itemsets if mining is not None else None,
-        opportunities=opp.opportunities.table if opp is not None else None,
+        families=mining.families.table
+        if mining is not None and mining.families is not None
+        else None,
+        opportunities=opp.call_list.table if opp is not None else None,
         recommendations=opp.recommendations if opp is not None else None,
         info=info,
         model=opp.model if opp is not None else None,

@@ -23,7 +23,14 @@ from basketlens.mining.options import MiningOptions
 
 @stage_flags(
     MiningOptions,
-    exclude=("enabled", "per_segment", "itemsets", "min_scope_baskets"),
+    exclude=(
+        "enabled",
+        "per_segment",
+        "itemsets",
+        "min_scope_baskets",
+        "min_customers",  # a basket file names no customers
+        "generalised",  # nor item families or categories
+    ),
     rename={"top": ("--top", "--top-rules")},
 )
 @handle_errors
@@ -107,7 +114,7 @@ def mine_file(
     if search is not None:
         err_console.print(
             f"threshold help: min_count {search['min_count']} "
-            f"(support {search['min_support']:.5f}) for about {search['target_rules']} rules"
+            f"(support {search['min_support']:.5f}) for {search['goal']}"
         )
     mined = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)

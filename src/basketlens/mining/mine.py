@@ -3,15 +3,18 @@
 One :class:`~basketlens.mining.options.MiningOptions` drives every step, in this order:
 
 1. threshold help when neither ``min_support`` nor ``min_count`` is given
-   (:func:`~basketlens.mining.thresholds.suggest_min_count`, counting rules with the same
-   filters as step 3);
+   (:func:`~basketlens.mining.thresholds.suggest_min_count`: about ``target_rules`` rules,
+   or the lowest count within the guard ``max_rules``; counting rules with the same filters
+   as step 3);
 2. frequent itemsets (:func:`~basketlens.mining.itemsets.mine_itemsets`, with ``max_len``
    and the ``max_itemsets`` budget);
 3. rules with the filters ``min_confidence``, ``min_lift``, ``min_len``, ``max_len``,
    ``consequent_max_len``, the ``measures``, sorted by ``sort_by``;
-4. ``prune_redundant``, then ``significant`` (with ``adjust``), then ``top`` by ``sort_by``.
+4. ``prune_redundant``, then ``significant`` (with ``significance_test`` and ``adjust``),
+   then ``min_customers`` (:mod:`basketlens.mining.customers`), then ``top`` by ``sort_by``.
 
-The search record, when used, is in ``rules.info["threshold_search"]`` (else None).
+The search record, when used, is in ``rules.info["threshold_search"]`` (else None);
+``rules.info["pruning"]`` counts the rules each step of 4 removed.
 
 Example:
     >>> r = mine_rules([["a", "b"]] * 3 + [["a"]], min_count=2)
@@ -24,6 +27,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
+from basketlens.errors import ParameterError
+from basketlens.mining.customers import rule_customers
 from basketlens.mining.encode import to_basket_matrix
 from basketlens.mining.itemsets import mine_itemsets
 from basketlens.mining.options import MiningOptions
@@ -35,11 +42,19 @@ logger = logging.getLogger(__name__)
 __all__ = ["mine_rules"]
 
 
-def mine_rules(baskets: Any, options: MiningOptions | None = None, **changes: Any) -> Rules:
+def mine_rules(
+    baskets: Any,
+    options: MiningOptions | None = None,
+    *,
+    units: np.ndarray | None = None,
+    **changes: Any,
+) -> Rules:
     """Mine rules from ``baskets`` (anything :func:`to_basket_matrix` accepts).
 
     ``options`` defaults to ``MiningOptions()``; ``changes`` are MiningOptions field names
     that override it (an unknown name raises :class:`ParameterError` with a suggestion).
+    ``units`` gives the customer (integer code) of each basket, which ``min_customers``
+    needs.
     Every value is validated before any mining. Options about the pipeline (``enabled``,
     ``per_segment``, ``itemsets``, ``min_scope_baskets``) do not apply here.
 
@@ -53,6 +68,11 @@ def mine_rules(baskets: Any, options: MiningOptions | None = None, **changes: An
         basketlens.errors.ParameterError: mine_rules: unknown key 'min_confidance'; valid: ...
     """
     opts = (options or MiningOptions()).updated(changes, source="mine_rules").validate()
+    if opts.min_customers is not None and opts.min_customers > 1 and units is None:
+        raise ParameterError(
+            f"min_customers={opts.min_customers} needs the customer of each basket; pass "
+            "units= (one integer code per basket), or leave min_customers unset"
+        )
     matrix = to_basket_matrix(baskets)
     search = None
     min_count = opts.min_count
@@ -67,12 +87,40 @@ def mine_rules(baskets: Any, options: MiningOptions | None = None, **changes: An
         max_itemsets=opts.max_itemsets,
     )
     rules = itemsets.rules(**rule_filters(opts), measures=opts.measures, sort_by=opts.sort_by)
+    pruning = {
+        "candidates": len(rules),
+        "redundant": 0,
+        "not_significant": 0,
+        "few_customers": 0,
+        "beyond_top": 0,
+    }
     if opts.prune_redundant:
+        before = len(rules)
         rules = rules.prune_redundant()
-    if opts.significant is not None:
-        rules = rules.significant(alpha=opts.significant, adjust=opts.adjust)
+        pruning["redundant"] = before - len(rules)
+    if opts.significant is not None and opts.significant < 1:
+        before = len(rules)
+        rules = rules.significant(
+            alpha=opts.significant,
+            adjust=opts.adjust,
+            test=opts.significance_test,
+            itemsets=itemsets,
+        )
+        pruning["not_significant"] = before - len(rules)
+    if opts.min_customers is not None and opts.min_customers > 1:
+        before = len(rules)
+        seen = rule_customers(rules.table, matrix, np.asarray(units))
+        rules = rules.keep(seen >= opts.min_customers, {"min_customers": opts.min_customers})
+        pruning["few_customers"] = before - len(rules)
     if opts.top is not None:
+        before = len(rules)
         rules = rules.top(opts.top, by=opts.sort_by)
-    info = {**rules.info, "threshold_search": None if search is None else search.to_dict()}
+        pruning["beyond_top"] = before - len(rules)
+    pruning["kept"] = len(rules)
+    info = {
+        **rules.info,
+        "threshold_search": None if search is None else search.to_dict(),
+        "pruning": pruning,
+    }
     logger.info("mine_rules: %d rules at min_count=%d", len(rules), itemsets.min_count)
     return Rules(rules.table, info)
