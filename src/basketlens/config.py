@@ -67,7 +67,7 @@ def run_mining_defaults() -> MiningOptions:
     ``min_count`` within the blow-up guard ``max_rules``, redundant rules are dropped and the
     rest must pass Fisher's exact test against independence and against every rule with one
     left-hand item fewer, at a 5% false-discovery rate (Benjamini–Hochberg), and be seen at
-    five customers at least (one customer's reorders are a habit, not a pattern). Rules
+    ten customers at least (one customer's reorders are a habit, not a pattern). Rules
     between item families and categories are mined too. ``basketlens mine`` keeps the exact,
     unpruned library defaults.
     """
@@ -79,7 +79,7 @@ def run_mining_defaults() -> MiningOptions:
         significant=0.05,
         significance_test="productive",
         adjust="bh",
-        min_customers=5,
+        min_customers=10,
         generalised=True,
     )
 

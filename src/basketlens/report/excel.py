@@ -174,15 +174,44 @@ def _summary(w: _Writer, bundle: Analysis) -> None:
     ws.set_column(1, 2, 22)
 
 
+#: Rule columns of a segment sheet (those present).
+SEGMENT_RULE_COLUMNS = (
+    "rule_id", "level", "kind", "antecedent_names", "consequent_names", "support", "confidence",
+    "lift", "opportunity_customers", "antecedent_count", "both_count",
+)  # fmt: skip
+#: Call-list columns of a segment sheet (those present).
+SEGMENT_CALL_COLUMNS = (
+    "rank", "customer_id", "customer_name", "item_name", "kind", "expected_value",
+    "confidence", "lift", "rule", "n_rules", "rule_ids", "antecedent_orders",
+    "antecedent_recency_days", "expected_quantity",
+)  # fmt: skip
+#: Lead rules listed in a segment sheet's "spread" block.
+MAX_SPREAD_RULES = 25
+
+
+def _spread(calls: pl.DataFrame) -> pl.DataFrame:
+    """The lead rules of a segment's calls: calls each leads, items, expected value — the
+    spread of rules over the call list (one rule filling it would show at once)."""
+    total = max(calls.height, 1)
+    return (
+        calls.group_by("rule", maintain_order=True)
+        .agg(
+            pl.len().alias("calls"),
+            pl.col("rank").min().alias("best_rank"),
+            pl.col("item_name").n_unique().alias("items"),
+            pl.col("expected_value").sum().alias("expected_value"),
+        )
+        .with_columns((pl.col("calls") / total).alias("share_of_calls"))
+        .sort(["calls", "expected_value"], descending=True)
+        .head(MAX_SPREAD_RULES)
+        .select("rule", "calls", "share_of_calls", "best_rank", "items", "expected_value")
+    )
+
+
 def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
     rules, opp = bundle.rules, bundle.opportunities
-    rule_cols = [c for c in ("rule_id", "antecedent_names", "consequent_names", "support",
-                             "confidence", "lift", "opportunity_customers", "antecedent_count",
-                             "both_count") if rules is not None and c in rules.columns]  # fmt: skip
-    opp_cols = [c for c in ("rank", "customer_id", "customer_name", "rule_id", "antecedent_names",
-                            "consequent_names", "confidence", "lift", "antecedent_orders",
-                            "antecedent_recency_days", "expected_value", "expected_quantity")
-                if opp is not None and c in opp.columns]  # fmt: skip
+    rule_cols = [c for c in SEGMENT_RULE_COLUMNS if rules is not None and c in rules.columns]
+    opp_cols = [c for c in SEGMENT_CALL_COLUMNS if opp is not None and c in opp.columns]
     for seg, name in bundle.segment_names.items():
         ws = w.book.add_worksheet(sheet_name(f"Seg {seg} {name}", w.taken))
         ws.write_string(0, 0, neutralise(f"Segment {seg}: {name}"), w.fmt["title"])
@@ -195,16 +224,17 @@ def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
         else:
             part = rules.filter(pl.col("scope") == str(seg)).sort("lift", descending=True)
             row = _block(w, ws, row, part.select(rule_cols)) + 2
-        ws.write_string(row, 0, "Opportunities: customers who buy the left side but never the "
-                                "right (by expected value)", w.fmt["bold"])  # fmt: skip
-        row += 1
         if opp is None:
             ws.write_string(row, 0, "opportunities.parquet is not in this output folder")
         else:
-            part = opp.filter(pl.col("scope") == str(seg))
-            if "expected_value" in part.columns:
-                part = part.sort("expected_value", descending=True)
-            _block(w, ws, row, part.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
+            calls = opp.filter(pl.col("segment") == seg).sort("rank")
+            ws.write_string(row, 0, "Spread of rules over the call list: the rules that lead "
+                                    "this segment's calls", w.fmt["bold"])  # fmt: skip
+            row = _block(w, ws, row + 1, _spread(calls)) + 2
+            ws.write_string(row, 0, "Opportunities (the call list): an item to offer each "
+                                    "customer, best first; rule = the strongest of the n_rules "
+                                    "behind it", w.fmt["bold"])  # fmt: skip
+            _block(w, ws, row + 1, calls.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
         ws.freeze_panes(1, 0)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 4, 32)

@@ -70,7 +70,11 @@ def key_numbers(bundle: Analysis) -> list[KeyNumber]:
     ]
     if bundle.rules is not None:
         scopes = bundle.rules["scope"].n_unique()
-        out.append(KeyNumber("Rules", f"{bundle.rules.height:,}", f"in {scopes} scopes"))
+        detail = f"in {scopes} scopes"
+        if "kind" in bundle.rules.columns:
+            cross = int((bundle.rules["kind"] == "cross_sell").sum())
+            detail += f", {cross:,} cross-sell"
+        out.append(KeyNumber("Rules", f"{bundle.rules.height:,}", detail))
     if bundle.opportunities is not None:
         opp = bundle.opportunities
         detail = ""
@@ -138,6 +142,8 @@ def rule_sentences(bundle: Analysis, *, top: int = 3) -> list[str]:
     rules = bundle.rules
     if rules is None or rules.is_empty():
         return []
+    if "kind" in rules.columns:  # the headline speaks of cross-sell, not product variants
+        rules = rules.filter(pl.col("kind") == "cross_sell")
     scoped = rules.filter(pl.col("scope") == "all")
     scoped = scoped if not scoped.is_empty() else rules
     out = []
