@@ -216,6 +216,17 @@ def write_output_folder(
             mirror_rule_id=pl.lit(None, pl.String),
             parent_rule_id=pl.lit(None, pl.String),
         )
+        family_rule = rules.head(1).with_columns(  # one rule between two item families
+            rule_id=pl.lit("all-f000001"),
+            scope=pl.lit("all"),
+            antecedent=pl.lit(["family:I000"]),
+            consequent=pl.lit(["family:I002"]),
+            antecedent_names=pl.lit([item_names[0]]),
+            consequent_names=pl.lit([item_names[2]]),
+            level=pl.lit("family"),
+            kind=pl.lit("cross_sell"),
+        )
+        rules = pl.concat([rules, family_rule])
         if opportunities:
             rules = rules.with_columns(
                 opportunity_customers=pl.Series([(i * 3) % 11 + 1 for i in range(rules.height)])

@@ -41,6 +41,15 @@ def test_demo_segments_recover_the_planted_personas(demo_run) -> None:
     assert ari >= 0.8, f"ARI {ari:.3f} with k={result.analysis.segments.height}"
 
 
+def test_demo_planted_links_are_cross_sell_rules_of_their_segment(demo_run) -> None:
+    from tests.test_planted_rules import missing_planted_rules
+
+    ledger, result = demo_run
+    analysis = result.analysis
+    assert analysis.rules is not None
+    assert missing_planted_rules(ledger, analysis.customers, analysis.rules) == []
+
+
 def test_demo_outputs_follow_the_contract(demo_run) -> None:
     _, result = demo_run
     out = result.out_dir

@@ -118,6 +118,7 @@ class MiningResult:
                 ("not_significant", "not significant"),
                 ("few_customers", "seen at too few customers"),
                 ("beyond_top", "beyond --top-rules"),
+                ("repeats_item_rules", "repeating an item rule"),
             )
             if pruning.get(k)
         ]
@@ -219,11 +220,23 @@ def basket_units(lines: pl.DataFrame, matrix: BasketMatrix) -> np.ndarray:
 def _account(record: dict[str, Any]) -> dict[str, int]:
     """Sum the per-scope pruning records of a scoped mining record."""
     total = dict.fromkeys(
-        ("candidates", "redundant", "not_significant", "few_customers", "beyond_top", "kept"), 0
+        (
+            "candidates",
+            "redundant",
+            "not_significant",
+            "few_customers",
+            "beyond_top",
+            "repeats_item_rules",
+            "kept",
+        ),
+        0,
     )
     for scope in record.get("scopes", {}).values():
         for key, value in ((scope.get("rules") or {}).get("pruning") or {}).items():
             total[key] = total.get(key, 0) + int(value)
+    # family rules whose every family holds one item repeat an item rule (levels.mine_level)
+    total["repeats_item_rules"] = int(record.get("repeats_item_rules", 0))
+    total["kept"] -= total["repeats_item_rules"]
     return total
 
 

@@ -102,8 +102,7 @@ CALL_LIST_SCHEMA: pl.Schema = pl.Schema(
 
 _EVIDENCE = (
     "customer_id", "item", "rule_id", "scope", "level", "confidence", "lift", "value",
-    "quantity", "antecedent", "consequent", "antecedent_orders", "antecedent_last_date",
-    "antecedent_recency_days",
+    "quantity", "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
 )  # fmt: skip
 
 
@@ -147,6 +146,8 @@ def _rule_meta(rules: pl.DataFrame) -> pl.DataFrame:
     meta = rules.select(
         "rule_id",
         "scope",
+        "antecedent",
+        "consequent",
         (pl.col("level") if "level" in cols else pl.lit("item")).alias("level"),
         (pl.col("kind") if "kind" in cols else pl.lit(CROSS_SELL)).alias("kind"),
         (pl.col("mirror_rule_id") if "mirror_rule_id" in cols else pl.lit(None, pl.String)).alias(
@@ -165,7 +166,11 @@ def _rule_meta(rules: pl.DataFrame) -> pl.DataFrame:
 
 def _item_evidence(opp_table: pl.DataFrame, opp: object) -> pl.DataFrame:
     """One row per (rule, customer, right-hand item the customer lacks), valued per item."""
-    ev = opp_table.with_columns(item=pl.col("consequent")).explode("item")
+    lean = opp_table.select(
+        "customer_id", "rule_id", "scope", "confidence", "lift", "consequent",
+        "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
+    )  # fmt: skip
+    ev = lean.with_columns(item=pl.col("consequent")).explode("item")
     multi = (ev["consequent"].list.len() > 1).to_numpy()
     matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
     if multi.any():
@@ -364,41 +369,42 @@ def build_call_list(
 
 
 def _combine(ev: pl.DataFrame, meta: pl.DataFrame, opp: object, diversity: float) -> pl.DataFrame:
-    """One row per customer and item; lead rule, supporting rules, priority and rank."""
-    ev = ev.join(meta.select("rule_id", "kind", "pair", "mirrored",
-                             "antecedent_names", "consequent_names"), on="rule_id")  # fmt: skip
-    ordered = ev.sort(
-        ["value", "confidence", "lift", "rule_id"],
+    """One row per customer and item; lead rule, supporting rules, priority and rank.
+
+    The evidence rows stay lean (numbers and ids); the lead rule's lists and names are joined
+    once per call, after grouping.
+    """
+    keys = meta.select("rule_id", "kind", "pair").sort("rule_id")
+    keys = keys.with_columns(
+        rule_no=pl.int_range(pl.len(), dtype=pl.Int64),
+        variant_rule=pl.col("kind") == VARIANT,
+    )
+    pair_no = keys.select("pair").unique().sort("pair").with_row_index("pair_no")
+    keys = keys.join(pair_no, on="pair").select("rule_id", "rule_no", "variant_rule", "pair_no")
+    ordered = ev.join(keys, on="rule_id").sort(
+        ["value", "confidence", "lift", "rule_no"],
         descending=[True, True, True, False],
         nulls_last=True,
     )
-    first = [c for c in ordered.columns if c not in ("customer_id", "item", "rule_id")]
+    lead = ("rule_id", "scope", "level", "confidence", "lift", "value", "quantity", "pair_no",
+            "antecedent_orders", "antecedent_last_date", "antecedent_recency_days")  # fmt: skip
     calls = ordered.group_by(["customer_id", "item"], maintain_order=True).agg(
-        pl.col("rule_id").first(),
         pl.col("rule_id").alias("rule_ids"),
         pl.len().cast(pl.Int32).alias("n_rules"),
-        pl.col("kind").eq(VARIANT).any().alias("variant_rule"),
-        pl.col("owns_variant").any().alias("owns_any"),
-        *(pl.col(c).first() for c in first if c not in ("owns_variant",)),
+        (pl.col("variant_rule").any() | pl.col("owns_variant").any()).alias("is_variant"),
+        *(pl.col(c).first() for c in lead),
     )
     names = dict(opp.item_names)  # type: ignore[attr-defined]
     calls = calls.with_columns(
-        kind=pl.when(pl.col("variant_rule") | pl.col("owns_any"))
-        .then(pl.lit(VARIANT))
-        .otherwise(pl.lit(CROSS_SELL)),
-        item_name=pl.col("item").replace_strict(
-            names, default=pl.col("item"), return_dtype=pl.String
-        ),
-        rule=_rule_text_expr(),
+        kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
         expected_quantity=pl.col("quantity"),
-    )
-    calls = calls.sort(
+    ).sort(
         ["expected_value", "confidence", "lift", "customer_id", "item"],
         descending=[True, True, True, False, False],
         nulls_last=True,
     )
-    nth_rule = pl.int_range(pl.len()).over("pair")
+    nth_rule = pl.int_range(pl.len()).over("pair_no")
     nth_item = pl.int_range(pl.len()).over("item")
     decay = pl.lit(float(diversity))
     calls = calls.with_columns(
@@ -409,8 +415,19 @@ def _combine(ev: pl.DataFrame, meta: pl.DataFrame, opp: object, diversity: float
         descending=[True, True, True, False, False],
         nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    lead_rules = meta.select(
+        "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names", "mirrored"
+    ).with_columns(rule=_rule_text_expr())
     customers: pl.DataFrame = opp.customers  # type: ignore[attr-defined]
-    calls = calls.join(customers, on="customer_id", how="left", maintain_order="left")
+    calls = (
+        calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
+        .join(customers, on="customer_id", how="left", maintain_order="left")
+        .with_columns(
+            item_name=pl.col("item").replace_strict(
+                names, default=pl.col("item"), return_dtype=pl.String
+            )
+        )
+    )
     return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
 
 
