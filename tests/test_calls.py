@@ -31,6 +31,7 @@ BOUGHT = {
     "c6": ["bag"],
     "c7": ["wine"],
 }
+PRICE = {"bag": 4.0, "brie_a": 10.0, "brie_b": 12.0}
 SEGMENT = {"c1": 0, "c2": 0, "c3": 0, "c4": 0, "c5": 1, "c6": 1, "c7": 1}
 
 
@@ -43,7 +44,7 @@ def _lines() -> pl.DataFrame:
             "basket": [f"{r[0]}-1" for r in rows],
             "date": [datetime(2024, 1, 1)] * len(rows),
             "quantity": [1.0] * len(rows),
-            "net_sales": [{"bag": 4.0, "brie_a": 10.0, "brie_b": 12.0}.get(r[1], 6.0) for r in rows],
+            "net_sales": [PRICE.get(r[1], 6.0) for r in rows],
         }
     )
 
