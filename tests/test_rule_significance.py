@@ -136,9 +136,15 @@ def test_run_profile_accounts_for_every_rule_removed() -> None:
     assert {("k",), ("l",)} <= set(map(tuple, rules.table["antecedent"].to_list()))
     assert rules.info["threshold_search"]["max_rules"] == options.max_rules
     # the library defaults stay exact and unpruned
-    plain = mine_rules(baskets, min_count=rules.info["min_count"], max_len=4)
+    plain = mine_rules(
+        baskets,
+        min_count=rules.info["min_count"],
+        max_len=options.max_len,
+        min_confidence=options.min_confidence,
+    )
     assert plain.info["pruning"]["kept"] == plain.info["pruning"]["candidates"]
-    assert len(plain) >= pruning["candidates"]
+    assert len(plain) == pruning["candidates"]
+    assert set(pruning["seconds"]) == {"redundant", "significance", "customers"}
 
 
 def test_options_can_switch_every_step_off() -> None:

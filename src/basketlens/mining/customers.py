@@ -95,6 +95,10 @@ def customer_counts(
     pad[np.repeat(np.arange(n), lengths), pos] = flat
     unknown = (pad < 0).any(axis=1)
     pad[pad < 0] = matrix.n_items
+    # rules of one itemset (A + B -> C, A + C -> B, ...) are counted once
+    pad, inverse = np.unique(np.sort(pad, axis=1), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n, out = len(pad), np.zeros(len(pad), dtype=np.int64)
     bits = _bitsets(matrix)
     words = bits.shape[1]
     n_units = int(units.max()) + 1
@@ -109,8 +113,9 @@ def customer_counts(
         seen = np.zeros(len(part) * n_units, dtype=bool)  # itemset × customer, set when seen
         seen[z[keep] * n_units + units[basket[keep]]] = True
         out[lo : lo + len(part)] = seen.reshape(len(part), n_units).sum(axis=1)
-    out[unknown] = 0
-    return out
+    counts = out[inverse]
+    counts[unknown] = 0
+    return counts
 
 
 def rule_customers(table: pl.DataFrame, matrix: BasketMatrix, units: np.ndarray) -> np.ndarray:

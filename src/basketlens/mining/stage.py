@@ -231,13 +231,18 @@ def _account(record: dict[str, Any]) -> dict[str, int]:
         ),
         0,
     )
+    timings: dict[str, dict[str, float]] = {"seconds": {}, "cpu_seconds": {}}
     for scope in record.get("scopes", {}).values():
         for key, value in ((scope.get("rules") or {}).get("pruning") or {}).items():
-            total[key] = total.get(key, 0) + int(value)
+            if key in timings:
+                for name, s in value.items():
+                    timings[key][name] = round(timings[key].get(name, 0.0) + s, 6)
+            else:
+                total[key] = total.get(key, 0) + int(value)
     # family rules whose every family holds one item repeat an item rule (levels.mine_level)
     total["repeats_item_rules"] = int(record.get("repeats_item_rules", 0))
     total["kept"] -= total["repeats_item_rules"]
-    return total
+    return {**total, **timings}
 
 
 def _finish(table: pl.DataFrame, families: ItemFamilies, groups: dict[str, Any]) -> pl.DataFrame:
@@ -307,9 +312,15 @@ def run_mining(
         levels[level] = record
     table = _finish(pl.concat(tables, how="vertical"), families, groups)
     pruning = {"item": _account(rules.info), **{lvl: _account(r) for lvl, r in levels.items()}}
-    pruning["all_levels"] = {
-        key: sum(p.get(key, 0) for p in pruning.values()) for key in pruning["item"]
-    }
+    per_level = list(pruning.values())
+    counts = [key for key in pruning["item"] if key not in ("seconds", "cpu_seconds")]
+    pruning["all_levels"] = {key: sum(p[key] for p in per_level) for key in counts}
+    for timing in ("seconds", "cpu_seconds"):
+        pruning["all_levels"][timing] = {
+            name: round(sum(p[timing].get(name, 0.0) for p in per_level), 6)
+            for name in ("redundant", "significance", "customers", "top")
+            if any(name in p[timing] for p in per_level)
+        }
     by_kind = table.group_by("level", "kind").len()
     kinds = {
         level: {kind: int(by_kind.filter((pl.col("level") == level) & (pl.col("kind") == kind))

@@ -187,10 +187,9 @@ def _value(ev: pl.DataFrame, opp: object) -> pl.DataFrame:
     matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
     values = opp.values  # type: ignore[attr-defined]
     cols = _codes(ev["item"], matrix.items)
-    scopes = ev["scope"].to_numpy()
     value, qty = np.zeros(ev.height), np.zeros(ev.height)
-    for scope in np.unique(scopes):
-        mask = scopes == scope
+    for scope in ev["scope"].unique().to_list():
+        mask = (ev["scope"] == scope).to_numpy()
         value[mask] = values.lookup(str(scope), cols[mask])
         qty[mask] = values.lookup(str(scope), cols[mask], what="quantity")
     conf = ev["confidence"].to_numpy()
