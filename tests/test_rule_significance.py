@@ -157,3 +157,20 @@ def test_options_can_switch_every_step_off() -> None:
     baskets = [["a", "b"]] * 20 + [["a"]] * 20
     everything = mine_rules(baskets, min_count=2, significant=1.0)
     assert everything.info["pruning"]["not_significant"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(baskets_strategy, st.sampled_from(["bh", "holm", "none"]))
+def test_capped_tests_decide_exactly_like_the_full_ones(baskets, adjust) -> None:
+    from basketlens.mining.pruning import significant_mask
+
+    its = mine_itemsets(baskets, min_count=1)
+    rules = its.rules(min_confidence=0.0, max_len=4)
+    full = significant_mask(productive_pvalues(rules.table, its), alpha=0.2, adjust=adjust)
+    kept = rules.significant(alpha=0.2, adjust=adjust, test="productive", itemsets=its)
+    assert (
+        kept.table["rule_id"].to_list() == rules.table.filter(pl.Series(full))["rule_id"].to_list()
+    )
+    capped = productive_pvalues(rules.table, its, cap=0.2)
+    exact = productive_pvalues(rules.table, its)
+    assert ((capped == exact) | ((capped > 0.2) & (exact > 0.2))).all()

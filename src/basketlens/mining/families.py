@@ -5,7 +5,10 @@ A *family* holds items that are all variant-linked to each other
 weaker name link confirmed by purchase behaviour). Families are grown greedily from the
 strongest link down, and two groups merge only when **every** pair across them is linked
 (complete linkage), so a chain of look-alikes ("lunch bag red" ~ "jumbo bag red" ~ "jumbo bag
-pink" ~ …) never snowballs into one family. An item without links is a family of its own.
+pink" ~ …) never snowballs into one family. A second pass links an item whose name holds all
+the words a family's members share (two words at least: "STOP FOR TEA WALL ART" and the
+"WALL ART" family) to every member, and groups again. An item without links is a family of
+its own.
 
 A rule's ``kind`` is ``"variant"`` when an item on its right-hand side is linked to (or in
 the family of) an item on its left — an alternative or a piece completing a set — and
@@ -35,7 +38,12 @@ import polars as pl
 
 from basketlens.items import item_names
 from basketlens.mining.encode import BasketMatrix
-from basketlens.mining.variants import LINKS_SCHEMA, variant_links
+from basketlens.mining.variants import (
+    LINKS_SCHEMA,
+    content_tokens,
+    strongest_links,
+    variant_links,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,34 +162,123 @@ def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return label
 
 
-def _family_names(table: pl.DataFrame) -> pl.DataFrame:
-    """family → name: the words every member's name shares, in the order of the best-selling
-    member's name, when they are at least half of that name ("Brie de Meaux"); else that
-    member's name and the number of others ("HOME SWEET HOME METAL SIGN (+30 variants)")."""
-    words = table.select(
-        "family",
-        "weight",
-        "item_name",
-        tokens=pl.col("item_name")
-        .str.split(" ")
-        .list.eval(pl.element().filter(pl.element() != "")),
+def _cluster(links: pl.DataFrame, index: dict[str, int]) -> np.ndarray:
+    """Complete-linkage labels of the items of ``index`` from ``links`` (strongest first)."""
+    order = links.sort(["similarity", "item", "other"], descending=[True, False, False])
+    u = np.array([index[x] for x in order["item"].to_list()], dtype=np.int64)
+    v = np.array([index[x] for x in order["other"].to_list()], dtype=np.int64)
+    return _complete_linkage(len(index), u, v)
+
+
+def _family_name_links(label: np.ndarray, ids: pl.Series, tokens: pl.DataFrame) -> pl.DataFrame:
+    """Links (basis "family") from each item to every member of a family of two items or more
+    whose shared name words — two at least — all appear in the item's name."""
+    groups = pl.DataFrame({"item": ids, "label": label}).join(
+        tokens.select("item", "tokens"), on="item", how="left"
     )
-    rows = []
-    for family, part in words.sort("weight", descending=True).group_by(
-        "family", maintain_order=True
-    ):
-        names = part["item_name"].to_list()
-        if len(names) == 1:
-            rows.append((family[0], names[0]))
-            continue
-        lists = part["tokens"].to_list()
-        shared = set.intersection(*(set(w.casefold() for w in t) for t in lists))
-        common = [w for w in lists[0] if w.casefold() in shared]
-        if common and 2 * len(common) >= len(lists[0]):
-            rows.append((family[0], " ".join(common)))
-        else:
-            rows.append((family[0], f"{names[0]} (+{len(names) - 1} variants)"))
-    return pl.DataFrame(rows, schema={"family": pl.String, "family_name": pl.String}, orient="row")
+    sizes = groups.group_by("label").agg(pl.len().alias("size"))
+    words = (
+        groups.join(sizes.filter(pl.col("size") >= 2), on="label")
+        .explode("tokens")
+        .drop_nulls("tokens")
+        .group_by("label", "tokens")
+        .agg(pl.len().alias("n"), pl.col("size").first())
+        .filter(pl.col("n") == pl.col("size"))  # a word every member's name has
+        .with_columns(pl.len().over("label").alias("n_words"))
+        .filter(pl.col("n_words") >= 2)
+    )
+    if words.is_empty():
+        return pl.DataFrame(schema=LINKS_SCHEMA)
+    item_words = groups.select("item", "label", "tokens").explode("tokens").drop_nulls()
+    holders = (
+        words.join(item_words.rename({"label": "own"}), on="tokens")
+        .filter(pl.col("own") != pl.col("label"))
+        .group_by("label", "item")
+        .agg(pl.len().alias("hits"), pl.col("n_words").first())
+        .filter(pl.col("hits") == pl.col("n_words"))
+    )
+    members = groups.select(pl.col("item").alias("member"), "label")
+    pairs = holders.join(members, on="label").select(
+        pl.min_horizontal("item", "member").alias("item"),
+        pl.max_horizontal("item", "member").alias("other"),
+        basis=pl.lit("family"),
+        similarity=pl.lit(0.0),
+    )
+    return pairs.unique().cast(dict(LINKS_SCHEMA))
+
+
+def _family_names(table: pl.DataFrame, tokens: pl.DataFrame) -> pl.DataFrame:
+    """family → name: the words every member's name shares, in the order of the best-selling
+    member's name, when they hold at least half of that name's content words (brand and
+    common words aside: "Brie de Meaux", "Mozzarella"); else that member's name and the number
+    of others ("HOME SWEET HOME METAL SIGN (+30 variants)")."""
+    ranked = table.sort(["family", "weight", "item"], descending=[False, True, False]).select(
+        "family",
+        "item",
+        "item_name",
+        size=pl.len().over("family"),
+        head=pl.int_range(pl.len()).over("family") == 0,
+    )
+    words = (
+        ranked.with_columns(word=pl.col("item_name").str.split(" "))
+        .explode("word")
+        .filter(pl.col("word") != "")
+        .with_columns(key=pl.col("word").str.to_lowercase())
+    )
+    everywhere = (
+        words.unique(["family", "item", "key"])
+        .group_by("family", "key")
+        .agg(pl.len().alias("n"), pl.col("size").first())
+        .filter(pl.col("n") == pl.col("size"))
+        .select("family", "key", common=pl.lit(True))
+    )
+    head = (
+        words.filter(pl.col("head"))
+        .join(everywhere, on=["family", "key"], how="left", maintain_order="left")
+        .group_by("family", maintain_order=True)
+        .agg(
+            pl.col("word").filter(pl.col("common").is_not_null()).str.join(" ").alias("shared"),
+            pl.col("common").is_not_null().sum().alias("n_shared"),
+            pl.len().alias("n_words"),
+        )
+    )
+    content = (
+        ranked.select("family", "item", "size")
+        .join(tokens.select("item", "tokens"), on="item", how="left")
+        .explode("tokens")
+        .drop_nulls("tokens")
+    )
+    content_common = (
+        content.group_by("family", "tokens")
+        .agg(pl.len().alias("n"), pl.col("size").first())
+        .filter(pl.col("n") == pl.col("size"))
+        .group_by("family")
+        .agg(pl.len().alias("n_common"))
+    )
+    head_content = (
+        ranked.filter(pl.col("head"))
+        .join(tokens.select("item", "tokens"), on="item", how="left")
+        .select("family", n_content=pl.col("tokens").list.len().fill_null(0))
+    )
+    heads = (
+        ranked.filter(pl.col("head"))
+        .join(head, on="family", how="left")
+        .join(content_common, on="family", how="left")
+        .join(head_content, on="family", how="left")
+        .with_columns(pl.col("n_common").fill_null(0))
+    )
+    name = (
+        pl.when(pl.col("size") == 1)
+        .then(pl.col("item_name"))
+        .when(
+            (pl.col("n_shared") > 0)
+            & (pl.col("n_common") > 0)
+            & (2 * pl.col("n_common") >= pl.col("n_content"))
+        )
+        .then(pl.col("shared"))
+        .otherwise(pl.format("{} (+{} variants)", pl.col("item_name"), pl.col("size") - 1))
+    )
+    return heads.select("family", family_name=name)
 
 
 def build_families(
@@ -217,13 +314,17 @@ def build_families(
         weight = (
             weight.drop("weight").join(lines.unique("item"), on="item", how="left").fill_null(0)
         )
-    links = variant_links(items, matrix, basket_units=basket_units)
+    tokens = content_tokens(items)
+    links = variant_links(items, matrix, basket_units=basket_units, tokens=tokens)
     links = links.filter(pl.col("item").is_in(ids.implode()) & pl.col("other").is_in(ids.implode()))
     index = {item: k for k, item in enumerate(ids.to_list())}
-    order = links.sort(["similarity", "item", "other"], descending=[True, False, False])
-    u = np.array([index[x] for x in order["item"].to_list()], dtype=np.int64)
-    v = np.array([index[x] for x in order["other"].to_list()], dtype=np.int64)
-    label = _complete_linkage(len(ids), u, v)
+    label = _cluster(links, index)
+    # second pass: an item whose name holds every word the members of a family share
+    # ("STOP FOR TEA WALL ART" and the WALL ART family) is a variant of each of them
+    extra = _family_name_links(label, ids, tokens)
+    if extra.height:
+        links = strongest_links(pl.concat([links, extra]))
+        label = _cluster(links, index)
     category = (
         items.select(pl.col("item").cast(pl.String), pl.col("category").cast(pl.String)).unique(
             "item", keep="first"
@@ -247,7 +348,7 @@ def build_families(
     table = table.join(head, on="label").with_columns(
         family_size=pl.len().over("label").cast(pl.Int32)
     )
-    table = table.join(_family_names(table), on="family")
+    table = table.join(_family_names(table, tokens), on="family")
     both = pl.concat(
         [
             links.select("item", "other", "basis"),

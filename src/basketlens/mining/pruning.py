@@ -246,12 +246,16 @@ def _counts_of(itemsets: _Lookup, rows: np.ndarray) -> np.ndarray:
     return counts
 
 
-def productive_pvalues(table: pl.DataFrame, itemsets: _Lookup) -> np.ndarray:
+def productive_pvalues(
+    table: pl.DataFrame, itemsets: _Lookup, *, cap: float | None = None
+) -> np.ndarray:
     """One-sided p-value of each rule as a *productive* rule (see the module docstring).
 
     ``table`` needs antecedent, consequent (item ids), antecedent_count, consequent_count,
     both_count and baskets; ``itemsets`` (:class:`~basketlens.mining.Itemsets`) must be the
-    frequent itemsets the rules were generated from.
+    frequent itemsets the rules were generated from. With ``cap``, a rule whose p-value
+    already exceeds it is not tested further (its value is then a lower bound above ``cap``):
+    enough to decide significance at any level up to ``cap``.
 
     Example:
         >>> from basketlens.mining import mine_itemsets
@@ -274,9 +278,12 @@ def productive_pvalues(table: pl.DataFrame, itemsets: _Lookup) -> np.ndarray:
     ante, a_len = _padded(table["antecedent"], vocabulary)
     cons, c_len = _padded(table["consequent"], vocabulary)
     for size, m in {(int(x), int(y)) for x, y in zip(a_len, c_len, strict=True) if x >= 2}:
-        rows = np.flatnonzero((a_len == size) & (c_len == m))
-        x, y = ante[rows, :size], cons[rows, :m]
+        group = np.flatnonzero((a_len == size) & (c_len == m))
         for j in range(size):
+            rows = group if cap is None else group[p[group] <= cap]
+            if rows.size == 0:
+                break
+            x, y = ante[rows, :size], cons[rows, :m]
             general = np.delete(x, j, axis=1)
             n_g = _counts_of(itemsets, general).astype(np.float64)
             n_gy = _counts_of(itemsets, np.hstack([general, y])).astype(np.float64)

@@ -481,7 +481,8 @@ class Rules:
                 raise ParameterError(
                     "test='productive' needs the itemsets the rules came from; pass itemsets="
                 )
-            p = productive_pvalues(self.table, itemsets)
+            # an adjusted p-value is at least the raw one: beyond alpha, no need to test on
+            p = productive_pvalues(self.table, itemsets, cap=alpha)
         else:
             ab, a, b, n = self._counts()
             p = compute_measures(["fisher_p"], ab, a, b, n)["fisher_p"]

@@ -42,10 +42,11 @@ from basketlens.mining.encode import BasketMatrix
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASES", "LINKS_SCHEMA", "content_tokens", "variant_links"]
+__all__ = ["BASES", "LINKS_SCHEMA", "content_tokens", "strongest_links", "variant_links"]
 
-#: Kinds of evidence, strongest first (the order ``basis`` values are preferred in).
-BASES: tuple[str, ...] = ("code", "name", "set", "instead")
+#: Kinds of evidence, strongest first (the order ``basis`` values are preferred in); "family"
+#: links are added by :func:`basketlens.mining.families.build_families`.
+BASES: tuple[str, ...] = ("code", "name", "set", "instead", "family")
 
 #: One row per linked pair (``item`` < ``other``), with the evidence and its strength in [0, 1].
 LINKS_SCHEMA: pl.Schema = pl.Schema(
@@ -246,6 +247,7 @@ def variant_links(
     matrix: BasketMatrix | None = None,
     *,
     basket_units: np.ndarray | None = None,
+    tokens: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Linked item pairs (``LINKS_SCHEMA``), one row per pair with its strongest evidence.
 
@@ -253,9 +255,10 @@ def variant_links(
     ``matrix``: the baskets, for the behaviour evidence (left out without it);
     ``basket_units``: the customer (as an integer code) of each basket row of ``matrix``,
     for the "instead" evidence. Similarity is 1 for a code link, else the shared share of
-    words, ``shared / max(words of each name)``.
+    words, ``shared / max(words of each name)``. ``tokens``: :func:`content_tokens` of
+    ``items``, when already computed.
     """
-    tokens = content_tokens(items)
+    tokens = content_tokens(items) if tokens is None else tokens
     pairs = _name_pairs(tokens)
     ratio = pl.col("shared") / pl.max_horizontal("n", "n_other")
     is_strong = (2 * pl.col("shared") >= pl.max_horizontal("n", "n_other")) & (
@@ -274,13 +277,25 @@ def variant_links(
             confirmed.join(weak.select("item", "other", similarity=ratio), on=["item", "other"])
         )
     links = pl.concat([f.select(list(LINKS_SCHEMA)).cast(dict(LINKS_SCHEMA)) for f in frames])
-    links = _same_category(links, tokens)
+    links = strongest_links(_same_category(links, tokens))
+    logger.debug("variant links: %s", dict(links.group_by("basis").len().iter_rows()))
+    return links
+
+
+def strongest_links(links: pl.DataFrame) -> pl.DataFrame:
+    """One row per pair (``item`` < ``other``): the strongest evidence (order of ``BASES``).
+
+    Example:
+        >>> links = pl.DataFrame({"item": ["a", "a"], "other": ["b", "b"],
+        ...                       "basis": ["set", "code"], "similarity": [0.4, 1.0]})
+        >>> strongest_links(links)["basis"].to_list()
+        ['code']
+    """
     order = {basis: k for k, basis in enumerate(BASES)}
-    links = (
+    return (
         links.with_columns(rank=pl.col("basis").replace_strict(order, return_dtype=pl.Int32))
         .sort("item", "other", "rank")
         .unique(["item", "other"], keep="first", maintain_order=True)
         .drop("rank")
+        .cast(dict(LINKS_SCHEMA))
     )
-    logger.debug("variant links: %s", dict(links.group_by("basis").len().iter_rows()))
-    return links
