@@ -102,12 +102,15 @@ def rule_opportunities(
         .group_by("seg_label")
         .agg(
             pl.len().alias("n_rules"),
+            pl.col("calls").max().alias("most"),
             pl.col("calls").sum(),
             pl.col("value").sum(),
             pl.col("items").sum(),
         )
         .with_columns(
-            rule=pl.format("{} other rules", pl.col("n_rules")),
+            rule=pl.format(
+                "{} other rules, at most {} calls each", pl.col("n_rules"), pl.col("most")
+            ),
             rule_id=pl.lit(""),
             place=pl.lit(top + 1, pl.Int64),
         )
@@ -130,7 +133,12 @@ def rule_opportunities(
                 axis=alt.Axis(labelLimit=380),
             ),
             x=alt.X("calls:Q", title=f"Calls among the segment's top {calls}"),
-            color=alt.Color("seg_label:N", scale=segment_scale(bundle), legend=None),
+            # the grouped "other rules" bar in grey: a long grey bar is a varied list
+            color=alt.condition(
+                alt.datum.place > top,
+                alt.value("#B8B8B8"),
+                alt.Color("seg_label:N", scale=segment_scale(bundle), legend=None),
+            ),
             tooltip=[
                 alt.Tooltip("rule:N", title="Lead rule"),
                 alt.Tooltip("rule_id:N", title="Rule id"),
