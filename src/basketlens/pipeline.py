@@ -41,6 +41,7 @@ from basketlens.features import CustomerFeatures, build_customer_features
 from basketlens.ingest import Ledger, load_ledger
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
+from basketlens.opportunities.opportunities import offered_rules
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import check_out_dir
@@ -272,7 +273,10 @@ def backtest_lines(
         result = evaluate(
             train,
             test,
-            rules=fitted.mining.rules.table,
+            # the rules the run would offer: item-level cross-sell (every kind with --variants)
+            rules=offered_rules(
+                fitted.mining.rules.table, include_variants=config.recommend.include_variants
+            ),
             customers=fitted.customers,
             split=at,
             options=config.backtest,
