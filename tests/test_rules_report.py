@@ -94,3 +94,20 @@ def test_run_offers_the_new_flags_and_mine_keeps_its_own() -> None:
     mine_help = CliRunner().invoke(app, ["mine", "--help"], terminal_width=200).output
     assert "--max-rules" in mine_help and "--significance-test" in mine_help
     assert "--min-customers" not in mine_help and "--no-generalised-rules" not in mine_help
+
+
+def test_segment_sheet_caps_long_lists_and_says_so(tmp_path, make_output_folder, monkeypatch):
+    from basketlens.report import excel
+
+    monkeypatch.setattr(excel, "MAX_SEGMENT_OPPORTUNITIES", 2)
+    monkeypatch.setattr(excel, "MAX_SEGMENT_RULES", 1)
+    bundle = _bundle(tmp_path, make_output_folder)
+    path = excel.write_workbook(bundle, path=tmp_path / "capped.xlsx")
+    book = openpyxl.load_workbook(path, read_only=True)
+    seg = bundle.opportunities["segment"].mode().sort()[0]
+    sheet = book[next(n for n in book.sheetnames if n.startswith(f"Seg {seg}"))]
+    texts = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    calls = bundle.opportunities.filter(pl.col("segment") == seg).height
+    rules = bundle.rules.filter(pl.col("scope") == str(seg)).height
+    assert f"{calls - 2:,} more calls are in opportunities.parquet" in texts
+    assert f"{rules - 1:,} more rules are in the Rules sheet" in texts

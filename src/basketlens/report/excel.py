@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 #: Rows per sheet (Excel's limit is 1,048,576; the rest is in the BI tables).
 MAX_ROWS = 1_000_000
-#: Opportunities listed on each segment's sheet.
-MAX_SEGMENT_OPPORTUNITIES = 50_000
+#: Calls (best first) and rules (by lift) listed on each segment's sheet; the rest are in
+#: opportunities.parquet, rules.parquet, the Rules sheet and the bi/ tables.
+MAX_SEGMENT_OPPORTUNITIES = 10_000
+MAX_SEGMENT_RULES = 5_000
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _PERCENT = ("share", "support", "confidence", "coverage", "hit_rate", "precision", "recall")
 _MONEY = ("net_sales", "expected_value", "value", "revenue")
@@ -223,7 +225,8 @@ def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
             row += 2
         else:
             part = rules.filter(pl.col("scope") == str(seg)).sort("lift", descending=True)
-            row = _block(w, ws, row, part.select(rule_cols)) + 2
+            row = _block(w, ws, row, part.select(rule_cols).head(MAX_SEGMENT_RULES))
+            row = _more(ws, row, part.height - MAX_SEGMENT_RULES, "rules", "the Rules sheet") + 2
         if opp is None:
             ws.write_string(row, 0, "opportunities.parquet is not in this output folder")
         else:
@@ -234,11 +237,21 @@ def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
             ws.write_string(row, 0, "Opportunities (the call list): an item to offer each "
                                     "customer, best first; rule = the strongest of the n_rules "
                                     "behind it", w.fmt["bold"])  # fmt: skip
-            _block(w, ws, row + 1, calls.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
+            row = _block(w, ws, row + 1, calls.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
+            _more(ws, row, calls.height - MAX_SEGMENT_OPPORTUNITIES, "calls",
+                  "opportunities.parquet")  # fmt: skip
         ws.freeze_panes(1, 0)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 4, 32)
         ws.set_column(5, 12, 14)
+
+
+def _more(ws: Any, row: int, hidden: int, what: str, where: str) -> int:
+    """Say how many rows a capped block left out and where they are; return the next row."""
+    if hidden <= 0:
+        return row
+    ws.write_string(row, 0, f"{hidden:,} more {what} are in {where}")
+    return row + 1
 
 
 def _block(w: _Writer, ws: Any, row: int, frame: pl.DataFrame) -> int:
