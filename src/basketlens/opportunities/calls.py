@@ -51,11 +51,11 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from basketlens._validation import check_interval
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
     ALL_SCOPE,
     RULE_COUNTS_SCHEMA,
+    Opportunities,
     RuleCodes,
     check_rules,
     match_rules,
@@ -164,7 +164,7 @@ def _rule_meta(rules: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _item_evidence(opp_table: pl.DataFrame, opp: object) -> pl.DataFrame:
+def _item_evidence(opp_table: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
     """One row per (rule, customer, right-hand item the customer lacks), valued per item."""
     lean = opp_table.select(
         "customer_id", "rule_id", "scope", "confidence", "lift", "consequent",
@@ -172,7 +172,7 @@ def _item_evidence(opp_table: pl.DataFrame, opp: object) -> pl.DataFrame:
     )  # fmt: skip
     ev = lean.with_columns(item=pl.col("consequent")).explode("item")
     multi = (ev["consequent"].list.len() > 1).to_numpy()
-    matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
+    matrix: CustomerItems = opp.matrix
     if multi.any():
         rows = _codes(ev["customer_id"].filter(pl.Series(multi)), matrix.customers)
         cols = _codes(ev["item"].filter(pl.Series(multi)), matrix.items)
@@ -182,10 +182,10 @@ def _item_evidence(opp_table: pl.DataFrame, opp: object) -> pl.DataFrame:
     return ev.with_columns(level=pl.lit("item"))
 
 
-def _value(ev: pl.DataFrame, opp: object) -> pl.DataFrame:
+def _value(ev: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
     """Add value and quantity: confidence × the item's monthly value (quantity) in scope."""
-    matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
-    values = opp.values  # type: ignore[attr-defined]
+    matrix: CustomerItems = opp.matrix
+    values = opp.values
     cols = _codes(ev["item"], matrix.items)
     value, qty = np.zeros(ev.height), np.zeros(ev.height)
     for scope in ev["scope"].unique().to_list():
@@ -227,19 +227,19 @@ def _family_matrix(matrix: CustomerItems, family_of: dict[str, str]) -> Customer
 
 
 def _family_evidence(
-    opp: object, rules: pl.DataFrame, families: pl.DataFrame
+    opp: Opportunities, rules: pl.DataFrame, families: pl.DataFrame
 ) -> pl.DataFrame | None:
     """Evidence of the family-level rules: the family's best-selling item in the scope."""
     if rules.height == 0:
         return None
-    matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
-    customers: pl.DataFrame = opp.customers  # type: ignore[attr-defined]
+    matrix: CustomerItems = opp.matrix
+    customers: pl.DataFrame = opp.customers
     family_of = dict(families.select("item", "family").iter_rows())
     fam_matrix = _family_matrix(matrix, family_of)
     seg = customers["segment"].cast(pl.String).to_numpy()
     frames = []
     best = (
-        opp.values.table.with_columns(  # type: ignore[attr-defined]
+        opp.values.table.with_columns(
             family=pl.col("item").replace_strict(family_of, default=pl.col("item"))
         )
         .sort(["buyers", "item"], descending=[True, False])
@@ -316,7 +316,7 @@ def _owns_variant(ev: pl.DataFrame, matrix: CustomerItems, families: pl.DataFram
 
 
 def build_call_list(
-    opportunities: object,
+    opportunities: Opportunities,
     rules: pl.DataFrame,
     *,
     families: pl.DataFrame | None = None,
@@ -330,15 +330,13 @@ def build_call_list(
     See the module docstring for what a row holds and how rows are ranked.
     """
     options = (options or RecommendOptions()).validate()
-    check_interval("diversity", options.diversity, low=0.0, high=1.0)
     opp = opportunities
-    matrix: CustomerItems = opp.matrix  # type: ignore[attr-defined]
-    meta = _rule_meta(check_rules(rules).join(
-        rules.select([c for c in ("rule_id", "level", "kind", "mirror_rule_id")
-                      if c in rules.columns]), on="rule_id", how="left"))  # fmt: skip
+    matrix: CustomerItems = opp.matrix
+    extra = [c for c in ("rule_id", "level", "kind", "mirror_rule_id") if c in rules.columns]
+    meta = _rule_meta(check_rules(rules).join(rules.select(extra), on="rule_id", how="left"))
     keep_kind = pl.lit(True) if options.include_variants else pl.col("kind") == CROSS_SELL
     parts = []
-    item_table = opp.table.join(  # type: ignore[attr-defined]
+    item_table = opp.table.join(
         meta.filter(keep_kind & (pl.col("level") == "item")).select("rule_id"), on="rule_id"
     )
     if item_table.height:
@@ -367,7 +365,9 @@ def build_call_list(
     return CallList(table, _counts(rule_ids, table))
 
 
-def _combine(ev: pl.DataFrame, meta: pl.DataFrame, opp: object, diversity: float) -> pl.DataFrame:
+def _combine(
+    ev: pl.DataFrame, meta: pl.DataFrame, opp: Opportunities, diversity: float
+) -> pl.DataFrame:
     """One row per customer and item; lead rule, supporting rules, priority and rank.
 
     The evidence rows stay lean (numbers and ids); the lead rule's lists and names are joined
@@ -393,7 +393,7 @@ def _combine(ev: pl.DataFrame, meta: pl.DataFrame, opp: object, diversity: float
         (pl.col("variant_rule").any() | pl.col("owns_variant").any()).alias("is_variant"),
         *(pl.col(c).first() for c in lead),
     )
-    names = dict(opp.item_names)  # type: ignore[attr-defined]
+    names = dict(opp.item_names)
     calls = calls.with_columns(
         kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
@@ -417,7 +417,7 @@ def _combine(ev: pl.DataFrame, meta: pl.DataFrame, opp: object, diversity: float
     lead_rules = meta.select(
         "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names", "mirrored"
     ).with_columns(rule=_rule_text_expr())
-    customers: pl.DataFrame = opp.customers  # type: ignore[attr-defined]
+    customers: pl.DataFrame = opp.customers
     calls = (
         calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
         .join(customers, on="customer_id", how="left", maintain_order="left")
