@@ -245,6 +245,11 @@ def _account(record: dict[str, Any]) -> dict[str, int]:
     return {**total, **timings}
 
 
+def _kind_counts(table: pl.DataFrame) -> dict[str, int]:
+    """Rules of each kind (every kind listed, 0 when absent)."""
+    return {kind: int((table["kind"] == kind).sum()) for kind in KINDS}
+
+
 def _finish(table: pl.DataFrame, families: ItemFamilies, groups: dict[str, Any]) -> pl.DataFrame:
     """Add kind, mirror and parent ids; order the columns."""
     kinds = pl.concat(
@@ -321,13 +326,9 @@ def run_mining(
             for name in ("redundant", "significance", "customers", "top")
             if any(name in p[timing] for p in per_level)
         }
-    by_kind = table.group_by("level", "kind").len()
-    kinds = {
-        level: {kind: int(by_kind.filter((pl.col("level") == level) & (pl.col("kind") == kind))
-                          ["len"].sum()) for kind in KINDS}
-        for level in ("item", *groups)
-    }  # fmt: skip
-    kinds["all_levels"] = {kind: int((table["kind"] == kind).sum()) for kind in KINDS}
+    kinds = {level: _kind_counts(table.filter(pl.col("level") == level)) for level in groups}
+    kinds = {"item": _kind_counts(table.filter(pl.col("level") == "item")), **kinds}
+    kinds["all_levels"] = _kind_counts(table)
     info = {
         "enabled": True,
         "rules": rules.info,
