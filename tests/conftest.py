@@ -29,6 +29,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from basketlens.api import analyse
+from basketlens.mining.families import FAMILIES_SCHEMA
+from basketlens.opportunities.calls import CALL_LIST_SCHEMA
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import TABLES
 from basketlens.schema import (
@@ -218,7 +220,25 @@ def write_output_folder(
         rules = rules.with_columns(
             antecedent_names=pl.col("antecedent").list.eval(pl.element().replace_strict(lookup)),
             consequent_names=pl.col("consequent").list.eval(pl.element().replace_strict(lookup)),
+            level=pl.lit("item"),
+            # every sixth rule (r = 5) is a variant rule, offered to nobody by default
+            kind=pl.when(pl.col("rule_id").str.ends_with("6"))
+            .then(pl.lit("variant"))
+            .otherwise(pl.lit("cross_sell")),
+            mirror_rule_id=pl.lit(None, pl.String),
+            parent_rule_id=pl.lit(None, pl.String),
         )
+        family_rule = rules.head(1).with_columns(  # one rule between two item families
+            rule_id=pl.lit("all-f000001"),
+            scope=pl.lit("all"),
+            antecedent=pl.lit(["family:I000"]),
+            consequent=pl.lit(["family:I002"]),
+            antecedent_names=pl.lit([item_names[0]]),
+            consequent_names=pl.lit([item_names[2]]),
+            level=pl.lit("family"),
+            kind=pl.lit("cross_sell"),
+        )
+        rules = pl.concat([rules, family_rule])
         if opportunities:
             rules = rules.with_columns(
                 opportunity_customers=pl.Series([(i * 3) % 11 + 1 for i in range(rules.height)])
@@ -232,26 +252,50 @@ def write_output_folder(
         pl.DataFrame(sup_rows, schema=ITEM_SUPPORT_SCHEMA).write_parquet(
             path / "item_support.parquet"
         )
+        family = [f"family:{items[i - i % 2]}" for i in range(len(items))]  # pairs of variants
+        pl.DataFrame(
+            {
+                "item": items,
+                "item_name": item_names,
+                "family": family,
+                "family_name": [item_names[i - i % 2] for i in range(len(items))],
+                "family_size": [2] * len(items),
+                "category": [f"Category {i % 3}" for i in range(len(items))],
+                "variants": [[items[i + 1 - 2 * (i % 2)]] for i in range(len(items))],
+                "variant_basis": [["name"]] * len(items),
+            },
+            schema=FAMILIES_SCHEMA,
+        ).write_parquet(path / "families.parquet")
     if mining and opportunities:
-        opp = []
-        for r in rules.head(12).iter_rows(named=True):
+        opp = []  # the call list: customer × item, led by a cross-sell rule
+        offered = rules.filter(pl.col("kind") == "cross_sell").head(12)
+        for r in offered.iter_rows(named=True):
             for j in range(3):
                 ci = (j * 5 + len(opp)) % n_customers
+                value = 100.0 * (j + 1) + len(opp)
                 opp.append(
                     {
-                        "scope": r["scope"], "rule_id": r["rule_id"],
-                        "customer_id": ids[ci], "customer_name": names[ci],
+                        "rank": 0, "customer_id": ids[ci], "customer_name": names[ci],
                         "segment": seg[ci], "segment_name": seg_names[seg[ci]],
+                        "item": r["consequent"][0], "item_name": r["consequent_names"][0],
+                        "kind": "cross_sell", "expected_value": value,
+                        "expected_quantity": 2.0 * (j + 1), "priority": value / (j + 1),
+                        "confidence": r["confidence"], "lift": r["lift"],
+                        "rule_id": r["rule_id"],
+                        "rule": " + ".join(r["antecedent_names"]) + " → "
+                        + r["consequent_names"][0],
+                        "scope": r["scope"], "level": "item",
                         "antecedent": r["antecedent"], "consequent": r["consequent"],
                         "antecedent_names": r["antecedent_names"],
                         "consequent_names": r["consequent_names"],
-                        "support": r["support"], "confidence": r["confidence"], "lift": r["lift"],
-                        "antecedent_orders": 3 + j, "antecedent_recency_days": 10.0 * j,
-                        "expected_value": 100.0 * (j + 1), "expected_quantity": 2.0 * (j + 1),
-                        "rank": j + 1,
+                        "n_rules": 1, "rule_ids": [r["rule_id"]],
+                        "antecedent_orders": 3 + j, "antecedent_last_date": None,
+                        "antecedent_recency_days": 10.0 * j,
                     }
                 )  # fmt: skip
-        pl.DataFrame(opp).cast({"segment": pl.Int32}).write_parquet(path / "opportunities.parquet")
+        calls = pl.DataFrame(opp, schema=CALL_LIST_SCHEMA).sort("priority", descending=True)
+        calls = calls.with_columns(rank=pl.int_range(1, calls.height + 1, dtype=pl.Int64))
+        calls.write_parquet(path / "opportunities.parquet")
         rec = [
             {"customer_id": ids[i], "customer_name": names[i], "segment": seg[i],
              "segment_name": seg_names[seg[i]], "rank": 1, "item": items[i % 12],

@@ -20,7 +20,10 @@ from basketlens.ingest import load_ledger
 SPLIT = datetime(2024, 9, 1)
 CONFIG = RunConfig().override(
     segment={"k": 2, "n_init": 2},
-    mine={"min_count": 20, "max_len": 2, "per_segment": False},
+    # A is in every basket before the split, so A <-> B fails the run's significance test:
+    # mine exactly, without it, to keep the two planted rules
+    mine={"min_count": 20, "max_len": 2, "per_segment": False, "significant": None},
+    skip_none=False,
 )
 
 
@@ -183,6 +186,8 @@ def test_backtest_cli(tmp_path: Path) -> None:
             "0.2",
             "--max-len",
             "2",
+            "--significant",  # A is in every basket: no test, or A <-> B goes (see CONFIG)
+            "1",
             "--out",
             str(out),
         ],

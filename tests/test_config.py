@@ -8,6 +8,7 @@ import pytest
 
 from basketlens.config import RunConfig
 from basketlens.errors import InputError, ParameterError
+from basketlens.mining.options import MiningOptions
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -16,7 +17,18 @@ def test_defaults_are_the_documented_ones() -> None:
     assert cfg.segment.k is None
     assert (cfg.segment.k_min, cfg.segment.k_max) == (2, 10)
     assert cfg.segment.cap_quantile == 0.99
-    assert cfg.mine.min_support is None and cfg.mine.target_rules == 200
+    # run: the rule count comes from the data (guard, pruning, significance), not a target
+    assert cfg.mine.min_support is None and cfg.mine.target_rules is None
+    assert cfg.mine.max_rules == 20_000 and cfg.mine.prune_redundant
+    assert (cfg.mine.significant, cfg.mine.significance_test, cfg.mine.adjust) == (
+        0.05,
+        "productive",
+        "bh",
+    )
+    # `mine` keeps the exact, unpruned library defaults
+    library = MiningOptions()
+    assert library.target_rules == 200 and library.max_rules is None
+    assert not library.prune_redundant and library.significant is None
 
 
 def test_toml_is_read_and_relative_paths_resolve_against_its_folder(tmp_path: Path) -> None:

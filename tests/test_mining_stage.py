@@ -63,9 +63,20 @@ def test_run_mining_scopes_names_and_info(ledger) -> None:
     assert table.columns[:10] == RULES_BASE_SCHEMA.names()
     assert table.select(RULES_BASE_SCHEMA.names()).schema == RULES_BASE_SCHEMA
     assert table["scope"].unique(maintain_order=True).to_list() == ["all", "0", "1"]
-    assert result.info == {"enabled": True, "rules": result.rules.info, "n_rules": table.height}
+    assert table.columns[-4:] == ["level", "kind", "mirror_rule_id", "parent_rule_id"]
+    assert set(result.info) == {
+        "enabled", "rules", "levels", "families", "pruning", "kinds", "n_rules"
+    }  # fmt: skip
+    assert result.info["n_rules"] == table.height and result.info["levels"] == {}
     assert result.info["rules"]["scopes"]["0"]["n_baskets"] == 150
-    assert result.summary == f"{table.height:,} rules in 3 scopes"
+    # single-letter names share no words: every item is a family of its own, every rule is
+    # a cross-sell, and no level above the items exists
+    assert table["level"].unique().to_list() == ["item"]
+    assert table["kind"].unique().to_list() == ["cross_sell"]
+    assert (
+        result.summary
+        == f"{table.height:,} rules in 3 scopes ({table.height:,} cross-sell, 0 variant)"
+    )
     # names come from the item table; "f" has none there and keeps its id
     names = {
         i: n
@@ -93,7 +104,8 @@ def test_each_scope_is_its_segments_baskets(ledger) -> None:
         )
         alone = mine_rules(baskets, OPTIONS)
         got = result.rules.table.filter(pl.col("scope") == scope)
-        assert got.drop("rule_id", "scope", "antecedent_names", "consequent_names").equals(
+        extra = ("level", "kind", "mirror_rule_id", "parent_rule_id")
+        assert got.drop("rule_id", "scope", "antecedent_names", "consequent_names", *extra).equals(
             alone.table.drop("rule_id")
         )
         counts = baskets.group_by("item").agg(pl.col("basket").n_unique().alias("n")).sort("item")

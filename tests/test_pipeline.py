@@ -41,6 +41,15 @@ def test_demo_segments_recover_the_planted_personas(demo_run) -> None:
     assert ari >= 0.8, f"ARI {ari:.3f} with k={result.analysis.segments.height}"
 
 
+def test_demo_planted_links_are_cross_sell_rules_of_their_segment(demo_run) -> None:
+    from tests.test_planted_rules import missing_planted_rules
+
+    ledger, result = demo_run
+    analysis = result.analysis
+    assert analysis.rules is not None
+    assert missing_planted_rules(ledger, analysis.customers, analysis.rules) == []
+
+
 def test_demo_outputs_follow_the_contract(demo_run) -> None:
     _, result = demo_run
     out = result.out_dir
@@ -166,8 +175,9 @@ def test_outputs_include_opportunities_model_and_report(demo_run) -> None:
         assert (out / name).exists(), name
     rules = pl.read_parquet(out / "rules.parquet")
     opportunities = pl.read_parquet(out / "opportunities.parquet")
-    per_rule = opportunities.group_by("scope", "rule_id").len()
-    joined = rules.join(per_rule, on=["scope", "rule_id"], how="left").with_columns(
-        pl.col("len").fill_null(0)
-    )
+    # a rule's opportunity_customers: the calls (customer × item) that list it
+    listed = opportunities.select(rule_id=pl.col("rule_ids")).explode("rule_id")
+    per_rule = listed.group_by("rule_id").len()
+    joined = rules.join(per_rule, on="rule_id", how="left").with_columns(pl.col("len").fill_null(0))
     assert (joined["opportunity_customers"] == joined["len"]).all()
+    assert opportunities.select("customer_id", "item").is_unique().all()

@@ -42,6 +42,7 @@ from basketlens.ingest import Ledger, load_ledger
 from basketlens.ingest.layouts import layout_currency
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
+from basketlens.opportunities.opportunities import offered_rules
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
@@ -229,8 +230,7 @@ def fit_stages(
             mining = run_mining(
                 lines, segmenter.assignments_, config.mine, items, progress=clock.counter("scopes")
             )
-            scopes = mining.rules.table["scope"].n_unique()
-            clock.detail = f"{mining.rules.table.height:,} rules in {scopes} scopes"
+            clock.detail = mining.summary
         if opportunities:
             with clock.stage("opportunities", "finding cross-sell opportunities"):
                 found = run_opportunities(
@@ -240,9 +240,10 @@ def fit_stages(
                     items=items,
                     segmenter=segmenter,
                     options=config.recommend,
+                    families=None if mining.families is None else mining.families.table,
                 )
                 clock.detail = (
-                    f"{found.opportunities.table.height:,} opportunities, "
+                    f"{found.call_list.table.height:,} opportunities, "
                     f"{found.recommendations['customer_id'].n_unique():,} customers "
                     "with recommendations"
                 )
@@ -333,7 +334,10 @@ def backtest_lines(
         result = evaluate(
             train,
             test,
-            rules=fitted.mining.rules.table,
+            # the rules the run would offer: item-level cross-sell (every kind with --variants)
+            rules=offered_rules(
+                fitted.mining.rules.table, include_variants=config.recommend.include_variants
+            ),
             customers=fitted.customers,
             split=at,
             options=config.backtest,
@@ -408,7 +412,10 @@ def assemble(
         rules=rules,
         item_support=mining.item_support if mining is not None else None,
         itemsets=mining.itemsets if mining is not None else None,
-        opportunities=opp.opportunities.table if opp is not None else None,
+        families=mining.families.table
+        if mining is not None and mining.families is not None
+        else None,
+        opportunities=opp.call_list.table if opp is not None else None,
         recommendations=opp.recommendations if opp is not None else None,
         info=info,
         model=opp.model if opp is not None else None,

@@ -58,6 +58,12 @@ def hostile_run(tmp_path_factory, ledger, run_cli) -> tuple[Path, list[str], lis
         "--out",
         out,
         "--csv",
+        # a 1,500-line ledger: keep its rules (the default tests reject most of them) so that
+        # the hostile names reach every table, chart and answer
+        "--significant",
+        "1",
+        "--min-customers",
+        "2",
     )
     assert code == 0, text
     return out, top, ids

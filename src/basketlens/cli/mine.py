@@ -34,7 +34,15 @@ SHOW_RULES = 10
 @stage_flags(
     MiningOptions,
     CleaningOptions,
-    exclude=("enabled", "per_segment", "itemsets", "min_scope_baskets", *_CLEAN_EXCLUDED),
+    exclude=(
+        "enabled",
+        "per_segment",
+        "itemsets",
+        "min_scope_baskets",
+        "min_customers",  # a basket file names no customers
+        "generalised",  # nor item families or categories
+        *_CLEAN_EXCLUDED,
+    ),
     rename={"top": ("--top", "--top-rules")},
 )
 @handle_errors
@@ -142,7 +150,7 @@ def mine_file(
     if search is not None:
         err_console.print(
             f"threshold help: min_count {search['min_count']} "
-            f"(support {search['min_support']:.5f}) for about {search['target_rules']} rules"
+            f"(support {search['min_support']:.5f}) for {search['goal']}"
         )
     mined = time.perf_counter()
     write_table(rules.table, out, sheet="Rules")

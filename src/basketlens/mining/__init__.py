@@ -2,10 +2,12 @@
 
 Where things live: ``encode`` (BasketMatrix), ``readers`` (basket files), ``itemsets``
 (the miner; the compiled kernel in ``_core``, its pure-Python reference in ``_reference``),
-``rules`` / ``splits`` / ``measures`` / ``pruning`` (rules from itemsets), ``thresholds``
-(threshold help), ``mine`` (``mine_rules``: the one path from baskets to finished rules),
-``scopes`` (rules per scope), ``names`` (item names), ``stage`` (``run_mining``: the stage
-the pipeline calls) and ``options`` (``MiningOptions``).
+``rules`` / ``splits`` / ``measures`` / ``pruning`` (rules from itemsets; redundancy and
+Fisher tests), ``customers`` (the customers behind a rule), ``thresholds`` (threshold help
+and the blow-up guard), ``mine`` (``mine_rules``: the one path from baskets to finished
+rules), ``scopes`` (rules per scope), ``variants`` / ``families`` (item families and rule
+kinds), ``levels`` (rules between families and categories), ``stage`` (``run_mining``: the
+stage the pipeline calls) and ``options`` (``MiningOptions``). See ``docs/rules.md``.
 
 Example:
     >>> from basketlens.mining import mine_itemsets
@@ -21,13 +23,16 @@ from basketlens.mining.options import MiningOptions
 
 __all__ = [
     "DEFAULT_MEASURES",
+    "FAMILIES_SCHEMA",
     "MEASURES",
     "BasketMatrix",
+    "ItemFamilies",
     "Itemsets",
     "MiningOptions",
     "MiningResult",
     "Rules",
     "ScopedRules",
+    "build_families",
     "compute_measures",
     "generate_rules",
     "item_support",
@@ -37,6 +42,7 @@ __all__ = [
     "read_basket_file",
     "read_baskets",
     "read_fimi",
+    "rule_kinds",
     "run_mining",
     "suggest_min_count",
     "to_basket_matrix",
@@ -64,5 +70,9 @@ __getattr__, __dir__ = lazy_exports(
         "suggest_min_count": ".thresholds",
         "MiningResult": ".stage",
         "run_mining": ".stage",
+        "FAMILIES_SCHEMA": ".families",
+        "ItemFamilies": ".families",
+        "build_families": ".families",
+        "rule_kinds": ".families",
     },
 )

@@ -5,6 +5,10 @@ With neither ``min_support`` nor ``min_count`` given, threshold help searches th
 ``min_count`` that yields about ``target_rules`` rules per scope
 (:attr:`MiningOptions.searches_threshold`), counting only the rules the filters
 (``min_confidence``, ``min_lift``, ``min_len``, ``max_len``, ``consequent_max_len``) keep.
+Without ``target_rules`` it mines at the lowest ``min_count`` whose rules stay within the
+blow-up guard ``max_rules``, and pruning (``prune_redundant``) and significance
+(``significant``, ``significance_test``, ``adjust``) decide how many rules are reported —
+the profile of ``basketlens run`` (:func:`basketlens.config.run_mining_defaults`).
 The defaults never run away: ``max_len`` is unlimited but the search never goes deeper than
 the longest itemset the data allow, and ``max_itemsets`` caps every mining run.
 
@@ -26,6 +30,10 @@ from basketlens.errors import ParameterError
 
 #: p-value adjustments: Holm step-down, Bonferroni, Benjamini–Hochberg (FDR), none.
 ADJUSTMENTS: tuple[str, ...] = ("holm", "bonferroni", "bh", "none")
+#: What the significance test compares a rule X → Y with: independence of X and Y (arules
+#: ``is.significant``), or also every rule with one left-hand item fewer (Webb 2007,
+#: "productive" rules).
+SIGNIFICANCE_TESTS: tuple[str, ...] = ("independence", "productive")
 _MEASURES = "basketlens.mining.measures:MEASURES"
 
 
@@ -71,6 +79,13 @@ class MiningOptions(Options):
         "Without a support: aim for about this many rules per scope (threshold help).",
         cli="--target-rules",
     )
+    max_rules: int | None = param(
+        None,
+        Interval(int, 1, allow_none=True),
+        "Without a support or target_rules: mine at the lowest min_count whose rules (before "
+        "pruning) stay within this many per scope, a guard against blow-up.",
+        cli="--max-rules",
+    )
     min_confidence: float = param(
         0.5,
         Interval(float, 0, 1),
@@ -113,20 +128,34 @@ class MiningOptions(Options):
         False,
         Boolean(),
         "Drop rules with a more general rule of at least the same confidence.",
-        cli="--prune-redundant",
-        sets=True,
+        cli="--prune-redundant/--keep-redundant",
     )
     significant: float | None = param(
         None,
-        Interval(float, 0, 1, closed="neither", allow_none=True),
-        "Keep rules whose Fisher exact test is significant at this level, e.g. 0.05.",
+        Interval(float, 0, 1, closed="right", allow_none=True),
+        "Keep rules whose Fisher exact test is significant at this level, e.g. 0.05 (1: no "
+        "test, every rule is kept).",
         cli="--significant",
+    )
+    significance_test: str = param(
+        "independence",
+        OneOf(SIGNIFICANCE_TESTS),
+        "What --significant tests: 'independence' of the two sides (as arules), or "
+        "'productive': also better than every rule with one left-hand item fewer (Webb 2007).",
+        cli="--significance-test",
     )
     adjust: str = param(
         "holm",
         OneOf(ADJUSTMENTS),
         "Multiple-testing correction of --significant.",
         cli="--adjust",
+    )
+    min_customers: int | None = param(
+        None,
+        Interval(int, 1, allow_none=True),
+        "Keep rules seen at this many customers at least (a basket holding all their items); "
+        "fewer is one customer's reordering habit, not a pattern (1: no check).",
+        cli="--min-customers",
     )
     top: int | None = param(
         None,
@@ -160,6 +189,15 @@ class MiningOptions(Options):
     min_scope_baskets: int = param(
         10, Interval(int, 1), "A segment with fewer baskets gets no rules (and a note)."
     )
+    generalised: bool = param(
+        False,
+        Boolean(),
+        "Also mine rules between item families and between categories (multi-level rules), "
+        "when the items give such a hierarchy.",
+        cli="--no-generalised-rules",
+        sets=False,
+        flag_help="Mine item-level rules only, not rules between families and categories.",
+    )
 
     @property
     def searches_threshold(self) -> bool:
@@ -167,8 +205,11 @@ class MiningOptions(Options):
         return self.min_support is None and self.min_count is None
 
     def _check_together(self) -> None:
-        if self.searches_threshold and self.target_rules is None:
-            raise ParameterError("give min_support, min_count or target_rules; got none of them")
+        if self.searches_threshold and self.target_rules is None and self.max_rules is None:
+            raise ParameterError(
+                "give min_support, min_count or target_rules (or the guard max_rules); got "
+                "none of them"
+            )
         if self.min_support is not None and self.min_count is not None:
             raise ParameterError(
                 f"give min_support or min_count, not both; got min_support={self.min_support}, "

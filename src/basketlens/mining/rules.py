@@ -31,10 +31,16 @@ import polars as pl
 import pyarrow as pa
 
 from basketlens._validation import check_interval, check_option
+from basketlens.errors import ParameterError
 from basketlens.items import add_item_names, item_names
 from basketlens.mining.measures import MEASURES, compute_measures, resolve_measures
-from basketlens.mining.options import MiningOptions
-from basketlens.mining.pruning import ADJUSTMENTS, redundant_mask, significant_mask
+from basketlens.mining.options import SIGNIFICANCE_TESTS, MiningOptions
+from basketlens.mining.pruning import (
+    ADJUSTMENTS,
+    productive_pvalues,
+    redundant_mask,
+    significant_mask,
+)
 from basketlens.mining.splits import (  # candidate generation; names importable from here too
     ItemsetsLike,
     Splits,
@@ -431,6 +437,15 @@ class Rules:
         step = {"filter": {"min_confidence": min_confidence, "min_lift": min_lift}}
         return self._derive(self.table.filter(pl.Series(keep)), step)
 
+    def keep(self, mask: np.ndarray, step: dict[str, Any]) -> Rules:
+        """The rules where ``mask`` is True, the step recorded in ``info["steps"]``."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self),):
+            raise ParameterError(
+                f"mask must have one value per rule ({len(self)}); got {mask.shape}"
+            )
+        return self._derive(self.table.filter(pl.Series(mask)), {**step, "kept": int(mask.sum())})
+
     def top(self, n: int, *, by: str = "lift") -> Rules:
         """The ``n`` best rules by ``by`` (descending; the usual tie-break)."""
         check_interval("n", n, low=0, integer=True)
@@ -443,17 +458,40 @@ class Rules:
         step = {"prune_redundant": {"removed": int(mask.sum())}}
         return self._derive(self.table.filter(pl.Series(~mask)), step)
 
-    def significant(self, *, alpha: float = 0.05, adjust: str = "holm") -> Rules:
-        """Keep rules whose one-sided Fisher test is significant after ``adjust``."""
+    def significant(
+        self,
+        *,
+        alpha: float = 0.05,
+        adjust: str = "holm",
+        test: str = "independence",
+        itemsets: ItemsetsLike | None = None,
+    ) -> Rules:
+        """Keep rules whose one-sided Fisher test is significant after ``adjust``.
+
+        ``test="independence"`` tests X against Y (arules ``is.significant``);
+        ``test="productive"`` also tests the rule against every rule with one left-hand item
+        fewer (:func:`~basketlens.mining.pruning.productive_pvalues`) and needs the
+        ``itemsets`` the rules came from.
+        """
         check_interval("alpha", alpha, low=0.0, high=1.0)
         check_option("adjust", adjust, ADJUSTMENTS)
-        ab, a, b, n = self._counts()
-        p = compute_measures(["fisher_p"], ab, a, b, n)["fisher_p"]
+        check_option("test", test, SIGNIFICANCE_TESTS)
+        if test == "productive":
+            if itemsets is None:
+                raise ParameterError(
+                    "test='productive' needs the itemsets the rules came from; pass itemsets="
+                )
+            # an adjusted p-value is at least the raw one: beyond alpha, no need to test on
+            p = productive_pvalues(self.table, itemsets, cap=alpha)
+        else:
+            ab, a, b, n = self._counts()
+            p = compute_measures(["fisher_p"], ab, a, b, n)["fisher_p"]
         mask = significant_mask(p, alpha=alpha, adjust=adjust)
         step = {
             "significant": {
                 "alpha": alpha,
                 "adjust": adjust,
+                "test": test,
                 "tested": len(self),
                 "kept": int(mask.sum()),
             }

@@ -182,6 +182,7 @@ def mine_scopes(
     n_jobs: int | None = None,
     include_all: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    units: np.ndarray | None = None,
     **changes: Any,
 ) -> ScopedRules:
     """Mine rules in "all" and in each scope, on the shared vocabulary of ``matrix``.
@@ -189,9 +190,10 @@ def mine_scopes(
     ``options`` (default ``MiningOptions()``, updated by ``changes``: its field names) apply
     to every scope through :func:`~basketlens.mining.mine.mine_rules`: ``min_support`` is
     relative to each scope's baskets, ``min_count`` is absolute, and without either the
-    threshold search finds a count per scope for ``target_rules``. Scopes with fewer than
-    ``min_scope_baskets`` baskets are skipped with a note. ``scopes`` maps a name to basket
-    rows (indices or a boolean mask); ``n_jobs`` threads (None = 1, -1 = all cores);
+    threshold search finds a count per scope (``target_rules``, or the guard ``max_rules``).
+    Scopes with fewer than ``min_scope_baskets`` baskets are skipped with a note. ``scopes``
+    maps a name to basket rows (indices or a boolean mask); ``n_jobs`` threads (None = 1,
+    -1 = all cores); ``units``: the customer code of each basket row (for ``min_customers``);
     ``progress(done, total)`` is told as each scope is finished.
 
     Example:
@@ -231,7 +233,9 @@ def mine_scopes(
                 f"min_scope_baskets={min_scope} are needed to mine rules",
             )
             return None, base
-        rules = mine_rules(matrix.subset(rows), opts)
+        rules = mine_rules(
+            matrix.subset(rows), opts, units=None if units is None else np.asarray(units)[rows]
+        )
         base.update(
             n_rules=len(rules),
             seconds=round(time.perf_counter() - t0, 6),
@@ -254,6 +258,7 @@ def mine_scopes(
         "min_support": opts.min_support,
         "min_count": opts.min_count,
         "target_rules": opts.target_rules if opts.searches_threshold else None,
+        "max_rules": opts.max_rules if opts.searches_threshold else None,
         "min_confidence": float(opts.min_confidence),
         "min_lift": opts.min_lift,
         "min_len": opts.min_len,
@@ -262,7 +267,9 @@ def mine_scopes(
         "measures": list(names),
         "prune_redundant": opts.prune_redundant,
         "significant": opts.significant,
+        "significance_test": opts.significance_test,
         "adjust": opts.adjust,
+        "min_customers": opts.min_customers,
         "top": opts.top,
         "sort_by": opts.sort_by,
         "max_itemsets": opts.max_itemsets,

@@ -1,4 +1,5 @@
-"""Threshold help: find the ``min_count`` that yields about ``target_rules`` rules.
+"""Threshold help: find the ``min_count`` for ``target_rules`` rules, or the lowest one that
+stays within the blow-up guard ``max_rules``.
 
 The number of rules can only fall as ``min_count`` rises, so a binary search over integer
 counts (between 2 and the second-highest item count, beyond which no pair is frequent) finds
@@ -8,11 +9,19 @@ tables — with the rule filters of the same :class:`MiningOptions` the final ru
 "too many rules", so the search never runs away on a low threshold. Every probe is recorded
 (for ``run.json``). :func:`basketlens.mining.mine.mine_rules` calls the search.
 
+Two goals: with ``target_rules`` the count closest to that many rules (a fixed number of
+rules, whatever the data say); with only ``max_rules`` the **lowest** count whose rules stay
+within the guard — mining as deep as is safe and letting pruning and significance decide how
+many rules are worth reporting (the ``run`` profile).
+
 Example:
     >>> baskets = [["a", "b"]] * 6 + [["a", "c"]] * 3 + [["b", "c"]] * 2
     >>> s = suggest_min_count(baskets, target_rules=2, min_confidence=0.5)
     >>> s.min_count, s.n_rules
     (6, 2)
+    >>> g = suggest_min_count(baskets, target_rules=None, max_rules=4, min_confidence=0.5)
+    >>> g.min_count, g.n_rules, g.goal
+    (2, 3, 'the most rules within max_rules=4')
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ __all__ = ["SEARCH_BUDGET", "ThresholdProbe", "ThresholdSearch", "suggest_min_co
 
 #: Itemset budget of every probe when the options set none (``max_itemsets=None``).
 SEARCH_BUDGET = 5_000_000
+#: The guard search gives up on a probe beyond this many itemsets per allowed rule (a count
+#: whose itemsets are that many is too low to be safe, whatever its rule count).
+GUARD_ITEMSETS_PER_RULE = 10
 
 
 @dataclass(frozen=True)
@@ -59,14 +71,22 @@ class ThresholdSearch:
     min_support: float
     n_rules: int
     n_itemsets: int
-    target_rules: int
+    target_rules: int | None
     n_baskets: int
     probes: tuple[ThresholdProbe, ...]
     note: str
+    max_rules: int | None = None
+
+    @property
+    def goal(self) -> str:
+        """What the search aimed at, in words."""
+        if self.target_rules is not None:
+            return f"about {self.target_rules:,} rules"
+        return f"the most rules within max_rules={self.max_rules:,}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record (``run.json``)."""
-        return asdict(self)
+        return {**asdict(self), "goal": self.goal}
 
 
 def _probe(
@@ -117,17 +137,24 @@ def suggest_min_count(
     max_probes: int = 32,
     **changes: Any,
 ) -> ThresholdSearch:
-    """Search the integer ``min_count`` whose rule count is closest to ``target_rules``.
+    """Search the integer ``min_count`` for ``target_rules`` rules, or, without a target, the
+    lowest one whose rules stay within ``max_rules`` (the blow-up guard).
 
     ``options`` (default :class:`MiningOptions`, updated by ``changes``, which are its field
-    names) gives ``target_rules``, the rule filters, ``max_len`` and the itemset budget
-    ``max_itemsets`` of each probe (:data:`SEARCH_BUDGET` when None); its ``min_support`` /
-    ``min_count`` are ignored. Finds the boundary: the highest ``min_count`` giving at least
-    ``target_rules`` rules and the next one giving fewer. Prefers the former when its rule
-    count is within ``tolerance`` (relative: 0.5 accepts up to 1.5 × target), else the nearer
-    of the two. Probes are placed at geometric midpoints (rule counts vary over orders of
-    magnitude) and the expensive low end is probed only when needed. ``min_count_bounds``
-    defaults to (2, the second-highest item count; above it no pair of items is frequent).
+    names) gives ``target_rules`` / ``max_rules``, the rule filters, ``max_len`` and the
+    itemset budget ``max_itemsets`` of each probe (:data:`SEARCH_BUDGET` when None); its
+    ``min_support`` / ``min_count`` are ignored.
+
+    With ``target_rules``: finds the boundary — the highest ``min_count`` giving at least
+    ``target_rules`` rules and the next one giving fewer — and prefers the former when its
+    rule count is within ``tolerance`` (relative: 0.5 accepts up to 1.5 × target), else the
+    nearer of the two. With only ``max_rules``: the lowest ``min_count`` (within a tenth) whose
+    probe counts at most ``max_rules`` rules and ``GUARD_ITEMSETS_PER_RULE`` × ``max_rules``
+    itemsets.
+    Probes are placed at geometric midpoints (rule counts vary over orders of magnitude) and
+    the expensive low end is probed only when needed (the guard walks down from the top by
+    halves, then bisects). ``min_count_bounds`` defaults to (2, the
+    second-highest item count; above it no pair of items is frequent).
 
     Example:
         >>> s = suggest_min_count([["a", "b"]] * 3 + [["a"]], target_rules=1)
@@ -135,12 +162,16 @@ def suggest_min_count(
         (3, 2, True)
     """
     opts = (options or MiningOptions()).updated(changes, source="suggest_min_count").validate()
-    target_rules = opts.target_rules
-    if target_rules is None:
-        raise ParameterError("target_rules must be an int in [1, inf) to search; got None")
+    target_rules, max_rules = opts.target_rules, opts.max_rules
+    if target_rules is None and max_rules is None:
+        raise ParameterError(
+            "target_rules must be an int in [1, inf) to search (or give max_rules); got None"
+        )
     check_interval("tolerance", tolerance, low=0.0)
     check_interval("max_probes", max_probes, low=1, integer=True)
     budget = SEARCH_BUDGET if opts.max_itemsets is None else opts.max_itemsets
+    if target_rules is None:
+        budget = min(budget, GUARD_ITEMSETS_PER_RULE * max_rules)
     matrix = to_basket_matrix(baskets)
     n = matrix.n_baskets
     lo, hi = _bounds(matrix, opts.min_len, min_count_bounds)
@@ -151,36 +182,10 @@ def suggest_min_count(
             probes[mc] = _probe(matrix, mc, opts, budget)
         return probes[mc]
 
-    def enough(mc: int) -> bool:
-        p = probe(mc)
-        return p.budget_exceeded or (p.n_rules or 0) >= target_rules
-
-    note = ""
-    if enough(hi):
-        chosen = hi
-        note = f"at least {target_rules} rules even at min_count={hi} (upper bound)"
+    if target_rules is not None:
+        chosen, note = _toward_target(probe, probes, lo, hi, target_rules, tolerance, max_probes)
     else:
-        left, right = lo, hi  # not enough(right); enough(left) is checked only if needed
-        while right - left > 1 and len(probes) < max_probes:
-            mid = min(right - 1, max(left + 1, round(math.sqrt(left * right))))
-            if enough(mid):
-                left = mid
-            else:
-                right = mid
-        if right - left > 1:
-            note = f"search stopped after max_probes={max_probes}; result approximate"
-        above, below = probe(left), probes[right]
-        if not enough(left):  # only possible at left == lo
-            chosen = left
-            note = f"fewer than {target_rules} rules even at min_count={lo}; using it"
-        elif above.budget_exceeded:
-            chosen = right
-            note = note or f"min_count={left} exceeds max_itemsets={budget:,}; using {right}"
-        elif (above.n_rules or 0) <= target_rules * (1 + tolerance):
-            chosen = left
-        else:
-            gap_above = (above.n_rules or 0) - target_rules
-            chosen = left if gap_above <= target_rules - (below.n_rules or 0) else right
+        chosen, note = _within_guard(probe, probes, lo, hi, max_rules, max_probes)
     final = probe(chosen)
     if final.budget_exceeded:
         raise MiningBudgetError(
@@ -196,12 +201,91 @@ def suggest_min_count(
         n_baskets=n,
         probes=tuple(sorted(probes.values(), key=lambda p: p.min_count)),
         note=note,
+        max_rules=max_rules,
     )
     logger.info(
-        "min_count=%d gives %d rules (target %d) after %d probes",
+        "min_count=%d gives %d rules (%s) after %d probes",
         chosen,
         result.n_rules,
-        target_rules,
+        result.goal,
         len(probes),
     )
     return result
+
+
+def _toward_target(
+    probe: Any,
+    probes: dict[int, ThresholdProbe],
+    lo: int,
+    hi: int,
+    target_rules: int,
+    tolerance: float,
+    max_probes: int,
+) -> tuple[int, str]:
+    """The count nearest ``target_rules`` rules (see :func:`suggest_min_count`), and a note."""
+
+    def enough(mc: int) -> bool:
+        p = probe(mc)
+        return p.budget_exceeded or (p.n_rules or 0) >= target_rules
+
+    if enough(hi):
+        return hi, f"at least {target_rules} rules even at min_count={hi} (upper bound)"
+    note = ""
+    left, right = lo, hi  # not enough(right); enough(left) is checked only if needed
+    while right - left > 1 and len(probes) < max_probes:
+        mid = min(right - 1, max(left + 1, round(math.sqrt(left * right))))
+        if enough(mid):
+            left = mid
+        else:
+            right = mid
+    if right - left > 1:
+        note = f"search stopped after max_probes={max_probes}; result approximate"
+    above, below = probe(left), probes[right]
+    if not enough(left):  # only possible at left == lo
+        return left, f"fewer than {target_rules} rules even at min_count={lo}; using it"
+    if above.budget_exceeded:
+        budget_note = f"min_count={left} exceeds the itemset budget; using {right}"
+        return right, note or budget_note
+    if (above.n_rules or 0) <= target_rules * (1 + tolerance):
+        return left, note
+    gap_above = (above.n_rules or 0) - target_rules
+    return (left if gap_above <= target_rules - (below.n_rules or 0) else right), note
+
+
+def _within_guard(
+    probe: Any,
+    probes: dict[int, ThresholdProbe],
+    lo: int,
+    hi: int,
+    max_rules: int,
+    max_probes: int,
+) -> tuple[int, str]:
+    """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note."""
+
+    def fits(mc: int) -> bool:
+        p = probe(mc)
+        return not p.budget_exceeded and (p.n_rules or 0) <= max_rules
+
+    if not fits(hi):
+        return hi, f"more than max_rules={max_rules:,} rules even at min_count={hi} (upper bound)"
+    # walk down by halves from the cheap high end; only the probes near the boundary are dear
+    right = hi
+    while right > lo and len(probes) < max_probes:
+        step = max(lo, right // 2)
+        if not fits(step):
+            break
+        right = step
+    if right == lo:
+        return lo, ""
+    left = max(lo, right // 2)  # not fits(left), fits(right)
+    # a guard needs no exact boundary: stop within a tenth of it
+    while right - left > max(1, left // 10) and len(probes) < max_probes:
+        mid = min(right - 1, max(left + 1, round(math.sqrt(left * right))))
+        if fits(mid):
+            right = mid
+        else:
+            left = mid
+    note = f"min_count={left} would exceed the guard (max_rules={max_rules:,})"
+    if right - left > max(1, left // 10):
+        note = f"search stopped after max_probes={max_probes}; result approximate"
+    return right, note

@@ -1,8 +1,9 @@
-"""Cross-sell opportunities, recommendations and the recommender model (OPPORTUNITIES).
+"""Cross-sell opportunities, the call list, recommendations and the recommender model.
 
 Example:
-    >>> from basketlens.opportunities import find_opportunities, recommend
-    >>> opp = find_opportunities(lines, rules, customers)  # doctest: +SKIP
+    >>> from basketlens.opportunities import build_call_list, find_opportunities, recommend
+    >>> opp = find_opportunities(lines, offered_rules(rules), customers)  # doctest: +SKIP
+    >>> calls = build_call_list(opp, rules, families=families)  # doctest: +SKIP
     >>> recs = recommend(opp, top_n=5)                      # doctest: +SKIP
 """
 
@@ -12,16 +13,20 @@ from basketlens._lazy import lazy_exports
 from basketlens.opportunities.options import RecommendOptions
 
 __all__ = [
+    "CALL_LIST_SCHEMA",
     "OPPORTUNITIES_SCHEMA",
     "RECOMMENDATIONS_SCHEMA",
     "RULE_COUNTS_SCHEMA",
+    "CallList",
     "CustomerItems",
     "ItemValues",
     "Opportunities",
     "OpportunityResult",
     "RecommendOptions",
     "RecommenderModel",
+    "build_call_list",
     "find_opportunities",
+    "offered_rules",
     "recommend",
     "run_opportunities",
 ]
@@ -29,6 +34,10 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "CALL_LIST_SCHEMA": ".calls",
+        "CallList": ".calls",
+        "build_call_list": ".calls",
+        "offered_rules": ".opportunities",
         "CustomerItems": ".matrix",
         "RecommenderModel": ".model",
         "OPPORTUNITIES_SCHEMA": ".opportunities",

@@ -54,6 +54,7 @@ __all__ = [
     "RuleCodes",
     "find_opportunities",
     "match_rules",
+    "offered_rules",
 ]
 
 ALL_SCOPE = "all"
@@ -270,6 +271,25 @@ def rule_item_names(rules: pl.DataFrame) -> dict[str, str]:
             labels = rules[f"{side}_names"].explode().to_list()
             names.update({i: n for i, n in zip(ids, labels, strict=True) if i is not None})
     return names
+
+
+def offered_rules(rules: pl.DataFrame, *, include_variants: bool = False) -> pl.DataFrame:
+    """The item-level rules whose right-hand items may be offered to a customer: those of
+    kind ``cross_sell`` (every kind with ``include_variants``). Tables without a ``level`` or
+    ``kind`` column (rules mined outside a run) are item-level cross-sell throughout.
+
+    Example:
+        >>> r = pl.DataFrame({"rule_id": ["a", "b", "c"], "level": ["item", "item", "family"],
+        ...                   "kind": ["cross_sell", "variant", "cross_sell"]})
+        >>> offered_rules(r)["rule_id"].to_list(), offered_rules(r, include_variants=True).height
+        (['a'], 2)
+    """
+    keep = pl.lit(True)
+    if "level" in rules.columns:
+        keep &= pl.col("level") == "item"
+    if "kind" in rules.columns and not include_variants:
+        keep &= pl.col("kind") == "cross_sell"
+    return rules.filter(keep)
 
 
 def check_rules(rules: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from basketlens.report._chart_base import (
     scope_order,
     segment_scale,
     trunc_expr,
+    with_segment,
 )
 from basketlens.runfolder.analysis import Analysis
 
@@ -63,55 +64,96 @@ def top_items(bundle: Analysis, *, top: int = 10) -> alt.TopLevelMixin | None:
     )
 
 
-def rule_opportunities(bundle: Analysis, *, top: int = 8) -> alt.TopLevelMixin | None:
-    """Per scope, the top rules by customers who buy the antecedent but not the consequent."""
-    frame = rules_frame(bundle)
-    if frame is None or "opportunity_customers" not in frame.columns or frame.is_empty():
+#: Calls of each segment's call list whose lead rules the opportunity chart shows.
+TOP_CALLS = 50
+
+
+def rule_opportunities(
+    bundle: Analysis, *, top: int = 8, calls: int = TOP_CALLS
+) -> alt.TopLevelMixin | None:
+    """The spread of rules behind the call list: per segment, how many of its ``calls``
+    best calls (by rank) each lead rule accounts for; the rest grouped as "other rules".
+
+    A rule and its mirror read "A ↔ B" (one bar). One long bar means one rule fills the top
+    of that segment's list; many short bars, a varied list.
+    """
+    opp = bundle.opportunities
+    if opp is None or opp.is_empty() or "rule" not in opp.columns:
         return None
-    shown = (
-        frame.filter(pl.col("opportunity_customers") > 0)
-        .sort(["scope", "opportunity_customers", "lift"], descending=[False, True, True])
-        .group_by("scope", maintain_order=True)
-        .head(top)
-        .with_columns(
-            # the rule id keeps two rules whose truncated texts coincide on separate bars
-            label=trunc_expr(pl.col("lhs"), 30)
-            + " → "
-            + trunc_expr(pl.col("rhs"), 24)
-            + " ("
-            + pl.col("rule_id")
-            + ")"
+    best = (
+        with_segment(opp.sort("rank"), bundle)
+        .with_columns(nth=pl.int_range(1, pl.len() + 1).over("seg_label"))
+        .filter(pl.col("nth") <= calls)
+    )
+    by_rule = (
+        best.group_by("seg_label", "rule", maintain_order=True)
+        .agg(
+            pl.len().alias("calls"),
+            pl.col("expected_value").sum().alias("value"),
+            pl.col("item_name").n_unique().alias("items"),
+            pl.col("rule_id").first(),
         )
-        .select(
-            "rule_id", "scope_label", "label", "rule", "opportunity_customers", "confidence", "lift"
+        .sort(["seg_label", "calls", "value"], descending=[False, True, True])
+        .with_columns(place=pl.int_range(1, pl.len() + 1).over("seg_label"))
+    )
+    shown = by_rule.filter(pl.col("place") <= top)
+    rest = (
+        by_rule.filter(pl.col("place") > top)
+        .group_by("seg_label")
+        .agg(
+            pl.len().alias("n_rules"),
+            pl.col("calls").max().alias("most"),
+            pl.col("calls").sum(),
+            pl.col("value").sum(),
+            pl.col("items").sum(),
+        )
+        .with_columns(
+            rule=pl.format(
+                "{} other rules, at most {} calls each", pl.col("n_rules"), pl.col("most")
+            ),
+            rule_id=pl.lit(""),
+            place=pl.lit(top + 1, pl.Int64),
         )
     )
-    if shown.is_empty():
-        return None
+    frame = pl.concat([shown, rest.select(shown.columns)], how="vertical_relaxed").with_columns(
+        label=trunc_expr(pl.col("rule"), 60)
+    )
+    frame = frame.pipe(distinct_labels, "label", "rule", by=["seg_label"]).select(
+        "seg_label", "label", "rule", "rule_id", "calls", "value", "items", "place"
+    )
+    order = [s for s in scope_order(bundle) if s != "All customers"] + ["unassigned"]
     return (
-        alt.Chart(chart_data(shown))
+        alt.Chart(chart_data(frame))
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360)),
-            x=alt.X(
-                "opportunity_customers:Q",
-                title="Customers who buy the left side but never the right",
+            y=alt.Y(
+                "label:N",
+                title=None,
+                sort=alt.EncodingSortField("place"),
+                axis=alt.Axis(labelLimit=380),
             ),
-            color=alt.Color(
-                "scope_label:N", scale=segment_scale(bundle, with_all=True), legend=None
+            x=alt.X("calls:Q", title=f"Calls among the segment's top {calls}"),
+            # the grouped "other rules" bar in grey: a long grey bar is a varied list
+            color=alt.condition(
+                alt.datum.place > top,
+                alt.value("#B8B8B8"),
+                alt.Color("seg_label:N", scale=segment_scale(bundle), legend=None),
             ),
             tooltip=[
-                alt.Tooltip("rule:N", title="Rule"),
+                alt.Tooltip("rule:N", title="Lead rule"),
                 alt.Tooltip("rule_id:N", title="Rule id"),
-                alt.Tooltip("opportunity_customers:Q", title="Customers to approach", format=","),
-                alt.Tooltip("confidence:Q", format=".1%"),
-                alt.Tooltip("lift:Q", format=".2f"),
+                alt.Tooltip("calls:Q", title="Calls it leads", format=","),
+                alt.Tooltip("items:Q", title="Items offered", format=","),
+                alt.Tooltip("value:Q", title="Expected value per month", format=",.0f"),
             ],
         )
-        .properties(width=260, height=20 * top)
-        .facet(facet=alt.Facet("scope_label:N", title=None, sort=scope_order(bundle)), columns=2)
-        .resolve_scale(y="independent", x="independent")
-        .properties(title="Cross-sell: top rules by customers missing the recommended item")
+        .properties(width=300, height=20 * (top + 1))
+        .facet(facet=alt.Facet("seg_label:N", title=None, sort=order), columns=2)
+        .resolve_scale(y="independent")
+        .properties(
+            title=f"Call list: the rules behind each segment's top {calls} calls "
+            "(A ↔ B: a rule and its mirror)"
+        )
     )
 
 

@@ -7,8 +7,9 @@ result is recomputed. Layout and columns are documented in ``docs/bi.md``.
 * ``dim_customer``  — one row per customer, ``segment_key`` → dim_segment
 * ``dim_item``      — one row per item with its overall basket support
 * ``fact_rules``    — one row per rule; ``segment_key`` → dim_segment (−1 = mined on all)
-* ``bridge_rule_items`` — rule_id × item_id × role (antecedent/consequent) → dim_item
-* ``fact_opportunities`` — rule × customer who buys the antecedent but never the consequent
+* ``bridge_rule_items`` — rule_id × item_id × role (antecedent/consequent) → dim_item; a
+  family or category rule lists every item of its families or categories
+* ``fact_opportunities`` — the call list: customer × item to offer, with its lead rule
 * ``fact_recommendations`` — customer × recommended item
 
 Example:
@@ -107,25 +108,20 @@ def star_tables(bundle: Analysis) -> dict[str, pl.DataFrame]:
             "rule_id", "scope", "antecedent", "consequent", "antecedent_names",
             "consequent_names")]  # fmt: skip
         names = "antecedent_names" in rules.columns
+        item_level = pl.col("level") == "item" if "level" in rules.columns else pl.lit(True)
         tables["fact_rules"] = rules.select(
             "rule_id",
             _segment_key(),
             "scope",
             _joined("antecedent", "antecedent_ids"),
             _joined("antecedent_names" if names else "antecedent", "antecedent_text"),
-            pl.col("consequent").list.first().alias("consequent_item_id"),
+            # a family or category rule's right side is a group, not an item of dim_item
+            pl.when(item_level).then(pl.col("consequent").list.first()).alias("consequent_item_id"),
             _joined("consequent_names" if names else "consequent", "consequent_text"),
             pl.col("antecedent").list.len().cast(pl.Int32).alias("antecedent_length"),
             *measures,
         )
-        tables["bridge_rule_items"] = pl.concat(
-            [
-                rules.select("rule_id", pl.col(side).alias("item_id"))
-                .explode("item_id")
-                .with_columns(role=pl.lit(side))
-                for side in ("antecedent", "consequent")
-            ]
-        )
+        tables["bridge_rule_items"] = rule_items(bundle)
     opp = bundle.opportunities
     if opp is not None:
         lists = [c for c, t in opp.schema.items() if isinstance(t, pl.List)]
@@ -134,13 +130,10 @@ def star_tables(bundle: Analysis) -> dict[str, pl.DataFrame]:
             pl.col("segment").cast(pl.Int32).alias("segment_key")
             if "segment" in opp.columns
             else pl.lit(None, pl.Int32).alias("segment_key"),
-            *(
-                [pl.col("consequent").list.first().alias("consequent_item_id")]
-                if "consequent" in opp.columns
-                else []
-            ),
-            *[pl.col(c).list.join(" + ") for c in lists],
+            *[pl.col(c).list.join(" | " if c == "rule_ids" else " + ") for c in lists],
         ).drop([c for c in ("segment",) if c in opp.columns])
+        if "item" in opp.columns:
+            tables["fact_opportunities"] = tables["fact_opportunities"].rename({"item": "item_id"})
     rec = bundle.recommendations
     if rec is not None:
         lists = [c for c, t in rec.schema.items() if isinstance(t, pl.List)]
@@ -153,6 +146,44 @@ def star_tables(bundle: Analysis) -> dict[str, pl.DataFrame]:
             ),
         ).rename({"item": "item_id"})
     return tables
+
+
+def rule_items(bundle: Analysis) -> pl.DataFrame:
+    """``bridge_rule_items``: rule_id, item_id, role (antecedent/consequent), level and
+    ``via`` — the family or category id an item stands in for (null for an item rule).
+
+    A family rule lists every item of its families (``families.parquet``), a category rule
+    every item of its categories (``items.parquet``), so ``item_id`` always joins
+    ``dim_item``.
+    """
+    rules = bundle.rules
+    assert rules is not None
+    level = pl.col("level") if "level" in rules.columns else pl.lit("item")
+    sides = pl.concat(
+        [
+            rules.select("rule_id", level.alias("level"), pl.col(side).alias("via"))
+            .explode("via")
+            .with_columns(role=pl.lit(side))
+            for side in ("antecedent", "consequent")
+        ]
+    )
+    members = [pl.DataFrame(schema={"via": pl.String, "item_id": pl.String})]
+    if bundle.families is not None:
+        members.append(bundle.families.select(via="family", item_id="item"))
+    if "category" in bundle.items.columns:
+        members.append(
+            bundle.items.drop_nulls("category").select(
+                via=pl.lit("category:") + pl.col("category"), item_id=pl.col("item")
+            )
+        )
+    groups = pl.concat(members).unique()
+    items = sides.filter(pl.col("level") == "item").select(
+        "rule_id", item_id="via", role="role", level="level", via=pl.lit(None, pl.String)
+    )
+    grouped = sides.filter(pl.col("level") != "item").join(groups, on="via", how="inner")
+    return pl.concat(
+        [items, grouped.select("rule_id", "item_id", "role", "level", "via")], how="vertical"
+    )
 
 
 def write_bi_tables(bundle: Analysis, *, folder: Path, csv: bool = False) -> tuple[Path, ...]:

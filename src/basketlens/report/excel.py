@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 #: Rows per sheet (Excel's limit is 1,048,576; the rest is in the BI tables).
 MAX_ROWS = 1_000_000
-#: Opportunities listed on each segment's sheet.
-MAX_SEGMENT_OPPORTUNITIES = 50_000
+#: Calls (best first) and rules (by lift) listed on each segment's sheet; the rest are in
+#: opportunities.parquet, rules.parquet, the Rules sheet and the bi/ tables.
+MAX_SEGMENT_OPPORTUNITIES = 10_000
+MAX_SEGMENT_RULES = 5_000
 #: Values read per column to choose its number of decimals.
 _SAMPLE = 5_000
 #: Tables with more rows than this have their rows written in one vectorised pass.
@@ -269,15 +271,44 @@ def _summary(w: _Writer, bundle: Analysis) -> None:
     ws.set_column(2, 2, 60)
 
 
+#: Rule columns of a segment sheet (those present).
+SEGMENT_RULE_COLUMNS = (
+    "rule_id", "level", "kind", "antecedent_names", "consequent_names", "support", "confidence",
+    "lift", "opportunity_customers", "antecedent_count", "both_count",
+)  # fmt: skip
+#: Call-list columns of a segment sheet (those present).
+SEGMENT_CALL_COLUMNS = (
+    "rank", "customer_id", "customer_name", "item_name", "kind", "expected_value",
+    "confidence", "lift", "rule", "n_rules", "rule_ids", "antecedent_orders",
+    "antecedent_recency_days", "expected_quantity",
+)  # fmt: skip
+#: Lead rules listed in a segment sheet's "spread" block.
+MAX_SPREAD_RULES = 25
+
+
+def _spread(calls: pl.DataFrame) -> pl.DataFrame:
+    """The lead rules of a segment's calls: calls each leads, items, expected value — the
+    spread of rules over the call list (one rule filling it would show at once)."""
+    total = max(calls.height, 1)
+    return (
+        calls.group_by("rule", maintain_order=True)
+        .agg(
+            pl.len().alias("calls"),
+            pl.col("rank").min().alias("best_rank"),
+            pl.col("item_name").n_unique().alias("items"),
+            pl.col("expected_value").sum().alias("expected_value"),
+        )
+        .with_columns((pl.col("calls") / total).alias("share_of_calls"))
+        .sort(["calls", "expected_value"], descending=True)
+        .head(MAX_SPREAD_RULES)
+        .select("rule", "calls", "share_of_calls", "best_rank", "items", "expected_value")
+    )
+
+
 def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
     rules, opp = bundle.rules, bundle.opportunities
-    rule_cols = [c for c in ("rule_id", "antecedent_names", "consequent_names", "support",
-                             "confidence", "lift", "opportunity_customers", "antecedent_count",
-                             "both_count") if rules is not None and c in rules.columns]  # fmt: skip
-    opp_cols = [c for c in ("rank", "customer_id", "customer_name", "rule_id", "antecedent_names",
-                            "consequent_names", "confidence", "lift", "antecedent_orders",
-                            "antecedent_recency_days", "expected_value", "expected_quantity")
-                if opp is not None and c in opp.columns]  # fmt: skip
+    rule_cols = [c for c in SEGMENT_RULE_COLUMNS if rules is not None and c in rules.columns]
+    opp_cols = [c for c in SEGMENT_CALL_COLUMNS if opp is not None and c in opp.columns]
     for seg, name in bundle.segment_names.items():
         # a short unique sheet name; the segment's full name is the sheet's first row
         ws = w.book.add_worksheet(sheet_name(f"Seg {seg}", w.taken))
@@ -290,21 +321,33 @@ def _segment_sheets(w: _Writer, bundle: Analysis) -> None:
             row += 2
         else:
             part = rules.filter(pl.col("scope") == str(seg)).sort("lift", descending=True)
-            row = _block(w, ws, row, part.select(rule_cols)) + 2
-        ws.write_string(row, 0, "Opportunities: customers who buy the left side but never the "
-                                "right (by expected value)", w.fmt["bold"])  # fmt: skip
-        row += 1
+            row = _block(w, ws, row, part.select(rule_cols).head(MAX_SEGMENT_RULES))
+            row = _more(ws, row, part.height - MAX_SEGMENT_RULES, "rules", "the Rules sheet") + 2
         if opp is None:
             ws.write_string(row, 0, "opportunities.parquet is not in this output folder")
         else:
-            part = opp.filter(pl.col("scope") == str(seg))
-            if "expected_value" in part.columns:
-                part = part.sort("expected_value", descending=True)
-            _block(w, ws, row, part.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
+            calls = opp.filter(pl.col("segment") == seg).sort("rank")
+            ws.write_string(row, 0, "Spread of rules over the call list: the rules that lead "
+                                    "this segment's calls", w.fmt["bold"])  # fmt: skip
+            row = _block(w, ws, row + 1, _spread(calls)) + 2
+            ws.write_string(row, 0, "Opportunities (the call list): an item to offer each "
+                                    "customer, best first; rule = the strongest of the n_rules "
+                                    "behind it", w.fmt["bold"])  # fmt: skip
+            row = _block(w, ws, row + 1, calls.select(opp_cols).head(MAX_SEGMENT_OPPORTUNITIES))
+            _more(ws, row, calls.height - MAX_SEGMENT_OPPORTUNITIES, "calls",
+                  "opportunities.parquet")  # fmt: skip
         ws.freeze_panes(1, 0)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 4, 32)
         ws.set_column(5, 12, 14)
+
+
+def _more(ws: Any, row: int, hidden: int, what: str, where: str) -> int:
+    """Say how many rows a capped block left out and where they are; return the next row."""
+    if hidden <= 0:
+        return row
+    ws.write_string(row, 0, f"{hidden:,} more {what} are in {where}")
+    return row + 1
 
 
 def _block(w: _Writer, ws: Any, row: int, frame: pl.DataFrame) -> int:

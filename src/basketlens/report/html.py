@@ -290,8 +290,8 @@ def _products(page: _Page, bundle: Analysis) -> None:
 
 
 RULE_COLUMNS = (
-    "rule_id", "scope", "antecedent_names", "consequent_names", "support", "confidence", "lift",
-    "opportunity_customers", "antecedent_count", "both_count",
+    "rule_id", "scope", "level", "kind", "antecedent_names", "consequent_names", "support",
+    "confidence", "lift", "opportunity_customers", "antecedent_count", "both_count",
 )  # fmt: skip
 
 
@@ -330,13 +330,14 @@ def _opportunities(page: _Page, bundle: Analysis) -> None:
     if opp is None:
         page.add("opportunities", absent("Opportunities", "opportunities.parquet"))
     else:
-        cols = [c for c in ("rank", "customer_name", "customer_id", "segment_name",
-                            "antecedent_names", "consequent_names", "confidence", "lift",
-                            "antecedent_orders", "antecedent_recency_days", "expected_value",
+        cols = [c for c in ("rank", "customer_name", "customer_id", "segment_name", "item_name",
+                            "kind", "expected_value", "confidence", "lift", "rule", "n_rules",
+                            "antecedent_orders", "antecedent_recency_days",
                             "rule_id") if c in opp.columns]  # fmt: skip
-        sort = "expected_value" if "expected_value" in opp.columns else cols[0]
-        for scope in opp["scope"].unique(maintain_order=True).to_list():
-            part = opp.filter(pl.col("scope") == scope).sort(sort, descending=True)
+        # the call list: one table per customer segment, best call (rank) first
+        for seg in opp["segment"].unique(maintain_order=True).sort(nulls_last=True).to_list():
+            part = opp.filter(pl.col("segment").eq_missing(seg)).sort("rank")
+            scope = "unassigned" if seg is None else str(seg)
             page.add(
                 "opportunities",
                 f"<details><summary>{esc(bundle.scope_label(scope))} — {part.height:,} "

@@ -133,18 +133,15 @@ def key_numbers(bundle: Analysis) -> list[KeyNumber]:
     )
     if bundle.rules is not None:
         scopes = bundle.rules["scope"].n_unique()
-        out.append(
-            KeyNumber(
-                "Rules",
-                _count(bundle.rules.height),
-                f"in {_count(scopes)} scopes (all baskets and each segment's baskets)",
-                bundle.rules.height,
-            )
-        )
+        detail = f"in {_count(scopes)} scopes (all baskets and each segment's baskets)"
+        if "kind" in bundle.rules.columns:
+            cross = int((bundle.rules["kind"] == "cross_sell").sum())
+            detail += f", {_count(cross)} of them cross-sell"
+        out.append(KeyNumber("Rules", _count(bundle.rules.height), detail, bundle.rules.height))
     if bundle.opportunities is not None:
         opp = bundle.opportunities
         customers = opp["customer_id"].n_unique() if "customer_id" in opp.columns else None
-        detail = f"customer × rule pairs, {_count(customers)} customers" if customers else ""
+        detail = f"customer × item calls, {_count(customers)} customers" if customers else ""
         out.append(KeyNumber("Opportunities", _count(opp.height), detail, opp.height))
     return out
 
@@ -237,6 +234,8 @@ def rule_sentences(bundle: Analysis, *, top: int = 3) -> list[str]:
     rules = bundle.rules
     if rules is None or rules.is_empty():
         return []
+    if "kind" in rules.columns:  # the headline speaks of cross-sell, not product variants
+        rules = rules.filter(pl.col("kind") == "cross_sell")
     scoped = rules.filter(pl.col("scope") == "all")
     words = "all customers'"
     if scoped.is_empty():

@@ -46,6 +46,7 @@ class Analysis:
     rules: pl.DataFrame | None = None
     item_support: pl.DataFrame | None = None
     itemsets: pl.DataFrame | None = None
+    families: pl.DataFrame | None = None
     opportunities: pl.DataFrame | None = None
     recommendations: pl.DataFrame | None = None
     backtest: pl.DataFrame | None = None

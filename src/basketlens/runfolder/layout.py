@@ -103,8 +103,22 @@ TABLES: dict[str, TableFile] = {
         _table(
             "rules",
             "rule",
-            "scope (`all` or a segment), antecedent / consequent ids and names, counts, measures",
-            ("rule_id", "scope", "antecedent", "consequent", "support", "confidence", "lift"),
+            "scope (`all` or a segment), antecedent / consequent ids and names, counts, "
+            "measures; `level` (item, family, category), `kind` (cross_sell, variant), the "
+            "mirror rule (B → A) and the rule one level up (see `docs/rules.md`)",
+            (
+                "rule_id",
+                "scope",
+                "antecedent",
+                "consequent",
+                "support",
+                "confidence",
+                "lift",
+                "level",
+                "kind",
+                "mirror_rule_id",
+                "parent_rule_id",
+            ),
             always=False,
         ),
         _table(
@@ -122,11 +136,33 @@ TABLES: dict[str, TableFile] = {
             always=False,
         ),
         _table(
+            "families",
+            "item",
+            "the item's family (its colour, size, brand variants and set pieces), the items it "
+            "is a variant of and why (see `docs/rules.md`)",
+            ("item", "item_name", "family", "family_name", "family_size", "variants"),
+            always=False,
+        ),
+        _table(
             "opportunities",
-            "rule × customer",
-            "customers of the rule's scope who buy every antecedent item and never the "
-            "consequent, with expected value",
-            ("scope", "rule_id", "customer_id", "customer_name"),
+            "customer × item",
+            "the call list: an item to offer a customer who never bought it nor a variant of "
+            "it, with expected value, the lead rule in words and every supporting rule, ranked "
+            "so no single rule fills the top (see `docs/opportunities.md`)",
+            (
+                "rank",
+                "customer_id",
+                "customer_name",
+                "segment",
+                "item",
+                "item_name",
+                "kind",
+                "expected_value",
+                "rule_id",
+                "rule",
+                "rule_ids",
+                "n_rules",
+            ),
             always=False,
         ),
         _table(

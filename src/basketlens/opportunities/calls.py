@@ -1,0 +1,444 @@
+"""The call list (``opportunities.parquet``): one row per customer and item to offer.
+
+Every rule that fires for a customer — the customer bought every left-hand item (or, for a
+family-level rule, something of every left-hand family) and never its right-hand item — is
+*evidence* for that item. The call list gathers, for each customer and item:
+
+* ``expected_value``: the strongest evidence — confidence × the item's typical monthly spend
+  in the rule's scope (:mod:`basketlens.opportunities.value`); the rule behind it is the
+  *lead* rule (``rule_id``, ``rule`` in words, its scope, level and confidence);
+* ``rule_ids``: every supporting rule, strongest first (``n_rules`` of them).
+
+A family-level rule ("buys some burger buns → buys some minced steak") offers the family's
+best-selling item in the rule's scope. By default only cross-sell is offered: rules of kind
+``cross_sell``, and never an item of a family the customer already buys (another colour,
+size or brand of it) — ``include_variants`` brings both back, with ``kind`` telling which.
+
+**Ranking.** Sorting by value alone lets one strong rule fill the top of the list (fifty calls
+about the same colour variant). The list is ranked by ``priority``: the value, times
+``diversity ** (n - 1)`` where n counts the calls led by the same rule — a rule and its
+mirror (A → B, B → A) count as one, written "A ↔ B" — and again for the calls offering the
+same item. ``rank`` 1 is the highest priority.
+
+Example:
+    >>> import polars as pl
+    >>> from datetime import datetime
+    >>> from basketlens.opportunities.opportunities import find_opportunities
+    >>> lines = pl.DataFrame({
+    ...     "unit": ["c1", "c1", "c2", "c3", "c3"], "item": ["a", "b", "a", "a", "c"],
+    ...     "basket": ["1", "1", "2", "3", "3"], "quantity": [1.0] * 5,
+    ...     "net_sales": [5.0] * 5, "date": [datetime(2024, 1, 1)] * 5})
+    >>> rules = pl.DataFrame({"rule_id": ["all-r1", "all-r2"], "scope": ["all", "all"],
+    ...     "antecedent": [["a"], ["a"]], "consequent": [["b"], ["c"]], "support": [0.3, 0.3],
+    ...     "confidence": [0.5, 0.6], "lift": [1.5, 1.8]})
+    >>> options = RecommendOptions(diversity=0.8)
+    >>> calls = build_call_list(find_opportunities(lines, rules, None), rules, options=options)
+    >>> calls.table.select("rank", "customer_id", "item", "expected_value",
+    ...                    pl.col("priority").round(2)).rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(1, 'c1', 'c', 3.0, 3.0), (2, 'c2', 'b', 2.5, 2.5),
+     (3, 'c2', 'c', 3.0, 1.92), (4, 'c3', 'b', 2.5, 1.6)]
+
+    The second call of rule all-r2 (for the same item) counts 0.8 × 0.8 of its value (with
+    ``diversity=0.8``), so the first call of all-r1 comes before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from basketlens.opportunities.matrix import CustomerItems
+from basketlens.opportunities.opportunities import (
+    ALL_SCOPE,
+    RULE_COUNTS_SCHEMA,
+    Opportunities,
+    RuleCodes,
+    check_rules,
+    match_rules,
+)
+from basketlens.opportunities.options import RecommendOptions
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CALL_LIST_SCHEMA", "CallList", "build_call_list", "rule_text"]
+
+CROSS_SELL, VARIANT = "cross_sell", "variant"
+
+#: ``opportunities.parquet``: one row per customer and item to offer, best call first.
+CALL_LIST_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "rank": pl.Int64,
+        "customer_id": pl.String,
+        "customer_name": pl.String,
+        "segment": pl.Int32,
+        "segment_name": pl.String,
+        "item": pl.String,
+        "item_name": pl.String,
+        "kind": pl.String,
+        "expected_value": pl.Float64,
+        "expected_quantity": pl.Float64,
+        "priority": pl.Float64,
+        "confidence": pl.Float64,
+        "lift": pl.Float64,
+        "rule_id": pl.String,
+        "rule": pl.String,
+        "scope": pl.String,
+        "level": pl.String,
+        "antecedent": pl.List(pl.String),
+        "consequent": pl.List(pl.String),
+        "antecedent_names": pl.List(pl.String),
+        "consequent_names": pl.List(pl.String),
+        "n_rules": pl.Int32,
+        "rule_ids": pl.List(pl.String),
+        "antecedent_orders": pl.Int32,
+        "antecedent_last_date": pl.Datetime("us"),
+        "antecedent_recency_days": pl.Float64,
+    }
+)
+
+_EVIDENCE = (
+    "customer_id", "item", "rule_id", "scope", "level", "confidence", "lift", "value",
+    "quantity", "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class CallList:
+    """The call list (``table``: ``CALL_LIST_SCHEMA``) and how many calls list each rule
+    (``rule_counts``: ``RULE_COUNTS_SCHEMA``, one row per rule given, 0 when none)."""
+
+    table: pl.DataFrame
+    rule_counts: pl.DataFrame
+
+    def __len__(self) -> int:
+        return self.table.height
+
+
+def rule_text(antecedent: list[str], consequent: list[str], *, mirrored: bool = False) -> str:
+    """A rule in words: ``"Brie + Comté → Baguette"``; ``"A ↔ B"`` for a mirrored pair.
+
+    Example:
+        >>> rule_text(["Brie"], ["Baguette"], mirrored=True)
+        'Brie ↔ Baguette'
+    """
+    arrow = " ↔ " if mirrored else " → "
+    left = " + ".join(antecedent) if antecedent else "{}"
+    return left + arrow + " + ".join(consequent)
+
+
+def _rule_text_expr() -> pl.Expr:
+    """:func:`rule_text` as a Polars expression on antecedent/consequent names, mirrored."""
+    left = pl.col("antecedent_names").list.join(" + ")
+    return pl.concat_str(
+        pl.when(left == "").then(pl.lit("{}")).otherwise(left),
+        pl.when(pl.col("mirrored")).then(pl.lit(" ↔ ")).otherwise(pl.lit(" → ")),
+        pl.col("consequent_names").list.join(" + "),
+    )
+
+
+def _rule_meta(rules: pl.DataFrame) -> pl.DataFrame:
+    """rule_id, scope, level, kind, pair (a rule and its mirror share it), names."""
+    cols = rules.columns
+    meta = rules.select(
+        "rule_id",
+        "scope",
+        "antecedent",
+        "consequent",
+        (pl.col("level") if "level" in cols else pl.lit("item")).alias("level"),
+        (pl.col("kind") if "kind" in cols else pl.lit(CROSS_SELL)).alias("kind"),
+        (pl.col("mirror_rule_id") if "mirror_rule_id" in cols else pl.lit(None, pl.String)).alias(
+            "mirror_rule_id"
+        ),
+        *[
+            (pl.col(c) if c in cols else pl.col(c.removesuffix("_names"))).alias(c)
+            for c in ("antecedent_names", "consequent_names")
+        ],
+    )
+    return meta.with_columns(
+        pair=pl.min_horizontal("rule_id", pl.col("mirror_rule_id").fill_null(pl.col("rule_id"))),
+        mirrored=pl.col("mirror_rule_id").is_not_null(),
+    )
+
+
+def _item_evidence(opp_table: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
+    """One row per (rule, customer, right-hand item the customer lacks), valued per item."""
+    lean = opp_table.select(
+        "customer_id", "rule_id", "scope", "confidence", "lift", "consequent",
+        "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
+    )  # fmt: skip
+    ev = lean.with_columns(item=pl.col("consequent")).explode("item")
+    multi = (ev["consequent"].list.len() > 1).to_numpy()
+    matrix: CustomerItems = opp.matrix
+    if multi.any():
+        rows = _codes(ev["customer_id"].filter(pl.Series(multi)), matrix.customers)
+        cols = _codes(ev["item"].filter(pl.Series(multi)), matrix.items)
+        lacking = np.ones(ev.height, dtype=bool)
+        lacking[multi] = matrix.lookup(rows, cols) < 0
+        ev = ev.filter(pl.Series(lacking))
+    return ev.with_columns(level=pl.lit("item"))
+
+
+def _value(ev: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
+    """Add value and quantity: confidence × the item's monthly value (quantity) in scope."""
+    matrix: CustomerItems = opp.matrix
+    values = opp.values
+    cols = _codes(ev["item"], matrix.items)
+    value, qty = np.zeros(ev.height), np.zeros(ev.height)
+    for scope in ev["scope"].unique().to_list():
+        mask = (ev["scope"] == scope).to_numpy()
+        value[mask] = values.lookup(str(scope), cols[mask])
+        qty[mask] = values.lookup(str(scope), cols[mask], what="quantity")
+    conf = ev["confidence"].to_numpy()
+    return ev.with_columns(value=conf * value, quantity=conf * qty)
+
+
+def _family_matrix(matrix: CustomerItems, family_of: dict[str, str]) -> CustomerItems:
+    """Customer × family: a customer "has" a family when they bought any of its items."""
+    families = tuple(sorted({family_of.get(i, i) for i in matrix.items}))
+    index = {f: k for k, f in enumerate(families)}
+    code = np.array([index[family_of.get(i, i)] for i in matrix.items], dtype=np.int64)
+    rows = np.repeat(np.arange(matrix.n_customers), np.diff(matrix.indptr))
+    csr = sp.csr_matrix(
+        (np.ones(matrix.nnz, dtype=np.int32), (rows, code[matrix.indices])),
+        shape=(matrix.n_customers, len(families)),
+    )
+    csr.sum_duplicates()
+    csr.sort_indices()
+    nnz = csr.nnz
+    never = np.full(nnz, np.datetime64("NaT"), dtype="datetime64[us]")
+    return CustomerItems(
+        customers=matrix.customers,
+        items=families,
+        indptr=csr.indptr.astype(np.int64),
+        indices=csr.indices.astype(np.int32),
+        orders=np.zeros(nnz, dtype=np.int32),
+        quantity=np.zeros(nnz),
+        net_sales=np.zeros(nnz),
+        last_bought=never,
+        first_date=matrix.first_date,
+        last_date=matrix.last_date,
+        total_orders=matrix.total_orders,
+        window_end=matrix.window_end,
+    )
+
+
+def _family_evidence(
+    opp: Opportunities, rules: pl.DataFrame, families: pl.DataFrame
+) -> pl.DataFrame | None:
+    """Evidence of the family-level rules: the family's best-selling item in the scope."""
+    if rules.height == 0:
+        return None
+    matrix: CustomerItems = opp.matrix
+    customers: pl.DataFrame = opp.customers
+    family_of = dict(families.select("item", "family").iter_rows())
+    fam_matrix = _family_matrix(matrix, family_of)
+    seg = customers["segment"].cast(pl.String).to_numpy()
+    frames = []
+    best = (
+        opp.values.table.with_columns(
+            family=pl.col("item").replace_strict(family_of, default=pl.col("item"))
+        )
+        .sort(["buyers", "item"], descending=[True, False])
+        .unique(["scope", "family"], keep="first")
+        .select("scope", "family", best_item="item")
+    )
+    csr = fam_matrix.csr()
+    for scope in rules["scope"].unique(maintain_order=True).to_list():
+        sub = rules.filter(pl.col("scope") == scope)
+        members = (
+            np.arange(matrix.n_customers) if scope == ALL_SCOPE else np.flatnonzero(seg == scope)
+        )
+        codes = RuleCodes.encode(sub, fam_matrix)
+        r_idx, c_row = match_rules(fam_matrix, codes, members, csr=csr)
+        if r_idx.size == 0:
+            continue
+        picked = sub[r_idx].select(
+            "rule_id", "scope", "confidence", "lift", "antecedent", "consequent"
+        )
+        frames.append(
+            picked.with_columns(
+                customer_id=pl.Series(matrix.customers, dtype=pl.String).gather(c_row),
+                family=pl.col("consequent").list.first(),
+            )
+        )
+    if not frames:
+        return None
+    ev = pl.concat(frames)
+    fallback = best.filter(pl.col("scope") == ALL_SCOPE).select("family", fallback="best_item")
+    ev = (
+        ev.join(best, on=["scope", "family"], how="left")
+        .join(fallback, on="family", how="left")
+        .with_columns(item=pl.coalesce("best_item", "fallback"), level=pl.lit("family"))
+        .drop_nulls("item")
+    )
+    # the customer never bought anything of the family, so never the item either
+    return ev.with_columns(
+        antecedent_orders=pl.lit(None, pl.Int32),
+        antecedent_last_date=pl.lit(None, pl.Datetime("us")),
+        antecedent_recency_days=pl.lit(None, pl.Float64),
+    )
+
+
+def _codes(values: pl.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Codes of ``values`` in ``vocabulary`` (sorted unique ids), -1 where unknown."""
+    coded = values.cast(pl.String).cast(pl.Enum(list(vocabulary)), strict=False)
+    return coded.to_physical().fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _owns_variant(ev: pl.DataFrame, matrix: CustomerItems, families: pl.DataFrame) -> np.ndarray:
+    """Whether each evidence row's customer bought an item linked to, or in the family of,
+    its item."""
+    fam = families.select("item", "family")
+    same = fam.join(fam.rename({"item": "other"}), on="family").filter(
+        pl.col("item") != pl.col("other")
+    )
+    linked = families.select("item", other="variants").explode("other").drop_nulls()
+    pairs = pl.concat([same.select("item", "other"), linked]).unique()
+    keys = ev.select("customer_id", "item").unique()
+    cand = keys.join(pairs, on="item", how="inner")
+    if cand.height == 0:
+        return np.zeros(ev.height, dtype=bool)
+    rows = _codes(cand["customer_id"], matrix.customers)
+    cols = _codes(cand["other"], matrix.items)
+    hit = matrix.has(rows, cols)
+    owners = cand.filter(pl.Series(hit)).select("customer_id", "item").unique()
+    flagged = ev.select("customer_id", "item").join(
+        owners.with_columns(_owns=pl.lit(True)),
+        on=["customer_id", "item"],
+        how="left",
+        maintain_order="left",
+    )
+    return flagged["_owns"].fill_null(False).to_numpy()
+
+
+def build_call_list(
+    opportunities: Opportunities,
+    rules: pl.DataFrame,
+    *,
+    families: pl.DataFrame | None = None,
+    options: RecommendOptions | None = None,
+) -> CallList:
+    """The call list from the rule × customer ``opportunities`` of the item-level rules
+    (:func:`~basketlens.opportunities.opportunities.find_opportunities`), the rules table
+    (all levels; ``kind``, ``level``, ``mirror_rule_id`` used when present) and the item
+    families (``families.parquet``; without them no family rule and no variant filter).
+
+    See the module docstring for what a row holds and how rows are ranked.
+    """
+    options = (options or RecommendOptions()).validate()
+    opp = opportunities
+    matrix: CustomerItems = opp.matrix
+    extra = [c for c in ("rule_id", "level", "kind", "mirror_rule_id") if c in rules.columns]
+    meta = _rule_meta(check_rules(rules).join(rules.select(extra), on="rule_id", how="left"))
+    keep_kind = pl.lit(True) if options.include_variants else pl.col("kind") == CROSS_SELL
+    parts = []
+    item_table = opp.table.join(
+        meta.filter(keep_kind & (pl.col("level") == "item")).select("rule_id"), on="rule_id"
+    )
+    if item_table.height:
+        parts.append(_item_evidence(item_table, opp))
+    if families is not None:
+        fam_rules = check_rules(rules).join(
+            meta.filter(keep_kind & (pl.col("level") == "family")).select("rule_id"), on="rule_id"
+        )
+        fam_ev = _family_evidence(opp, fam_rules, families)
+        if fam_ev is not None:
+            parts.append(fam_ev)
+    rule_ids = rules.select(pl.col("rule_id").cast(pl.String), pl.col("scope").cast(pl.String))
+    if not parts:
+        return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None))
+    ev = pl.concat([_value(p, opp).select(_EVIDENCE) for p in parts], how="vertical_relaxed")
+    variant_rows = np.zeros(ev.height, dtype=bool)
+    if families is not None:
+        variant_rows = _owns_variant(ev, matrix, families)
+    ev = ev.with_columns(owns_variant=pl.Series(variant_rows))
+    if not options.include_variants:
+        ev = ev.filter(~pl.col("owns_variant"))
+    table = _combine(ev, meta, opp, options.diversity)
+    logger.info(
+        "call list: %d calls for %d customers", table.height, table["customer_id"].n_unique()
+    )
+    return CallList(table, _counts(rule_ids, table))
+
+
+def _combine(
+    ev: pl.DataFrame, meta: pl.DataFrame, opp: Opportunities, diversity: float
+) -> pl.DataFrame:
+    """One row per customer and item; lead rule, supporting rules, priority and rank.
+
+    The evidence rows stay lean (numbers and ids); the lead rule's lists and names are joined
+    once per call, after grouping.
+    """
+    keys = meta.select("rule_id", "kind", "pair").sort("rule_id")
+    keys = keys.with_columns(
+        rule_no=pl.int_range(pl.len(), dtype=pl.Int64),
+        variant_rule=pl.col("kind") == VARIANT,
+    )
+    pair_no = keys.select("pair").unique().sort("pair").with_row_index("pair_no")
+    keys = keys.join(pair_no, on="pair").select("rule_id", "rule_no", "variant_rule", "pair_no")
+    ordered = ev.join(keys, on="rule_id").sort(
+        ["value", "confidence", "lift", "rule_no"],
+        descending=[True, True, True, False],
+        nulls_last=True,
+    )
+    lead = ("rule_id", "scope", "level", "confidence", "lift", "value", "quantity", "pair_no",
+            "antecedent_orders", "antecedent_last_date", "antecedent_recency_days")  # fmt: skip
+    calls = ordered.group_by(["customer_id", "item"], maintain_order=True).agg(
+        pl.col("rule_id").alias("rule_ids"),
+        pl.len().cast(pl.Int32).alias("n_rules"),
+        (pl.col("variant_rule").any() | pl.col("owns_variant").any()).alias("is_variant"),
+        *(pl.col(c).first() for c in lead),
+    )
+    names = dict(opp.item_names)
+    calls = calls.with_columns(
+        kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
+        expected_value=pl.col("value"),
+        expected_quantity=pl.col("quantity"),
+    ).sort(
+        ["expected_value", "confidence", "lift", "customer_id", "item"],
+        descending=[True, True, True, False, False],
+        nulls_last=True,
+    )
+    nth_rule = pl.int_range(pl.len()).over("pair_no")
+    nth_item = pl.int_range(pl.len()).over("item")
+    decay = pl.lit(float(diversity))
+    calls = calls.with_columns(
+        priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
+    )
+    calls = calls.sort(
+        ["priority", "expected_value", "confidence", "customer_id", "item"],
+        descending=[True, True, True, False, False],
+        nulls_last=True,
+    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    lead_rules = meta.select(
+        "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names", "mirrored"
+    ).with_columns(rule=_rule_text_expr())
+    customers: pl.DataFrame = opp.customers
+    calls = (
+        calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
+        .join(customers, on="customer_id", how="left", maintain_order="left")
+        .with_columns(
+            item_name=pl.col("item").replace_strict(
+                names, default=pl.col("item"), return_dtype=pl.String
+            )
+        )
+    )
+    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+
+
+def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:
+    """Calls listing each rule (0 for rules in no call)."""
+    if table is None or table.height == 0:
+        return rules.with_columns(opportunity_customers=pl.lit(0, pl.Int64)).cast(
+            dict(RULE_COUNTS_SCHEMA)
+        )
+    listed = table.select(pl.col("rule_ids").alias("rule_id")).explode("rule_id")
+    counts = listed.group_by("rule_id").agg(pl.len().cast(pl.Int64).alias("opportunity_customers"))
+    out = rules.join(counts, on="rule_id", how="left", maintain_order="left")
+    return out.with_columns(pl.col("opportunity_customers").fill_null(0)).cast(
+        dict(RULE_COUNTS_SCHEMA)
+    )
