@@ -1,6 +1,6 @@
 """The one module that knows the order of the stages (``STAGES``).
 
-ingest → clean → features → segment → mine → opportunities → write → report.
+ingest → clean → features → segment → mine → opportunities → recommend → write → report.
 
 Each stage is called through its public entry point with its own options section of the
 :class:`~basketlens.config.RunConfig`; this module passes the typed results from one to the
@@ -21,7 +21,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ import polars as pl
 
 from basketlens import __version__
 from basketlens.backtest import evaluate
-from basketlens.backtest.stage import BacktestResult, resolve_split, split_lines
+from basketlens.backtest.stage import BacktestResult, combine, origins, split_lines, test_days
 from basketlens.clean import CleanResult, clean_ledger
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
@@ -41,6 +41,7 @@ from basketlens.features import CustomerFeatures, build_customer_features
 from basketlens.ingest import Ledger, load_ledger
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
+from basketlens.recommender import RecommenderResult, run_recommender
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import check_out_dir
@@ -68,6 +69,7 @@ STAGES: tuple[str, ...] = (
     "segment",
     "mine",
     "opportunities",
+    "recommend",
     "write",
     "report",
 )
@@ -128,6 +130,7 @@ class Fitted:
     customers: pl.DataFrame  # features + assignments
     mining: MiningResult | None
     opportunities: OpportunityResult | None
+    recommender: RecommenderResult | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,10 +182,13 @@ def fit_stages(
     *,
     clock: Clock | None = None,
     opportunities: bool = True,
+    horizon_days: float | None = None,
 ) -> Fitted:
-    """features → segment → mine (→ opportunities) on cleaned lines; nothing is written.
+    """features → segment → mine (→ opportunities) → recommend on cleaned lines; nothing is
+    written.
 
-    The backtest calls this on the lines before its split, so fitting sees no later data.
+    The backtest calls this on the lines before its split, so fitting sees no later data
+    (``horizon_days``: the recommender's horizon, the backtest's test period).
     """
     clock = clock or Clock()
     with clock.stage("features", "building customer features"):
@@ -217,7 +223,32 @@ def fit_stages(
                     f"{found.recommendations['customer_id'].n_unique():,} customers "
                     "with recommendations"
                 )
-    return Fitted(features, segmenter, customers, mining, found)
+    with clock.stage("recommend", "training the recommender and ranking every customer's items"):
+        recommended = run_recommender(
+            lines,
+            customers,
+            items=items,
+            rules=mining.rules.table if mining is not None else None,
+            options=config.recommend,
+            mine=_inner_miner(segmenter, config, items) if mining is not None else None,
+            horizon_days=horizon_days,
+        )
+        clock.detail = (
+            f"{recommended.recommendations['customer_id'].n_unique():,} customers, "
+            f"{recommended.recommendations.height:,} recommendations"
+        )
+    return Fitted(features, segmenter, customers, mining, found, recommended)
+
+
+def _inner_miner(
+    segmenter: CustomerSegmenter, config: RunConfig, items: pl.DataFrame
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Mines rules on part of the lines (the recommender's inner split) like the mine stage."""
+
+    def mine(part: pl.DataFrame) -> pl.DataFrame:
+        return run_mining(part, segmenter.assignments_, config.mine, items).rules.table
+
+    return mine
 
 
 def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = None) -> Analysis:
@@ -230,14 +261,23 @@ def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = N
 
 
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
-    """Run every stage on the configured ledger, write the run folder and render the report."""
+    """Run every stage on the configured ledger, write the run folder and render the report.
+
+    With a backtest configured (``[backtest] holdout_months`` or ``split``, ``run
+    --backtest-months N``) the backtest runs too and its tables go into the run folder.
+    """
     config = config.validated()
     out_dir = check_out_dir(Path(config.output.out))  # a bad --out fails now, not after the work
     clock = Clock(progress)
     started = time.time()
     ledger, cleaned = load_and_clean(config, clock=clock)
     fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
-    analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+    backtest = None
+    if config.backtest.split is not None or config.backtest.holdout_months is not None:
+        backtest = backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+    analysis = assemble(
+        ledger, cleaned, fitted, config, clock.timings, started=started, backtest=backtest
+    )
     with clock.stage("write", f"writing outputs to {out_dir}"):
         analysis = replace(analysis, out_dir=analysis.write(out_dir))
         clock.detail = str(out_dir)
@@ -260,26 +300,37 @@ def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None)
 def backtest_lines(
     lines: pl.DataFrame, items: pl.DataFrame, config: RunConfig, *, clock: Clock | None = None
 ) -> BacktestResult:
-    """Fit every stage on the cleaned lines before the split; measure the recommenders after it."""
+    """Fit every stage on the cleaned lines before each split; measure the recommenders after
+    it (one split, or ``rolling`` origins)."""
     clock = clock or Clock()
-    started = time.perf_counter()
-    at = resolve_split(lines, config.backtest)
-    train, test = split_lines(lines, at)
-    fitted = fit_stages(train, items, config, clock=clock, opportunities=False)
-    if fitted.mining is None:
-        raise ParameterError("the backtest compares rule-based recommendations; enable mining")
-    with clock.stage("backtest", "measuring recommendations after the split"):
-        result = evaluate(
+    results = []
+    for at, until in origins(lines, config.backtest):
+        started = time.perf_counter()
+        train, test = split_lines(lines, at, until)
+        fitted = fit_stages(
             train,
-            test,
-            rules=fitted.mining.rules.table,
-            customers=fitted.customers,
-            split=at,
-            options=config.backtest,
-            started=started,
+            items,
+            config,
+            clock=clock,
+            opportunities=False,
+            horizon_days=test_days(at, until),
         )
-        clock.detail = f"{result.table.height} methods"
-    return result
+        assert fitted.recommender is not None
+        with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):
+            result = evaluate(
+                train,
+                test,
+                rules=fitted.mining.rules.table if fitted.mining is not None else None,
+                customers=fitted.customers,
+                recommender=fitted.recommender,
+                split=at,
+                test_end=until,
+                options=config.backtest,
+                started=started,
+            )
+            clock.detail = f"{result.table.height} methods"
+        results.append(result)
+    return combine(results)
 
 
 # ------------------------------------------------------------------------------ assembly
@@ -291,10 +342,11 @@ def assemble(
     timings: dict[str, float],
     *,
     started: float,
+    backtest: BacktestResult | None = None,
 ) -> Analysis:
     """The tables of every stage and the run record, as one :class:`Analysis`."""
     seg = fitted.segmenter
-    mining, opp = fitted.mining, fitted.opportunities
+    mining, opp, rec = fitted.mining, fitted.opportunities, fitted.recommender
     rules = None
     if mining is not None:
         rules = mining.rules.table
@@ -328,6 +380,8 @@ def assemble(
         },
         "mining": mining.info if mining is not None else {"enabled": False},
         "opportunities": opp.summary() if opp is not None else None,
+        "recommender": rec.summary() if rec is not None else None,
+        "backtest": _backtest_summary(backtest) if backtest is not None else None,
         "timings_s": {**timings, "total": round(time.time() - started, 3)},
         "versions": package_versions(),
         "platform": platform.platform(),
@@ -343,11 +397,38 @@ def assemble(
         item_support=mining.item_support if mining is not None else None,
         itemsets=mining.itemsets if mining is not None else None,
         opportunities=opp.opportunities.table if opp is not None else None,
-        recommendations=opp.recommendations if opp is not None else None,
+        recommendations=rec.recommendations
+        if rec is not None
+        else (opp.recommendations if opp is not None else None),
+        backtest=backtest.table if backtest is not None else None,
+        backtest_recommendations=backtest.recommendations if backtest is not None else None,
+        backtest_calibration=backtest.calibration if backtest is not None else None,
         info=info,
-        model=opp.model if opp is not None else None,
+        model=_model(opp, rec, seg),
         segmenter=seg,
     )
+
+
+def _model(
+    opp: OpportunityResult | None, rec: RecommenderResult | None, seg: CustomerSegmenter
+) -> Any:
+    """The saved model: the recommender's ranked lists on the rules' model (basket completion)."""
+    if rec is None:
+        return opp.model if opp is not None else None
+    return rec.model(opp.model if opp is not None else None, segmenter=seg)
+
+
+def _backtest_summary(result: BacktestResult) -> dict[str, Any]:
+    """The backtest in run.json: splits and each method's hit rate."""
+    return {
+        "splits": [str(s) for s in result.splits],
+        "train_lines": result.train_lines,
+        "test_lines": result.test_lines,
+        "hit_rate": {
+            f"{r['method']}@{r['split']:%Y-%m-%d}": round(r["hit_rate"], 4)
+            for r in result.table.iter_rows(named=True)
+        },
+    }
 
 
 def package_versions() -> dict[str, str]:

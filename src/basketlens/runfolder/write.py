@@ -96,4 +96,5 @@ def write_backtest(result: BacktestResult, out: str | Path) -> Path:
     folder = check_out_dir(Path(out))
     result.table.write_parquet(folder / TABLES["backtest"].file)
     result.recommendations.write_parquet(folder / TABLES["backtest_recommendations"].file)
+    result.calibration.write_parquet(folder / TABLES["backtest_calibration"].file)
     return folder / TABLES["backtest"].file
