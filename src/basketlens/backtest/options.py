@@ -33,7 +33,7 @@ class BacktestOptions(Options):
     holdout_months: int | None = param(
         None,
         Interval(int, 1, allow_none=True),
-        "Or: hold out the last N months, e.g. 3.",
+        "Backtest on the last N months (instead of a split date), e.g. 3.",
         cli="--holdout-months",
     )
     top_n: int = param(5, Interval(int, 1), "Items recommended per customer.", cli=("--top", "-n"))

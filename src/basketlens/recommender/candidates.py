@@ -197,20 +197,27 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     seg = np.zeros(n)
     seg_item = np.full(n, -1, dtype=np.int64)
     seg_base = np.zeros(n)
-    bounds = np.searchsorted(lr, np.arange(rows.size + 1))
-    row_group = groups
-    for i in range(rows.size):
-        lo, hi = bounds[i], bounds[i + 1]
-        sel = np.arange(lo, hi)[inside[lo:hi]]
-        if sel.size == 0:
-            continue
-        owned = Xc.indices[Xc.indptr[i] : Xc.indptr[i + 1]]
-        targets = mpos[sel]
-        share, item, base = s.copurchase.best(0, owned, targets)
-        cop[sel], cop_item[sel], cop_base[sel] = share, item, base
-        if row_group[i] > 0:
-            share, item, base = s.copurchase.best(int(row_group[i]), owned, targets)
-            seg[sel], seg_item[sel], seg_base[sel] = share, item, base
+    sel = np.flatnonzero(inside)
+    if sel.size:
+        owned_model = Xc.toarray() > 0  # chunk × model items
+        local_rows = lr[sel]
+
+        def owns(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
+            return owned_model[local_rows[pair], source]
+
+        cop[sel], cop_item[sel], cop_base[sel] = s.copurchase.best(
+            np.zeros(sel.size, dtype=np.int64), mpos[sel], owns
+        )
+        g = groups[local_rows]
+        in_seg = np.flatnonzero(g > 0)
+        if in_seg.size:
+            seg_local = local_rows[in_seg]
+
+            def owns_seg(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
+                return owned_model[seg_local[pair], source]
+
+            share, item, base = s.copurchase.best(g[in_seg], mpos[sel][in_seg], owns_seg)
+            seg[sel[in_seg]], seg_item[sel[in_seg]], seg_base[sel[in_seg]] = share, item, base
     cop_item = np.where(cop_item >= 0, s.cols[np.maximum(cop_item, 0)], -1)
     seg_item = np.where(seg_item >= 0, s.cols[np.maximum(seg_item, 0)], -1)
 

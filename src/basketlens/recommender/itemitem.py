@@ -14,7 +14,8 @@ still be recommended from rules and popularity.
   item's buyers, keeping the ``neighbours`` most similar items of each item; scores ``x · S``.
 * :class:`CoPurchase` — customer-level co-purchase shares ``P(j | i)`` = customers who bought
   both / customers who bought ``i``, overall and within each segment: the numbers a reason
-  quotes ("62% of the customers who buy Brie also buy Baguette").
+  quotes ("Of the 40 customers who buy Brie, 62% also buy Baguette"); for each item the 30
+  items with the highest share are kept.
 
 Example:
     >>> import numpy as np, scipy.sparse as sp
@@ -30,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,56 +148,82 @@ class ItemKnn:
         return np.asarray(X @ self.weights, dtype=np.float32)
 
 
+#: Items remembered per target item by :class:`CoPurchase` (those whose buyers most often
+#: buy the target).
+COPURCHASE_SOURCES = 30
+
+
 @dataclass(frozen=True, eq=False)
 class CoPurchase:
-    """Customer-level co-purchase counts of the model items, overall and per segment.
+    """Customer-level co-purchase shares of the model items, overall and per segment.
 
-    ``counts[g]`` is the ``n × n`` float32 count matrix of group ``g`` (group 0 = every
-    customer, group ``k + 1`` = segment ``segments[k]``); ``counts[g][i, j]`` customers of the
-    group bought both ``i`` and ``j``, ``counts[g][i, i]`` bought ``i``.
+    For every group (0 = every customer, ``k + 1`` = segment ``segments[k]``) and target item
+    ``j`` it keeps the :data:`COPURCHASE_SOURCES` items ``i`` with the highest share
+    ``P(j | i)`` = customers of the group who bought both / who bought ``i``, with that share
+    and the buyers of ``i``. A customer's best share for ``j`` is that of the first of them the
+    customer bought (0 when none: a share below the 30th is not worth quoting).
     """
 
-    counts: tuple[np.ndarray, ...]
+    sources: np.ndarray  # int32 (groups, n, m): model positions of i, best share first
+    shares: np.ndarray  # float32 (groups, n, m)
+    bases: np.ndarray  # float32 (groups, n, m): customers of the group who bought i
     segments: tuple[int, ...]
 
     @classmethod
     def fit(
-        cls, X: sp.csr_matrix, segment: np.ndarray, *, G: np.ndarray | None = None
+        cls,
+        X: sp.csr_matrix,
+        segment: np.ndarray,
+        *,
+        G: np.ndarray | None = None,
+        keep: int = COPURCHASE_SOURCES,
     ) -> CoPurchase:
-        """Counts from the binary customer × model-item matrix and each row's segment (-1: none)."""
-        counts = [(gram(X) if G is None else G).astype(np.float32)]
+        """From the binary customer × model-item matrix and each row's segment (-1: none)."""
         segments = tuple(int(s) for s in np.unique(segment) if s >= 0)
-        for s in segments:
-            counts.append(gram(X[np.flatnonzero(segment == s)]).astype(np.float32))
-        return cls(tuple(counts), segments)
-
-    def group(self, segment: int) -> int:
-        """The group index of a segment id (0 when the segment is unknown)."""
-        try:
-            return self.segments.index(int(segment)) + 1
-        except ValueError:
-            return 0
+        grams = [gram(X) if G is None else G]
+        grams += [gram(X[np.flatnonzero(segment == s)]) for s in segments]
+        n = X.shape[1]
+        m = max(1, min(keep, n - 1)) if n > 1 else 1
+        sources = np.zeros((len(grams), n, m), dtype=np.int32)
+        shares = np.zeros((len(grams), n, m), dtype=np.float32)
+        bases = np.zeros((len(grams), n, m), dtype=np.float32)
+        for g, C in enumerate(grams):
+            base = np.diag(C).copy()
+            Q = C / np.maximum(base, 1.0)[:, None]  # Q[i, j] = P(j | i)
+            np.fill_diagonal(Q, 0.0)
+            Q[base <= 0] = 0.0
+            QT = np.ascontiguousarray(Q.T)  # row j: P(j | i) over the sources i
+            best = top_k(QT, m)  # (n targets, m sources), best first
+            best = np.where(best >= 0, best, 0)
+            sources[g] = best
+            shares[g] = np.take_along_axis(QT, best, axis=1)
+            bases[g] = base[best]
+        return cls(sources, shares, bases, segments)
 
     def best(
-        self, group: int, owned: np.ndarray, targets: np.ndarray, *, min_base: int = 1
+        self,
+        groups: np.ndarray,
+        targets: np.ndarray,
+        owns: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each target item: the highest share ``P(target | i)`` over the ``owned`` items
-        bought by at least ``min_base`` customers of the group, that item, and its buyers.
+        """Per pair: the best share ``P(target | i)`` over the items ``i`` its customer owns,
+        that item (model position, -1 none) and its buyers in the group.
 
-        Returns ``(share, item, base)`` arrays (item -1 and share 0 when nothing qualifies).
+        ``groups`` and ``targets`` (model positions) are per pair; ``owns(pair_index, i)``
+        says whether each pair's customer bought the model items ``i`` (one column per pair).
         """
-        C = self.counts[group]
-        if owned.size == 0 or targets.size == 0:
-            zero = np.zeros(targets.size)
-            return zero, np.full(targets.size, -1), zero
-        base = np.diag(C)[owned]
-        ok = base >= min_base
-        shares = C[np.ix_(owned, targets)] / np.maximum(base, 1.0)[:, None]
-        shares[~ok] = 0.0
-        arg = np.argmax(shares, axis=0)
-        share = shares[arg, np.arange(targets.size)]
-        item = np.where(share > 0, owned[arg], -1)
-        return share.astype(np.float64), item, np.where(share > 0, base[arg], 0.0)
+        src = self.sources[groups, targets]  # (pairs, m)
+        share = self.shares[groups, targets]
+        pair = np.repeat(np.arange(targets.size), src.shape[1])
+        owned = owns(pair, src.ravel()).reshape(src.shape) & (share > 0)
+        first = np.argmax(owned, axis=1)
+        found = owned[np.arange(targets.size), first]
+        pick = np.arange(targets.size)
+        return (
+            np.where(found, share[pick, first], 0.0).astype(np.float64),
+            np.where(found, src[pick, first], -1).astype(np.int64),
+            np.where(found, self.bases[groups, targets][pick, first], 0.0).astype(np.float64),
+        )
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

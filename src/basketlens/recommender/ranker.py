@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,10 +166,9 @@ class Ranker:
         for part in (fold, ~fold):
             other = np.flatnonzero(~part)
             if labels[other].any() and not labels[other].all() and part.any():
-                try:
+                # too few to split: that half keeps the in-sample score
+                with contextlib.suppress(EmptyInputError):
                     score[part] = Z[part] @ _pairwise(Z, rows, labels, other, rng)
-                except EmptyInputError:
-                    pass  # too few to split: that half keeps the in-sample score
         C = np.column_stack([score, features[:, c_idx]])
         cal_mean, cal_scale = _standardise(C)
         calibration = LogisticRegression(C=100.0, max_iter=1000)

@@ -193,13 +193,8 @@ class FittedRecommender:
         info = s.info[rows]
         seg_names = info["segment_name"].to_list()
         seg_ids = info["segment"].to_list()
-        reasons, evidence = [], []
-        rule_table = s.rules.rules
-        for k in range(keep.size):
-            group = _EVIDENCE[int(strongest[k])]
-            evidence.append(group)
-            reasons.append(self._reason(group, cands, int(keep[k]), item_label[k], seg_ids[k],
-                                        seg_names[k], rule_table))  # fmt: skip
+        evidence = [_EVIDENCE[int(g)] for g in strongest]
+        reasons = self._reasons(cands, keep, evidence, item_label, seg_ids, seg_names)
         table = pl.DataFrame(
             {
                 "customer_id": info["customer_id"],
@@ -241,23 +236,58 @@ class FittedRecommender:
         ).with_columns(pl.col("rule_ids").fill_null([]))
         return table.select(list(RECOMMENDATIONS_SCHEMA)).cast(dict(RECOMMENDATIONS_SCHEMA))
 
-    def _reason(
+    def _reasons(
         self,
-        group: str,
         cands: Candidates,
-        k: int,
-        item: str,
-        segment: int,
-        segment_name: str | None,
-        rules: pl.DataFrame,
-    ) -> str:
+        keep: np.ndarray,
+        evidence: list[str],
+        items: list[str],
+        segments: list[int],
+        segment_names: list[str | None],
+    ) -> list[str]:
+        """The reason of each kept candidate; each distinct sentence is written once."""
         s = self.signals
         names = self.names
-        label = segment_name or (
-            f"Segment {segment}" if segment is not None and segment >= 0 else None
-        )
+        rules = s.rules.rules
+        sizes = dict(zip(*np.unique(s.segment, return_counts=True), strict=True))
+        written: dict[tuple[Any, ...], str] = {}
+        out = []
+        for k, group in enumerate(evidence):
+            at = int(keep[k])
+            col = int(cands.cols[at])
+            segment = segments[k]
+            label = segment_names[k] or (f"Segment {segment}" if segment >= 0 else None)
+            if group == "rule":
+                key: tuple[Any, ...] = (group, int(cands.rule[at]), col, label)
+            elif group in ("segment_copurchase", "copurchase"):
+                inside = group == "segment_copurchase"
+                other = int(cands.segment_item[at] if inside else cands.copurchase_item[at])
+                base = cands.segment_base[at] if inside else cands.copurchase_base[at]
+                share = float(cands.feature(group)[at])
+                key = (group, other, col, round(share, 6), float(base), label if inside else None)
+            elif group == "segment":
+                key = (group, col, segment, label)
+            else:
+                key = (group, col)
+            text = written.get(key)
+            if text is None:
+                text = written[key] = self._reason(key, items[k], names, rules, sizes)
+            out.append(text)
+        return out
+
+    def _reason(
+        self,
+        key: tuple[Any, ...],
+        item: str,
+        names: dict[str, str],
+        rules: pl.DataFrame,
+        sizes: dict[int, int],
+    ) -> str:
+        s = self.signals
+        group = key[0]
         if group == "rule":
-            rule = rules.row(int(cands.rule[k]), named=True)
+            _, index, _, label = key
+            rule = rules.row(index, named=True)
             scope = rule["scope"]
             return rule_reason(
                 scope_label=None if scope == "all" else (label or scope),
@@ -268,23 +298,20 @@ class FittedRecommender:
                 item=item,
             )
         if group in ("segment_copurchase", "copurchase"):
-            inside = group == "segment_copurchase"
-            other = int(cands.segment_item[k] if inside else cands.copurchase_item[k])
-            share = cands.feature(group)[k]
-            base = cands.segment_base[k] if inside else cands.copurchase_base[k]
-            item_id = s.matrix.items[other]
+            _, other, _, share, base, label = key
+            other_id = s.matrix.items[other]
             return copurchase_reason(
-                share=float(share),
-                base=float(base),
-                antecedent=names.get(item_id, item_id),
+                share=share,
+                base=base,
+                antecedent=names.get(other_id, other_id),
                 item=item,
-                segment_label=label if inside else None,
+                segment_label=label,
             )
-        col = int(cands.cols[k])
+        col = key[1]
         if group == "segment":
-            g = int(s.group(cands.rows[k : k + 1])[0])
-            size = int(np.sum(s.segment == segment))
-            return segment_reason(share=float(s.share[g, col]), size=size,
+            _, _, segment, label = key
+            g = s.copurchase.segments.index(segment) + 1
+            return segment_reason(share=float(s.share[g, col]), size=int(sizes[segment]),
                                   segment_label=label or str(segment), item=item)  # fmt: skip
         return popularity_reason(
             share=float(s.share[0, col]),
@@ -300,7 +327,7 @@ class FittedRecommender:
         s = self.signals
         return {
             "method": "two-stage: candidates from EASE, item-kNN, segment and recent popularity "
-            "and rules; calibrated logistic-regression ranker",
+            "and rules; pairwise logistic ranking with a calibrated probability",
             "ranker": "trained" if t.ranker is not None else f"fixed ordering ({t.note})",
             "horizon_months": self.period_months,
             "currency": self.options.currency,

@@ -151,24 +151,25 @@ def load_model(path: str | Path) -> RecommenderModel:
     if has_ranked and not ranked_path.is_file():
         raise ModelError(f"model file {ranked_path} is missing or unreadable")
     window_end = meta.get("window_end")
+    opened: dict[str, RecommenderModel] = {}  # the values are coded on the model's matrix
     loaders: dict[str, Any] = {
         "rules": lambda: _read(folder / MODEL_FILES["rules"]),
         "customers": lambda: _customers(folder),
         "matrix": lambda: _matrix(folder, window_end),
         "item_names": lambda: _item_names(folder),
+        "values": lambda: _values(folder, opened["model"].matrix.items),
     }
-    model = RecommenderModel(
-        recommender=meta.get("recommender"),
-        segmenter_loader=_segmenter_loader(folder / SEGMENTER_FILE),
-        loaders=loaders,
-    )
-    loaders["values"] = lambda: _values(folder, model.matrix.items)
     if has_ranked:
         loaders["ranked"] = lambda: _read(ranked_path)
         loaders["ranked_customer"] = lambda customer_id: _read(
             ranked_path, pl.col("customer_id") == customer_id
         )
-    return model
+    opened["model"] = RecommenderModel(
+        recommender=meta.get("recommender"),
+        segmenter_loader=_segmenter_loader(folder / SEGMENTER_FILE),
+        loaders=loaders,
+    )
+    return opened["model"]
 
 
 def _plain(value: Any) -> Any:
