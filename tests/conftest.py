@@ -270,6 +270,20 @@ def write_output_folder(
                 "brier": [0.07, None, None, None, None],
             }
         ).write_parquet(path / "backtest.parquet")
+        deciles = list(range(1, 11))
+        pl.DataFrame(
+            {
+                "split": [datetime(2025, 10, 1)] * 20,
+                "by": ["probability"] * 10 + ["expected_value"] * 10,
+                "decile": deciles * 2,
+                "recommendations": [30] * 20,
+                "mean_probability": [d / 25 for d in deciles] * 2,
+                "hit_share": [d / 30 for d in deciles] * 2,
+                "expected_revenue": [100.0 * d for d in deciles] * 2,
+                "realised_revenue": [90.0 * d for d in deciles] * 2,
+            },
+            schema_overrides={"decile": pl.Int32},
+        ).write_parquet(path / "backtest_calibration.parquet")
     run = {
         "basketlens_version": "0.1.0",
         "created_at": "2026-01-01T00:00:00+00:00",

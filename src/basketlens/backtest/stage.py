@@ -217,9 +217,14 @@ def split_lines(
         test = test.filter(pl.col("date") < until)
     if train.height == 0 or test.height == 0:
         first, last = lines["date"].min(), lines["date"].max()
-        side = "before" if train.height == 0 else "on or after"
+        if train.height == 0:
+            where = "before it"
+        elif until is None or until > last:
+            where = "on or after it"
+        else:
+            where = f"from it to {until:%Y-%m-%d} (a rolling-origin test period)"
         raise ParameterError(
-            f"split {at:%Y-%m-%d} leaves no lines {side} it; the ledger runs from "
+            f"split {at:%Y-%m-%d} leaves no lines {where}; the ledger runs from "
             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
         )
     logger.info(

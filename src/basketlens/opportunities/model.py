@@ -150,8 +150,10 @@ class RecommenderModel:
     def with_recommender(
         self, ranked: pl.DataFrame, summary: Mapping[str, Any]
     ) -> RecommenderModel:
-        """This model with the recommender's ranked lists and its description."""
-        depth = int(ranked["rank"].max() or 0) if ranked.height else 0
+        """This model with the recommender's ranked lists and its description (``depth``:
+        the items ranked per customer; the deepest list by default)."""
+        deepest = int(ranked["rank"].max() or 0) if ranked.height else 0
+        depth = int(summary.get("depth", deepest))
         return RecommenderModel(
             matrix=self._parts["matrix"],
             rules=self._parts["rules"],

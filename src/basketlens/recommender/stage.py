@@ -128,11 +128,16 @@ class FittedRecommender:
         """Calibrated probability of each candidate."""
         return self.ranker.probability(cands.features)
 
+    @property
+    def depth(self) -> int:
+        """Items ranked per customer for the saved model: ``top_n``, at least :data:`DEPTH`."""
+        return max(self.options.top_n, DEPTH)
+
     def rank(self, rows: np.ndarray | None = None, *, depth: int | None = None) -> pl.DataFrame:
         """The ``depth`` best items of each customer row (all rows by default), with every
         column of :data:`RECOMMENDATIONS_SCHEMA`."""
         s = self.signals
-        depth = depth or max(self.options.top_n, DEPTH)
+        depth = depth or self.depth
         rows = np.arange(s.matrix.n_customers) if rows is None else np.sort(np.asarray(rows))
         parts = []
         for part in chunks(rows.size, CHUNK):
@@ -330,6 +335,7 @@ class FittedRecommender:
             "and rules; pairwise logistic ranking with a calibrated probability",
             "ranker": "trained" if t.ranker is not None else f"fixed ordering ({t.note})",
             "horizon_months": self.period_months,
+            "depth": self.depth,
             "currency": self.options.currency,
             "ease_lambda": t.lam,
             "ease_lambda_validation_hit_rate": {
