@@ -173,15 +173,18 @@ def run_ledger(ledger: Ledger, tmp: Path, *, rolling: int, bootstrap: int) -> di
     cleaned = ledger.load(tmp)
     load_s = time.perf_counter() - t0
     config = RunConfig().override(
-        backtest={**ledger.backtest, "top_n": TOP_N, "rolling": rolling, "bootstrap": bootstrap},
-        recommend={"currency": ledger.currency},
+        backtest={**ledger.backtest, "top_n": TOP_N, "rolling": rolling, "bootstrap": bootstrap}
     )
     clock = pipeline.Clock()
     t0 = time.perf_counter()
-    result = pipeline.backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+    result = pipeline.backtest_lines(
+        cleaned.lines, cleaned.items, config, clock=clock, currency=ledger.currency
+    )
     backtest_s = time.perf_counter() - t0
     full = pipeline.Clock()
-    fitted = pipeline.fit_stages(cleaned.lines, cleaned.items, config, clock=full)
+    fitted = pipeline.fit_stages(
+        cleaned.lines, cleaned.items, config, clock=full, currency=ledger.currency
+    )
     assert fitted.recommender is not None and fitted.opportunities is not None
     out = tmp / f"out-{ledger.name}"
     save_model(out, fitted.recommender.model(fitted.opportunities.model))

@@ -15,8 +15,8 @@ Markers: ``slow`` (real datasets, end-to-end runs) and ``browser`` (headless Chr
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl

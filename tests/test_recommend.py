@@ -378,11 +378,11 @@ def test_stage_entry_point_bundles_what_the_pipeline_writes(tmp_path: Path) -> N
 # ---------------------------------------------------------------------- the ranked model
 @pytest.fixture
 def ranked_model(opp, tmp_path: Path) -> Path:
-    from basketlens.recommender import run_recommender
     from basketlens.opportunities.options import RecommendOptions as Options
+    from basketlens.recommender import run_recommender
 
     rec = run_recommender(_lines(), CUSTOMERS, items=ITEMS, rules=RULES,
-                          options=Options(top_n=2, currency="GBP", min_buyers=1))  # fmt: skip
+                          options=Options(top_n=2, min_buyers=1), currency="GBP")  # fmt: skip
     model = rec.model(RecommenderModel.from_opportunities(opp, RULES))
     save_model(tmp_path, model)
     rec.recommendations.write_parquet(tmp_path / "batch.parquet")
@@ -396,7 +396,7 @@ def test_saved_model_answers_with_the_batch_rows_reading_only_them(ranked_model,
     read: list[str] = []
     real = model_io._read
 
-    def spy(file: Path, predicate=None):  # noqa: ANN001, ANN202
+    def spy(file: Path, predicate=None):
         read.append(file.name)
         return real(file, predicate)
 

@@ -75,7 +75,9 @@ def test_copurchase_best_share_matches_brute_force(seed: int, n: int) -> None:
     segment = rng.integers(-1, 2, 30)
     cop = CoPurchase.fit(sp.csr_matrix(X), segment)
     owned = X > 0
-    for g, members in enumerate([np.arange(30), *(np.flatnonzero(segment == s) for s in cop.segments)]):
+    for g, members in enumerate(
+        [np.arange(30), *(np.flatnonzero(segment == s) for s in cop.segments)]
+    ):
         C = X[members].T @ X[members]
         for customer in range(0, 30, 7):
             targets = np.flatnonzero(~owned[customer])
@@ -168,7 +170,7 @@ def test_money_and_period_words() -> None:
 def test_every_feature_has_an_evidence_group_or_is_a_customer_feature() -> None:
     from basketlens.recommender.candidates import EVIDENCE
 
-    assert FEATURE_NAMES == tuple(f.name for f in FEATURES)
+    assert tuple(f.name for f in FEATURES) == FEATURE_NAMES
     assert {f.group for f in FEATURES} == {*EVIDENCE, "customer"}
 
 
@@ -230,8 +232,8 @@ def planted_customers(lines: pl.DataFrame) -> pl.DataFrame:
 def planted():
     lines = planted_lines()
     customers = planted_customers(lines)
-    options = RecommendOptions(top_n=3, currency="£", min_buyers=2, candidates=8)
-    result = run_recommender(lines, customers, options=options)
+    options = RecommendOptions(top_n=3, min_buyers=2, candidates=8)
+    result = run_recommender(lines, customers, options=options, currency="£")
     return lines, customers, result
 
 
@@ -259,7 +261,9 @@ def test_probability_value_currency_and_period(planted) -> None:
     _, _, result = planted
     recs = result.recommendations
     assert recs["probability"].is_between(0, 1, closed="none").all()
-    assert (recs["expected_value"] - recs["probability"] * recs["expected_spend"]).abs().max() < 1e-9
+    assert (
+        recs["expected_value"] - recs["probability"] * recs["expected_spend"]
+    ).abs().max() < 1e-9
     assert set(recs["currency"].to_list()) == {"£"}
     assert set(recs["period_months"].to_list()) == {3.0}
     first = recs.row(0, named=True)
@@ -301,7 +305,8 @@ def test_the_same_inputs_give_the_same_recommendations(planted) -> None:
     again = run_recommender(
         lines,
         customers,
-        options=RecommendOptions(top_n=3, currency="£", min_buyers=2, candidates=8),
+        options=RecommendOptions(top_n=3, min_buyers=2, candidates=8),
+        currency="£",
     )
     assert again.recommendations.equals(result.recommendations)
 
@@ -324,8 +329,13 @@ def test_training_never_sees_the_last_horizon_and_lambda_comes_from_the_grid(
 
     mined: list[datetime] = []
     monkeypatch.setattr(training_module.CustomerItems, "from_lines", spy)
-    training_module.train(lines, customers, options=RecommendOptions(min_buyers=2),
-                          horizon_days=91.3, mine=lambda part: mined.append(part["date"].max()))  # fmt: skip
+    training_module.train(
+        lines,
+        customers,
+        options=RecommendOptions(min_buyers=2),
+        horizon_days=91.3,
+        mine=lambda part: mined.append(part["date"].max()),
+    )
     assert seen and all(d < cut + timedelta(days=1) for d in seen)
     assert mined and mined[0] < lines["date"].max() - timedelta(days=91)
 
@@ -385,8 +395,26 @@ def test_baselines_recommend_never_bought_items_by_their_scores(planted) -> None
     x = s.X[row].toarray().ravel()
     scores = x @ s.ease.weights
     scores[x > 0] = -np.inf
-    assert ease.filter(pl.col("customer_id") == s.matrix.customers[row])["item"].item() == (
-        s.matrix.items[s.cols[int(np.argmax(scores))]]
+    assert (
+        ease.filter(pl.col("customer_id") == s.matrix.customers[row])["item"].item()
+        == (s.matrix.items[s.cols[int(np.argmax(scores))]])
     )
     with pytest.raises(ParameterError, match="method must be one of"):
         baseline(s, "magic", top_n=2)
+
+
+def test_pairs_join_each_bought_candidate_to_distinct_others_of_its_customer() -> None:
+    from basketlens.recommender.ranker import NEGATIVES, _pairs
+
+    rng = np.random.default_rng(4)
+    rows = np.repeat(np.arange(60), rng.integers(1, 40, 60))
+    labels = rng.random(rows.size) < 0.2
+    good, bad = _pairs(rows, labels, np.random.default_rng(0))
+    assert (rows[good] == rows[bad]).all()
+    assert labels[good].all() and not labels[bad].any()
+    assert len(set(zip(good.tolist(), bad.tolist(), strict=True))) == good.size
+    for r in np.unique(rows):
+        mine = rows == r
+        n_pos, n_neg = int(labels[mine].sum()), int((~labels[mine]).sum())
+        expected = n_pos * min(NEGATIVES, n_neg)
+        assert int(np.isin(good, np.flatnonzero(mine)).sum()) == expected

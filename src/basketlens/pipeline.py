@@ -183,12 +183,14 @@ def fit_stages(
     clock: Clock | None = None,
     opportunities: bool = True,
     horizon_days: float | None = None,
+    currency: str | None = None,
 ) -> Fitted:
     """features → segment → mine (→ opportunities) → recommend on cleaned lines; nothing is
     written.
 
     The backtest calls this on the lines before its split, so fitting sees no later data
-    (``horizon_days``: the recommender's horizon, the backtest's test period).
+    (``horizon_days``: the recommender's horizon, the backtest's test period; ``currency``:
+    the one its amounts are in, see :func:`run_currency`).
     """
     clock = clock or Clock()
     with clock.stage("features", "building customer features"):
@@ -232,12 +234,22 @@ def fit_stages(
             options=config.recommend,
             mine=_inner_miner(segmenter, config, items) if mining is not None else None,
             horizon_days=horizon_days,
+            currency=currency,
         )
         clock.detail = (
             f"{recommended.recommendations['customer_id'].n_unique():,} customers, "
             f"{recommended.recommendations.height:,} recommendations"
         )
     return Fitted(features, segmenter, customers, mining, found, recommended)
+
+
+def run_currency(config: RunConfig, ledger: Ledger | None = None) -> str | None:
+    """The currency the run's amounts are in: ``[report] currency`` (``--currency``) when the
+    report options declare one, else the ledger layout's when it knows one, else None."""
+    given = getattr(config.report, "currency", None)
+    if given:
+        return str(given)
+    return getattr(ledger, "currency", None) if ledger is not None else None
 
 
 def _inner_miner(
@@ -256,7 +268,8 @@ def analyse_ledger(ledger: Ledger, config: RunConfig, *, clock: Clock | None = N
     clock = clock or Clock()
     started = time.time()
     cleaned = clean(ledger, config, clock=clock)
-    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+    currency = run_currency(config, ledger)
+    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock, currency=currency)
     return assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
 
 
@@ -271,10 +284,13 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     clock = Clock(progress)
     started = time.time()
     ledger, cleaned = load_and_clean(config, clock=clock)
-    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+    currency = run_currency(config, ledger)
+    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock, currency=currency)
     backtest = None
     if config.backtest.split is not None or config.backtest.holdout_months is not None:
-        backtest = backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+        backtest = backtest_lines(
+            cleaned.lines, cleaned.items, config, clock=clock, currency=currency
+        )
     analysis = assemble(
         ledger, cleaned, fitted, config, clock.timings, started=started, backtest=backtest
     )
@@ -293,12 +309,19 @@ def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None)
     """Load and clean the configured ledger, then :func:`backtest_lines`."""
     config = config.validated()
     clock = Clock(progress)
-    _, cleaned = load_and_clean(config, clock=clock)
-    return backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+    ledger, cleaned = load_and_clean(config, clock=clock)
+    return backtest_lines(
+        cleaned.lines, cleaned.items, config, clock=clock, currency=run_currency(config, ledger)
+    )
 
 
 def backtest_lines(
-    lines: pl.DataFrame, items: pl.DataFrame, config: RunConfig, *, clock: Clock | None = None
+    lines: pl.DataFrame,
+    items: pl.DataFrame,
+    config: RunConfig,
+    *,
+    clock: Clock | None = None,
+    currency: str | None = None,
 ) -> BacktestResult:
     """Fit every stage on the cleaned lines before each split; measure the recommenders after
     it (one split, or ``rolling`` origins)."""
@@ -314,6 +337,7 @@ def backtest_lines(
             clock=clock,
             opportunities=False,
             horizon_days=test_days(at, until),
+            currency=currency,
         )
         assert fitted.recommender is not None
         with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):

@@ -70,9 +70,7 @@ def build_config(
     defaults=RUN_DEFAULTS,
     # `run` offers only the backtest's horizon; `basketlens backtest` has every backtest flag
     exclude=tuple(
-        f"backtest.{spec.name}"
-        for spec in BacktestOptions.specs()
-        if spec.name != "holdout_months"
+        f"backtest.{spec.name}" for spec in BacktestOptions.specs() if spec.name != "holdout_months"
     ),
     rename={"backtest.holdout_months": ("--backtest-months",)},
 )

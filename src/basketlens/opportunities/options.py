@@ -1,13 +1,14 @@
 """Options of the recommendations (the ``[recommend]`` section): how many items per customer,
-over which period their probability and value are stated, in which currency, and the limits
-of the item–item models behind them (:mod:`basketlens.recommender`).
+over which period their probability and value are stated, and the limits of the item–item
+models behind them (:mod:`basketlens.recommender`). The currency named beside the amounts is
+the run's (``[report] currency`` or the ledger layout's), passed to the stage by the pipeline.
 
 Example:
     >>> RecommendOptions(top_n=0).validate()
     Traceback (most recent call last):
     ...
     basketlens.errors.ParameterError: top_n must be in [1, inf); got 0
-    >>> RecommendOptions(horizon_months=6, currency="GBP").validate().horizon_months
+    >>> RecommendOptions(horizon_months=6).validate().horizon_months
     6
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from basketlens._params import Interval, Options, Text, param
+from basketlens._params import Interval, Options, param
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,6 @@ class RecommendOptions(Options):
         Interval(int, 1, 24),
         "Period of the purchase probability and the expected value, in months.",
         cli="--horizon-months",
-    )
-    currency: str | None = param(
-        None,
-        Text(allow_none=True),
-        "Currency of net_sales, named beside every amount, e.g. GBP or €.",
-        cli="--currency",
-        default_text="not named (amounts read 'in the ledger's currency')",
     )
     candidates: int = param(
         30,

@@ -74,26 +74,35 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _pairs(
     rows: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(bought, not bought) index pairs within each row; ``rows`` sorted."""
-    bounds = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1], True])
-    with_pos = np.add.reduceat(labels.astype(np.int64), bounds[:-1]) if rows.size else []
+    """(bought, not bought) index pairs within each row (``rows`` sorted).
+
+    Each bought candidate is paired with ``per`` distinct not-bought candidates of its
+    customer: a window of a random shuffle of them, the k-th bought one starting at ``k·per``.
+    """
     positives = int(labels.sum())
     per = max(1, min(NEGATIVES, MAX_PAIRS // max(positives, 1)))
-    good, bad = [], []
-    for k in np.flatnonzero(np.asarray(with_pos) > 0):
-        lo, hi = bounds[k], bounds[k + 1]
-        y = labels[lo:hi]
-        pos = np.flatnonzero(y) + lo
-        neg = np.flatnonzero(~y) + lo
-        if neg.size == 0:
-            continue
-        take = min(per, neg.size)
-        picked = np.stack([rng.choice(neg, size=take, replace=False) for _ in pos])
-        good.append(np.repeat(pos, take))
-        bad.append(picked.ravel())
-    if not good:
+    order = np.lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
+    r = rows[order]
+    y = labels[order]
+    start = np.searchsorted(r, r, side="left")
+    groups = np.unique(r)
+    g = np.searchsorted(groups, r)
+    n_pos = np.bincount(g[y], minlength=groups.size)
+    n_neg = np.bincount(g, minlength=groups.size) - n_pos
+    pos = np.flatnonzero(y)
+    pg = g[pos]
+    ok = n_neg[pg] > 0
+    pos, pg = pos[ok], pg[ok]
+    if pos.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(good), np.concatenate(bad)
+    k = pos - start[pos]  # rank of the bought candidate within its customer
+    take = np.minimum(per, n_neg[pg])
+    good = np.repeat(pos, take)
+    j = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+    first_neg = start[pos] + n_pos[pg]
+    offset = (np.repeat(k * take, take) + j) % np.repeat(n_neg[pg], take)
+    bad = np.repeat(first_neg, take) + offset
+    return order[good], order[bad]
 
 
 def _pairwise(

@@ -279,8 +279,16 @@ class Signals:
 
     def group(self, rows: np.ndarray) -> np.ndarray:
         """Co-purchase/share group of each row: 0 = no segment, k + 1 = k-th segment."""
-        lookup = {s: g for g, s in enumerate(self.copurchase.segments, start=1)}
-        return np.array([lookup.get(int(s), 0) for s in self.segment[rows]], dtype=np.int64)
+        groups = self.__dict__.get("_groups")
+        if groups is None:
+            segments = np.asarray(self.copurchase.segments, dtype=np.int64)
+            at = np.searchsorted(segments, self.segment)
+            found = (at < segments.size) & (
+                segments[np.minimum(at, segments.size - 1)] == self.segment
+            )
+            groups = np.where(found, at + 1, 0).astype(np.int64)
+            object.__setattr__(self, "_groups", groups)
+        return groups[np.asarray(rows, dtype=np.int64)]
 
     def item_value(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Typical monthly spend on each item among its buyers in the row's segment."""

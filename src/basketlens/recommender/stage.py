@@ -119,6 +119,7 @@ class FittedRecommender:
     options: RecommendOptions
     horizon_days: float
     names: dict[str, str]
+    currency: str | None = None  # named beside every amount (None: "the ledger's currency")
 
     @property
     def period_months(self) -> float:
@@ -191,7 +192,7 @@ class FittedRecommender:
             s.item_value(rows, cols) * months, s.monthly_spend[rows]
         )
         value = prob * spend
-        currency = self.options.currency
+        currency = self.currency
         items = pl.Series(s.matrix.items, dtype=pl.String)
         item_ids = items.gather(cols).to_list()
         item_label = [self.names.get(i, i) for i in item_ids]
@@ -336,7 +337,7 @@ class FittedRecommender:
             "ranker": "trained" if t.ranker is not None else f"fixed ordering ({t.note})",
             "horizon_months": self.period_months,
             "depth": self.depth,
-            "currency": self.options.currency,
+            "currency": self.currency,
             "ease_lambda": t.lam,
             "ease_lambda_validation_hit_rate": {
                 str(k): round(v, 4) for k, v in t.lam_scores.items()
@@ -421,6 +422,7 @@ def fit_recommender(
     options: RecommendOptions | None = None,
     mine: Mine | None = None,
     horizon_days: float | None = None,
+    currency: str | None = None,
     seed: int = 0,
 ) -> FittedRecommender:
     """Train on the inner split and fit the signals on all ``lines`` (see the module doc)."""
@@ -441,6 +443,7 @@ def fit_recommender(
         options=options,
         horizon_days=horizon_days,
         names=names,
+        currency=currency,
     )
 
 
@@ -453,6 +456,7 @@ def run_recommender(
     options: RecommendOptions | None = None,
     mine: Mine | None = None,
     horizon_days: float | None = None,
+    currency: str | None = None,
     seed: int = 0,
 ) -> RecommenderResult:
     """Fit the recommender on cleaned ``lines`` and recommend to every customer.
@@ -464,11 +468,13 @@ def run_recommender(
             ``kind == "variant"`` are skipped); mine: mines rules on a subset of the lines,
             for the inner split (no rule features in training without it).
         horizon_days: the period of the probabilities (default ``horizon_months``).
+        currency: named beside every amount, e.g. GBP or € (None: "the ledger's currency").
     """
     started = time.perf_counter()
     with single_threaded_blas():
         fitted = fit_recommender(lines, customers, items=items, rules=rules, options=options,
-                                 mine=mine, horizon_days=horizon_days, seed=seed)  # fmt: skip
+                                 mine=mine, horizon_days=horizon_days, currency=currency,
+                                 seed=seed)  # fmt: skip
         ranked = fitted.rank()
     top = ranked.filter(pl.col("rank") <= fitted.options.top_n)
     return RecommenderResult(top, ranked, fitted, time.perf_counter() - started)
