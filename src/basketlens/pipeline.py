@@ -235,6 +235,7 @@ def fit_stages(
             mine=_inner_miner(segmenter, config, items) if mining is not None else None,
             horizon_days=horizon_days,
             currency=currency,
+            matrix=found.opportunities.matrix if found is not None else None,
         )
         clock.detail = (
             f"{recommended.recommendations['customer_id'].n_unique():,} customers, "

@@ -136,8 +136,8 @@ class ItemKnn:
         np.fill_diagonal(S, 0.0)
         n = S.shape[0]
         if neighbours < n - 1:
-            # keep, in each column, the `neighbours` largest similarities (ties: lower code)
-            keep = np.argsort(-S, axis=0, kind="stable")[:neighbours]
+            # keep, in each column, the `neighbours` largest similarities
+            keep = np.argpartition(-S, neighbours - 1, axis=0)[:neighbours]
             mask = np.zeros_like(S, dtype=bool)
             np.put_along_axis(mask, keep, True, axis=0)
             S = np.where(mask, S, 0.0).astype(np.float32)

@@ -423,6 +423,7 @@ def fit_recommender(
     mine: Mine | None = None,
     horizon_days: float | None = None,
     currency: str | None = None,
+    matrix: CustomerItems | None = None,
     seed: int = 0,
 ) -> FittedRecommender:
     """Train on the inner split and fit the signals on all ``lines`` (see the module doc)."""
@@ -433,7 +434,7 @@ def fit_recommender(
     )
     if training.ranker is None:
         logger.warning("recommender: no ranker trained (%s); using a fixed ordering", training.note)
-    matrix = CustomerItems.from_lines(lines)
+    matrix = CustomerItems.from_lines(lines) if matrix is None else matrix
     signals = Signals.fit(matrix, customers, rules=rules, lam=training.lam, options=options)
     names = item_names(items) if items is not None else {}
     return FittedRecommender(
@@ -457,6 +458,7 @@ def run_recommender(
     mine: Mine | None = None,
     horizon_days: float | None = None,
     currency: str | None = None,
+    matrix: CustomerItems | None = None,
     seed: int = 0,
 ) -> RecommenderResult:
     """Fit the recommender on cleaned ``lines`` and recommend to every customer.
@@ -469,12 +471,14 @@ def run_recommender(
             for the inner split (no rule features in training without it).
         horizon_days: the period of the probabilities (default ``horizon_months``).
         currency: named beside every amount, e.g. GBP or € (None: "the ledger's currency").
+        matrix: the lines' customer × item matrix when already built (the opportunities
+            stage builds the same one), else it is built from ``lines``.
     """
     started = time.perf_counter()
     with single_threaded_blas():
         fitted = fit_recommender(lines, customers, items=items, rules=rules, options=options,
                                  mine=mine, horizon_days=horizon_days, currency=currency,
-                                 seed=seed)  # fmt: skip
+                                 matrix=matrix, seed=seed)  # fmt: skip
         ranked = fitted.rank()
     top = ranked.filter(pl.col("rank") <= fitted.options.top_n)
     return RecommenderResult(top, ranked, fitted, time.perf_counter() - started)
