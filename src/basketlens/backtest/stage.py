@@ -265,7 +265,9 @@ def evaluate(
     recs = {DEFAULT_METHOD: _default_recommendations(recommender, top_n)}
     for method in ("ease", "item_knn", "segment_popularity", "popularity", "random"):
         recs[method] = baseline(signals, method, top_n=top_n, seed=seed)
-    usable = cross_sell_rules(rules)
+    # the rules the recommender may offer (variants only with `include_variants`, issue 10)
+    variants = bool(getattr(fitted.options, "include_variants", False))
+    usable = cross_sell_rules(rules, include_variants=variants)
     opp = None
     if usable is not None and usable.height:
         info = customers.select("customer_id", "customer_name", "segment", "segment_name")

@@ -2,9 +2,10 @@
 
 Candidates of a customer are the never-bought items that any source puts forward: the
 ``candidates`` best by EASE and by item-kNN, the ``POPULAR`` most-bought items of the
-customer's segment and the most-bought items of the last 30 days, and every item a rule
-backs. Features (:data:`FEATURES`, one registry: name, evidence group, meaning) are computed
-for each (customer, candidate) pair; the evidence group is what a reason names.
+customer's segment, of everyone and of the last 30 days, and every item a rule backs — so the
+top five of every baseline of the backtest but random are among them. Features
+(:data:`FEATURES`, one registry: name, evidence group, meaning) are computed for each
+(customer, candidate) pair; the evidence group is what a reason names.
 
 Example:
     >>> cands = candidate_features(signals, np.arange(100), candidates=30)   # doctest: +SKIP
@@ -33,7 +34,7 @@ __all__ = [
     "candidate_features",
 ]
 
-#: Candidates per customer from segment popularity and from recent popularity.
+#: Candidates per customer from segment, overall and recent popularity (each).
 POPULAR = 10
 
 
@@ -171,10 +172,13 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     r, c = _popular(s, rows, seg_order, groups)
     parts_r.append(np.searchsorted(rows, r))
     parts_c.append(c)
-    recent_order = np.lexsort((-s.buyers, -s.recent))
-    r, c = _popular(s, rows, recent_order, None)
-    parts_r.append(np.searchsorted(rows, r))
-    parts_c.append(c)
+    for order in (
+        np.lexsort((np.arange(s.n_items), -s.buyers)),  # most bought overall
+        np.lexsort((-s.buyers, -s.recent)),  # most bought in the last 30 days
+    ):
+        r, c = _popular(s, rows, order, None)
+        parts_r.append(np.searchsorted(rows, r))
+        parts_c.append(c)
     r, c = s.rules.candidates(rows, s.n_items)
     parts_r.append(np.searchsorted(rows, r))
     parts_c.append(c)

@@ -43,17 +43,20 @@ __all__ = ["RECENT_DAYS", "RuleEvidence", "Signals", "cross_sell_rules", "segmen
 RECENT_DAYS = 30
 
 
-def cross_sell_rules(rules: pl.DataFrame | None) -> pl.DataFrame | None:
-    """The rules that may back a cross-sell recommendation: all but ``kind == "variant"``.
-
-    Rules mined without a ``kind`` column are all kept (older run folders, ``mine`` output).
+def cross_sell_rules(
+    rules: pl.DataFrame | None, *, include_variants: bool = False
+) -> pl.DataFrame | None:
+    """The rules that may back a cross-sell recommendation: all but ``kind == "variant"``
+    (unless ``include_variants``). Rules without a ``kind`` column are all kept (older run
+    folders, ``mine`` output); rules whose items the purchases do not know (family- or
+    category-level rules) back nothing, as their consequent matches no item.
 
     Example:
         >>> r = pl.DataFrame({"rule_id": ["a", "b", "c"], "kind": ["cross_sell", "variant", None]})
         >>> cross_sell_rules(r)["rule_id"].to_list()
         ['a', 'c']
     """
-    if rules is None or "kind" not in rules.columns:
+    if rules is None or include_variants or "kind" not in rules.columns:
         return rules
     return rules.filter(pl.col("kind").fill_null("") != "variant")
 
@@ -104,8 +107,8 @@ class RuleEvidence:
     def find(
         cls, matrix: CustomerItems, rules: pl.DataFrame | None, info: pl.DataFrame
     ) -> RuleEvidence:
-        """Match every rule in its scope (:func:`~basketlens.opportunities.match_rules`)."""
-        rules = cross_sell_rules(rules)
+        """Match every rule in its scope (:func:`~basketlens.opportunities.match_rules`);
+        ``rules`` are those that may be offered (:func:`cross_sell_rules`)."""
         if rules is None or rules.height == 0:
             return cls.empty()
         kept = check_rules(rules)

@@ -48,7 +48,7 @@ from basketlens.recommender.reasons import (
     segment_reason,
     value_text,
 )
-from basketlens.recommender.signals import RECENT_DAYS, Signals
+from basketlens.recommender.signals import RECENT_DAYS, Signals, cross_sell_rules
 from basketlens.recommender.training import CHUNK, Mine, Training, train
 
 if TYPE_CHECKING:
@@ -125,8 +125,8 @@ class FittedRecommender:
     def period_months(self) -> float:
         return round(self.horizon_days / DAYS_PER_MONTH, 2)
 
-    def score(self, cands: Candidates) -> np.ndarray:
-        """Calibrated probability of each candidate."""
+    def probability(self, cands: Candidates) -> np.ndarray:
+        """Calibrated probability of each candidate being bought within the horizon."""
         return self.ranker.probability(cands.features)
 
     @property
@@ -149,7 +149,7 @@ class FittedRecommender:
         return pl.concat(parts).sort("customer_id", "rank")
 
     def _top(self, cands: Candidates, depth: int) -> pl.DataFrame:
-        p = self.score(cands)
+        p = self.probability(cands)
         score = self.ranker.score(cands.features)
         order = np.lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
         rows_sorted = cands.rows[order]
@@ -429,9 +429,11 @@ def fit_recommender(
     """Train on the inner split and fit the signals on all ``lines`` (see the module doc)."""
     options = (options or RecommendOptions()).validate()
     horizon_days = horizon_days or options.horizon_months * DAYS_PER_MONTH
-    training = train(
-        lines, customers, options=options, horizon_days=horizon_days, mine=mine, seed=seed
-    )
+    # `include_variants` is the call list's option (issue 10) when the options declare it
+    variants = bool(getattr(options, "include_variants", False))
+    training = train(lines, customers, options=options, horizon_days=horizon_days, mine=mine,
+                     include_variants=variants, seed=seed)  # fmt: skip
+    rules = cross_sell_rules(rules, include_variants=variants)
     if training.ranker is None:
         logger.warning("recommender: no ranker trained (%s); using a fixed ordering", training.note)
     matrix = CustomerItems.from_lines(lines) if matrix is None else matrix

@@ -55,7 +55,7 @@ from basketlens.recommender.candidates import (
 )
 from basketlens.recommender.itemitem import LAMBDA_FACTORS, Ease, chunks, gram, model_items, top_k
 from basketlens.recommender.ranker import Ranker
-from basketlens.recommender.signals import Signals
+from basketlens.recommender.signals import Signals, cross_sell_rules
 from basketlens.recommender.spend import SpendModel
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,7 @@ def train(
     options: RecommendOptions,
     horizon_days: float,
     mine: Mine | None = None,
+    include_variants: bool = False,
     seed: int = 0,
 ) -> Training:
     """Run the inner split (see the module docstring)."""
@@ -237,7 +238,11 @@ def train(
             note="no customer bought an item new to them in the last horizon of the lines",
         )
     lam, lam_scores, ease, G = choose_lambda(matrix, labels, options=options, seed=seed)
-    rules = mine(_basket_sample(before, MAX_MINING_LINES, seed)) if mine is not None else None
+    rules = None
+    if mine is not None:
+        rules = cross_sell_rules(
+            mine(_basket_sample(before, MAX_MINING_LINES, seed)), include_variants=include_variants
+        )
     signals = Signals.fit(matrix, customers, rules=rules, lam=lam, options=options, ease=ease, G=G)
     who = _sample(np.unique(labels[0]), MAX_TRAINING_CUSTOMERS, seed)  # customers with news
     # customers who bought nothing new carry the negatives of a quiet period: keep a share
