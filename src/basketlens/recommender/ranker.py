@@ -16,9 +16,10 @@ following horizon.
    (items, orders, days since the last purchase, tenure) gives the probability of buying the
    item within the horizon. It is fitted on out-of-fold scores (cross-fitting: each half of
    the customers scored by a ranking fitted on the other half), so it does not learn the
-   ranking's over-confidence on its own training data; the final ranking is fitted on every
-   customer. Its weight on the score is kept positive, so it never changes a customer's
-   order.
+   ranking's over-confidence on its own training data, and only on each customer's
+   :data:`CALIBRATION_DEPTH` best candidates, where probabilities are read; its inputs are
+   clipped to the range it was fitted on. The final ranking is fitted on every customer. Its
+   weight on the score is kept positive, so it never changes a customer's order.
 
 A linear scorer keeps every recommendation explainable: a feature's contribution is
 ``w × z``; summed over the features of an evidence group it says which evidence lifted the
@@ -57,6 +58,12 @@ __all__ = ["NEGATIVES", "Ranker"]
 
 #: Not-bought candidates paired with each bought one (a seeded sample beyond this).
 NEGATIVES = 20
+#: The calibration is fitted on each customer's this many best candidates (out of fold): the
+#: probabilities that matter are those of recommended items, and a logistic fit over every
+#: candidate, most of them hopeless, over-states the best ones.
+CALIBRATION_DEPTH = 10
+#: Calibration inputs are clipped to these quantiles of the data it was fitted on.
+CLIP = 0.005
 #: Upper bound on training pairs (negatives per positive shrink to stay under it).
 MAX_PAIRS = 600_000
 
@@ -105,6 +112,14 @@ def _pairs(
     return order[good], order[bad]
 
 
+def _best_per_row(rows: np.ndarray, score: np.ndarray, depth: int) -> np.ndarray:
+    """Indices of the ``depth`` highest scores of each row."""
+    order = np.lexsort((-score, rows))
+    sorted_rows = rows[order]
+    rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows, side="left")
+    return np.sort(order[rank < depth])
+
+
 def _pairwise(
     Z: np.ndarray, rows: np.ndarray, labels: np.ndarray, use: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -133,6 +148,8 @@ class Ranker:
     calibration_features: tuple[str, ...]  # after the score
     cal_mean: np.ndarray
     cal_scale: np.ndarray
+    cal_low: np.ndarray  # the calibration inputs are clipped to the range they were fitted on
+    cal_high: np.ndarray
     cal_coef: np.ndarray  # [score, *calibration_features]
     cal_intercept: float
     pairs: int  # training candidates
@@ -178,10 +195,15 @@ class Ranker:
                 # too few to split: that half keeps the in-sample score
                 with contextlib.suppress(EmptyInputError):
                     score[part] = Z[part] @ _pairwise(Z, rows, labels, other, rng)
+        # calibrate where probabilities are read: each customer's best candidates
+        top = _best_per_row(rows, score, CALIBRATION_DEPTH)
+        if not labels[top].any() or labels[top].all():
+            top = np.arange(labels.size)
         C = np.column_stack([score, features[:, c_idx]])
-        cal_mean, cal_scale = _standardise(C)
+        cal_mean, cal_scale = _standardise(C[top])
+        cal_low, cal_high = np.quantile(C[top], [CLIP, 1 - CLIP], axis=0)
         calibration = LogisticRegression(C=100.0, max_iter=1000)
-        calibration.fit((C - cal_mean) / cal_scale, labels)
+        calibration.fit((C[top] - cal_mean) / cal_scale, labels[top])
         cal_coef = calibration.coef_[0].astype(np.float64)
         if cal_coef[0] <= 0:  # the order must not be reversed: fall back to a tiny slope
             cal_coef[0] = 1e-3
@@ -195,6 +217,8 @@ class Ranker:
             calibration_features=tuple(calibration_features),
             cal_mean=cal_mean,
             cal_scale=cal_scale,
+            cal_low=cal_low,
+            cal_high=cal_high,
             cal_coef=cal_coef,
             cal_intercept=float(calibration.intercept_[0]),
             pairs=int(labels.size),
@@ -216,6 +240,7 @@ class Ranker:
         C = np.column_stack(
             [self.score(features), features[:, self._columns(self.calibration_features)]]
         )
+        C = np.clip(C, self.cal_low, self.cal_high)  # no extrapolation past the training data
         return _sigmoid(((C - self.cal_mean) / self.cal_scale) @ self.cal_coef + self.cal_intercept)
 
     def contributions(
@@ -248,6 +273,8 @@ class Ranker:
             "calibration_features": list(self.calibration_features),
             "cal_mean": self.cal_mean.tolist(),
             "cal_scale": self.cal_scale.tolist(),
+            "cal_low": self.cal_low.tolist(),
+            "cal_high": self.cal_high.tolist(),
             "cal_coef": self.cal_coef.tolist(),
             "cal_intercept": self.cal_intercept,
             "training_pairs": self.pairs,
@@ -267,6 +294,8 @@ class Ranker:
             calibration_features=tuple(data["calibration_features"]),
             cal_mean=arr("cal_mean"),
             cal_scale=arr("cal_scale"),
+            cal_low=arr("cal_low"),
+            cal_high=arr("cal_high"),
             cal_coef=arr("cal_coef"),
             cal_intercept=float(data["cal_intercept"]),
             pairs=int(data["training_pairs"]),
@@ -294,6 +323,8 @@ class Ranker:
             calibration_features=tuple(calibration_features),
             cal_mean=np.zeros(n_cal),
             cal_scale=np.ones(n_cal),
+            cal_low=np.full(n_cal, -np.inf),
+            cal_high=np.full(n_cal, np.inf),
             cal_coef=np.r_[1.0, np.zeros(n_cal - 1)],
             cal_intercept=float(intercept),
             pairs=0,
