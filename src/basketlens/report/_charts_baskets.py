@@ -218,21 +218,28 @@ def backtest(bundle: Analysis) -> alt.TopLevelMixin | None:
         role=pl.when(default).then(pl.lit("default")).otherwise(pl.lit("baseline")),
     )
     order = base.sort("hit_rate" if "hit_rate" in metrics else metrics[0], descending=True)
-    frame = pl.concat(
-        [
+    has_interval = "hit_rate_low" in bt.columns and "hit_rate_high" in bt.columns
+    frames = []
+    for m in metrics:
+        value = pl.col(m).cast(pl.Float64)
+        interval = has_interval and m == "hit_rate"
+        low = pl.col("hit_rate_low").cast(pl.Float64).fill_nan(None) if interval else None
+        high = pl.col("hit_rate_high").cast(pl.Float64).fill_nan(None) if interval else None
+        frames.append(
             base.select(
                 "label",
                 "role",
                 measure=pl.lit(m.replace("_", " ")),
-                value=pl.col(m).cast(pl.Float64),
-                low=(pl.col("hit_rate_low") if m == "hit_rate" and "hit_rate_low" in bt.columns
-                     else pl.lit(None)).cast(pl.Float64),
-                high=(pl.col("hit_rate_high") if m == "hit_rate" and "hit_rate_high" in bt.columns
-                      else pl.lit(None)).cast(pl.Float64),
+                value=value,
+                # the rule needs numbers everywhere (Vega warns on an empty extent): a measure
+                # without an interval gets a zero-length one; the tooltip shows only real ones
+                low=value if low is None else low.fill_null(value),
+                high=value if high is None else high.fill_null(value),
+                ci_low=pl.lit(None, pl.Float64) if low is None else low,
+                ci_high=pl.lit(None, pl.Float64) if high is None else high,
             )
-            for m in metrics
-        ]
-    )  # fmt: skip
+        )
+    frame = pl.concat(frames)
     y = alt.Y("label:N", title=None, sort=order["label"].to_list())
     bars = (
         alt.Chart()
@@ -249,8 +256,8 @@ def backtest(bundle: Analysis) -> alt.TopLevelMixin | None:
                 alt.Tooltip("label:N", title="Method"),
                 alt.Tooltip("measure:N", title="Measure"),
                 alt.Tooltip("value:Q", title="Value", format=".2%"),
-                alt.Tooltip("low:Q", title="95% interval from", format=".2%"),
-                alt.Tooltip("high:Q", title="to", format=".2%"),
+                alt.Tooltip("ci_low:Q", title="95% interval from", format=".2%"),
+                alt.Tooltip("ci_high:Q", title="to", format=".2%"),
             ],
         )
     )
