@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -299,8 +300,10 @@ def write_output_folder(
         rec = [
             {"customer_id": ids[i], "customer_name": names[i], "segment": seg[i],
              "segment_name": seg_names[seg[i]], "rank": 1, "item": items[i % 12],
-             "item_name": item_names[i % 12], "score": 0.5, "expected_value": 120.0,
-             "source": "segment", "rule_ids": [f"all-r{1:06d}"], "reason": "bought A and B"}
+             "item_name": item_names[i % 12], "probability": 0.25, "expected_spend": 480.0,
+             "expected_value": 120.0, "currency": "£", "period_months": 3.0,
+             "value_text": "≈ £120 over the next 3 months (25% chance of buying; £480 if bought)",
+             "evidence": "rule", "rule_ids": [f"all-r{1:06d}"], "reason": "bought A and B"}
             for i in range(n_customers)
         ]  # fmt: skip
         pl.DataFrame(rec).cast({"segment": pl.Int32}).write_parquet(
@@ -308,14 +311,35 @@ def write_output_folder(
         )
         pl.DataFrame(
             {
-                "method": ["segment rules", "global rules", "popularity", "random"],
-                "top_n": [5, 5, 5, 5],
-                "hit_rate": [0.31, 0.27, 0.2, 0.03],
-                "precision": [0.08, 0.07, 0.05, 0.01],
-                "recall": [0.12, 0.1, 0.08, 0.01],
-                "hit_revenue": [12000.0, 9000.0, 7000.0, 500.0],
+                "method": ["recommender", "ease", "segment_then_global", "popularity", "random"],
+                "default": [True, False, False, False, False],
+                "top_n": [5, 5, 5, 5, 5],
+                "split": [datetime(2025, 10, 1)] * 5,
+                "hit_rate": [0.33, 0.31, 0.27, 0.2, 0.03],
+                "hit_rate_low": [0.3, 0.28, 0.24, 0.17, 0.02],
+                "hit_rate_high": [0.36, 0.34, 0.3, 0.23, 0.04],
+                "precision": [0.09, 0.08, 0.07, 0.05, 0.01],
+                "recall": [0.13, 0.12, 0.1, 0.08, 0.01],
+                "ndcg": [0.2, 0.19, 0.15, 0.1, 0.02],
+                "coverage": [1.0, 1.0, 0.6, 1.0, 1.0],
+                "hit_revenue": [13000.0, 12000.0, 9000.0, 7000.0, 500.0],
+                "brier": [0.07, None, None, None, None],
             }
         ).write_parquet(path / "backtest.parquet")
+        deciles = list(range(1, 11))
+        pl.DataFrame(
+            {
+                "split": [datetime(2025, 10, 1)] * 20,
+                "by": ["probability"] * 10 + ["expected_value"] * 10,
+                "decile": deciles * 2,
+                "recommendations": [30] * 20,
+                "mean_probability": [d / 25 for d in deciles] * 2,
+                "hit_share": [d / 30 for d in deciles] * 2,
+                "expected_revenue": [100.0 * d for d in deciles] * 2,
+                "realised_revenue": [90.0 * d for d in deciles] * 2,
+            },
+            schema_overrides={"decile": pl.Int32},
+        ).write_parquet(path / "backtest_calibration.parquet")
     run = {
         "basketlens_version": "0.1.0",
         "created_at": "2026-01-01T00:00:00+00:00",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import basketlens
 from basketlens.errors import ParameterError
@@ -48,7 +49,10 @@ def test_path_polars_and_pandas_frames_give_the_same_tables(demo_files) -> None:
         customers=frames["customers"].to_pandas(),
     )
     assert _counts(from_paths) == _counts(from_polars) == _counts(from_pandas)
-    assert from_paths.customers.equals(from_polars.customers)
+    # polars' parallel group-by sums may differ in the last bit between runs (1e-16)
+    assert_frame_equal(
+        from_paths.customers, from_polars.customers, check_exact=False, rel_tol=1e-12
+    )
     assert from_paths.rules.select("antecedent", "consequent", "confidence").equals(
         from_pandas.rules.select("antecedent", "consequent", "confidence")
     )

@@ -374,3 +374,58 @@ def test_stage_entry_point_bundles_what_the_pipeline_writes(tmp_path: Path) -> N
         .recommend_customer("s2", top=2)
         .equals(stage.recommendations.filter(pl.col("customer_id") == "s2"))
     )
+
+
+# ---------------------------------------------------------------------- the ranked model
+@pytest.fixture
+def ranked_model(opp, tmp_path: Path) -> Path:
+    from basketlens.opportunities.options import RecommendOptions as Options
+    from basketlens.recommender import run_recommender
+
+    rec = run_recommender(_lines(), CUSTOMERS, items=ITEMS, rules=RULES,
+                          options=Options(top_n=2, min_buyers=1), currency="GBP")  # fmt: skip
+    model = rec.model(RecommenderModel.from_opportunities(opp, RULES))
+    save_model(tmp_path, model)
+    rec.recommendations.write_parquet(tmp_path / "batch.parquet")
+    return tmp_path
+
+
+def test_saved_model_answers_with_the_batch_rows_reading_only_them(ranked_model, monkeypatch):
+    from basketlens.runfolder import model_io
+
+    batch = pl.read_parquet(ranked_model / "batch.parquet")
+    read: list[str] = []
+    real = model_io._read
+
+    def spy(file: Path, predicate=None):
+        read.append(file.name)
+        return real(file, predicate)
+
+    monkeypatch.setattr(model_io, "_read", spy)
+    model = load_model(ranked_model)
+    answer = model.recommend_customer("s2", top=2)
+    assert read == ["recommendations.parquet"]  # one customer's rows, nothing else
+    assert answer.equals(batch.filter(pl.col("customer_id") == "s2"))
+    assert set(answer["currency"].to_list()) == {"GBP"}
+    assert model.depth == 10 and model.recommender["currency"] == "GBP"
+    with pytest.raises(ParameterError, match="top must be at most 10: the model keeps 10"):
+        model.recommend_customer("s2", top=11)
+    with pytest.raises(ParameterError, match=r"customer 's22' is not in the model .*'s2'"):
+        model.recommend_customer("s22")
+    # basket completion still answers from the rules
+    assert model.complete_basket(["brie"], top=1)["item"].to_list() == ["bag"]
+
+
+def test_recommend_cli_shows_chance_money_and_reason(ranked_model) -> None:
+    res = CliRunner().invoke(
+        app, ["recommend", str(ranked_model), "--customer", "s3", "--top", "2"],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    batch = pl.read_parquet(ranked_model / "batch.parquet").filter(pl.col("customer_id") == "s3")
+    assert "chance of buying within the next 3 months; amounts in GBP" in res.output
+    for r in batch.iter_rows(named=True):
+        assert r["item_name"] in res.output
+        assert f"{r['probability']:.0%}" in res.output
+        assert r["value_text"].split(" (")[0] in res.output
+        assert r["value_text"].startswith("≈ ") and " GBP over the next 3 months" in r["value_text"]

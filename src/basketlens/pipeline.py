@@ -1,6 +1,6 @@
 """The one module that knows the order of the stages (``STAGES``).
 
-ingest → clean → features → segment → mine → opportunities → write → report.
+ingest → clean → features → segment → mine → opportunities → recommend → write → report.
 
 Each stage is called through its public entry point with its own options section of the
 :class:`~basketlens.config.RunConfig`; this module passes the typed results from one to the
@@ -33,7 +33,7 @@ import polars as pl
 
 from basketlens import __version__
 from basketlens.backtest import evaluate
-from basketlens.backtest.stage import BacktestResult, resolve_split, split_lines
+from basketlens.backtest.stage import BacktestResult, combine, origins, split_lines, test_days
 from basketlens.clean import CleanResult, clean_ledger
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
@@ -43,6 +43,7 @@ from basketlens.ingest.layouts import layout_currency
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.opportunities.opportunities import offered_rules
+from basketlens.recommender import RecommenderResult, run_recommender
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
@@ -75,6 +76,7 @@ STAGES: tuple[str, ...] = (
     "segment",
     "mine",
     "opportunities",
+    "recommend",
     "write",
     "report",
 )
@@ -153,6 +155,7 @@ class Fitted:
     customers: pl.DataFrame  # features + assignments
     mining: MiningResult | None
     opportunities: OpportunityResult | None
+    recommender: RecommenderResult | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,10 +210,15 @@ def fit_stages(
     *,
     clock: Clock | None = None,
     opportunities: bool = True,
+    horizon_days: float | None = None,
+    currency: str | None = None,
 ) -> Fitted:
-    """features → segment → mine (→ opportunities) on cleaned lines; nothing is written.
+    """features → segment → mine (→ opportunities) → recommend on cleaned lines; nothing is
+    written.
 
-    The backtest calls this on the lines before its split, so fitting sees no later data.
+    The backtest calls this on the lines before its split, so fitting sees no later data
+    (``horizon_days``: the recommender's horizon, the backtest's test period; ``currency``:
+    the one its amounts are in, see :func:`run_currency`).
     """
     clock = clock or Clock()
     with clock.stage("features", "building customer features"):
@@ -247,7 +255,42 @@ def fit_stages(
                     f"{found.recommendations['customer_id'].n_unique():,} customers "
                     "with recommendations"
                 )
-    return Fitted(features, segmenter, customers, mining, found)
+    with clock.stage("recommend", "training the recommender and ranking every customer's items"):
+        recommended = run_recommender(
+            lines,
+            customers,
+            items=items,
+            rules=mining.rules.table if mining is not None else None,
+            options=config.recommend,
+            mine=_inner_miner(segmenter, config, items) if mining is not None else None,
+            horizon_days=horizon_days,
+            currency=currency,
+            matrix=found.opportunities.matrix if found is not None else None,
+        )
+        clock.detail = (
+            f"{recommended.recommendations['customer_id'].n_unique():,} customers, "
+            f"{recommended.recommendations.height:,} recommendations"
+        )
+    return Fitted(features, segmenter, customers, mining, found, recommended)
+
+
+def run_currency(config: RunConfig, ledger: Ledger | None = None) -> str | None:
+    """The currency the run's amounts are in: ``[report] currency`` (``--currency``), else
+    the ledger layout's when it is a known public dataset, else None."""
+    if config.report.currency:
+        return config.report.currency
+    return layout_currency(ledger.layout) if ledger is not None else None
+
+
+def _inner_miner(
+    segmenter: CustomerSegmenter, config: RunConfig, items: pl.DataFrame
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Mines rules on part of the lines (the recommender's inner split) like the mine stage."""
+
+    def mine(part: pl.DataFrame) -> pl.DataFrame:
+        return run_mining(part, segmenter.assignments_, config.mine, items).rules.table
+
+    return mine
 
 
 def analyse_ledger(
@@ -266,12 +309,17 @@ def analyse_ledger(
         ledger, cleaned = load_and_clean(config, clock=clock)
     else:
         cleaned = clean(ledger, config, clock=clock)
-    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
+    currency = run_currency(config, ledger)
+    fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock, currency=currency)
     return assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
 
 
 def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None) -> RunResult:
-    """Run every stage on the configured ledger, write the run folder and render the report."""
+    """Run every stage on the configured ledger, write the run folder and render the report.
+
+    With a backtest configured (``[backtest] holdout_months`` or ``split``, ``run
+    --backtest-months N``) the backtest runs too and its tables go into the run folder.
+    """
     config = config.validated()
     sinks = open_sinks(config.output)  # a bad --out or --to-db fails now, not after the work
     inputs = (config.input.sales, config.input.items, config.input.customers)
@@ -285,8 +333,18 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
             analysis = _assemble_spark(run, config, clock, started)
         else:
             ledger, cleaned = load_and_clean(config, clock=clock)
-            fitted = fit_stages(cleaned.lines, cleaned.items, config, clock=clock)
-            analysis = assemble(ledger, cleaned, fitted, config, clock.timings, started=started)
+            currency = run_currency(config, ledger)
+            fitted = fit_stages(
+                cleaned.lines, cleaned.items, config, clock=clock, currency=currency
+            )
+            backtest = None
+            if config.backtest.split is not None or config.backtest.holdout_months is not None:
+                backtest = backtest_lines(
+                    cleaned.lines, cleaned.items, config, clock=clock, currency=currency
+                )
+            analysis = assemble(
+                ledger, cleaned, fitted, config, clock.timings, started=started, backtest=backtest
+            )
         with clock.stage("write", f"writing outputs to {sinks.describe()}"):
             analysis = folder.write(analysis)
             clock.detail = sinks.describe()
@@ -315,36 +373,57 @@ def run_backtest(config: RunConfig, *, progress: ProgressReporter | None = None)
     clock = Clock(progress)
     if _on_spark(config):
         return spark_engine.backtest_on_spark(config, clock=clock)
-    _, cleaned = load_and_clean(config, clock=clock)
-    return backtest_lines(cleaned.lines, cleaned.items, config, clock=clock)
+    ledger, cleaned = load_and_clean(config, clock=clock)
+    return backtest_lines(
+        cleaned.lines, cleaned.items, config, clock=clock, currency=run_currency(config, ledger)
+    )
 
 
 def backtest_lines(
-    lines: pl.DataFrame, items: pl.DataFrame, config: RunConfig, *, clock: Clock | None = None
+    lines: pl.DataFrame,
+    items: pl.DataFrame,
+    config: RunConfig,
+    *,
+    clock: Clock | None = None,
+    currency: str | None = None,
 ) -> BacktestResult:
-    """Fit every stage on the cleaned lines before the split; measure the recommenders after it."""
+    """Fit every stage on the cleaned lines before each split; measure the recommenders after
+    it (one split, or ``rolling`` origins)."""
     clock = clock or Clock()
-    started = time.perf_counter()
-    at = resolve_split(lines, config.backtest)
-    train, test = split_lines(lines, at)
-    fitted = fit_stages(train, items, config, clock=clock, opportunities=False)
-    if fitted.mining is None:
-        raise ParameterError("the backtest compares rule-based recommendations; enable mining")
-    with clock.stage("backtest", "measuring recommendations after the split"):
-        result = evaluate(
+    results = []
+    for at, until in origins(lines, config.backtest):
+        started = time.perf_counter()
+        train, test = split_lines(lines, at, until)
+        fitted = fit_stages(
             train,
-            test,
-            # the rules the run would offer: item-level cross-sell (every kind with --variants)
-            rules=offered_rules(
-                fitted.mining.rules.table, include_variants=config.recommend.include_variants
-            ),
-            customers=fitted.customers,
-            split=at,
-            options=config.backtest,
-            started=started,
+            items,
+            config,
+            clock=clock,
+            opportunities=False,
+            horizon_days=test_days(at, until),
+            currency=currency,
         )
-        clock.detail = f"{result.table.height} methods"
-    return result
+        assert fitted.recommender is not None
+        with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):
+            result = evaluate(
+                train,
+                test,
+                # the rules the run would offer: item-level cross-sell (every kind with --variants)
+                rules=offered_rules(
+                    fitted.mining.rules.table, include_variants=config.recommend.include_variants
+                )
+                if fitted.mining is not None
+                else None,
+                customers=fitted.customers,
+                recommender=fitted.recommender,
+                split=at,
+                test_end=until,
+                options=config.backtest,
+                started=started,
+            )
+            clock.detail = f"{result.table.height} methods"
+        results.append(result)
+    return combine(results)
 
 
 # ------------------------------------------------------------------------------ assembly
@@ -358,6 +437,7 @@ def assemble(
     started: float,
     lines_summary: Mapping[str, Any] | None = None,
     engine: Mapping[str, Any] | None = None,
+    backtest: BacktestResult | None = None,
 ) -> Analysis:
     """The tables of every stage and the run record, as one :class:`Analysis`.
 
@@ -365,7 +445,7 @@ def assemble(
     engine's record) come from the Spark engine, whose cleaned lines are not in this process.
     """
     seg = fitted.segmenter
-    mining, opp = fitted.mining, fitted.opportunities
+    mining, opp, rec = fitted.mining, fitted.opportunities, fitted.recommender
     rules = None
     if mining is not None:
         rules = mining.rules.table
@@ -378,7 +458,7 @@ def assemble(
         "parameters": config.as_dict(),
         "inputs": [asdict(s) for s in ledger.sources],
         "layout": ledger.layout,
-        "currency": config.report.currency or layout_currency(ledger.layout),
+        "currency": run_currency(config, ledger),
         "column_map": dict(ledger.column_map),
         "rows": {
             "lines_read": ledger.n_lines,
@@ -397,6 +477,8 @@ def assemble(
         },
         "mining": mining.info if mining is not None else {"enabled": False},
         "opportunities": opp.summary() if opp is not None else None,
+        "recommender": rec.summary() if rec is not None else None,
+        "backtest": _backtest_summary(backtest) if backtest is not None else None,
         "timings_s": {**timings, "total": round(time.time() - started, 3)},
         "versions": package_versions(),
         "platform": platform.platform(),
@@ -416,9 +498,14 @@ def assemble(
         if mining is not None and mining.families is not None
         else None,
         opportunities=opp.call_list.table if opp is not None else None,
-        recommendations=opp.recommendations if opp is not None else None,
+        recommendations=rec.recommendations
+        if rec is not None
+        else (opp.recommendations if opp is not None else None),
+        backtest=backtest.table if backtest is not None else None,
+        backtest_recommendations=backtest.recommendations if backtest is not None else None,
+        backtest_calibration=backtest.calibration if backtest is not None else None,
         info=info,
-        model=opp.model if opp is not None else None,
+        model=_model(opp, rec, seg),
         segmenter=seg,
     )
 
@@ -457,6 +544,28 @@ def _assemble_spark(run: Any, config: RunConfig, clock: Clock, started: float) -
         lines_summary=run.lines_summary,
         engine=run.record,
     )
+
+
+def _model(
+    opp: OpportunityResult | None, rec: RecommenderResult | None, seg: CustomerSegmenter
+) -> Any:
+    """The saved model: the recommender's ranked lists on the rules' model (basket completion)."""
+    if rec is None:
+        return opp.model if opp is not None else None
+    return rec.model(opp.model if opp is not None else None, segmenter=seg)
+
+
+def _backtest_summary(result: BacktestResult) -> dict[str, Any]:
+    """The backtest in run.json: splits and each method's hit rate."""
+    return {
+        "splits": [str(s) for s in result.splits],
+        "train_lines": result.train_lines,
+        "test_lines": result.test_lines,
+        "hit_rate": {
+            f"{r['method']}@{r['split']:%Y-%m-%d}": round(r["hit_rate"], 4)
+            for r in result.table.iter_rows(named=True)
+        },
+    }
 
 
 def package_versions() -> dict[str, str]:

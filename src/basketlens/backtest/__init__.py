@@ -12,10 +12,14 @@ from basketlens.backtest.options import BacktestOptions
 
 __all__ = [
     "BACKTEST_SCHEMA",
+    "CALIBRATION_SCHEMA",
+    "DEFAULT_METHOD",
     "METHODS",
     "BacktestOptions",
     "BacktestResult",
+    "combine",
     "evaluate",
+    "origins",
     "resolve_split",
     "split_lines",
 ]
@@ -24,9 +28,13 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "BACKTEST_SCHEMA": ".stage",
+        "CALIBRATION_SCHEMA": ".measures",
+        "DEFAULT_METHOD": ".stage",
         "METHODS": ".stage",
         "BacktestResult": ".stage",
+        "combine": ".stage",
         "evaluate": ".stage",
+        "origins": ".stage",
         "resolve_split": ".stage",
         "split_lines": ".stage",
     },

@@ -33,11 +33,29 @@ class BacktestOptions(Options):
     holdout_months: int | None = param(
         None,
         Interval(int, 1, allow_none=True),
-        "Or: hold out the last N months, e.g. 3.",
+        "Backtest on the last N months (instead of a split date), e.g. 3.",
         cli="--holdout-months",
     )
     top_n: int = param(5, Interval(int, 1), "Items recommended per customer.", cli=("--top", "-n"))
-    seed: int = param(0, Interval(int, 0), "Seed of the random baseline.", cli="--seed")
+    seed: int = param(
+        0, Interval(int, 0), "Seed of the random baseline and the bootstrap.", cli="--seed"
+    )
+    rolling: int = param(
+        1,
+        Interval(int, 1, 24),
+        "Rolling origin: evaluate at N splits, each --step-months before the last, with test "
+        "periods of the same length.",
+        cli="--rolling",
+    )
+    step_months: int = param(
+        1, Interval(int, 1, 24), "Months between rolling-origin splits.", cli="--step-months"
+    )
+    bootstrap: int = param(
+        1000,
+        Interval(int, 0, 100_000),
+        "Customer resamples for the 95% interval of each hit rate (0: none).",
+        cli="--bootstrap",
+    )
 
     def _check_together(self) -> None:
         if self.split is not None and self.holdout_months is not None:

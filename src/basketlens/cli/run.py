@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from basketlens.backtest.options import BacktestOptions
 from basketlens.clean.options import CleaningOptions
 from basketlens.cli.console import (
     RichProgress,
@@ -64,10 +65,16 @@ def build_config(
 @stage_flags(
     InputOptions,
     *ANALYSIS_SECTIONS,
+    BacktestOptions,
     ReportOptions,
     OutputOptions,
     EngineOptions,
     defaults=RUN_DEFAULTS,
+    # `run` offers only the backtest's horizon; `basketlens backtest` has every backtest flag
+    exclude=tuple(
+        f"backtest.{spec.name}" for spec in BacktestOptions.specs() if spec.name != "holdout_months"
+    ),
+    rename={"backtest.holdout_months": ("--backtest-months",)},
 )
 @handle_errors
 def run_command(
@@ -78,7 +85,9 @@ def run_command(
     *,
     flags: Flags,
 ) -> None:
-    """Run the pipeline on your ledger: clean, build features, segment, mine rules, report.
+    """Run the pipeline on your ledger: clean, build features, segment, mine rules, recommend,
+    report. With --backtest-months N it also backtests the recommendations on the last N
+    months and the report shows it.
 
     Example: basketlens run erp/sales.csv --items erp/items.csv --out erp-out/
     """

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -58,35 +58,113 @@ BASKET_SCHEMA: pl.Schema = pl.Schema(
 
 
 class RecommenderModel:
-    """Rules + purchases + segments: answers per customer and per basket without re-mining.
+    """What ``basketlens recommend`` answers from: the recommender's ranked lists per customer,
+    plus rules, purchases and segments for basket completion and opportunities.
 
-    Build it with :meth:`from_opportunities` after :func:`find_opportunities`, or read it
-    with :func:`load_model`.
+    Build it with :meth:`from_opportunities` (rules only) and :meth:`with_recommender` (the
+    ranked lists of :func:`basketlens.recommender.run_recommender`), or read it with
+    :func:`~basketlens.runfolder.model_io.load_model`, which reads each part on first use
+    (``recommend --customer`` reads one customer's rows of the ranked lists and nothing else).
     """
 
     def __init__(
         self,
         *,
-        matrix: CustomerItems,
-        rules: pl.DataFrame,
-        customers: pl.DataFrame,
-        values: ItemValues,
-        item_names: dict[str, str],
+        matrix: CustomerItems | None = None,
+        rules: pl.DataFrame | None = None,
+        customers: pl.DataFrame | None = None,
+        values: ItemValues | None = None,
+        item_names: dict[str, str] | None = None,
+        ranked: pl.DataFrame | None = None,
+        recommender: dict[str, Any] | None = None,
         segmenter: CustomerSegmenter | None = None,
         segmenter_loader: Callable[[], CustomerSegmenter] | None = None,
+        loaders: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
-        self.matrix = matrix
-        self.rules = rules
-        self.customers = customers
-        self.values = values
-        self.item_names = item_names
+        self._parts: dict[str, Any] = {
+            "matrix": matrix,
+            "rules": rules,
+            "customers": customers,
+            "values": values,
+            "item_names": item_names,
+            "ranked": ranked,
+        }
+        self._loaders = dict(loaders or {})
+        self.recommender = recommender  # what run.json / model.json say about the ranker
         self._segmenter = segmenter
         self._segmenter_loader = segmenter_loader
 
+    def _part(self, name: str) -> Any:
+        value = self._parts[name]
+        if value is None and name in self._loaders:
+            value = self._parts[name] = self._loaders[name]()
+        return value
+
+    @property
+    def matrix(self) -> CustomerItems:
+        """Customer × item purchases (read on first use from a saved model)."""
+        return self._part("matrix")
+
+    @property
+    def rules(self) -> pl.DataFrame:
+        return self._part("rules")
+
+    @property
+    def customers(self) -> pl.DataFrame:
+        """customer_id, customer_name, segment, segment_name of every customer."""
+        return self._part("customers")
+
+    @property
+    def values(self) -> ItemValues:
+        return self._part("values")
+
+    @property
+    def item_names(self) -> dict[str, str]:
+        return self._part("item_names")
+
+    @property
+    def ranked(self) -> pl.DataFrame | None:
+        """The recommender's ranked lists (``DEPTH`` items per customer), if the model has them."""
+        if self._parts["ranked"] is None and "ranked" not in self._loaders:
+            return None
+        return self._part("ranked")
+
+    @property
+    def has_ranked(self) -> bool:
+        return self._parts["ranked"] is not None or "ranked" in self._loaders
+
+    @property
+    def depth(self) -> int:
+        """Items kept per customer in the ranked lists (0 without them)."""
+        if not self.has_ranked:
+            return 0
+        if self.recommender and "depth" in self.recommender:
+            return int(self.recommender["depth"])
+        ranked = self.ranked
+        return int(ranked["rank"].max() or 0) if ranked is not None and ranked.height else 0
+
     def __repr__(self) -> str:
-        return (
-            f"RecommenderModel({self.matrix.n_customers} customers, {self.matrix.n_items} items,"
-            f" {self.rules.height} rules)"
+        what = f"{self.depth} ranked items per customer, " if self.has_ranked else ""
+        return f"RecommenderModel({what}{self.rules.height} rules)"
+
+    def with_recommender(
+        self, ranked: pl.DataFrame, summary: Mapping[str, Any]
+    ) -> RecommenderModel:
+        """This model with the recommender's ranked lists and its description (``depth``:
+        the items ranked per customer; the deepest list by default)."""
+        deepest = int(ranked["rank"].max() or 0) if ranked.height else 0
+        depth = int(summary.get("depth", deepest))
+        return RecommenderModel(
+            matrix=self._parts["matrix"],
+            rules=self._parts["rules"],
+            customers=self._parts["customers"],
+            values=self._parts["values"],
+            item_names=self._parts["item_names"],
+            ranked=ranked,
+            recommender={**summary, "depth": depth},
+            segmenter=self._segmenter,
+            segmenter_loader=self._segmenter_loader,
+            loaders={k: v for k, v in self._loaders.items() if k != "ranked"},
         )
 
     @classmethod
@@ -109,15 +187,18 @@ class RecommenderModel:
         )
 
     # ------------------------------------------------------------------ lookups
+    def _unknown_customer(self, customer_id: str) -> ParameterError:
+        ids = self.customers["customer_id"].cast(pl.String).to_list()
+        return ParameterError(
+            f"customer {customer_id!r} is not in the model ({len(ids):,} customers)"
+            f"{_suggest(str(customer_id), ids)}; customer ids are the customer_id column of "
+            "customers.parquet in the output folder"
+        )
+
     def _customer_row(self, customer_id: str) -> int:
         row = int(self.matrix.codes([str(customer_id)], axis="customer")[0])
         if row < 0:
-            hint = _suggest(str(customer_id), self.matrix.customers)
-            raise ParameterError(
-                f"customer {customer_id!r} is not in the model "
-                f"({self.matrix.n_customers:,} customers){hint}; customer ids are the "
-                "customer_id column of customers.parquet in the output folder"
-            )
+            raise self._unknown_customer(str(customer_id))
         return row
 
     def resolve_items(self, items: Sequence[str]) -> list[str]:
@@ -155,13 +236,34 @@ class RecommenderModel:
     def recommend_customer(
         self, customer_id: str, *, top: int = 5, source: Source = "segment_then_all"
     ) -> pl.DataFrame:
-        """Top ``top`` never-bought items for a known customer (``RECOMMENDATIONS_SCHEMA``).
+        """Top ``top`` never-bought items for a known customer.
 
-        Same computation as the batch ``recommendations.parquet``, for one customer.
+        With the recommender's ranked lists: that customer's rows of ``recommendations``
+        (:data:`basketlens.recommender.RECOMMENDATIONS_SCHEMA`, the same rows as the batch
+        table), read without loading anything else. A model of rules only answers from the
+        rules (``RECOMMENDATIONS_SCHEMA`` of :mod:`basketlens.opportunities.recommendations`,
+        ``source`` choosing which rules).
         """
         check_interval("top", top, low=1, integer=True)
-        self._customer_row(customer_id)
-        return recommend(self.opportunities([str(customer_id)]), top_n=top, source=source)
+        customer_id = str(customer_id)
+        if not self.has_ranked:
+            self._customer_row(customer_id)
+            return recommend(self.opportunities([customer_id]), top_n=top, source=source)
+        depth = self.depth
+        if top > depth:
+            raise ParameterError(
+                f"top must be at most {depth}: the model keeps {depth} items per customer; "
+                f"run basketlens run with --top-n {top} to keep more"
+            )
+        if "ranked_customer" in self._loaders and self._parts["ranked"] is None:
+            rows = self._loaders["ranked_customer"](customer_id)
+        else:
+            ranked = self.ranked
+            assert ranked is not None
+            rows = ranked.filter(pl.col("customer_id") == customer_id)
+        if rows.height == 0 and not (self.customers["customer_id"] == customer_id).any():
+            raise self._unknown_customer(customer_id)
+        return rows.filter(pl.col("rank") <= top).sort("rank")
 
     def complete_basket(
         self, items: Sequence[str], *, top: int = 5, segment: int | None = None

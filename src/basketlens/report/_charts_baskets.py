@@ -1,4 +1,4 @@
-"""Charts about baskets: top items, rules, cross-sell opportunities, backtest.
+"""Charts about baskets: top items, rules, cross-sell opportunities, backtest, calibration.
 
 Example:
     >>> from basketlens.report._charts_baskets import rules_scatter
@@ -244,41 +244,128 @@ def rules_matrix(bundle: Analysis, *, top: int = 40) -> alt.TopLevelMixin | None
 
 
 def backtest(bundle: Analysis) -> alt.TopLevelMixin | None:
-    """The backtest comparison (hit rate, precision, recall by method), when one was run."""
+    """Hit rate (with its 95% interval), precision, recall and NDCG by method at the latest
+    split of the backtest, the default recommender marked, when one was run."""
     bt = bundle.backtest
-    if bt is None or bt.is_empty():
+    if bt is None or bt.is_empty() or "method" not in bt.columns:
         return None
-    cat = next((c for c in ("method", "strategy", "model") if c in bt.columns), None)
-    cat = cat or next((c for c, t in bt.schema.items() if t == pl.String), None)
-    metrics = [
-        c
-        for c in bt.columns
-        if any(m in c for m in ("hit_rate", "precision", "recall")) and bt.schema[c].is_numeric()
-    ]
-    if cat is None or not metrics:
+    if "split" in bt.columns:
+        bt = bt.filter(pl.col("split") == pl.col("split").max())
+    metrics = [m for m in ("hit_rate", "precision", "recall", "ndcg") if m in bt.columns]
+    if not metrics:
         return None
-    frame = pl.concat(
-        [
-            bt.select(
-                pl.col(cat).cast(pl.String).alias("method"),
-                measure=pl.lit(m.replace("_", " ")),
-                value=pl.col(m).cast(pl.Float64),
-            )
-            for m in metrics
-        ]
+    default = bt["default"] if "default" in bt.columns else pl.Series([False] * bt.height)
+    base = bt.with_columns(
+        label=pl.when(default).then(pl.col("method") + " (default)").otherwise(pl.col("method")),
+        role=pl.when(default).then(pl.lit("default")).otherwise(pl.lit("baseline")),
     )
-    return (
-        alt.Chart(chart_data(frame))
+    order = base.sort("hit_rate" if "hit_rate" in metrics else metrics[0], descending=True)
+    has_interval = "hit_rate_low" in bt.columns and "hit_rate_high" in bt.columns
+    frames = []
+    for m in metrics:
+        value = pl.col(m).cast(pl.Float64)
+        interval = has_interval and m == "hit_rate"
+        low = pl.col("hit_rate_low").cast(pl.Float64).fill_nan(None) if interval else None
+        high = pl.col("hit_rate_high").cast(pl.Float64).fill_nan(None) if interval else None
+        frames.append(
+            base.select(
+                "label",
+                "role",
+                measure=pl.lit(m.replace("_", " ")),
+                value=value,
+                # the rule needs numbers everywhere (Vega warns on an empty extent): a measure
+                # without an interval gets a zero-length one; the tooltip shows only real ones
+                low=value if low is None else low.fill_null(value),
+                high=value if high is None else high.fill_null(value),
+                ci_low=pl.lit(None, pl.Float64) if low is None else low,
+                ci_high=pl.lit(None, pl.Float64) if high is None else high,
+            )
+        )
+    frame = pl.concat(frames)
+    y = alt.Y("label:N", title=None, sort=order["label"].to_list())
+    bars = (
+        alt.Chart()
         .mark_bar()
         .encode(
-            y=alt.Y("method:N", title=None, sort=None),
+            y=y,
             x=alt.X("value:Q", title="Share", axis=alt.Axis(format="%")),
-            color=alt.Color("method:N", scale=alt.Scale(range=list(PALETTE)), legend=None),
-            tooltip=["method:N", "measure:N", alt.Tooltip("value:Q", format=".2%")],
+            color=alt.Color(
+                "role:N",
+                scale=alt.Scale(domain=["default", "baseline"], range=[PALETTE[0], "#b8b8b8"]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Method"),
+                alt.Tooltip("measure:N", title="Measure"),
+                alt.Tooltip("value:Q", title="Value", format=".2%"),
+                alt.Tooltip("ci_low:Q", title="95% interval from", format=".2%"),
+                alt.Tooltip("ci_high:Q", title="to", format=".2%"),
+            ],
         )
+    )
+    interval = alt.Chart().mark_rule(color="#333").encode(y=y, x="low:Q", x2="high:Q")
+    return (
+        alt.layer(bars, interval, data=chart_data(frame))
         .properties(width=170, height=24 * bt.height)
         .facet(
             column=alt.Column("measure:N", title=None, sort=[m.replace("_", " ") for m in metrics])
         )
+        .resolve_scale(x="independent")
         .properties(title="Backtest: do the recommendations come true after the split date?")
+    )
+
+
+def backtest_calibration(bundle: Analysis) -> alt.TopLevelMixin | None:
+    """The default recommender's reliability (probability vs share bought by decile) and its
+    expected against realised revenue by decile of expected value, at the latest split."""
+    cal = bundle.backtest_calibration
+    if cal is None or cal.is_empty():
+        return None
+    cal = cal.filter(pl.col("split") == pl.col("split").max()).drop("split")
+    rel = cal.filter(pl.col("by") == "probability")
+    money = cal.filter(pl.col("by") == "expected_value")
+    top = max(float(rel["mean_probability"].max() or 0), float(rel["hit_share"].max() or 0), 0.05)
+    diagonal = (
+        alt.Chart(chart_data([{"p": 0.0}, {"p": top}]))
+        .mark_line(color="#999", strokeDash=[4, 4])
+        .encode(x="p:Q", y="p:Q")
+    )
+    points = alt.Chart(chart_data(rel)).mark_line(point=True, color=PALETTE[0]).encode(
+        x=alt.X("mean_probability:Q", title="Predicted probability (decile mean)",
+                axis=alt.Axis(format="%")),
+        y=alt.Y("hit_share:Q", title="Share bought", axis=alt.Axis(format="%")),
+        tooltip=[
+            alt.Tooltip("decile:Q", title="Decile"),
+            alt.Tooltip("recommendations:Q", title="Recommendations", format=","),
+            alt.Tooltip("mean_probability:Q", title="Predicted", format=".1%"),
+            alt.Tooltip("hit_share:Q", title="Bought", format=".1%"),
+        ],
+    )  # fmt: skip
+    reliability = (diagonal + points).properties(
+        width=260, height=220, title="Reliability: predicted vs bought"
+    )
+    long = pl.concat(
+        [
+            money.select("decile", kind=pl.lit("expected"), revenue=pl.col("expected_revenue")),
+            money.select("decile", kind=pl.lit("realised"), revenue=pl.col("realised_revenue")),
+        ]
+    )
+    revenue = (
+        alt.Chart(chart_data(long))
+        .mark_bar()
+        .encode(
+            x=alt.X("decile:O", title="Decile of expected value"),
+            xOffset="kind:N",
+            y=alt.Y("revenue:Q", title="Revenue after the split"),
+            color=alt.Color("kind:N", scale=alt.Scale(range=[PALETTE[0], PALETTE[1]]), title=None),
+            tooltip=[
+                alt.Tooltip("decile:O", title="Decile"),
+                alt.Tooltip("kind:N", title="Revenue"),
+                alt.Tooltip("revenue:Q", title="Amount", format=",.0f"),
+            ],
+        )
+        .properties(width=300, height=220, title="Expected vs realised revenue")
+    )
+    return alt.hconcat(reliability, revenue).properties(
+        title="Backtest: are the probabilities and the money right?"
     )

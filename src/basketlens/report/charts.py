@@ -31,6 +31,7 @@ from basketlens.report._chart_base import (
 )
 from basketlens.report._charts_baskets import (
     backtest,
+    backtest_calibration,
     rule_opportunities,
     rules_matrix,
     rules_scatter,
@@ -77,6 +78,12 @@ CHARTS: tuple[ChartDef, ...] = (
     ChartDef("rules_matrix", "Rules matrix", "rules", rules_matrix),
     ChartDef("cleaning_waterfall", "Cleaning account", "quality", cleaning_waterfall),
     ChartDef("backtest", "Backtest by method", "opportunities", backtest),
+    ChartDef(
+        "backtest_calibration",
+        "Backtest: calibration and money",
+        "opportunities",
+        backtest_calibration,
+    ),
 )
 
 

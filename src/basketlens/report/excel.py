@@ -405,6 +405,8 @@ def write_workbook(bundle: Analysis, *, path: Path) -> Path:
                 w.table(title, frame)
         if bundle.backtest is not None:
             w.table("Backtest", bundle.backtest)
+        if bundle.backtest_calibration is not None:
+            w.table("Backtest calibration", bundle.backtest_calibration)
     finally:
         w.close()
     log.info("wrote %s", path)

@@ -360,6 +360,14 @@ def _opportunities(page: _Page, bundle: Analysis) -> None:
     else:
         page.chart("opportunities", "backtest")
         page.add("opportunities", table_html(bundle.backtest, table_id="t-backtest"))
+        if bundle.backtest_calibration is not None:
+            page.chart("opportunities", "backtest_calibration")
+            page.add(
+                "opportunities",
+                "<details><summary>Calibration and money by decile</summary>"
+                + table_html(bundle.backtest_calibration, table_id="t-backtest-calibration")
+                + "</details>",
+            )
 
 
 def _method(page: _Page, bundle: Analysis) -> None:

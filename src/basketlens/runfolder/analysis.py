@@ -51,6 +51,7 @@ class Analysis:
     recommendations: pl.DataFrame | None = None
     backtest: pl.DataFrame | None = None
     backtest_recommendations: pl.DataFrame | None = None
+    backtest_calibration: pl.DataFrame | None = None
     info: dict[str, Any] = field(default_factory=dict)
     model: RecommenderModel | None = None
     segmenter: CustomerSegmenter | None = None

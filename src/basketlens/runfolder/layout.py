@@ -17,6 +17,7 @@ __all__ = [
     "MODEL_DIR",
     "MODEL_FILES",
     "MODEL_JSON",
+    "RANKED_FILE",
     "REPORT_FILES",
     "RUN_JSON",
     "SEGMENTER_FILE",
@@ -168,15 +169,39 @@ TABLES: dict[str, TableFile] = {
         _table(
             "recommendations",
             "customer × item",
-            "top never-bought items with score, rank and a plain-language reason",
-            ("customer_id", "customer_name", "rank", "item"),
+            "top never-bought items with the probability of buying them within the horizon, "
+            "expected value with currency and period, the evidence and a reason to say aloud",
+            (
+                "customer_id",
+                "customer_name",
+                "rank",
+                "item",
+                "probability",
+                "expected_value",
+                "currency",
+                "period_months",
+                "reason",
+            ),
             always=False,
         ),
         _table(
             "backtest",
-            "method",
-            "hit rate, precision, recall and revenue of each recommender after the split",
-            ("method", "top_n", "hit_rate", "precision", "recall"),
+            "method × split",
+            "hit rate (with a bootstrap interval), precision, recall, NDCG, coverage and "
+            "revenue of each recommender after the split; `default` marks the one `run` uses",
+            (
+                "method",
+                "default",
+                "top_n",
+                "split",
+                "hit_rate",
+                "hit_rate_low",
+                "hit_rate_high",
+                "precision",
+                "recall",
+                "ndcg",
+                "coverage",
+            ),
             always=False,
         ),
         _table(
@@ -184,6 +209,23 @@ TABLES: dict[str, TableFile] = {
             "method × customer × item",
             "every recommendation the backtest made, and whether it hit",
             ("method", "customer_id", "rank", "item", "hit"),
+            always=False,
+        ),
+        _table(
+            "backtest_calibration",
+            "split × decile",
+            "the default recommender's reliability (mean probability vs share bought, by "
+            "decile of probability) and money (expected vs realised revenue, by decile of "
+            "expected value)",
+            (
+                "split",
+                "by",
+                "decile",
+                "mean_probability",
+                "hit_share",
+                "expected_revenue",
+                "realised_revenue",
+            ),
             always=False,
         ),
     )
@@ -203,6 +245,8 @@ MODEL_FILES: dict[str, str] = {
     "items": "items.parquet",
 }
 SEGMENTER_FILE = "segmenter.pkl"
+#: The recommender's ranked lists in the model folder (written when the recommender ran).
+RANKED_FILE = "recommendations.parquet"
 
 #: Files the report stage renders from the tables (``basketlens report`` re-renders them).
 REPORT_FILES: dict[str, str] = {
@@ -223,8 +267,8 @@ def outputs_markdown() -> str:
     lines = ["| file | one row per | what |", "|---|---|---|"]
     lines += [f"| `{t.file}` | {t.row} | {t.description} |" for t in TABLES.values()]
     lines += [
-        f"| `{MODEL_DIR}/` | — | what `basketlens recommend` needs (rules, segments, fitted "
-        "segmenter, purchases) |",
+        f"| `{MODEL_DIR}/` | — | what `basketlens recommend` needs (ranked lists with reasons, "
+        "rules, segments, fitted segmenter, purchases) |",
         f"| `{REPORT_FILES['html']}` | — | one self-contained, offline report with interactive "
         "charts and tables |",
         f"| `{REPORT_FILES['excel']}` | — | Summary, Segments, Customers, Rules, a sheet per "

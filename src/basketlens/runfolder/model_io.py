@@ -10,6 +10,10 @@ Files (names in :mod:`basketlens.runfolder.layout`):
   (:data:`~basketlens.opportunities.matrix.CUSTOMER_ITEMS_SCHEMA`).
 * ``item_values.parquet`` – typical monthly value per scope and item; ``items.parquet`` –
   item, item_name.
+* ``recommendations.parquet`` – the recommender's ranked lists: ``depth`` never-bought items
+  per customer with probability, expected value (currency, period), evidence and reason,
+  sorted by customer in small row groups so that one customer's rows are read alone;
+  ``model.json`` describes the recommender (horizon, currency, λ, ranker weights).
 * ``segmenter.pkl`` – the fitted :class:`~basketlens.segment.CustomerSegmenter` (caps, scaler,
   centroids) to place new customers, written with :mod:`pickle`. **Unpickling runs code from
   the file: load model folders only from sources you trust.** It is read lazily, only by
@@ -36,7 +40,13 @@ from basketlens.errors import ModelError
 from basketlens.opportunities.matrix import CUSTOMER_ITEMS_SCHEMA, CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.value import ITEM_VALUES_SCHEMA, ItemValues
-from basketlens.runfolder.layout import MODEL_DIR, MODEL_FILES, MODEL_JSON, SEGMENTER_FILE
+from basketlens.runfolder.layout import (
+    MODEL_DIR,
+    MODEL_FILES,
+    MODEL_JSON,
+    RANKED_FILE,
+    SEGMENTER_FILE,
+)
 from basketlens.runfolder.runid import check_model_files, file_digest, write_table
 
 logger = logging.getLogger(__name__)
@@ -44,7 +54,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 
 FORMAT = "basketlens-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Rows per Parquet row group of the ranked lists (a customer's rows are read alone).
+RANKED_ROW_GROUP = 20_000
 
 
 def save_model(out_dir: str | Path, model: RecommenderModel, *, run_id: str | None = None) -> Path:
@@ -71,6 +83,18 @@ def save_model(out_dir: str | Path, model: RecommenderModel, *, run_id: str | No
         schema={"item": pl.String, "item_name": pl.String},
     )
     write_table(items, folder / MODEL_FILES["items"], run_id)
+    ranked_path = folder / RANKED_FILE
+    ranked = model.ranked
+    if ranked is not None:
+        write_table(
+            ranked.sort("customer_id", "rank"),
+            ranked_path,
+            run_id,
+            row_group_size=RANKED_ROW_GROUP,
+            statistics=True,
+        )
+    else:
+        ranked_path.unlink(missing_ok=True)
     segmenter = model.fitted_segmenter
     segmenter_path = folder / SEGMENTER_FILE
     if segmenter is not None:
@@ -88,20 +112,25 @@ def save_model(out_dir: str | Path, model: RecommenderModel, *, run_id: str | No
         "customers": m.n_customers,
         "items": m.n_items,
         "rules": model.rules.height,
+        "recommender": model.recommender if ranked is not None else None,
         "files": {
             **MODEL_FILES,
+            **({"recommendations": RANKED_FILE} if ranked is not None else {}),
             **({"segmenter": SEGMENTER_FILE} if segmenter is not None else {}),
         },
     }
-    (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (folder / MODEL_JSON).write_text(json.dumps(_plain(meta), indent=2), encoding="utf-8")
     logger.info("saved recommender model to %s", folder)
     return folder
 
 
 def load_model(path: str | Path) -> RecommenderModel:
-    """Read a model from an output folder (``OUT``) or its ``OUT/model`` folder.
+    """Open a model in an output folder (``OUT``) or its ``OUT/model`` folder.
 
-    Raises ModelError naming the folder when it is missing, incomplete or of another format.
+    Only ``model.json`` is read now; every other file is read on first use, so answering one
+    customer reads that customer's ranked rows and nothing else. Raises ModelError naming the
+    folder when it is missing, incomplete or of another format (a file that turns out
+    unreadable later raises ModelError naming it).
     """
     path = Path(path)
     folder = path / MODEL_DIR if (path / MODEL_DIR / MODEL_JSON).exists() else path
@@ -123,40 +152,92 @@ def load_model(path: str | Path) -> RecommenderModel:
             f"{meta_path}: model format version {meta.get('format_version')!r}; this basketlens "
             f"reads version {FORMAT_VERSION} — re-run basketlens run to rebuild it"
         )
+    for name in MODEL_FILES.values():
+        if not (folder / name).is_file():
+            raise ModelError(f"model file {folder / name} is missing or unreadable")
     check_model_files(folder, meta)  # every file of one run, else ModelError
-    tables: dict[str, pl.DataFrame] = {}
-    for key, name in MODEL_FILES.items():
-        file = folder / name
-        try:
-            tables[key] = pl.read_parquet(file)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ModelError(f"model file {file} is missing or unreadable ({exc})") from None
-    customers = tables["customers"]
-    try:
-        matrix = CustomerItems.from_table(
-            tables["customer_items"].cast(dict(CUSTOMER_ITEMS_SCHEMA)),
-            total_orders=customers.select(pl.col("customer_id").alias("unit"), "total_orders"),
-            window_end=datetime.fromisoformat(meta["window_end"]),
+    ranked_path = folder / RANKED_FILE
+    has_ranked = "recommendations" in meta.get("files", {})
+    if has_ranked and not ranked_path.is_file():
+        raise ModelError(f"model file {ranked_path} is missing or unreadable")
+    window_end = meta.get("window_end")
+    opened: dict[str, RecommenderModel] = {}  # the values are coded on the model's matrix
+    loaders: dict[str, Any] = {
+        "rules": lambda: _read(folder / MODEL_FILES["rules"]),
+        "customers": lambda: _customers(folder),
+        "matrix": lambda: _matrix(folder, window_end),
+        "item_names": lambda: _item_names(folder),
+        "values": lambda: _values(folder, opened["model"].matrix.items),
+    }
+    if has_ranked:
+        loaders["ranked"] = lambda: _read(ranked_path)
+        loaders["ranked_customer"] = lambda customer_id: _read(
+            ranked_path, pl.col("customer_id") == customer_id
         )
-        values = ItemValues.from_table(
-            tables["item_values"].cast(dict(ITEM_VALUES_SCHEMA)), matrix.items
+    opened["model"] = RecommenderModel(
+        recommender=meta.get("recommender"),
+        segmenter_loader=_segmenter_loader(folder / SEGMENTER_FILE),
+        loaders=loaders,
+    )
+    return opened["model"]
+
+
+def _plain(value: Any) -> Any:
+    """Tuples, numpy scalars and non-finite floats as JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _read(file: Path, predicate: pl.Expr | None = None) -> pl.DataFrame:
+    """A model table (rows matching ``predicate``); ModelError naming the file if unreadable."""
+    try:
+        frame = pl.scan_parquet(file)
+        if predicate is not None:
+            frame = frame.filter(predicate)
+        return frame.collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ModelError(f"model file {file} is missing or unreadable ({exc})") from None
+
+
+def _customers(folder: Path) -> pl.DataFrame:
+    return _read(folder / MODEL_FILES["customers"]).drop("total_orders", strict=False)
+
+
+def _matrix(folder: Path, window_end: str | None) -> CustomerItems:
+    customers = _read(folder / MODEL_FILES["customers"])
+    table = _read(folder / MODEL_FILES["customer_items"])
+    try:
+        return CustomerItems.from_table(
+            table.cast(dict(CUSTOMER_ITEMS_SCHEMA)),
+            total_orders=customers.select(pl.col("customer_id").alias("unit"), "total_orders"),
+            window_end=datetime.fromisoformat(window_end) if window_end else None,
         )
     except (KeyError, ValueError, pl.exceptions.PolarsError) as exc:
         raise ModelError(
             f"model in {folder} is inconsistent ({exc}); re-run basketlens run"
         ) from None
-    info = pl.DataFrame({"customer_id": pl.Series(matrix.customers, dtype=pl.String)}).join(
-        customers.drop("total_orders"), on="customer_id", how="left", maintain_order="left"
-    )
-    items = tables["items"]
-    return RecommenderModel(
-        matrix=matrix,
-        rules=tables["rules"],
-        customers=info,
-        values=values,
-        item_names=dict(zip(items["item"].to_list(), items["item_name"].to_list(), strict=True)),
-        segmenter_loader=_segmenter_loader(folder / SEGMENTER_FILE),
-    )
+
+
+def _values(folder: Path, items: tuple[str, ...]) -> ItemValues:
+    table = _read(folder / MODEL_FILES["item_values"])
+    try:
+        return ItemValues.from_table(table.cast(dict(ITEM_VALUES_SCHEMA)), items)
+    except (KeyError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise ModelError(
+            f"model in {folder} is inconsistent ({exc}); re-run basketlens run"
+        ) from None
+
+
+def _item_names(folder: Path) -> dict[str, str]:
+    items = _read(folder / MODEL_FILES["items"])
+    return dict(zip(items["item"].to_list(), items["item_name"].to_list(), strict=True))
 
 
 def _segmenter_loader(path: Path) -> Any:

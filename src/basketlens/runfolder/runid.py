@@ -17,11 +17,18 @@ import json
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from basketlens.errors import ModelError
-from basketlens.runfolder.layout import MODEL_DIR, MODEL_FILES, RUN_JSON, SEGMENTER_FILE
+from basketlens.runfolder.layout import (
+    MODEL_DIR,
+    MODEL_FILES,
+    RANKED_FILE,
+    RUN_JSON,
+    SEGMENTER_FILE,
+)
 
 __all__ = [
     "RUN_ID_KEY",
@@ -47,10 +54,13 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(6)}"
 
 
-def write_table(frame: pl.DataFrame, path: Path, run_id: str | None) -> Path:
-    """Write ``frame`` as Parquet to ``path`` with the run id in its metadata; return ``path``."""
+def write_table(frame: pl.DataFrame, path: Path, run_id: str | None, **parquet: Any) -> Path:
+    """Write ``frame`` as Parquet to ``path`` with the run id in its metadata; return ``path``.
+
+    ``parquet`` are further options of ``DataFrame.write_parquet`` (row groups, statistics).
+    """
     metadata = {RUN_ID_KEY: run_id} if run_id else None
-    frame.write_parquet(path, metadata=metadata)
+    frame.write_parquet(path, metadata=metadata, **parquet)
     return path
 
 
@@ -100,7 +110,7 @@ def check_model_files(folder: Path, meta: dict) -> None:
     without run ids (an older basketlens) passes when none of its files has one either.
     """
     run_id = meta.get("run_id")
-    for name in MODEL_FILES.values():
+    for name in [*MODEL_FILES.values(), RANKED_FILE]:
         path = folder / name
         if path.is_file() and (found := table_run_id(path)) != run_id:
             raise ModelError(mixed_runs_message(folder, run_id, f"{MODEL_DIR}/{name}", found))

@@ -403,6 +403,7 @@ def write_backtest(result: BacktestResult, out: str | Path) -> Path:
         for key, table in (
             ("backtest", result.table),
             ("backtest_recommendations", result.recommendations),
+            ("backtest_calibration", result.calibration),
         ):
             path = folder / TABLES[key].file
             tmp = path.with_name(f".{path.name}.tmp")

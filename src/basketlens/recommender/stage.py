@@ -1,0 +1,486 @@
+"""The RECOMMEND stage entry point: a two-stage recommender fitted on cleaned lines.
+
+:func:`run_recommender` trains on a time split inside the lines (``training``), fits the
+signals on all of them (``signals``), generates candidates (``candidates``), ranks them with
+the calibrated ranker (``ranker``), values them (``spend``) and explains them (``reasons``).
+Every customer of the lines gets ``top_n`` never-bought items unless fewer candidates exist.
+
+``recommendations.parquet`` (:data:`RECOMMENDATIONS_SCHEMA`): probability of buying within
+the horizon, expected spend if bought and expected value (= probability × spend) with the
+currency and the period, the evidence group behind the reason, the supporting rules and the
+reason itself.
+
+Example:
+    >>> result = run_recommender(lines, customers, items=items, rules=rules)   # doctest: +SKIP
+    >>> result.recommendations.select("item_name", "value_text", "reason")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+from threadpoolctl import threadpool_limits
+
+from basketlens.items import item_names
+from basketlens.opportunities.matrix import CustomerItems
+from basketlens.opportunities.model import RecommenderModel
+from basketlens.opportunities.options import RecommendOptions
+from basketlens.opportunities.reasons import rule_reason
+from basketlens.opportunities.value import DAYS_PER_MONTH
+from basketlens.recommender.candidates import (
+    CUSTOMER_FEATURES,
+    EVIDENCE,
+    FEATURE_NAMES,
+    FEATURES,
+    Candidates,
+    candidate_features,
+)
+from basketlens.recommender.itemitem import chunks
+from basketlens.recommender.ranker import Ranker
+from basketlens.recommender.reasons import (
+    copurchase_reason,
+    popularity_reason,
+    segment_reason,
+    value_text,
+)
+from basketlens.recommender.signals import RECENT_DAYS, Signals, cross_sell_rules
+from basketlens.recommender.training import CHUNK, Mine, Training, train
+
+if TYPE_CHECKING:
+    from basketlens.segment import CustomerSegmenter
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEPTH",
+    "RECOMMENDATIONS_SCHEMA",
+    "FittedRecommender",
+    "RecommenderResult",
+    "run_recommender",
+    "single_threaded_blas",
+]
+
+#: Items kept per customer in the saved model (``recommend --top`` up to this or ``top_n``).
+DEPTH = 10
+
+RECOMMENDATIONS_SCHEMA: pl.Schema = pl.Schema(
+    {
+        "customer_id": pl.String,
+        "customer_name": pl.String,
+        "segment": pl.Int32,
+        "segment_name": pl.String,
+        "rank": pl.Int32,
+        "item": pl.String,
+        "item_name": pl.String,
+        "probability": pl.Float64,
+        "expected_spend": pl.Float64,
+        "expected_value": pl.Float64,
+        "currency": pl.String,
+        "period_months": pl.Float64,
+        "value_text": pl.String,
+        "evidence": pl.String,
+        "rule_ids": pl.List(pl.String),
+        "reason": pl.String,
+    }
+)
+
+_NO_RULES = pl.Schema(
+    {
+        "rule_id": pl.String,
+        "scope": pl.String,
+        "antecedent": pl.List(pl.String),
+        "consequent": pl.List(pl.String),
+        "antecedent_names": pl.List(pl.String),
+        "consequent_names": pl.List(pl.String),
+        "support": pl.Float64,
+        "confidence": pl.Float64,
+        "lift": pl.Float64,
+    }
+)
+_GROUP = {f.name: f.group for f in FEATURES}
+_EVIDENCE = tuple(EVIDENCE)
+
+# without a trained ranker: order by EASE, then item-kNN, rules and popularity
+_FALLBACK_WEIGHTS = {"ease_rank": -1.0, "knn_rank": -0.5, "rule_confidence": 0.3, "popularity": 0.2}
+
+
+@dataclass(frozen=True, eq=False)
+class FittedRecommender:
+    """Signals on all the lines + what the inner split taught; ranks any of its customers."""
+
+    signals: Signals
+    training: Training
+    ranker: Ranker
+    options: RecommendOptions
+    horizon_days: float
+    names: dict[str, str]
+    currency: str | None = None  # named beside every amount (None: "the ledger's currency")
+
+    @property
+    def period_months(self) -> float:
+        return round(self.horizon_days / DAYS_PER_MONTH, 2)
+
+    def probability(self, cands: Candidates) -> np.ndarray:
+        """Calibrated probability of each candidate being bought within the horizon."""
+        return self.ranker.probability(cands.features)
+
+    @property
+    def depth(self) -> int:
+        """Items ranked per customer for the saved model: ``top_n``, at least :data:`DEPTH`."""
+        return max(self.options.top_n, DEPTH)
+
+    def rank(self, rows: np.ndarray | None = None, *, depth: int | None = None) -> pl.DataFrame:
+        """The ``depth`` best items of each customer row (all rows by default), with every
+        column of :data:`RECOMMENDATIONS_SCHEMA`."""
+        s = self.signals
+        depth = depth or self.depth
+        rows = np.arange(s.matrix.n_customers) if rows is None else np.sort(np.asarray(rows))
+        parts = []
+        for part in chunks(rows.size, CHUNK):
+            cands = candidate_features(s, rows[part], candidates=self.options.candidates)
+            parts.append(self._top(cands, depth))
+        if not parts:
+            return pl.DataFrame(schema=RECOMMENDATIONS_SCHEMA)
+        return pl.concat(parts).sort("customer_id", "rank")
+
+    def _top(self, cands: Candidates, depth: int) -> pl.DataFrame:
+        p = self.probability(cands)
+        score = self.ranker.score(cands.features)
+        order = np.lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
+        rows_sorted = cands.rows[order]
+        start = np.searchsorted(rows_sorted, rows_sorted, side="left")
+        rank = np.arange(order.size) - start
+        keep = order[rank < depth]
+        rank = rank[rank < depth] + 1
+        strongest = self._evidence(cands, keep)
+        return self._table(cands, keep, rank, p[keep], strongest)
+
+    def _evidence(self, cands: Candidates, keep: np.ndarray) -> np.ndarray:
+        """Index into EVIDENCE of the strongest group that has something to quote."""
+        parts = self.ranker.contributions(cands.features[keep], _GROUP)
+        s = self.signals
+        groups = s.group(cands.rows[keep])
+        available = {
+            "rule": cands.rule[keep] >= 0,
+            "segment_copurchase": cands.segment_item[keep] >= 0,
+            "copurchase": cands.copurchase_item[keep] >= 0,
+            "segment": (groups > 0) & (s.share[groups, cands.cols[keep]] > 0),
+            "popularity": np.ones(keep.size, dtype=bool),
+        }
+        stack = np.column_stack(
+            [np.where(available[g], parts.get(g, np.zeros(keep.size)), -np.inf) for g in _EVIDENCE]
+        )
+        return np.argmax(stack, axis=1)
+
+    def _table(
+        self,
+        cands: Candidates,
+        keep: np.ndarray,
+        rank: np.ndarray,
+        prob: np.ndarray,
+        strongest: np.ndarray,
+    ) -> pl.DataFrame:
+        s = self.signals
+        rows, cols = cands.rows[keep], cands.cols[keep]
+        months = self.horizon_days / DAYS_PER_MONTH
+        spend = self.training.spend.predict(
+            s.item_value(rows, cols) * months, s.monthly_spend[rows]
+        )
+        value = prob * spend
+        currency = self.currency
+        items = pl.Series(s.matrix.items, dtype=pl.String)
+        item_ids = items.gather(cols).to_list()
+        item_label = [self.names.get(i, i) for i in item_ids]
+        info = s.info[rows]
+        seg_names = info["segment_name"].to_list()
+        seg_ids = info["segment"].to_list()
+        evidence = [_EVIDENCE[int(g)] for g in strongest]
+        reasons = self._reasons(cands, keep, evidence, item_label, seg_ids, seg_names)
+        table = pl.DataFrame(
+            {
+                "customer_id": info["customer_id"],
+                "customer_name": info["customer_name"],
+                "segment": pl.Series([x if x >= 0 else None for x in seg_ids], dtype=pl.Int32),
+                "segment_name": info["segment_name"],
+                "rank": pl.Series(rank, dtype=pl.Int32),
+                "item": item_ids,
+                "item_name": item_label,
+                "probability": prob,
+                "expected_spend": spend,
+                "expected_value": value,
+                "currency": pl.Series([currency] * keep.size, dtype=pl.String),
+                "period_months": np.full(keep.size, self.period_months),
+                "value_text": [
+                    value_text(float(p), float(sp_), float(v), currency, self.period_months)
+                    for p, sp_, v in zip(prob, spend, value, strict=True)
+                ],
+                "evidence": evidence,
+                "reason": reasons,
+                "_row": rows,
+                "_col": cols,
+            }
+        )
+        supporting = (
+            s.rules.pairs.join(
+                table.select(pl.col("_row").alias("row"), pl.col("_col").alias("col")),
+                on=["row", "col"],
+                how="semi",
+            )
+            .group_by("row", "col", maintain_order=True)
+            .agg(pl.col("rule_id").alias("rule_ids"))
+        )
+        table = table.join(
+            supporting.rename({"row": "_row", "col": "_col"}),
+            on=["_row", "_col"],
+            how="left",
+            maintain_order="left",
+        ).with_columns(pl.col("rule_ids").fill_null([]))
+        return table.select(list(RECOMMENDATIONS_SCHEMA)).cast(dict(RECOMMENDATIONS_SCHEMA))
+
+    def _reasons(
+        self,
+        cands: Candidates,
+        keep: np.ndarray,
+        evidence: list[str],
+        items: list[str],
+        segments: list[int],
+        segment_names: list[str | None],
+    ) -> list[str]:
+        """The reason of each kept candidate; each distinct sentence is written once."""
+        s = self.signals
+        names = self.names
+        rules = s.rules.rules
+        sizes = dict(zip(*np.unique(s.segment, return_counts=True), strict=True))
+        written: dict[tuple[Any, ...], str] = {}
+        out = []
+        for k, group in enumerate(evidence):
+            at = int(keep[k])
+            col = int(cands.cols[at])
+            segment = segments[k]
+            label = segment_names[k] or (f"Segment {segment}" if segment >= 0 else None)
+            if group == "rule":
+                key: tuple[Any, ...] = (group, int(cands.rule[at]), col, label)
+            elif group in ("segment_copurchase", "copurchase"):
+                inside = group == "segment_copurchase"
+                other = int(cands.segment_item[at] if inside else cands.copurchase_item[at])
+                base = cands.segment_base[at] if inside else cands.copurchase_base[at]
+                share = float(cands.feature(group)[at])
+                key = (group, other, col, round(share, 6), float(base), label if inside else None)
+            elif group == "segment":
+                key = (group, col, segment, label)
+            else:
+                key = (group, col)
+            text = written.get(key)
+            if text is None:
+                text = written[key] = self._reason(key, items[k], names, rules, sizes)
+            out.append(text)
+        return out
+
+    def _reason(
+        self,
+        key: tuple[Any, ...],
+        item: str,
+        names: dict[str, str],
+        rules: pl.DataFrame,
+        sizes: dict[int, int],
+    ) -> str:
+        s = self.signals
+        group = key[0]
+        if group == "rule":
+            _, index, _, label = key
+            rule = rules.row(index, named=True)
+            scope = rule["scope"]
+            return rule_reason(
+                scope_label=None if scope == "all" else (label or scope),
+                antecedent=[names.get(i, i) for i in rule["antecedent"]],
+                consequent=[names.get(i, i) for i in rule["consequent"]],
+                confidence=rule["confidence"],
+                lift=rule["lift"],
+                item=item,
+            )
+        if group in ("segment_copurchase", "copurchase"):
+            _, other, _, share, base, label = key
+            other_id = s.matrix.items[other]
+            return copurchase_reason(
+                share=share,
+                base=base,
+                antecedent=names.get(other_id, other_id),
+                item=item,
+                segment_label=label,
+            )
+        col = key[1]
+        if group == "segment":
+            _, _, segment, label = key
+            g = s.copurchase.segments.index(segment) + 1
+            return segment_reason(share=float(s.share[g, col]), size=int(sizes[segment]),
+                                  segment_label=label or str(segment), item=item)  # fmt: skip
+        return popularity_reason(
+            share=float(s.share[0, col]),
+            customers=s.matrix.n_customers,
+            recent=int(s.recent[col]),
+            recent_days=RECENT_DAYS,
+            item=item,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What ``run.json`` records about the recommender."""
+        t = self.training
+        s = self.signals
+        return {
+            "method": "two-stage: candidates from EASE, item-kNN, segment and recent popularity "
+            "and rules; pairwise logistic ranking with a calibrated probability",
+            "ranker": "trained" if t.ranker is not None else f"fixed ordering ({t.note})",
+            "horizon_months": self.period_months,
+            "depth": self.depth,
+            "currency": self.currency,
+            "ease_lambda": t.lam,
+            "ease_lambda_validation_hit_rate": {
+                str(k): round(v, 4) for k, v in t.lam_scores.items()
+            },
+            "model_items": int(s.cols.size),
+            "items": s.matrix.n_items,
+            "customers": s.matrix.n_customers,
+            "rules_used": int(s.rules.rules.height),
+            "training": t.stats,
+            "weights": self.ranker.describe(),
+            "spend_model": t.spend.to_dict(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class RecommenderResult:
+    """recommendations.parquet, the deeper per-customer lists of the model, and the fit."""
+
+    recommendations: pl.DataFrame
+    ranked: pl.DataFrame  # DEPTH per customer (the saved model's answers)
+    fitted: FittedRecommender
+    seconds: float
+
+    def model(
+        self, base: RecommenderModel | None = None, *, segmenter: CustomerSegmenter | None = None
+    ) -> RecommenderModel:
+        """The model ``basketlens recommend`` answers from: ``base`` (the rules' model, for
+        basket completion) or one without rules, with the ranked lists and their description."""
+        if base is None:
+            s = self.fitted.signals
+            base = RecommenderModel(
+                matrix=s.matrix,
+                rules=pl.DataFrame(schema=_NO_RULES),
+                customers=s.info.with_columns(
+                    pl.when(pl.col("segment") >= 0).then(pl.col("segment")).cast(pl.Int32)
+                ),
+                values=s.values,
+                item_names={i: self.fitted.names.get(i, i) for i in s.matrix.items},
+                segmenter=segmenter,
+            )
+        return base.with_recommender(self.ranked, self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        recs = self.recommendations
+        return {
+            **self.fitted.summary(),
+            "top_n": self.fitted.options.top_n,
+            "recommendations": recs.height,
+            "customers_with_recommendations": recs["customer_id"].n_unique(),
+            "recommendations_by_evidence": dict(
+                recs.group_by("evidence").len().sort("evidence").iter_rows()
+            ),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def single_threaded_blas() -> threadpool_limits:
+    """A context in which BLAS (numpy/scipy) runs on one thread, restored on exit.
+
+    The recommender's products are small (a 1,500 × 1,500 Cholesky, sparse × dense scores),
+    so threads buy little, while on a shared machine OpenBLAS's spinning threads cost a lot:
+    fitting on Online Retail took 23.5 s with them and 7.6 s without (2 cores, load 17).
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _fallback_ranker() -> Ranker:
+    return Ranker.fixed(
+        FEATURE_NAMES,
+        _FALLBACK_WEIGHTS,
+        calibration_features=CUSTOMER_FEATURES,
+        intercept=-4.0,
+    )
+
+
+def fit_recommender(
+    lines: pl.DataFrame,
+    customers: pl.DataFrame | None,
+    *,
+    items: pl.DataFrame | None = None,
+    rules: pl.DataFrame | None = None,
+    options: RecommendOptions | None = None,
+    mine: Mine | None = None,
+    horizon_days: float | None = None,
+    currency: str | None = None,
+    matrix: CustomerItems | None = None,
+    seed: int = 0,
+) -> FittedRecommender:
+    """Train on the inner split and fit the signals on all ``lines`` (see the module doc)."""
+    options = (options or RecommendOptions()).validate()
+    horizon_days = horizon_days or options.horizon_months * DAYS_PER_MONTH
+    # `include_variants` is the call list's option (issue 10) when the options declare it
+    variants = bool(getattr(options, "include_variants", False))
+    training = train(lines, customers, options=options, horizon_days=horizon_days, mine=mine,
+                     include_variants=variants, seed=seed)  # fmt: skip
+    rules = cross_sell_rules(rules, include_variants=variants)
+    if training.ranker is None:
+        logger.warning("recommender: no ranker trained (%s); using a fixed ordering", training.note)
+    matrix = CustomerItems.from_lines(lines) if matrix is None else matrix
+    signals = Signals.fit(matrix, customers, rules=rules, lam=training.lam, options=options)
+    names = item_names(items) if items is not None else {}
+    return FittedRecommender(
+        signals=signals,
+        training=training,
+        ranker=training.ranker or _fallback_ranker(),
+        options=options,
+        horizon_days=horizon_days,
+        names=names,
+        currency=currency,
+    )
+
+
+def run_recommender(
+    lines: pl.DataFrame,
+    customers: pl.DataFrame | None,
+    *,
+    items: pl.DataFrame | None = None,
+    rules: pl.DataFrame | None = None,
+    options: RecommendOptions | None = None,
+    mine: Mine | None = None,
+    horizon_days: float | None = None,
+    currency: str | None = None,
+    matrix: CustomerItems | None = None,
+    seed: int = 0,
+) -> RecommenderResult:
+    """Fit the recommender on cleaned ``lines`` and recommend to every customer.
+
+    Args:
+        lines: cleaned lines (``CLEAN_SCHEMA``: unit, item, basket, date, quantity, net_sales).
+        customers: customer_id, customer_name, segment, segment_name (``customers.parquet``).
+        items: the item table (names); rules: the mined rules (``rules.parquet``; rules of
+            ``kind == "variant"`` are skipped); mine: mines rules on a subset of the lines,
+            for the inner split (no rule features in training without it).
+        horizon_days: the period of the probabilities (default ``horizon_months``).
+        currency: named beside every amount, e.g. GBP or € (None: "the ledger's currency").
+        matrix: the lines' customer × item matrix when already built (the opportunities
+            stage builds the same one), else it is built from ``lines``.
+    """
+    started = time.perf_counter()
+    with single_threaded_blas():
+        fitted = fit_recommender(lines, customers, items=items, rules=rules, options=options,
+                                 mine=mine, horizon_days=horizon_days, currency=currency,
+                                 matrix=matrix, seed=seed)  # fmt: skip
+        ranked = fitted.rank()
+    top = ranked.filter(pl.col("rank") <= fitted.options.top_n)
+    return RecommenderResult(top, ranked, fitted, time.perf_counter() - started)
