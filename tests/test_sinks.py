@@ -205,7 +205,7 @@ def test_to_db_writes_a_star_schema_with_keys_that_join(
     assert "Published to postgresql://" in output
     primary, foreign = constraints(pg_uri, "bi_star")
     assert set(primary) == {t.name for t in STAR} | {"runs"}
-    assert primary["fact_opportunities"] == "PRIMARY KEY (rule_id, customer_id)"
+    assert primary["fact_opportunities"] == "PRIMARY KEY (customer_id, item_id)"
     assert foreign == FOREIGN_KEYS
     # every fact row finds its dimensions (the keys are enforced; the join proves they match)
     (joined, total) = sql(
@@ -215,7 +215,7 @@ def test_to_db_writes_a_star_schema_with_keys_that_join(
         "FROM bi_star.fact_opportunities o "
         "LEFT JOIN bi_star.fact_rules r USING (rule_id) "
         "LEFT JOIN bi_star.dim_customer c USING (customer_id) "
-        "LEFT JOIN bi_star.dim_item i ON i.item_id = o.consequent_item_id "
+        "LEFT JOIN bi_star.dim_item i ON i.item_id = o.item_id "
         "LEFT JOIN bi_star.dim_segment s ON s.segment_key = o.segment_key",
     )[0]
     assert joined == total > 0

@@ -96,15 +96,15 @@ STAR: tuple[StarTable, ...] = (
     ),
     StarTable(
         "fact_opportunities",
-        ("rule_id", "customer_id"),
+        ("customer_id", "item_id"),
         (
-            ("rule_id", "fact_rules"),
             ("customer_id", "dim_customer"),
+            ("item_id", "dim_item"),
+            ("rule_id", "fact_rules"),
             ("segment_key", "dim_segment"),
             ("scope_segment_key", "dim_segment"),
-            ("consequent_item_id", "dim_item"),
         ),
-        "Rule x customer who buys the antecedent but never the consequent.",
+        "The call list: customer x item to offer, with its lead rule (rule_id) and value.",
     ),
     StarTable(
         "fact_recommendations",
