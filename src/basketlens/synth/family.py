@@ -1,7 +1,27 @@
 """The family of generated persona sets: how many personas, how far apart, and on what.
 
-:func:`persona_family` takes the first ``n`` of :data:`~basketlens.synth.personas.ARCHETYPES`
-and reshapes them:
+The demo personas (:data:`~basketlens.synth.personas.PERSONAS`) are realistic rather than
+tidy: a restaurant and a premium deli order much the same volumes and differ in what they buy.
+A family member meant to test whether segmentation finds *n* personas that differ in volume
+only needs personas that do differ in volume. :data:`ARCHETYPES` are therefore the six
+personas (the demo's four, a bakery and a café-bar, with their names, seasonality, chains and
+affinities) with volume and mix parameters laid out so that, as designed, every pair differs
+clearly in both:
+
+==================  ============  ===========  ===========  ==================================
+archetype           orders/month  lines/order  kilos/line   mix (category; brand tier)
+==================  ============  ===========  ===========  ==================================
+restaurant          6             6            1.0 x        groceries, cheese, oils; standard
+wholesale           4             12           10 x         frozen, oils, drinks; value, own
+premium_deli        3             3            0.2 x        cheese, charcuterie; premium
+occasional_shop     0.4           3            0.8 x        bakery, drinks, dairy; any
+bakery              20            2.5          2 x          groceries (flour), dairy; own
+bar_cafe            1.2           10           3 x          drinks; standard
+==================  ============  ===========  ===========  ==================================
+
+Every archetype has the same customer spreads (order rate 0.35, kilos per line 0.40, log
+scale). :func:`persona_family` takes the first ``n`` archetypes
+(``n=None``: the demo personas) and reshapes them:
 
 * ``differ="volume"`` gives every persona the average product mix (category and brand-tier
   weights), so they differ only in order rate, basket and line sizes, terms and timing;
@@ -10,10 +30,8 @@ and reshapes them:
 * ``overlap`` moves every persona that fraction of the way towards the average persona:
   geometrically for scale parameters (order rate, lines per order, kilos per line, repertoire),
   linearly for spreads, rates, seasonality and mix weights.
-* ``tail`` multiplies the lognormal spreads of customer order rates and line sizes.
 
 The average persona is the unweighted mean over the chosen ones (normalised mix weights).
-The defaults (four personas, no overlap, tail 1, both) return the demo personas unchanged.
 
 Example:
     >>> [p.name for p in persona_family(2)]
@@ -23,6 +41,8 @@ Example:
     True
     >>> pair[0].category_weights == pair[1].category_weights
     False
+    >>> persona_family(None) == PERSONAS
+    True
 """
 
 from __future__ import annotations
@@ -33,7 +53,8 @@ from typing import Any
 
 import numpy as np
 
-from basketlens.synth.personas import ARCHETYPES, PERSONAS, Persona
+from basketlens.synth.catalog import CATEGORY_NAMES, TIERS
+from basketlens.synth.personas import EXTRA_PERSONAS, PERSONAS, Persona
 
 #: Scale parameters: averaged and interpolated in log space.
 _GEOMETRIC = ("orders_per_month", "lines_per_order", "kilo_multiplier", "repertoire")
@@ -49,27 +70,101 @@ _LINEAR = (
 #: Parameters of the product mix (dicts of weights).
 _MIX = ("category_weights", "tier_weights")
 
+#: Customer spreads (lognormal, log scale) shared by every archetype.
+RATE_SIGMA = 0.35
+KILO_SIGMA = 0.40
+
+
+def _weights(names: Sequence[str], values: Sequence[float]) -> dict[str, float]:
+    return dict(zip(names, values, strict=True))
+
+
+# name -> (orders per month, lines per order, kilo multiplier, category weights in the order of
+# CATEGORY_NAMES, brand-tier weights in the order of TIERS)
+_DESIGN: dict[str, tuple[float, float, float, tuple[float, ...], tuple[float, ...]]] = {
+    "restaurant": (
+        6.0,
+        6.0,
+        1.0,
+        (1.5, 0.4, 0.4, 0.5, 1.2, 1.8, 0.4, 0.3),
+        (0.5, 1.2, 0.4, 0.8),
+    ),
+    "wholesale": (
+        4.0,
+        12.0,
+        10.0,
+        (0.2, 0.2, 0.3, 0.4, 1.5, 1.0, 2.0, 1.2),
+        (0.05, 0.5, 1.5, 1.2),
+    ),
+    "premium_deli": (
+        3.0,
+        3.0,
+        0.2,
+        (2.0, 2.0, 0.4, 0.3, 0.2, 0.2, 0.1, 0.2),
+        (2.2, 0.5, 0.03, 0.1),
+    ),
+    "occasional_shop": (
+        0.4,
+        3.0,
+        0.8,
+        (0.3, 0.3, 2.0, 1.0, 0.3, 0.4, 0.3, 1.3),
+        (0.2, 1.0, 1.0, 1.0),
+    ),
+    "bakery": (
+        20.0,
+        2.5,
+        2.0,
+        (0.15, 0.15, 0.3, 2.0, 0.3, 2.0, 0.5, 0.15),
+        (0.3, 1.0, 0.6, 1.3),
+    ),
+    "bar_cafe": (
+        1.2,
+        10.0,
+        3.0,
+        (0.3, 0.4, 0.6, 0.4, 0.1, 0.2, 0.3, 3.0),
+        (0.6, 1.2, 0.5, 0.6),
+    ),
+}
+
+
+def _archetype(base: Persona) -> Persona:
+    rate, lines, kilo, categories, tiers = _DESIGN[base.name]
+    return replace(
+        base,
+        orders_per_month=rate,
+        lines_per_order=lines,
+        kilo_multiplier=kilo,
+        rate_sigma=RATE_SIGMA,
+        kilo_sigma=KILO_SIGMA,
+        category_weights=_weights(CATEGORY_NAMES, categories),
+        tier_weights=_weights(TIERS, tiers),
+    )
+
+
+#: The six personas of the generated family, in the order the family takes them.
+ARCHETYPES: tuple[Persona, ...] = tuple(_archetype(p) for p in PERSONAS + EXTRA_PERSONAS)
+
 
 def persona_family(
-    n: int = len(PERSONAS), *, overlap: float = 0.0, tail: float = 1.0, differ: str = "both"
+    n: int | None = None, *, overlap: float = 0.0, differ: str = "both"
 ) -> tuple[Persona, ...]:
-    """The ``n`` personas of a generated ledger (parameters assumed valid: see SynthOptions).
+    """The personas of a generated ledger (parameters assumed valid: see SynthOptions).
+
+    ``n=None`` starts from the demo personas, ``n`` from the first ``n`` archetypes.
 
     Example:
-        >>> persona_family() == PERSONAS
-        True
         >>> close = persona_family(2, overlap=0.5)
         >>> round(close[0].kilo_multiplier, 3), round(close[1].kilo_multiplier, 3)
-        (1.682, 4.757)
+        (1.778, 5.623)
     """
-    chosen = ARCHETYPES[:n]
-    if overlap == 0.0 and differ == "both" and tail == 1.0:
+    chosen = PERSONAS if n is None else ARCHETYPES[:n]
+    if overlap == 0.0 and differ == "both":
         return chosen
     centre = _centre(chosen)
+    volume_fields = (*_GEOMETRIC, *_LINEAR, "month_factors")
     out = []
     for p in chosen:
         values: dict[str, Any] = {}
-        volume_fields = (*_GEOMETRIC, *_LINEAR, "month_factors")
         if differ == "mix":
             values.update({f: centre[f] for f in volume_fields})
         else:
@@ -79,8 +174,6 @@ def persona_family(
         else:
             values.update(_towards(p, centre, overlap, _MIX))
         values["repertoire"] = max(1, round(values["repertoire"]))
-        values["rate_sigma"] *= tail
-        values["kilo_sigma"] *= tail
         out.append(replace(p, **values))
     return tuple(out)
 

@@ -64,6 +64,7 @@ MISSING_CUSTOMER_RATE = 0.0003
 OUTLIER_LINE_RATE = 0.0002
 CREDIT_NOTE_SHARE = 0.6  # share of returns booked on a 'C' credit note (others: same invoice)
 KEY_ACCOUNT_RATE = 0.01  # customers with a 6x volume (heavy tail)
+TAIL_PARETO_ALPHA = 1.5  # Pareto index of the volume factor of heavy-tail customers
 REPERTOIRE_SHARE = 0.7  # share of lines drawn from the customer's habitual items
 _MAX_REPERTOIRE = 64
 _MIN_DIRT = 5
@@ -81,7 +82,8 @@ class SyntheticLedger:
     are the generator's parameters; ``dirt`` counts the planted dirt:
     ``return_lines`` (negative quantity), ``credit_note_lines`` and ``credit_notes`` ('C'
     documents, all negative), ``duplicate_lines`` (extra exact copies), ``missing_customer_lines``
-    (null customer), ``outlier_lines`` (quantity x20–50), ``key_accounts`` (customers x6 volume).
+    (null customer), ``outlier_lines`` (quantity x20–50), ``key_accounts`` (customers x6 volume),
+    ``heavy_tail_customers`` (volume x a Pareto draw, with ``tail`` > 0).
     """
 
     sales: pl.DataFrame
@@ -203,10 +205,17 @@ class _Customers:
     end: np.ndarray  # last active day + 1
     key_account: np.ndarray  # bool
     repertoire: np.ndarray  # number of habitual item slots (<= _MAX_REPERTOIRE)
+    heavy: np.ndarray  # bool: volume multiplied by a Pareto draw (``tail``)
 
 
 def _draw_customers(
-    rng: np.random.Generator, n: int, n_days: int, personas: Sequence[Persona]
+    rng: np.random.Generator,
+    n: int,
+    n_days: int,
+    personas: Sequence[Persona],
+    *,
+    tail: float,
+    r_tail: np.random.Generator,
 ) -> _Customers:
     counts = _counts_by_share(n, np.array([p.share for p in personas]))
     persona = rng.permutation(np.repeat(np.arange(len(personas), dtype=np.int8), counts))
@@ -221,6 +230,9 @@ def _draw_customers(
     repertoire = np.minimum(repertoire, _MAX_REPERTOIRE).astype(np.int64)
     key_account = rng.random(n) < KEY_ACCOUNT_RATE
     kilo = np.where(key_account, kilo * 6.0, kilo)
+    heavy = r_tail.random(n) < tail
+    factor = np.sqrt(np.where(heavy, 1.0 + r_tail.pareto(TAIL_PARETO_ALPHA, n), 1.0))
+    rate, kilo = rate * factor, kilo * factor  # volume x the Pareto draw
     volume_index = np.log(rate / per("orders_per_month") * kilo / per("kilo_multiplier"))
     discount = np.clip(per("discount") + per("discount_per_log_volume") * volume_index, 0, 0.3)
     late = rng.random(n) < per("late_start")
@@ -238,6 +250,7 @@ def _draw_customers(
         np.maximum(end, start + 1).astype(np.int64),
         key_account,
         repertoire,
+        heavy,
     )
 
 
@@ -288,7 +301,7 @@ def generate_ledger(
     start: date = date(2025, 1, 1),
     seed: int = SynthOptions.seed,
     return_rate: float = SynthOptions.return_rate,
-    personas: int = SynthOptions.personas,
+    personas: int | None = SynthOptions.personas,
     overlap: float = SynthOptions.overlap,
     tail: float = SynthOptions.tail,
     differ: str = SynthOptions.differ,
@@ -300,10 +313,10 @@ def generate_ledger(
     order volume of the ``n_customers`` customers and keeps a random subset of orders so the
     sales table has that many lines (within 1%); otherwise volume follows the personas (~105k
     lines for 600 customers of the demo personas over 12 months). For realistic scale
-    benchmarks raise ``n_customers`` with ``n_lines``. ``personas``, ``overlap``, ``tail`` and
-    ``differ`` choose the persona family (:func:`basketlens.synth.family.persona_family`); the
-    defaults give the demo ledger. The same parameters and ``seed`` give identical frames;
-    1M lines take ~1.5 s, 10M ~12 s and ~2.4 GB.
+    benchmarks raise ``n_customers`` with ``n_lines``. ``personas``, ``overlap`` and ``differ``
+    choose the persona family (:func:`basketlens.synth.family.persona_family`), ``tail`` the
+    share of customers with a heavy-tailed volume; the defaults give the demo ledger. The same
+    parameters and ``seed`` give identical frames; 1M lines take ~1.5 s, 10M ~12 s and ~2.4 GB.
 
     Example:
         >>> led = generate_ledger(n_customers=60, n_lines=5_000, seed=3)
@@ -327,14 +340,14 @@ def generate_ledger(
     ).validate()
     if not isinstance(start, date):
         raise ParameterError(f"start must be a datetime.date; got {start!r}")
-    family = persona_family(personas, overlap=overlap, tail=tail, differ=differ)
+    family = persona_family(personas, overlap=overlap, differ=differ)
     t0 = time.perf_counter()
     start = date(start.year, start.month, start.day)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-    r_cust, r_names, r_orders, r_lines, r_aff, r_qty, r_dirt, r_thin = rngs
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    r_cust, r_names, r_orders, r_lines, r_aff, r_qty, r_dirt, r_thin, r_tail = rngs
     n_days = (_add_months(start, months) - start).days
     cat = build_catalog()
-    cust = _draw_customers(r_cust, n_customers, n_days, family)
+    cust = _draw_customers(r_cust, n_customers, n_days, family, tail=tail, r_tail=r_tail)
     customers = customer_table(r_names, cust.persona, family, first_code=_CUSTOMER_BASE)
 
     # --- orders: Poisson counts around lognormal customer rates (negative-binomial mixture)
@@ -483,6 +496,7 @@ def generate_ledger(
         "missing_customer_lines": int(min(n_miss, picked.size)),
         "outlier_lines": int(outlier.sum()),
         "key_accounts": int(cust.key_account.sum()),
+        "heavy_tail_customers": int(cust.heavy.sum()),
     }
     personas = pl.DataFrame(
         {

@@ -3,7 +3,8 @@
 One declaration gives the keyword parameters of :func:`basketlens.synth.generate_ledger`, their
 validation and the flags of ``basketlens synth``. The family parameters (``personas``,
 ``overlap``, ``tail``, ``differ``) span the generated ledgers the segmentation benchmark
-(``benchmarks/bench_segmentation.py``) is measured on; their defaults give the demo ledger.
+(``benchmarks/bench_segmentation.py``) is measured on (see :mod:`basketlens.synth.family`);
+their defaults give the demo ledger.
 
 Example:
     >>> SynthOptions(personas=1, differ="mix").validate().personas
@@ -24,8 +25,11 @@ from basketlens.errors import ParameterError
 #: How the personas of a generated ledger differ: what each value keeps apart.
 DIFFER_CHOICES: tuple[str, ...] = ("both", "volume", "mix")
 
-#: Number of persona archetypes (``basketlens.synth.personas.ARCHETYPES``).
+#: Number of persona archetypes of the family (``basketlens.synth.family.ARCHETYPES``).
 MAX_PERSONAS = 6
+
+#: Number of personas of the demo ledger.
+DEMO_PERSONAS = 4
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,14 @@ class SynthOptions(Options):
         "Share of lines returned (negative lines).",
         cli="--return-rate",
     )
-    personas: int = param(
-        4,
-        Interval(int, 1, MAX_PERSONAS),
-        "Number of planted personas: restaurant, wholesale, premium deli, occasional shop, "
-        "bakery, café-bar (the first N).",
+    personas: int | None = param(
+        None,
+        Interval(int, 1, MAX_PERSONAS, allow_none=True),
+        "Number of planted personas of the generated family: the first N of restaurant, "
+        "wholesale, premium deli, occasional shop, bakery, café-bar, laid out to differ "
+        "clearly in volume and in mix.",
         cli="--personas",
+        default_text="the demo's four personas (restaurants and delis order alike)",
     )
     overlap: float = param(
         0.0,
@@ -70,10 +76,11 @@ class SynthOptions(Options):
         cli="--overlap",
     )
     tail: float = param(
-        1.0,
-        Interval(float, 0.25, 3.0),
-        "Tail weight of customer sizes: multiplies the log-spread of order rates and line "
-        "sizes (above 1: more very large and very small customers).",
+        0.0,
+        Interval(float, 0.0, 0.5),
+        "Tail weight of customer sizes: the share of customers whose volume (order rate and "
+        "line size) is multiplied by a Pareto draw (index 1.5: half of them above 1.6x, 1 in "
+        "20 above 7x), a few very large accounts on top of the personas' spread.",
         cli="--tail",
     )
     differ: str = param(
@@ -84,8 +91,14 @@ class SynthOptions(Options):
         cli="--differ",
     )
 
+    @property
+    def n_personas(self) -> int:
+        """How many personas the ledger has (the demo has 4)."""
+        return DEMO_PERSONAS if self.personas is None else self.personas
+
     def _check_together(self) -> None:
-        if self.n_customers < self.personas:
+        if self.n_customers < self.n_personas:
             raise ParameterError(
-                f"n_customers must be >= {self.personas} (one per persona); got {self.n_customers}"
+                f"n_customers must be >= {self.n_personas} (one per persona); "
+                f"got {self.n_customers}"
             )

@@ -3,16 +3,16 @@
 Each persona fixes the centre of heavy-tailed, overlapping customer distributions (order rate,
 basket size, kilos per line, price discounts), its seasonality, its product mix (category and
 brand-tier weights) and its planted product affinities. :data:`PERSONAS` are the four of the
-demo ledger; :data:`ARCHETYPES` adds two more for the generated family
-(:mod:`basketlens.synth.family`), which takes the first ``n`` of them.
+demo ledger; :data:`EXTRA_PERSONAS` are two more that the generated family
+(:mod:`basketlens.synth.family`) adds.
 
 Example:
-    >>> from basketlens.synth.personas import ARCHETYPES, PERSONAS
+    >>> from basketlens.synth.personas import EXTRA_PERSONAS, PERSONAS
     >>> [p.name for p in PERSONAS]
     ['restaurant', 'wholesale', 'premium_deli', 'occasional_shop']
     >>> round(sum(p.share for p in PERSONAS), 6)
     1.0
-    >>> [p.name for p in ARCHETYPES[4:]]
+    >>> [p.name for p in EXTRA_PERSONAS]
     ['bakery', 'bar_cafe']
 """
 
@@ -306,6 +306,3 @@ EXTRA_PERSONAS: tuple[Persona, ...] = (
         ),
     ),
 )
-
-#: The six personas of the generated family, in the order the family takes them.
-ARCHETYPES: tuple[Persona, ...] = PERSONAS + EXTRA_PERSONAS
