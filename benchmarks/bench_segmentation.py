@@ -28,7 +28,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from basketlens.segment.estimator import resolve_features
 from basketlens.segment.k_selection import ALL_SCORED, choose_k, select_k
 from basketlens.segment.options import K_METHOD_NAMES
 from basketlens.segment.preprocess import FeaturePreprocessor
-from basketlens.segment.verdict import MIN_SILHOUETTE, MIN_STABILITY, verdict
+from basketlens.segment.verdict import MIN_EXCESS, MIN_STABILITY, verdict
 from basketlens.synth import generate_ledger
 
 log = logging.getLogger("basketlens.bench.segmentation")
@@ -150,16 +150,25 @@ def evaluate(case: Case, table: pl.DataFrame, truth: np.ndarray, options: Segmen
     if planted and true_k in ks:
         cand = sel.candidates[ks.index(true_k)]
         row["oracle_ari"] = float(adjusted_rand_score(truth, cand.labels))
+    row["per_k"] = {
+        "k": ks,
+        "ari": [
+            float(adjusted_rand_score(truth, c.labels)) if planted else None for c in sel.candidates
+        ],
+        **{name: values for name, values in sel.scores.items() if not name.startswith("_")},
+    }
     for method in K_METHOD_NAMES:
         best, _, no_structure = choose_k(ks, method, sel.scores)
         cand = sel.candidates[best]
         sil = sel.scores["silhouette"][best]
         stab = sel.scores["stability"][best]
-        judged = verdict(silhouette=sil, stability=stab)
+        null = sel.scores["null_silhouette"][best]
+        judged = verdict(silhouette=sil, null_silhouette=null, stability=stab)
         row["methods"][method] = {
             "k": ks[best],
             "ari": float(adjusted_rand_score(truth, cand.labels)) if planted else None,
             "silhouette": sil,
+            "null_silhouette": null,
             "stability": stab,
             "verdict": judged.label,
             "gap_prefers_1": no_structure,
@@ -196,8 +205,10 @@ def summarise(rows: list[dict]) -> dict[str, dict[str, Any]]:
 
 
 def _f(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else (
-        f"{value:.{digits}f}"
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else (f"{value:.{digits}f}")
     )
 
 
@@ -261,7 +272,8 @@ def markdown(rows: list[dict], summary: dict, meta: dict) -> str:
         )
     lines += [
         "",
-        f"Verdict thresholds: silhouette >= {MIN_SILHOUETTE} and stability >= {MIN_STABILITY}.",
+        f"Verdict thresholds: silhouette above the null silhouette by >= {MIN_EXCESS} and "
+        f"stability >= {MIN_STABILITY}.",
         "",
         END,
     ]
@@ -302,8 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", choices=("full", "quick"), default="full")
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
-                        help="a SegmentOptions value, e.g. weighting=false (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="a SegmentOptions value, e.g. weighting=false (repeatable)",
+    )
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument("--write-doc", action="store_true", help="update docs/segmentation.md")
@@ -328,9 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             table, truth = features_of(case, args.customers)
             row = evaluate(case, table, truth, options)
             rows.append(row)
-            picks = " ".join(
-                f"{m[:4]}={v['k']}/{_f(v['ari'])}" for m, v in row["methods"].items()
-            )
+            picks = " ".join(f"{m[:4]}={v['k']}/{_f(v['ari'])}" for m, v in row["methods"].items())
             d = row["methods"][options.k_method]
             print(
                 f"{case.name:24s} oracle {_f(row['oracle_ari'])} {picks} | sil "
@@ -343,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     for method, s in summary.items():
         print(method, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items()})
     if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "summary": summary, "rows": rows},
-                                        indent=1, default=float))
+        args.json.write_text(
+            json.dumps({"meta": meta, "summary": summary, "rows": rows}, indent=1, default=float)
+        )
     if args.write_doc:
         write_doc(markdown(rows, summary, meta))
         print(f"wrote {DOC}")

@@ -71,6 +71,7 @@ K_SELECTION_SCHEMA: pl.Schema = pl.Schema(
         "k": pl.Int32,
         "inertia": pl.Float64,
         "silhouette": pl.Float64,
+        "null_silhouette": pl.Float64,
         "calinski_harabasz": pl.Float64,
         "davies_bouldin": pl.Float64,
         "gap": pl.Float64,

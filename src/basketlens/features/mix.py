@@ -7,8 +7,8 @@ transform on its (small) result:
 * **Spend per customer and item** — ``sum(net_sales)`` by ``(unit, item)``
   (:func:`unit_item_spend`); the aggregate both features below are built from.
 * **Price tiers** — each item's unit price is ``sum(net_sales) / sum(quantity)`` over lines
-  with a positive quantity; within its category (all items without a category form one
-  group) items are sorted by that price and the category's net sales are cut in thirds:
+  with a positive quantity; within its category (the first by name if the item has several;
+  all items without a category form one group) items are sorted by that price and the category's net sales are cut in thirds:
   an item whose cumulative-spend midpoint falls in the first third is ``low``, the second
   ``mid``, the last ``high`` (:func:`item_price_tiers`). ``price_tier_share__<tier>`` is the
   customer's share of net sales on items of that tier. Each tier holds about a third of the
@@ -83,7 +83,7 @@ def item_price_tiers(lf: pl.LazyFrame) -> pl.LazyFrame:
         lf.filter(pl.col("item").is_not_null() & (pl.col("quantity") > 0))
         .group_by("item")
         .agg(
-            pl.col("category").drop_nulls().first(),
+            pl.col("category").min(),  # an item under several categories: the first by name
             pl.col("quantity").sum().alias("__qty"),
             pl.col("net_sales").sum().alias("__sales"),
         )

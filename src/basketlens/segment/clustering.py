@@ -50,6 +50,9 @@ _SINGLE_THREAD_ROWS = 20_000
 #: Rounds of "weights from the segments, then k-means on the weighted features".
 WEIGHT_ROUNDS = 3
 
+#: k-means++ restarts beside the warm start in each round (0: the warm start only).
+ROUND_RESTARTS = 2
+
 
 def fit_kmeans(
     X: np.ndarray, k: int, *, n_init: int, random_state: int, init: np.ndarray | None = None
@@ -136,8 +139,11 @@ def fit_candidates(
                 warm = fit_kmeans(
                     Xw, k, n_init=1, random_state=random_state, init=_centres(Xw, model.labels_, k)
                 )
-                fresh = fit_kmeans(Xw, k, n_init=n_init, random_state=random_state)
-                refitted.append(warm if warm.inertia_ <= fresh.inertia_ else fresh)
+                best = warm
+                if ROUND_RESTARTS:
+                    fresh = fit_kmeans(Xw, k, n_init=ROUND_RESTARTS, random_state=random_state)
+                    best = warm if warm.inertia_ <= fresh.inertia_ else fresh
+                refitted.append(best)
             unchanged = all(
                 same_partition(a.labels_, b.labels_) for a, b in zip(refitted, models, strict=True)
             )

@@ -48,7 +48,7 @@ from basketlens.errors import (
     SchemaError,
 )
 from basketlens.segment.clustering import Candidate, fit_candidate
-from basketlens.segment.criteria import bootstrap_stability, silhouettes
+from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
     deterministic_sample,
     refit_in_space,
@@ -154,7 +154,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             ("size"), descending.
 
     Fitted attributes: ``features_``, ``k_``, ``labels_``, ``assignments_``, ``segments_``,
-    ``k_selection_``, ``loadings_``, ``pca_explained_``, ``silhouette_``, ``stability_``,
+    ``k_selection_``, ``loadings_``, ``pca_explained_``, ``silhouette_``, ``null_silhouette_``
+    (the silhouette of ``k`` segments in customers without segments), ``stability_``,
     ``verdict_`` ("clear" or "weak") and ``verdict_reason_``, ``feature_weights_``,
     ``transforms_`` (per feature: transform and skewness), ``cluster_centers_`` (weighted
     scaled units, in segment-id order), ``preprocessor_``; :meth:`summary` is the run record.
@@ -238,7 +239,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
 
         prep = FeaturePreprocessor(cap_quantile=self.cap_quantile, transform=self.transform)
         X = prep.fit_transform(X_raw)
-        candidate, k_table, sil, stability = self._cluster(X)
+        candidate, k_table, sil, stability, null_sil = self._cluster(X)
         k = candidate.k
         raw_labels = candidate.labels
         found = np.unique(raw_labels).size
@@ -257,7 +258,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         Xw = candidate.space(X)
         scores, loadings, explained = fit_pca(Xw)
         name_arr = np.asarray(names, dtype=object)
-        judged = verdict(silhouette=sil, stability=stability)
+        judged = verdict(silhouette=sil, null_silhouette=null_sil, stability=stability)
 
         self.features_ = features
         self.preprocessor_ = prep
@@ -265,6 +266,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         self.labels_ = seg_labels
         self.silhouette_ = float(sil)
         self.stability_ = float(stability)
+        self.null_silhouette_ = float(null_sil)
         self.verdict_ = judged.label
         self.verdict_reason_ = judged.reason
         self.feature_weights_ = dict(zip(features, candidate.weights.tolist(), strict=True))
@@ -313,9 +315,10 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         )
         return self
 
-    def _cluster(self, X: np.ndarray) -> tuple[Candidate, pl.DataFrame, float, float]:
+    def _cluster(self, X: np.ndarray) -> tuple[Candidate, pl.DataFrame, float, float, float]:
         """Fit the given ``k`` or choose one; return the candidate fitted on all rows, the
-        ``k_selection_`` table, and the silhouette and stability of the result."""
+        ``k_selection_`` table, and the silhouette, stability and null silhouette of the
+        result."""
         n = X.shape[0]
         sample = deterministic_sample(n, self.sample_size, self.random_state)
         rows = X if sample is None else X[sample]
@@ -326,13 +329,11 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             labels = cand.labels if sample is None else cand.labels[sample]
             space = cand.space(rows)
             sil = silhouettes(space, [labels])[0]
+            refit = refit_in_space(self.n_init, self.random_state)
             stability = bootstrap_stability(
-                space,
-                k,
-                refit_in_space(self.n_init, self.random_state),
-                resamples=self.stability_resamples,
-                seed=self.random_state,
+                space, k, refit, resamples=self.stability_resamples, seed=self.random_state
             )
+            null_sil = null_silhouette(space, k, refit, seed=self.random_state)
             distinct = np.unique(labels).size > 1
             scores = {
                 "silhouette": sil,
@@ -343,8 +344,9 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 if distinct
                 else float("nan"),
                 "stability": stability,
+                "null_silhouette": null_sil,
             }
-            return cand, single_k_table(k, cand.inertia, scores), sil, stability
+            return cand, single_k_table(k, cand.inertia, scores), sil, stability, null_sil
         k_max = min(self.k_max, n - 1)
         if k_max < self.k_max:
             logger.info("k_max clipped from %d to %d (n_customers=%d)", self.k_max, k_max, n)
@@ -364,7 +366,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             cand = fit_candidate(
                 X, selection.k, n_init=1, init=cand, random_state=self.random_state, weighting=False
             )
-        return cand, selection.table, sil, selection.stability
+        return cand, selection.table, sil, selection.stability, selection.null_silhouette
 
     def _stable_order(
         self, raw_labels: np.ndarray, sales: np.ndarray, centers: np.ndarray, k: int
@@ -421,6 +423,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             "k": self.k_,
             "k_method": "given" if self.k is not None else self.k_method,
             "silhouette": _json_float(self.silhouette_),
+            "null_silhouette": _json_float(self.null_silhouette_),
             "stability": _json_float(self.stability_),
             "verdict": self.verdict_,
             "verdict_reason": self.verdict_reason_,

@@ -6,8 +6,12 @@ caller then refits the chosen ``k`` once on everyone from the sample's centroids
 candidates are scored by the criteria of :mod:`.criteria`: the cheap internal indices
 (silhouette, Calinski–Harabasz, Davies–Bouldin) always, the gap statistic, the mixture BIC
 and the resampling stability when they decide. The stability of the chosen ``k`` (mean ARI
-between refits on ``resamples`` bootstrap resamples) is always measured. Resampled and
-reference fits keep the candidate's feature weights and use ``min(n_init, 3)`` restarts.
+between refits on ``resamples`` bootstrap resamples) and its null silhouette (the silhouette
+of ``k`` segments on reference data without segments, :func:`.criteria.null_silhouette`)
+are always measured. Resampled and
+reference fits keep the candidate's feature weights and use ``min(n_init, 2)`` restarts. With
+``k_method="stability"`` the stability is measured from the largest ``k`` down and stops at the
+first stable one (the smaller ones cannot change the choice; the table shows them blank).
 
 Every row of the ``k_selection`` table carries the scores computed, whether it was chosen and
 why, and whether it is the elbow of the inertia curve (reported, never decisive).
@@ -34,6 +38,7 @@ from basketlens.schema import K_SELECTION_SCHEMA
 from basketlens.segment.clustering import Candidate, fit_candidates, fit_kmeans
 from basketlens.segment.criteria import (
     K_METHODS,
+    STABLE,
     Gap,
     Refit,
     bic_scores,
@@ -43,7 +48,9 @@ from basketlens.segment.criteria import (
     elbow_index,
     gap_choice,
     gap_statistic,
+    null_silhouette,
     silhouette_scores,
+    stability_choice,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,14 +58,15 @@ logger = logging.getLogger(__name__)
 #: Criteria computed whatever the method (cheap, and shown in the report).
 ALWAYS_SCORED = ("silhouette", "calinski_harabasz", "davies_bouldin")
 
-#: Every criterion (the benchmark scores them all on the same candidates).
-ALL_SCORED = tuple(K_METHODS)
+#: Every criterion and the null silhouette (the benchmark scores them all on the same
+#: candidates).
+ALL_SCORED = (*K_METHODS, "null_silhouette")
 
 #: Reference data sets of the gap statistic.
 GAP_REFERENCES = 10
 
 #: Restarts of the resampled and reference fits.
-REFIT_INIT = 3
+REFIT_INIT = 2
 
 
 def deterministic_sample(n: int, size: int, random_state: int) -> np.ndarray | None:
@@ -98,6 +106,7 @@ class KSelection:
     sampled: bool
     silhouette: float  # of the chosen candidate
     stability: float  # of the chosen candidate
+    null_silhouette: float  # of the chosen k on reference data without segments
     no_structure: bool  # the gap statistic prefers k = 1 (only with method="gap")
     scores: dict[str, list[float]]  # criterion -> score per k (NaN when not computed)
     candidates: list[Candidate]  # one per k, fitted on the same rows
@@ -117,7 +126,8 @@ def select_k(
 ) -> KSelection:
     """Fit every candidate ``k`` on ``X`` (scaled features) and choose one by ``method``.
 
-    ``score`` names further criteria to compute for the table (the benchmark asks for all).
+    ``score`` names further criteria to compute for every candidate (the benchmark asks for
+    all).
     """
     n = X.shape[0]
     idx = deterministic_sample(n, sample_size, random_state)
@@ -127,7 +137,7 @@ def select_k(
         rows, ks, n_init=n_init, random_state=random_state, weighting=weighting
     )
     wanted = {*ALWAYS_SCORED, *score, method}
-    scores = _scores(rows, candidates, wanted, n_init, random_state, resamples)
+    scores = _scores(rows, candidates, wanted, n_init, random_state, resamples, score)
     nan = [float("nan")] * len(ks)
     inertias = [float(c.inertia) for c in candidates]
     if idx is not None:  # inertia of everyone, from the sample's centroids
@@ -142,6 +152,15 @@ def select_k(
             candidates[best].space(rows), ks[best], refit, resamples=resamples, seed=random_state
         )
         scores["stability"] = [stability if j == best else v for j, v in enumerate(nan)]
+    null_sil = scores["null_silhouette"][best]
+    if np.isnan(null_sil):
+        null_sil = null_silhouette(
+            candidates[best].space(rows),
+            ks[best],
+            refit_in_space(n_init, random_state),
+            seed=random_state,
+        )
+        scores["null_silhouette"] = [null_sil if j == best else v for j, v in enumerate(nan)]
     where = "" if idx is None else f" on a sample of {len(idx):,} customers"
     elbow_text = f"elbow at k={ks[elbow]}" if elbow is not None else "no clear elbow"
     reasons = []
@@ -170,6 +189,7 @@ def select_k(
         sampled=idx is not None,
         silhouette=float(scores["silhouette"][best]),
         stability=float(stability),
+        null_silhouette=float(null_sil),
         no_structure=no_structure,
         scores=scores,
         candidates=candidates,
@@ -178,6 +198,7 @@ def select_k(
 
 _SCORE_COLUMNS = (
     "silhouette",
+    "null_silhouette",
     "calinski_harabasz",
     "davies_bouldin",
     "gap",
@@ -194,6 +215,7 @@ def _scores(
     n_init: int,
     random_state: int,
     resamples: int,
+    score_all: Sequence[str] = (),
 ) -> dict[str, list[float]]:
     nan = [float("nan")] * len(candidates)
     scores: dict[str, list[float]] = {name: list(nan) for name in _SCORE_COLUMNS}
@@ -210,11 +232,21 @@ def _scores(
         scores["_gap_1"] = [gap.gap_1, gap.se_1]
     if "bic" in wanted:
         scores["bic"] = bic_scores(rows, [c.k for c in candidates], seed=random_state)
-    if "stability" in wanted:
-        scores["stability"] = [
-            bootstrap_stability(c.space(rows), c.k, refit, resamples=resamples, seed=random_state)
-            for c in candidates
+    if "null_silhouette" in wanted:
+        scores["null_silhouette"] = [
+            null_silhouette(c.space(rows), c.k, refit, seed=random_state) for c in candidates
         ]
+    if "stability" in wanted:
+        every = "stability" in score_all
+        for j in reversed(range(len(candidates))):  # from the largest k down
+            c = candidates[j]
+            if np.unique(c.labels).size < c.k:
+                continue  # fewer distinct customers than k: not a candidate at all
+            scores["stability"][j] = bootstrap_stability(
+                c.space(rows), c.k, refit, resamples=resamples, seed=random_state
+            )
+            if scores["stability"][j] >= STABLE and not every:
+                break  # the largest stable k is found: smaller ones cannot change the choice
     return scores
 
 
@@ -224,6 +256,12 @@ def choose_k(
     """(index of the chosen candidate, reason, whether the gap statistic prefers k = 1) by
     ``method`` from the ``scores`` of :func:`select_k` (``KSelection.scores``)."""
     spec = K_METHODS[method]
+    if method == "stability":
+        best = stability_choice(scores["stability"])
+        value = scores["stability"][best]
+        if value >= STABLE:
+            return best, f"largest k with stability >= {STABLE} ({value:.2f})", False
+        return best, f"most stable k ({value:.2f}); no k reaches {STABLE}", False
     if method == "gap":
         gap_1, se_1 = scores["_gap_1"]
         best, one = gap_choice(ks, _gap_of(scores, gap_1, se_1))
@@ -265,6 +303,13 @@ def _why_not(
     prefix = "elbow of the inertia curve; " if j == elbow else ""
     if method == "gap":
         return prefix + f"gap {scores['gap'][j]:.3f}; not the first k the gap rule accepts"
+    if method == "stability":
+        value = scores["stability"][j]
+        if j > best:
+            return prefix + f"stability {value:.2f} < {STABLE}"
+        if np.isnan(value):
+            return prefix + "stability not measured: a larger k is stable"
+        return prefix + f"stability {value:.2f}; a larger k is stable"
     column = K_METHODS[method].column
     value, chosen = scores[column][j], scores[column][best]
     if np.isnan(value):

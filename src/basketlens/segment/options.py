@@ -26,7 +26,7 @@ K_METHOD_NAMES: tuple[str, ...] = (
 )
 
 #: The default criterion, chosen on the generated family (docs/segmentation.md).
-DEFAULT_K_METHOD = "silhouette"
+DEFAULT_K_METHOD = "stability"
 
 #: Feature transforms (``basketlens.segment.preprocess``).
 TRANSFORMS: tuple[str, ...] = ("auto", "log", "none")
@@ -86,10 +86,10 @@ class SegmentOptions(Options):
         "tell segments apart fade out).",
         cli="--weighting/--no-weighting",
     )
-    n_init: int = param(10, Interval(int, 1), "k-means++ restarts per k.")
+    n_init: int = param(4, Interval(int, 1), "k-means++ restarts per k.")
     random_state: int = param(0, Interval(int, 0), "Seed of k-means and of sampling.")
     sample_size: int = param(
-        5_000,
+        3_000,
         Interval(int, 100),
         "k selection and stability use a sample of at most this many customers; the chosen k "
         "is refitted on everyone.",
