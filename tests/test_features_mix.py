@@ -171,7 +171,7 @@ def test_mix_columns_are_finite_shares(rows: list[Any], n_factors: int) -> None:
     assert len(mix_cols) <= n_factors
     values = table.select(*tier_cols, *mix_cols)
     assert values.select(pl.all().is_finite().all()).row(0) == (True,) * values.width
-    spend = unit_item_spend(frame.lazy()).collect()
+    spend = unit_item_spend(frame)
     positive = spend.filter(pl.col("spend") > 0)
     for row in table.iter_rows(named=True):
         mine = spend.filter(pl.col("unit") == row["customer_id"])

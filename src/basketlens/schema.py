@@ -78,6 +78,7 @@ K_SELECTION_SCHEMA: pl.Schema = pl.Schema(
         "gap_se": pl.Float64,
         "bic": pl.Float64,
         "stability": pl.Float64,
+        "segment_stability": pl.Float64,
         "chosen": pl.Boolean,
         "is_elbow": pl.Boolean,
         "reason": pl.String,

@@ -148,7 +148,7 @@ def synth_command(
         err_console.print(f"{role:<10} {path}")
     err_console.print(
         f"{ledger.sales.height:,} sales lines, {ledger.customers.height:,} customers, "
-        f"{options.personas} planted persona(s)"
+        f"{options.n_personas} planted persona(s)"
     )
 
 

@@ -249,7 +249,8 @@ def per_unit(lf: pl.LazyFrame, share_sums: Sequence[pl.Expr]) -> pl.LazyFrame:
         >>> per_unit(lines.lazy(), []).collect()  # doctest: +SKIP
     """
     day = pl.col("date").dt.date()
-    totals = lf.group_by("unit").agg(
+    # groups in order of appearance: every sum adds the same numbers in the same order
+    totals = lf.group_by("unit", maintain_order=True).agg(
         pl.col("unit_name").drop_nulls().first().alias("customer_name"),
         pl.col("quantity").sum().alias("total_quantity"),
         pl.col("net_sales").sum().alias("total_net_sales"),

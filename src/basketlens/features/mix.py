@@ -5,14 +5,16 @@ another engine (a Spark back-end) can compute the same aggregate in SQL and reus
 transform on its (small) result:
 
 * **Spend per customer and item** — ``sum(net_sales)`` by ``(unit, item)``
-  (:func:`unit_item_spend`); the aggregate both features below are built from.
+  (:func:`unit_item_spend`); the aggregate both features below are built from (in a fixed
+  order, so that the features are the same bit for bit on every run).
 * **Price tiers** — each item's unit price is ``sum(net_sales) / sum(quantity)`` over lines
   with a positive quantity; within its category (the first by name if the item has several;
-  all items without a category form one group) items are sorted by that price and the category's net sales are cut in thirds:
-  an item whose cumulative-spend midpoint falls in the first third is ``low``, the second
-  ``mid``, the last ``high`` (:func:`item_price_tiers`). ``price_tier_share__<tier>`` is the
-  customer's share of net sales on items of that tier. Each tier holds about a third of the
-  sales, whatever the ledger's unit, currency or category mix.
+  all items without a category form one group) items are sorted by that price and the
+  category's net sales are cut in thirds: an item whose cumulative-spend midpoint falls in
+  the first third is ``low``, the second ``mid``, the last ``high`` (:func:`item_price_tiers`).
+  ``price_tier_share__<tier>`` is the customer's share of net sales on items of that tier.
+  Each tier holds about a third of the sales, whatever the ledger's unit, currency or category
+  mix.
 * **Basket types** — non-negative matrix factorisation (scikit-learn ``NMF``, Frobenius loss,
   deterministic ``nndsvda`` start) of the customer × item matrix of spend shares (a
   customer's net sales on an item over its total; negative spends count as 0; the
@@ -27,7 +29,7 @@ Example:
     >>> spend = pl.DataFrame({"unit": ["a", "a", "b"], "item": ["x", "y", "x"],
     ...                       "spend": [3.0, 1.0, 2.0]})
     >>> tiers = pl.DataFrame({"item": ["x", "y"], "price_tier": ["low", "high"]})
-    >>> tier_shares(spend.lazy(), tiers.lazy()).collect().sort("unit").rows()
+    >>> tier_shares(spend, tiers).rows()
     [('a', 0.75, 0.0, 0.25), ('b', 1.0, 0.0, 0.0)]
 """
 
@@ -60,12 +62,20 @@ TIER_PREFIX = "price_tier_share__"
 MIX_PREFIX = "mix__"
 
 
-def unit_item_spend(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """``(unit, item, spend)``: each customer's net sales per item (lines with an item)."""
+def unit_item_spend(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``(unit, item, spend)``: each customer's net sales per item (lines with an item), in
+    ``(unit, item)`` order.
+
+    Computed eagerly with the groups in order of appearance, so that every sum adds the same
+    numbers in the same order on every run: a parallel aggregation can differ in the last
+    bits between runs, and these sums feed the factorisation and the clustering.
+    """
+    frame = lines.collect() if isinstance(lines, pl.LazyFrame) else lines
     return (
-        lf.filter(pl.col("item").is_not_null())
-        .group_by("unit", "item")
+        frame.filter(pl.col("item").is_not_null())
+        .group_by("unit", "item", maintain_order=True)
         .agg(pl.col("net_sales").sum().alias("spend"))
+        .sort("unit", "item")
     )
 
 
@@ -104,13 +114,18 @@ def item_price_tiers(lf: pl.LazyFrame) -> pl.LazyFrame:
     ).select("item", "price_tier")
 
 
-def tier_shares(spend: pl.LazyFrame, tiers: pl.LazyFrame) -> pl.LazyFrame:
-    """``(unit, price_tier_share__low, __mid, __high)`` from the per-item spend."""
+def tier_shares(spend: pl.DataFrame, tiers: pl.DataFrame) -> pl.DataFrame:
+    """``(unit, price_tier_share__low, __mid, __high)`` from the per-item spend.
+
+    Eager and in ``(unit, item)`` order, so that every sum adds the same numbers in the same
+    order on every run (the shares feed the clustering: bit-for-bit reproducible inputs).
+    """
     # a customer with no spend on tiered items (e.g. only zero-quantity fees) gets 0s
     total = pl.col("spend").sum()
     return (
-        spend.join(tiers, on="item", how="left")
-        .group_by("unit")
+        spend.sort("unit", "item")
+        .join(tiers, on="item", how="left", maintain_order="left")
+        .group_by("unit", maintain_order=True)
         .agg(
             *(
                 pl.when(total != 0)
@@ -160,11 +175,12 @@ def basket_types(
         >>> bt.labels
         {'mix__1': 'Cheese', 'mix__2': 'Wine'}
     """
+    spend = spend.sort("unit", "item")  # sums in one order on every run
     units = spend.get_column("unit").unique().sort()
     empty = BasketTypes(pl.DataFrame({"unit": units}), {}, {})
     positive = spend.filter(pl.col("spend") > 0)
     top_items = (
-        positive.group_by("item")
+        positive.group_by("item", maintain_order=True)
         .agg(pl.col("spend").sum())
         .sort(["spend", "item"], descending=[True, False])
         .head(MAX_MIX_ITEMS)
@@ -176,7 +192,9 @@ def basket_types(
         return empty
     unit_code = pl.DataFrame({"unit": units, "__r": np.arange(units.len())})
     item_code = pl.DataFrame({"item": top_items, "__c": np.arange(top_items.len())})
-    totals = spend.group_by("unit").agg(pl.col("spend").clip(0.0).sum().alias("__total"))
+    totals = spend.group_by("unit", maintain_order=True).agg(
+        pl.col("spend").clip(0.0).sum().alias("__total")
+    )
     cells = (
         positive.join(item_code, on="item")
         .join(unit_code, on="unit")

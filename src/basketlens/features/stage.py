@@ -154,30 +154,28 @@ def build_customer_features(
     aggregates = PerUnit(as_of=as_of, window_days=window_days)
     exprs = {name: feature.expr(aggregates) for name, feature in FEATURES.items()}
     exprs.update({name: aggregates.share(name) for name in share_defs})
-    spend = unit_item_spend(lf)
-    tiers = tier_shares(spend, item_price_tiers(lf))
     tier_names = [f"{TIER_PREFIX}{t}" for t in PRICE_TIERS]
-    query = (
-        per_unit(lf, share_sums)
-        .join(tiers, on="unit", how="left")
-        .select(
-            pl.col("unit").alias("customer_id"),
-            pl.coalesce("customer_name", "unit").alias("customer_name"),
-            *(_finite(expr).alias(name) for name, expr in exprs.items()),
-            *(_finite(pl.col(name)).alias(name) for name in tier_names),
-        )
+    query = per_unit(lf, share_sums).select(
+        pl.col("unit").alias("customer_id"),
+        pl.coalesce("customer_name", "unit").alias("customer_name"),
+        *(_finite(expr).alias(name) for name, expr in exprs.items()),
     )
     try:
-        table, spend_table, categories = pl.collect_all(
+        table, item_tiers, categories = pl.collect_all(
             [
                 query.sort("customer_id"),
-                spend,
-                lf.group_by("item").agg(pl.col("category").drop_nulls().first()),
+                item_price_tiers(lf),
+                lf.group_by("item").agg(pl.col("category").drop_nulls().min()),
             ],
-            engine="streaming",
+            engine="in-memory",  # the streaming engine's parallel sums vary in the last bits
         )
+        spend_table = unit_item_spend(lf.select("unit", "item", "net_sales"))
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
+    tiers = tier_shares(spend_table, item_tiers).rename({"unit": "customer_id"})
+    table = table.join(tiers, on="customer_id", how="left", maintain_order="left").with_columns(
+        _finite(pl.col(name)).alias(name) for name in tier_names
+    )
     definitions = {name: f"{f.description}; {NON_FINITE_RULE}" for name, f in FEATURES.items()}
     definitions.update(share_defs)
     definitions.update(tier_definitions())

@@ -21,6 +21,15 @@ picks one:
   the fitted rows (Ben-Hur, Elisseeff & Guyon 2002; Lange et al. 2004). As in Ben-Hur et al.,
   the *largest* ``k`` whose stability is at least :data:`STABLE` wins — split as long as the
   split is reproducible — and the most stable ``k`` when none is.
+* ``stable_separation`` — stable segments, well separated: among the candidates whose every
+  segment is stable (:func:`segment_jaccards`: its mean Jaccard similarity with its best
+  match in the bootstrap refits is at least :data:`SEGMENT_STABLE`, Hennig 2007), the largest
+  ``k`` whose *separation beyond chance* (its silhouette minus the :func:`null_silhouette` of
+  the same ``k``) is at least :data:`SEPARATION_SHARE` of the best such separation; the
+  candidate with the most stable weakest segment when none qualifies. The overall agreement
+  of refits (``stability``) stays high when one compact group is cut in two arbitrary halves
+  — the other segments agree — but those two halves are unstable on their own: this rule
+  sees it.
 
 Ties go to the smaller ``k``. Beside the criteria, :func:`null_silhouette` measures what
 silhouette the same clustering reaches on reference data without segments (the verdict's
@@ -56,6 +65,12 @@ logger = logging.getLogger(__name__)
 
 #: A candidate is stable when its bootstrap refits agree at least this much (mean ARI).
 STABLE = 0.9
+
+#: ``stable_separation``: the clusterwise stability every segment needs (Hennig's "stable"),
+#: and the share of the best separation beyond chance among those candidates that the
+#: chosen (largest) k must reach.
+SEGMENT_STABLE = 0.8
+SEPARATION_SHARE = 0.7
 
 #: Entries of the distance matrix computed at a time (8M float64 = 64 MB).
 _CHUNK_ENTRIES = 8_000_000
@@ -101,6 +116,12 @@ K_METHODS: dict[str, KMethod] = _registry(
         "stability",
         "rule",
         "largest k whose bootstrap refits agree (mean ARI >= 0.9)",
+    ),
+    KMethod(
+        "stable_separation",
+        "null_silhouette",
+        "rule",
+        "largest k with every segment stable, separated beyond chance about as well as the best",
     ),
 )
 assert tuple(K_METHODS) == K_METHOD_NAMES, "SegmentOptions.k_method must list K_METHODS"
@@ -311,18 +332,61 @@ def bic_scores(X: np.ndarray, ks: Sequence[int], *, seed: int) -> list[float]:
 
 
 # ----------------------------------------------------------------------------- stability
+def bootstrap_refits(
+    X: np.ndarray, k: int, refit: Refit, *, resamples: int, seed: int
+) -> list[np.ndarray]:
+    """The segments every row of ``X`` gets from ``k``-segment refits on ``resamples``
+    bootstrap resamples of the rows."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    out = []
+    for b in range(resamples):
+        rows = rng.integers(0, n, n)
+        out.append(refit(X[rows], k, b).predict(X))
+    return out
+
+
+def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
+    """Mean adjusted Rand index over every pair of labelings; NaN with fewer than 2.
+
+    Example:
+        >>> mean_pairwise_ari([np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([0, 1, 1])])
+        0.0
+    """
+    if len(labelings) < 2:
+        return float("nan")
+    return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
+
+
+def segment_jaccards(labels: np.ndarray, refits: Sequence[np.ndarray]) -> np.ndarray:
+    """Per segment of ``labels``: the mean over ``refits`` of its Jaccard similarity with the
+    most similar refitted segment (Hennig 2007, clusterwise stability). A segment that a
+    refit cuts differently each time (half of a compact group) scores far below 1 even when
+    the other segments keep the overall agreement high.
+
+    Example:
+        >>> segment_jaccards(np.array([0, 0, 1, 1]), [np.array([1, 1, 0, 0]),
+        ...                                            np.array([0, 0, 0, 1])]).round(3).tolist()
+        [0.833, 0.75]
+    """
+    k = int(labels.max()) + 1 if labels.size else 0
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    out = np.zeros(k)
+    for other in refits:
+        m = int(other.max()) + 1
+        joint = np.zeros((k, m))
+        np.add.at(joint, (labels, other), 1.0)
+        union = sizes[:, None] + np.bincount(other, minlength=m)[None, :] - joint
+        out += np.divide(joint, union, out=np.zeros_like(joint), where=union > 0).max(axis=1)
+    return out / max(len(refits), 1)
+
+
 def bootstrap_stability(X: np.ndarray, k: int, refit: Refit, *, resamples: int, seed: int) -> float:
     """Mean adjusted Rand index between the segments of refits on bootstrap resamples of the
     rows of ``X``, each refit assigning every row; NaN with fewer than 2 resamples."""
     if resamples < 2:
         return float("nan")
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    labelings = []
-    for b in range(resamples):
-        rows = rng.integers(0, n, n)
-        labelings.append(refit(X[rows], k, b).predict(X))
-    return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
+    return mean_pairwise_ari(bootstrap_refits(X, k, refit, resamples=resamples, seed=seed))
 
 
 def stability_choice(stabilities: Sequence[float]) -> int:
@@ -367,3 +431,28 @@ def null_silhouette(X: np.ndarray, k: int, refit: Refit, *, seed: int, draws: in
         labels = refit(ref, k, b).labels
         values.append(silhouettes(ref, [labels])[0])
     return float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
+
+
+def stable_separation_choice(
+    segment_stability: Sequence[float],
+    silhouettes_: Sequence[float],
+    null_silhouettes: Sequence[float],
+) -> int:
+    """Index of the largest ``k`` whose weakest segment is stable (>= :data:`SEGMENT_STABLE`)
+    and whose separation beyond chance (silhouette − null silhouette) is at least
+    :data:`SEPARATION_SHARE` × the best among those; else of the ``k`` whose weakest segment
+    is the most stable.
+
+    Example:
+        >>> stable_separation_choice([1.0, 0.95, 0.9, 0.5], [0.5, 0.45, 0.3, 0.2],
+        ...                          [0.2, 0.15, 0.2, 0.1])
+        1
+    """
+    stab = np.asarray(segment_stability, dtype=np.float64)
+    excess = np.asarray(silhouettes_, dtype=np.float64) - np.asarray(null_silhouettes)
+    stable = [j for j in range(stab.size) if stab[j] >= SEGMENT_STABLE]
+    if not stable:
+        return int(np.nanargmax(stab)) if not np.all(np.isnan(stab)) else 0
+    best = max(float(np.nan_to_num(excess[j], nan=-np.inf)) for j in stable)
+    good = [j for j in stable if excess[j] >= SEPARATION_SHARE * best]
+    return max(good) if good else max(stable)

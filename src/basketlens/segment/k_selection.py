@@ -38,19 +38,25 @@ from basketlens.schema import K_SELECTION_SCHEMA
 from basketlens.segment.clustering import Candidate, fit_candidates, fit_kmeans
 from basketlens.segment.criteria import (
     K_METHODS,
+    SEGMENT_STABLE,
+    SEPARATION_SHARE,
     STABLE,
     Gap,
     Refit,
     bic_scores,
+    bootstrap_refits,
     bootstrap_stability,
     calinski_harabasz_scores,
     davies_bouldin_scores,
     elbow_index,
     gap_choice,
     gap_statistic,
+    mean_pairwise_ari,
     null_silhouette,
+    segment_jaccards,
     silhouette_scores,
     stability_choice,
+    stable_separation_choice,
 )
 
 logger = logging.getLogger(__name__)
@@ -205,6 +211,7 @@ _SCORE_COLUMNS = (
     "gap_se",
     "bic",
     "stability",
+    "segment_stability",
 )
 
 
@@ -232,21 +239,32 @@ def _scores(
         scores["_gap_1"] = [gap.gap_1, gap.se_1]
     if "bic" in wanted:
         scores["bic"] = bic_scores(rows, [c.k for c in candidates], seed=random_state)
-    if "null_silhouette" in wanted:
-        scores["null_silhouette"] = [
-            null_silhouette(c.space(rows), c.k, refit, seed=random_state) for c in candidates
-        ]
+    if "stable_separation" in wanted:
+        wanted = wanted | {"stability"}
+        score_all = (*score_all, "stability")  # every k's stability decides
     if "stability" in wanted:
         every = "stability" in score_all
         for j in reversed(range(len(candidates))):  # from the largest k down
             c = candidates[j]
             if np.unique(c.labels).size < c.k:
                 continue  # fewer distinct customers than k: not a candidate at all
-            scores["stability"][j] = bootstrap_stability(
+            refits = bootstrap_refits(
                 c.space(rows), c.k, refit, resamples=resamples, seed=random_state
             )
+            scores["stability"][j] = mean_pairwise_ari(refits)
+            scores["segment_stability"][j] = float(segment_jaccards(c.labels, refits).min())
             if scores["stability"][j] >= STABLE and not every:
                 break  # the largest stable k is found: smaller ones cannot change the choice
+    if "null_silhouette" in wanted:
+        scores["null_silhouette"] = [
+            null_silhouette(c.space(rows), c.k, refit, seed=random_state) for c in candidates
+        ]
+    elif "stable_separation" in wanted:  # the stable candidates need theirs
+        for j, c in enumerate(candidates):
+            if scores["segment_stability"][j] >= SEGMENT_STABLE:
+                scores["null_silhouette"][j] = null_silhouette(
+                    c.space(rows), c.k, refit, seed=random_state
+                )
     return scores
 
 
@@ -256,6 +274,26 @@ def choose_k(
     """(index of the chosen candidate, reason, whether the gap statistic prefers k = 1) by
     ``method`` from the ``scores`` of :func:`select_k` (``KSelection.scores``)."""
     spec = K_METHODS[method]
+    if method == "stable_separation":
+        best = stable_separation_choice(
+            scores["segment_stability"], scores["silhouette"], scores["null_silhouette"]
+        )
+        stab, sil, null = (
+            scores[c][best] for c in ("segment_stability", "silhouette", "null_silhouette")
+        )
+        if stab >= SEGMENT_STABLE:
+            return (
+                best,
+                f"largest k whose every segment is stable (weakest {stab:.2f} >= "
+                f"{SEGMENT_STABLE}) and separated beyond chance ({sil:.2f} vs {null:.2f} "
+                f"without segments) at least {SEPARATION_SHARE:.0%} as well as the best such k",
+                False,
+            )
+        return (
+            best,
+            f"no k has every segment stable: the most stable weakest segment ({stab:.2f})",
+            False,
+        )
     if method == "stability":
         best = stability_choice(scores["stability"])
         value = scores["stability"][best]
@@ -303,6 +341,18 @@ def _why_not(
     prefix = "elbow of the inertia curve; " if j == elbow else ""
     if method == "gap":
         return prefix + f"gap {scores['gap'][j]:.3f}; not the first k the gap rule accepts"
+    if method == "stable_separation":
+        stab, sil, null = (
+            scores[c][j] for c in ("segment_stability", "silhouette", "null_silhouette")
+        )
+        if np.isnan(stab) or stab < SEGMENT_STABLE:
+            return prefix + f"weakest segment's stability {stab:.2f} < {SEGMENT_STABLE}"
+        if j < best:
+            return prefix + f"stable and separated ({sil:.2f} vs {null:.2f}); a larger k is too"
+        return prefix + (
+            f"stable, but separated beyond chance ({sil:.2f} vs {null:.2f}) less than "
+            f"{SEPARATION_SHARE:.0%} as well as the best stable k"
+        )
     if method == "stability":
         value = scores["stability"][j]
         if j > best:

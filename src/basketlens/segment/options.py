@@ -23,10 +23,11 @@ K_METHOD_NAMES: tuple[str, ...] = (
     "gap",
     "bic",
     "stability",
+    "stable_separation",
 )
 
 #: The default criterion, chosen on the generated family (docs/segmentation.md).
-DEFAULT_K_METHOD = "stability"
+DEFAULT_K_METHOD = "stable_separation"
 
 #: Feature transforms (``basketlens.segment.preprocess``).
 TRANSFORMS: tuple[str, ...] = ("auto", "log", "none")
@@ -62,8 +63,10 @@ class SegmentOptions(Options):
     k_method: str = param(
         DEFAULT_K_METHOD,
         OneOf(K_METHOD_NAMES),
-        "How k is chosen: silhouette, calinski_harabasz, davies_bouldin, gap (gap statistic), "
-        "bic (Gaussian mixture) or stability (bootstrap refits); see docs/segmentation.md.",
+        "How k is chosen: stable_separation (the largest k that is stable and separated "
+        "beyond chance), stability (bootstrap refits), gap (gap statistic), bic (Gaussian "
+        "mixture), silhouette, calinski_harabasz or davies_bouldin; see "
+        "docs/segmentation.md.",
         cli="--k-method",
     )
     cap_quantile: float | None = param(

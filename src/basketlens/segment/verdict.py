@@ -35,7 +35,7 @@ from dataclasses import dataclass
 MIN_EXCESS = 0.04
 
 #: Smallest bootstrap stability (mean ARI between refits) of a clear segmentation.
-MIN_STABILITY = 0.8
+MIN_STABILITY = 0.7
 
 
 @dataclass(frozen=True)
