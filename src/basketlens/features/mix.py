@@ -55,8 +55,9 @@ PRICE_TIERS: tuple[str, ...] = ("low", "mid", "high")
 #: Basket types are factorised on at most this many items (the largest by net sales).
 MAX_MIX_ITEMS = 2_000
 
-#: Items and categories named in a basket type's label.
+#: Items and categories named in a basket type's label, and the characters kept of each.
 LABEL_TOP = 3
+LABEL_CHARS = 24
 
 TIER_PREFIX = "price_tier_share__"
 MIX_PREFIX = "mix__"
@@ -241,8 +242,21 @@ def _label(weights: np.ndarray, items: list[str], item_labels: dict[str, str]) -
         word = item_labels.get(items[i], items[i])
         totals[word] = totals.get(word, 0.0) + float(weights[i])
     ranked = sorted(totals.items(), key=lambda t: (-t[1], t[0]))
-    words = [w for w, v in ranked[:LABEL_TOP] if v >= 0.25 * ranked[0][1]]
+    words = [_short(w) for w, v in ranked[:LABEL_TOP] if v >= 0.25 * ranked[0][1]]
     return " & ".join(words) if words else "(no items)"
+
+
+def _short(word: str, limit: int = LABEL_CHARS) -> str:
+    """``word`` cut to ``limit`` characters at a space, with an ellipsis when cut.
+
+    Example:
+        >>> _short("ASSORTED COLOURS SILK FAN WITH TASSELS", 20)
+        'ASSORTED COLOURS…'
+    """
+    if len(word) <= limit:
+        return word
+    cut = word[:limit].rsplit(" ", 1)[0] or word[:limit]
+    return cut.rstrip() + "…"
 
 
 def tier_definitions() -> dict[str, str]:
