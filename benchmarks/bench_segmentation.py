@@ -18,6 +18,7 @@ Example::
     python benchmarks/bench_segmentation.py --write-doc          # the table in the docs
     python benchmarks/bench_segmentation.py --grid quick --customers 600
     python benchmarks/bench_segmentation.py --set weighting=false --json /tmp/noweights.json
+    python benchmarks/bench_segmentation.py --from-json /tmp/noweights.json   # table only
 """
 
 from __future__ import annotations
@@ -250,13 +251,14 @@ def markdown(rows: list[dict], summary: dict, meta: dict) -> str:
         "",
         "### Every ledger",
         "",
-        "ARI (chosen k) per criterion; silhouette, stability and verdict of the default "
+        "ARI (chosen k) per criterion; silhouette, null silhouette (customers without "
+        "segments), stability and verdict of the default "
         f"criterion (`{meta['default']}`).",
         "",
         "| ledger | personas | oracle | "
         + " | ".join(f"{m}" for m in K_METHOD_NAMES)
-        + " | silhouette | stability | verdict |",
-        "|---|---|---|" + "---|" * len(K_METHOD_NAMES) + "---|---|---|",
+        + " | silhouette | null silhouette | stability | verdict |",
+        "|---|---|---|" + "---|" * len(K_METHOD_NAMES) + "---|---|---|---|",
     ]
     for r in rows:
         cells = []
@@ -268,7 +270,8 @@ def markdown(rows: list[dict], summary: dict, meta: dict) -> str:
         lines.append(
             f"| {r['case']} | {r['personas']} | {_f(r['oracle_ari'])} | "
             + " | ".join(cells)
-            + f" | {_f(d['silhouette'])} | {_f(d['stability'])} | {d['verdict']} |"
+            + f" | {_f(d['silhouette'])} | {_f(d['null_silhouette'])} | {_f(d['stability'])} "
+            f"| {d['verdict']} |"
         )
     lines += [
         "",
@@ -324,9 +327,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument("--write-doc", action="store_true", help="update docs/segmentation.md")
+    parser.add_argument("--from-json", type=Path, help="render a saved --json result, no run")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        block = markdown(saved["rows"], saved["summary"], saved["meta"])
+        if args.write_doc:
+            write_doc(block)
+            print(f"wrote {DOC}")
+        else:
+            print(block)
+        return 0
     options = _options(args.set)
     meta = {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
