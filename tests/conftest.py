@@ -156,15 +156,16 @@ def write_output_folder(
         }
     )
     segments.write_parquet(path / "segments.parquet")
+    k_selection = {
+        "k": list(range(2, 7)),
+        "inertia": [900.0, 600.0, 450.0, 400.0, 370.0],
+        "silhouette": [0.31, 0.42, 0.38, 0.33, 0.3],
+        "chosen": [False, True, False, False, False],
+        "is_elbow": [False, True, False, False, False],
+        "reason": ["lower", "highest silhouette", "lower", "lower", "lower"],
+    }
     pl.DataFrame(
-        {
-            "k": list(range(2, 7)),
-            "inertia": [900.0, 600.0, 450.0, 400.0, 370.0],
-            "silhouette": [0.31, 0.42, 0.38, 0.33, 0.3],
-            "chosen": [False, True, False, False, False],
-            "is_elbow": [False, True, False, False, False],
-            "reason": ["lower", "highest silhouette", "lower", "lower", "lower"],
-        },
+        {name: k_selection.get(name, [None] * 5) for name in K_SELECTION_SCHEMA},
         schema=K_SELECTION_SCHEMA,
     ).write_parquet(path / "k_selection.parquet")
     pl.DataFrame(

@@ -109,12 +109,12 @@ def test_every_declared_flag_reaches_the_config(tmp_path: Path) -> None:
     sub = typer.Typer()
     sub.command("x")(command)
     sub.command("y")(lambda: None)
-    args = ["x", "--k", "4", "--features", "a, b", "--no-log-transform", "--multi-consequent"]
+    args = ["x", "--k", "4", "--features", "a, b", "--transform", "none", "--multi-consequent"]
     result = runner.invoke(sub, [*args, "--measures", "support,lift", "--no-rules"])
     assert result.exit_code == 0, result.output
     cfg = RunConfig().override(seen[0].values, skip_none=False)
     assert cfg.segment.k == 4 and cfg.segment.features == ("a", "b")
-    assert cfg.segment.log_transform is False
+    assert cfg.segment.transform == "none"
     assert cfg.mine.consequent_max_len is None and cfg.mine.enabled is False
     assert cfg.mine.measures == ("support", "lift")
     assert cfg.mine.max_len == 4  # not given: the run profile's default stays

@@ -10,6 +10,7 @@ import polars as pl
 from basketlens.features import CORE_FEATURES, build_customer_features
 from basketlens.features.definitions import (
     FEATURES,
+    MIX_KINDS,
     NON_FINITE_RULE,
     SHARE_KINDS,
     SHARE_RULE,
@@ -85,9 +86,17 @@ def test_doc_covers_every_column_a_real_feature_table_has() -> None:
         if name in FEATURES:
             assert definition == f"{FEATURES[name].description}; {NON_FINITE_RULE}"
             assert f"| `{name}` |" in doc
+        elif name.startswith("price_tier_share__"):
+            assert f"`{MIX_KINDS['price_tier'].pattern}`" in doc
+            assert definition == MIX_KINDS["price_tier"].describe(tier=name.rpartition("__")[2])
+        elif name.startswith("mix__"):
+            assert f"`{MIX_KINDS['basket_type'].pattern}`" in doc
+            assert definition.endswith(f"; {MIX_KINDS['basket_type'].degenerate}")
+            assert f"basket type {name.rpartition('__')[2]} (" in definition
         else:
             kind, _, slug = name.partition("_share__")
             pattern = "other" if slug == "other" else "<slug>"
             assert f"`{kind}_share__{pattern}`" in doc, name
             assert definition.endswith(f"; {SHARE_RULE}")
     assert "brand_share__bolt_co" in feats.definitions
+    assert "price_tier_share__high" in feats.definitions and "mix__1" in feats.definitions

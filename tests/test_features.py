@@ -88,6 +88,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "avg_basket_size": 4 / 3,  # 2, 1, 1 distinct items
         "avg_basket_value": 50 / 3,
         "distinct_items": 3.0,
+        "avg_line_value": 12.5,
         "brand_share__acme": 0.5,
         "brand_share__bolt_co": 0.1,
         "brand_share__other": 0.4,
@@ -95,6 +96,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "category_share__c1": 0.3,
         "category_share__snacks_co": 0.0,
         "category_share__other": 0.0,
+        "price_tier_share__low": 0.0,
+        "price_tier_share__mid": 0.9,
+        "price_tier_share__high": 0.1,
     },
     "B": {
         "customer_name": "Bob",
@@ -109,6 +113,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "avg_basket_size": 1.0,
         "avg_basket_value": 8.0,
         "distinct_items": 1.0,
+        "avg_line_value": 4.0,
         "brand_share__acme": 0.0,
         "brand_share__bolt_co": 1.0,
         "brand_share__other": 0.0,
@@ -116,6 +121,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "category_share__c1": 0.0,
         "category_share__snacks_co": 0.0,
         "category_share__other": 1.0,
+        "price_tier_share__low": 0.0,
+        "price_tier_share__mid": 1.0,
+        "price_tier_share__high": 0.0,
     },
     "C": {
         "customer_name": "C",
@@ -130,6 +138,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "avg_basket_size": 1.0,
         "avg_basket_value": 5.0,
         "distinct_items": 1.0,
+        "avg_line_value": 5.0,
         "brand_share__acme": 0.6,
         "brand_share__bolt_co": 0.0,
         "brand_share__other": 0.4,
@@ -137,9 +146,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "category_share__c1": 0.0,
         "category_share__snacks_co": 1.0,
         "category_share__other": 0.0,
+        "price_tier_share__low": 0.0,
+        "price_tier_share__mid": 0.0,
+        "price_tier_share__high": 0.0,
     },
 }
-OPTIONS = FeatureOptions(top_brands=2, top_categories=5)
+OPTIONS = FeatureOptions(top_brands=2, top_categories=5, mix_factors=0)  # mix: test_features_mix
 
 
 def test_hand_computed_values() -> None:
@@ -147,7 +159,7 @@ def test_hand_computed_values() -> None:
     table = feats.table
     assert table["customer_id"].to_list() == ["A", "B", "C"]
     assert table.columns == ["customer_id", *EXPECTED["A"]]
-    assert table.columns[2:13] == list(CORE_FEATURES)
+    assert table.columns[2:14] == list(CORE_FEATURES)
     for row in table.iter_rows(named=True):
         expected = EXPECTED[row.pop("customer_id")]
         assert row.keys() == expected.keys()
@@ -286,6 +298,7 @@ def oracle(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             "avg_basket_size": sum(len(v) for v in baskets.values()) / len(baskets),
             "avg_basket_value": sales / len(baskets),
             "distinct_items": len({r["item"] for r in mine}),
+            "avg_line_value": sales / len(mine),
         }
     return out
 
@@ -332,7 +345,17 @@ def test_online_retail_features(shared_path) -> None:
     feats = build_customer_features(cleaned)
     table = feats.table
     assert table.height == 4_338
-    assert table.columns[2:] == list(CORE_FEATURES)  # no brand / category columns
+    n_core = len(CORE_FEATURES)
+    assert table.columns[2 : 2 + n_core] == list(CORE_FEATURES)  # no brand / category columns
+    assert table.columns[2 + n_core :] == [
+        "price_tier_share__low",
+        "price_tier_share__mid",
+        "price_tier_share__high",
+        *(f"mix__{j}" for j in range(1, 9)),
+    ]
+    mix = table.select(pl.sum_horizontal(pl.col("^mix__.*$"))).to_series()
+    assert ((mix - 1.0).abs() < 1e-9).mean() > 0.99  # nearly every customer's types sum to 1
+    assert " & " in feats.labels["mix__1"] or feats.labels["mix__1"]  # named by its top items
     assert table["total_net_sales"].sum() == pytest.approx(cleaned["net_sales"].sum(), rel=1e-12)
     assert table["invoice_count"].sum() == 18_532
     assert feats.as_of == datetime(2011, 12, 9, 12, 50)

@@ -7,7 +7,7 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from basketlens.features import CORE_FEATURES, build_customer_features
+from basketlens.features import CORE_FEATURES, FeatureOptions, build_customer_features
 from basketlens.features import stage as feature_stage
 from basketlens.features.definitions import (
     FEATURES,
@@ -65,6 +65,7 @@ def test_every_expression_reads_only_the_per_unit_aggregates() -> None:
         "avg_basket_size": 1.0,
         "avg_basket_value": 8.0,
         "distinct_items": 2.0,
+        "avg_line_value": 8.0,
     }
     b = got.row(1, named=True)
     assert b["net_sales_per_unit"] == 0.0  # degenerate: quantity 0
@@ -72,11 +73,10 @@ def test_every_expression_reads_only_the_per_unit_aggregates() -> None:
 
 
 def test_a_new_entry_is_computed_defined_and_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = Feature("avg_line_value", "total_net_sales / lines", "none", lambda u: u.net_sales / 2)
+    extra = Feature("half_sales", "total_net_sales / 2", "none", lambda u: u.net_sales / 2)
     monkeypatch.setattr(feature_stage, "FEATURES", {**FEATURES, extra.name: extra})
-    feats = build_customer_features(lines())
-    assert feats.table.columns[2:] == [*CORE_FEATURES, "avg_line_value"]
-    assert feats.table["avg_line_value"].to_list() == [8.0, 2.0]
-    assert (
-        feats.definitions["avg_line_value"] == f"total_net_sales / lines; none; {NON_FINITE_RULE}"
-    )
+    feats = build_customer_features(lines(), FeatureOptions(mix_factors=0))
+    n = len(CORE_FEATURES)
+    assert feats.table.columns[2 : n + 3] == [*CORE_FEATURES, "half_sales"]
+    assert feats.table["half_sales"].to_list() == [8.0, 2.0]
+    assert feats.definitions["half_sales"] == f"total_net_sales / 2; none; {NON_FINITE_RULE}"

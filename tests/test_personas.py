@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from basketlens.segment.profiles import describe_segment, persona_names
+from basketlens.segment.personas import describe_segment, describe_segments, number, persona_names
 
 FOUR = ["total_quantity", "total_net_sales", "net_sales_per_unit", "invoice_count"]
 
@@ -102,3 +102,75 @@ def test_names_are_deterministic_and_distinct_on_random_profiles() -> None:
         assert len(set(names)) == len(names)
         assert names == persona_names(z.copy(), features)
         assert all(n[0].isupper() for n in names)
+
+
+# --------------------------------------------------------------------------- purchase mix
+@pytest.mark.parametrize(
+    ("z", "labels", "name"),
+    [
+        (
+            {"category_share__fromages": 1.4, "mix__2": 0.9},
+            {"category_share__fromages": "Fromages", "mix__2": "Charcuterie & Fromages"},
+            "Typical buyers, favour Fromages, favour Charcuterie & Fromages",
+        ),
+        ({"mix__3": 1.0}, {}, "Typical buyers, favour basket type 3"),
+        ({"price_tier_share__high": 0.8, "total_net_sales": 0.9}, {}, "Premium high-spend buyers"),
+        ({"price_tier_share__low": 0.8}, {}, "Typical buyers, value-priced items"),
+        ({"category_share__other": 2.0}, {}, "Typical buyers"),  # "other" says nothing
+        (
+            {"avg_line_value": 1.1, "avg_monthly_orders": 0.9}, {},
+            "Frequent buyers, large order lines",
+        ),
+    ],
+)  # fmt: skip
+def test_mix_words_use_the_feature_labels(
+    z: dict[str, float], labels: dict[str, str], name: str
+) -> None:
+    assert describe_segment(z, labels) == name
+
+
+def test_two_segments_told_apart_by_a_labelled_mix_feature() -> None:
+    feats = ["total_quantity", "category_share__boissons"]
+    z = np.array([[1.0, 0.2], [1.0, -0.4]])
+    names = persona_names(z, feats, {"category_share__boissons": "Boissons"})
+    assert names == [
+        "High-volume buyers, higher share of Boissons",
+        "High-volume buyers, lower share of Boissons",
+    ]
+
+
+def test_descriptions_read_volume_then_mix_against_all_customers() -> None:
+    feats = ["avg_monthly_orders", "avg_line_value", "category_share__fromages", "mix__1"]
+    raw = np.array(
+        [
+            [1.0, 20.0, 0.1, 0.2],
+            [1.2, 25.0, 0.2, 0.1],
+            [8.0, 300.0, 0.7, 0.0],
+            [9.0, 320.0, 0.8, 0.1],
+        ]
+    )
+    labels = np.array([0, 0, 1, 1])
+    z = np.array([[-1.0, -1.0, -1.0, 0.8], [1.0, 1.0, 1.0, -0.8]])
+    words = {"category_share__fromages": "Fromages", "mix__1": "Épicerie & Huiles"}
+    low, high = describe_segments(raw, z, labels, feats, words)
+    assert high == (
+        "8.5 orders a month (all customers: 4.6), 310 per order line (all customers: 162).\n"
+        "Buys more Fromages: 75% of spend (all customers: 45%)."
+    )
+    assert low.splitlines()[1] == "Buys more Épicerie & Huiles: 15% of spend (all customers: 10%)."
+    flat = describe_segments(raw, np.zeros((1, 4)), np.zeros(4, dtype=int), feats, words)[0]
+    assert flat == (
+        "Volume and frequency close to the typical customer.\n"
+        "Buys the usual mix, close to the typical customer."
+    )
+    volume_only = describe_segments(raw[:, :2], z[:, :2], labels, feats[:2])[0]
+    assert "\n" not in volume_only  # no mix features: one line
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.5512, "0.55"), (6.14, "6.1"), (12.0, "12"), (950.4, "950"), (12_345.0, "12.3k"),
+     (-4_100_000.0, "-4.1M"), (float("nan"), "n/a")],
+)  # fmt: skip
+def test_number_words(value: float, text: str) -> None:
+    assert number(value) == text

@@ -47,7 +47,7 @@ from basketlens.recommender import RecommenderResult, run_recommender
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
-from basketlens.segment import CustomerSegmenter
+from basketlens.segment import CustomerSegmenter, rfm_cells, rfm_summary
 from basketlens.sinks import open_sinks
 from basketlens.uris import redact
 
@@ -222,15 +222,21 @@ def fit_stages(
     """
     clock = clock or Clock()
     with clock.stage("features", "building customer features"):
-        features = build_customer_features(lines, config.features)
+        features = build_customer_features(lines, config.features, items=items)
         clock.detail = f"{features.table.height:,} customers"
 
     with clock.stage("segment", "choosing k and clustering customers"):
-        segmenter = CustomerSegmenter.from_options(config.segment).fit(features.table)
+        segmenter = CustomerSegmenter.from_options(config.segment).fit(
+            features.table, labels=features.labels
+        )
         customers = features.table.join(
             segmenter.assignments_, on="customer_id", how="left", validate="1:1"
+        ).join(rfm_cells(features.table), on="customer_id", how="left", validate="1:1")
+        clock.detail = (
+            f"k={segmenter.k_} by {segmenter.summary()['k_method']}, silhouette "
+            f"{segmenter.silhouette_:.3f}, stability {segmenter.stability_:.2f}, "
+            f"{segmenter.verdict_} structure"
         )
-        clock.detail = f"k={segmenter.k_}, silhouette {segmenter.silhouette_:.3f}"
 
     mining = found = None
     if config.mine.enabled:
@@ -468,13 +474,7 @@ def assemble(
         },
         "cleaning": cleaned.account.to_dicts(),
         "features": dict(fitted.features.definitions),
-        "segmentation": {
-            "k": seg.k_,
-            "silhouette": seg.silhouette_,
-            "features": list(seg.features_),
-            "pca_explained": list(seg.pca_explained_),
-            "k_selection": seg.k_selection_.to_dicts(),
-        },
+        "segmentation": {**seg.summary(), "rfm": rfm_summary(fitted.customers)},
         "mining": mining.info if mining is not None else {"enabled": False},
         "opportunities": opp.summary() if opp is not None else None,
         "recommender": rec.summary() if rec is not None else None,

@@ -12,8 +12,9 @@ Example:
     >>> @stage_flags(SegmentOptions)
     ... def seg(flags: Flags) -> None:
     ...     print(flags.values)
-    >>> seg(segment__k=4, segment__k_min=None, segment__k_max=None,
-    ...     segment__cap_quantile=None, segment__log_transform=None, segment__features="a,b")
+    >>> seg(segment__k=4, segment__k_min=None, segment__k_max=None, segment__k_method=None,
+    ...     segment__cap_quantile=None, segment__transform=None, segment__weighting=None,
+    ...     segment__features="a,b")
     {'segment': {'k': 4, 'features': ('a', 'b')}}
 """
 

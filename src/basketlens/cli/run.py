@@ -36,6 +36,7 @@ from basketlens.report.options import ReportOptions
 from basketlens.runfolder.options import OutputOptions
 from basketlens.segment.options import SegmentOptions
 from basketlens.spark.options import EngineOptions
+from basketlens.synth.options import SynthOptions
 
 #: The sections whose flags ``run`` offers, and their defaults on this command.
 ANALYSIS_SECTIONS = (
@@ -123,40 +124,46 @@ def demo_command(
     if cfg.report.currency is None:  # the demo distributor's list prices are in euros
         cfg = cfg.override(report={"currency": "EUR"})
     ledger = generate_ledger(n_customers=n_customers, seed=seed)
-    paths = ledger.write(out / "data", format="csv")
+    paths = ledger.write(out / "data", format="csv", truth=True)
     err_console.print(
-        f"demo ledger written to {out / 'data'} ({ledger.sales.height:,} sales lines)"
+        f"demo ledger written to {out / 'data'} ({ledger.sales.height:,} sales lines; "
+        "planted personas in truth/)"
     )
-    cfg = cfg.override(input={role: str(path) for role, path in paths.items()})
+    cfg = cfg.override(input={role: str(paths[role]) for role in ("sales", "items", "customers")})
     print_summary(run_pipeline(cfg, progress=RichProgress()))
 
 
+@stage_flags(SynthOptions)
 @handle_errors
 def synth_command(
     ctx: typer.Context,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for sales/items/customers files.")
+        Path,
+        typer.Option("--out", "-o", help="Folder for sales/items/customers files and truth/."),
     ],
-    lines: Annotated[
-        int | None, typer.Option("--lines", help="About this many sales lines, e.g. 1000000.")
-    ] = None,
-    n_customers: Annotated[int, typer.Option("--customers", help="Number of customers.")] = 600,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "parquet",
+    *,
+    flags: Flags,
 ) -> None:
-    """Write a synthetic ledger of any size (for trials and scale benchmarks).
+    """Write a synthetic ledger of any size, with its planted truth under truth/ (for trials,
+    the segmentation benchmark and scale benchmarks).
 
     Example: basketlens synth --lines 1000000 --customers 20000 --out big/
+    Example: basketlens synth --personas 3 --differ mix --overlap 0.3 --out family/
     """
     from basketlens._validation import check_option
     from basketlens.synth import generate_ledger
 
     check_option("--format", file_format, ("csv", "parquet"))
-    ledger = generate_ledger(n_customers=n_customers, n_lines=lines, seed=seed)
-    paths = ledger.write(out, format=file_format)  # type: ignore[arg-type]
+    options = SynthOptions().updated(flags.section("synth")).validate()
+    ledger = generate_ledger(**options.as_dict())
+    paths = ledger.write(out, format=file_format, truth=True)  # type: ignore[arg-type]
     for role, path in paths.items():
         err_console.print(f"{role:<10} {path}")
-    err_console.print(f"{ledger.sales.height:,} sales lines, {ledger.customers.height:,} customers")
+    err_console.print(
+        f"{ledger.sales.height:,} sales lines, {ledger.customers.height:,} customers, "
+        f"{options.n_personas} planted persona(s)"
+    )
 
 
 __all__ = ["ANALYSIS_SECTIONS", "build_config", "demo_command", "run_command", "synth_command"]

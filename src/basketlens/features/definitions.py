@@ -36,6 +36,42 @@ NON_FINITE_RULE = "0 if not finite (only with non-finite inputs)"
 #: Share column kinds: the lines column → the ``FeatureOptions`` field giving its top N.
 SHARE_KINDS: dict[str, str] = {"brand": "top_brands", "category": "top_categories"}
 
+
+@dataclass(frozen=True)
+class MixKind:
+    """A family of purchase-mix columns (computed in :mod:`basketlens.features.mix`): the
+    column pattern, its definition and its degenerate-case rule."""
+
+    pattern: str
+    definition: str
+    degenerate: str
+
+    def describe(self, **values: object) -> str:
+        """The definition of one column, ``{placeholders}`` filled, then the rule."""
+        return f"{self.definition.format(**values)}; {self.degenerate}"
+
+
+#: Purchase-mix columns beside the share columns (always computed; basket types when
+#: ``FeatureOptions.mix_factors`` > 0).
+MIX_KINDS: dict[str, MixKind] = {
+    "price_tier": MixKind(
+        "price_tier_share__<tier>",
+        "share of the customer's net sales on {tier}-priced items: items sorted by unit price "
+        "(net sales / quantity over lines with a positive quantity) within their category, "
+        "the category's net sales cut in thirds (low, mid, high) at each item's "
+        "cumulative-spend midpoint",
+        SHARE_RULE,
+    ),
+    "basket_type": MixKind(
+        "mix__<j>",
+        "share of the customer's spend on basket type {j}{about}: non-negative matrix "
+        "factorisation of the customer x item spend shares (the items with most net sales, "
+        "at most 2,000) into `mix_factors` types, numbered by total weight; each customer's "
+        "weights scaled to sum 1",
+        "0 when the customer has no positive spend on the factorised items",
+    ),
+}
+
 _US_PER_DAY = 86_400_000_000
 
 
@@ -190,6 +226,12 @@ FEATURES: dict[str, Feature] = _registry(
         None,
         lambda u: pl.col("distinct_items"),
     ),
+    Feature(
+        "avg_line_value",
+        "total_net_sales / number of the customer's lines (value of a typical order line)",
+        None,
+        lambda u: u.net_sales / pl.col("__lines").cast(pl.Float64),
+    ),
 )
 
 #: Core feature columns in output order (share columns follow).
@@ -207,7 +249,8 @@ def per_unit(lf: pl.LazyFrame, share_sums: Sequence[pl.Expr]) -> pl.LazyFrame:
         >>> per_unit(lines.lazy(), []).collect()  # doctest: +SKIP
     """
     day = pl.col("date").dt.date()
-    totals = lf.group_by("unit").agg(
+    # groups in order of appearance: every sum adds the same numbers in the same order
+    totals = lf.group_by("unit", maintain_order=True).agg(
         pl.col("unit_name").drop_nulls().first().alias("customer_name"),
         pl.col("quantity").sum().alias("total_quantity"),
         pl.col("net_sales").sum().alias("total_net_sales"),
@@ -216,6 +259,7 @@ def per_unit(lf: pl.LazyFrame, share_sums: Sequence[pl.Expr]) -> pl.LazyFrame:
         day.max().alias("__last_day"),
         day.n_unique().alias("__n_days"),
         pl.col("date").max().alias("__last"),
+        pl.len().alias("__lines"),
         *share_sums,
     )
     per_basket = (
@@ -324,4 +368,22 @@ def features_markdown() -> str:
         )
         for column, text in rows:
             lines.append(f"| `{column}` | {esc(text)} | {esc(SHARE_RULE)} |")
+    lines += [
+        "",
+        "## Purchase mix",
+        "",
+        "What a customer buys, from one per-customer aggregate — net sales by customer and "
+        "item — and a deterministic transform (`basketlens.features.mix`), so another engine "
+        "can compute the aggregate and reuse the transform. Price tiers are always computed; "
+        "basket types when `FeatureOptions.mix_factors` (config `[features]`) is above 0, "
+        "fewer when the ledger has fewer customers or items than that. A run's definitions "
+        "name each basket type's top items.",
+        "",
+        "| column | definition | degenerate case |",
+        "|---|---|---|",
+    ]
+    fill = {"tier": "<tier>", "j": "<j>", "about": ""}
+    for kind in MIX_KINDS.values():
+        text = kind.definition.format(**fill)
+        lines.append(f"| `{kind.pattern}` | {esc(text)} | {esc(kind.degenerate)} |")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from basketlens._params import Interval, Options, param
 
 @dataclass(frozen=True)
 class FeatureOptions(Options):
-    """The ``[features]`` section: share columns; ``as_of`` is for the library only."""
+    """The ``[features]`` section: share columns, basket types; ``as_of`` (library only)."""
 
     section = "features"
     panel = "Features"
@@ -25,5 +25,10 @@ class FeatureOptions(Options):
     )
     top_categories: int = param(
         5, Interval(int, 0), "Category share columns: the top N categories by net sales."
+    )
+    mix_factors: int = param(
+        8,
+        Interval(int, 0, 50),
+        "Basket types: components of the factorisation of customer x item spend shares (0: none).",
     )
     as_of: datetime | None = None  # reference date; default: the last date in the lines

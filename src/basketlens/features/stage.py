@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
@@ -32,7 +32,18 @@ from basketlens.features.definitions import (
     share_definition,
     slugify,
 )
+from basketlens.features.mix import (
+    MIX_PREFIX,
+    PRICE_TIERS,
+    TIER_PREFIX,
+    basket_types,
+    item_price_tiers,
+    tier_definitions,
+    tier_shares,
+    unit_item_spend,
+)
 from basketlens.features.options import FeatureOptions
+from basketlens.items import item_names
 from basketlens.schema import CLEAN_SCHEMA
 
 logger = logging.getLogger(__name__)
@@ -55,22 +66,33 @@ _NEEDED = (
 
 @dataclass(frozen=True)
 class CustomerFeatures:
-    """One row per unit: ``customer_id`` (str), ``customer_name`` (str), then Float64 features."""
+    """One row per unit: ``customer_id`` (str), ``customer_name`` (str), then Float64 features.
+
+    ``labels`` names what each share and mix column is about, in words for personas:
+    ``{"category_share__fromages": "Fromages", "mix__1": "Fromages & Charcuterie", ...}``.
+    """
 
     table: pl.DataFrame
     definitions: dict[str, str]  # feature -> one-line definition (docs, report)
     as_of: datetime
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def build_customer_features(
-    lines: pl.DataFrame | pl.LazyFrame, options: FeatureOptions | None = None
+    lines: pl.DataFrame | pl.LazyFrame,
+    options: FeatureOptions | None = None,
+    *,
+    items: pl.DataFrame | None = None,
 ) -> CustomerFeatures:
     """Aggregate cleaned lines into one row of features per unit.
 
     Args:
         lines: cleaned lines (``CLEAN_SCHEMA``; at least unit, unit_name, basket, date, item,
             quantity, net_sales, brand, category), eager or lazy.
-        options: share columns and ``as_of``; defaults to :class:`FeatureOptions()`.
+        options: share columns, basket types and ``as_of``; defaults to
+            :class:`FeatureOptions()`.
+        items: the item table (``ITEMS_SCHEMA``), for the item names that describe basket
+            types in a ledger without categories; ids are used without it.
 
     Returns:
         :class:`CustomerFeatures`, rows sorted by ``customer_id``.
@@ -132,21 +154,51 @@ def build_customer_features(
     aggregates = PerUnit(as_of=as_of, window_days=window_days)
     exprs = {name: feature.expr(aggregates) for name, feature in FEATURES.items()}
     exprs.update({name: aggregates.share(name) for name in share_defs})
+    tier_names = [f"{TIER_PREFIX}{t}" for t in PRICE_TIERS]
     query = per_unit(lf, share_sums).select(
         pl.col("unit").alias("customer_id"),
         pl.coalesce("customer_name", "unit").alias("customer_name"),
         *(_finite(expr).alias(name) for name, expr in exprs.items()),
     )
     try:
-        table = query.sort("customer_id").collect(engine="streaming")
+        table, item_tiers, categories = pl.collect_all(
+            [
+                query.sort("customer_id"),
+                item_price_tiers(lf),
+                lf.group_by("item").agg(pl.col("category").drop_nulls().min()),
+            ],
+            engine="in-memory",  # the streaming engine's parallel sums vary in the last bits
+        )
+        spend_table = unit_item_spend(lf.select("unit", "item", "net_sales"))
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
+    tiers = tier_shares(spend_table, item_tiers).rename({"unit": "customer_id"})
+    table = table.join(tiers, on="customer_id", how="left", maintain_order="left").with_columns(
+        _finite(pl.col(name)).alias(name) for name in tier_names
+    )
     definitions = {name: f"{f.description}; {NON_FINITE_RULE}" for name, f in FEATURES.items()}
     definitions.update(share_defs)
+    definitions.update(tier_definitions())
+    labels = _share_labels(share_defs, tops) | {
+        f"{TIER_PREFIX}{t}": f"{t}-priced items" for t in PRICE_TIERS
+    }
+    names = item_names(items) if items is not None else {}
+    mix = basket_types(
+        spend_table,
+        options.mix_factors,
+        item_groups=_item_groups(categories, names),
+        item_names=names,
+    )
+    if mix.definitions:
+        table = table.join(
+            mix.table.rename({"unit": "customer_id"}), on="customer_id", how="left"
+        ).with_columns(pl.col(f"^{MIX_PREFIX}.*$").fill_null(0.0))
+        definitions.update(mix.definitions)
+        labels.update(mix.labels)
     logger.info(
         "built %d features for %d customers (as_of %s)", table.width - 2, table.height, as_of
     )
-    return CustomerFeatures(table=table, definitions=definitions, as_of=as_of)
+    return CustomerFeatures(table=table, definitions=definitions, as_of=as_of, labels=labels)
 
 
 def _check_options(options: FeatureOptions) -> None:
@@ -235,3 +287,26 @@ def _finite(expr: pl.Expr) -> pl.Expr:
     """``expr`` as Float64 with null, NaN and ±inf replaced by 0."""
     value = expr.cast(pl.Float64)
     return pl.when(value.is_finite()).then(value).otherwise(0.0)
+
+
+def _share_labels(share_defs: dict[str, str], tops: list[pl.DataFrame]) -> dict[str, str]:
+    """Share column -> the brand or category it is about (``"other brands"`` for other)."""
+    labels: dict[str, str] = {}
+    for kind, top in zip(SHARE_KINDS, tops, strict=True):
+        names = top[kind].to_list()
+        for name, slug in zip(names, slugify(names), strict=True):
+            labels[f"{kind}_share__{slug}"] = name
+        if names:
+            labels[f"{kind}_share__other"] = (
+                "other brands" if kind == "brand" else "other categories"
+            )
+    return {k: v for k, v in labels.items() if k in share_defs}
+
+
+def _item_groups(categories: pl.DataFrame, names: dict[str, str]) -> dict[str, str]:
+    """Item -> the words a basket type groups it under: its category, else its name or id."""
+    return {
+        item: category if category is not None else names.get(item, item)
+        for item, category in categories.iter_rows()
+        if item is not None
+    }

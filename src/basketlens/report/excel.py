@@ -386,6 +386,9 @@ def write_workbook(bundle: Analysis, *, path: Path) -> Path:
         w.table("Segments", bundle.segments.select(seg_cols))
         keep = [c for c in bundle.customers.columns if c not in ("pca_1", "pca_2")]
         w.table("Customers", bundle.customers.select(keep))
+        cells = insights.rfm_table(bundle)
+        if cells is not None:
+            w.table("RFM cells", cells)
         if bundle.rules is not None:
             drop = {"antecedent", "consequent"}
             w.table(

@@ -252,6 +252,9 @@ def _quality(page: _Page, bundle: Analysis) -> None:
 
 
 def _segments(page: _Page, bundle: Analysis) -> None:
+    verdict = insights.verdict_sentence(bundle)
+    if verdict:
+        page.add("segments", f'<p class="verdict">{esc(verdict)}</p>')
     for i, (row, sentence) in enumerate(
         zip(
             bundle.segments.sort("segment").iter_rows(named=True),
@@ -273,8 +276,18 @@ def _segments(page: _Page, bundle: Analysis) -> None:
     page.add("segments", "<h3>Segment profiles (medians)</h3>")
     page.add("segments", table_html(bundle.segments.select(cols), table_id="t-segments"))
     page.add("segments", "<h3>Customers</h3>")
-    keep = ["customer_id", "customer_name", "segment", "segment_name", *bundle.features]
+    rfm = [c for c in ("rfm_cell", "rfm_r", "rfm_f", "rfm_m") if c in bundle.customers.columns]
+    keep = ["customer_id", "customer_name", "segment", "segment_name", *rfm, *bundle.features]
     page.add("segments", table_html(bundle.customers.select(keep), table_id="t-customers"))
+    cells = insights.rfm_table(bundle)
+    if cells is not None:
+        page.add(
+            "segments",
+            "<h3>RFM cells</h3><p>A second, familiar view: recency, frequency and monetary "
+            "quintiles (5 = best) and the usual named cells. It sits beside the segments "
+            "above, it does not replace them.</p>",
+        )
+        page.add("segments", table_html(cells, table_id="t-rfm"))
 
 
 def _products(page: _Page, bundle: Analysis) -> None:

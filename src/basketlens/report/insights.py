@@ -125,9 +125,7 @@ def key_numbers(bundle: Analysis) -> list[KeyNumber]:
         KeyNumber(
             "Segments",
             _count(bundle.segments.height),
-            f"silhouette {f.number(seg['silhouette'], 2)}"
-            if seg.get("silhouette") is not None
-            else "",
+            _segments_detail(seg),
             bundle.segments.height,
         )
     )
@@ -160,8 +158,56 @@ def subtitle(bundle: Analysis) -> str:
     return " · ".join(parts)
 
 
+def _segments_detail(seg: dict) -> str:
+    """ "clear structure, stability 0.97" / "no clear structure" / "silhouette 0.42"."""
+    number = formats.active().number
+    if seg.get("verdict") == "weak":
+        return "no clear structure"
+    if seg.get("verdict") == "clear" and seg.get("stability") is not None:
+        return f"clear structure, stability {number(seg['stability'], 2)}"
+    silhouette = seg.get("silhouette")
+    return f"silhouette {number(silhouette, 2)}" if silhouette is not None else ""
+
+
+def verdict_sentence(bundle: Analysis) -> str:
+    """How much to trust the segments, in plain words (empty for runs without a verdict).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> weak = {"segmentation": {"k": 3, "verdict": "weak", "silhouette": 0.12,
+        ...                          "stability": 0.61}}
+        >>> verdict_sentence(SimpleNamespace(info=weak))[:52]
+        'These customers show no clear segment structure: the'
+    """
+    seg = bundle.info.get("segmentation", {})
+    label, k = seg.get("verdict"), seg.get("k")
+    sil, stab = seg.get("silhouette"), seg.get("stability")
+    numbers = ", ".join(
+        text
+        for text in (
+            f"silhouette {formats.active().number(sil, 2)}" if sil is not None else "",
+            f"stability {formats.active().number(stab, 2)}" if stab is not None else "",
+        )
+        if text
+    )
+    why = f" ({numbers})" if numbers else ""
+    if label == "weak":
+        return (
+            f"These customers show no clear segment structure: the {k} segments below are the "
+            "best split of a continuous spread of customers, not distinct personas. They "
+            "overlap or change when the data is resampled" + why + "; use them as rough "
+            "groupings and check them against what you know."
+        )
+    if label == "clear":
+        how = seg.get("k_method")
+        chosen = f", k chosen by {how}" if how and how != "given" else ""
+        return f"The {k} segments are well separated and stable{why}{chosen}."
+    return ""
+
+
 def segment_sentences(bundle: Analysis) -> list[str]:
-    """One sentence per segment: size, net sales, what it stands out on, its best opportunity."""
+    """One sentence per segment: size, revenue, its description (else what it stands out on),
+    example customers, its best opportunity."""
     f = formats.active()
     zcols = [c for c in bundle.segments.columns if c.startswith("z__")]
     period = _period(bundle)
@@ -175,7 +221,11 @@ def segment_sentences(bundle: Analysis) -> list[str]:
             f"({_count(row['customers'])} customers), {share(row['revenue_share'])} of net "
             f"sales{money}."
         )
-        if zcols:
+        if row.get("description"):
+            text += " " + " ".join(row["description"].splitlines())
+            if row.get("examples"):
+                text += " For example: " + ", ".join(row["examples"]) + "."
+        elif zcols:
             col = max(zcols, key=lambda c: abs(row[c] or 0.0))
             z = row[col] or 0.0
             if abs(z) >= 0.5:
@@ -342,9 +392,29 @@ def _kept_share(bundle: Analysis) -> float:
     return acc["rows_out"][-1] / read if read else 1.0
 
 
+def rfm_table(bundle: Analysis) -> pl.DataFrame | None:
+    """The RFM cells recorded in the run (``run.json`` → ``segmentation.rfm``), best first, or
+    None for a run without them."""
+    cells = bundle.info.get("segmentation", {}).get("rfm")
+    if not cells:
+        return None
+    return pl.DataFrame(cells).rename(
+        {
+            "cell": "RFM cell",
+            "customers": "customers",
+            "customer_share": "share of customers",
+            "revenue_share": "share of revenue",
+            "median_recency_days": "median days since last order",
+            "median_orders": "median orders",
+            "median_net_sales": "median net sales",
+        },
+        strict=False,
+    )
+
+
 def summary_sentences(bundle: Analysis) -> list[str]:
     """All insights for the summary section, most important first."""
-    out = [quality_sentence(bundle)]
+    out = [quality_sentence(bundle), verdict_sentence(bundle)]
     out += segment_sentences(bundle)
     out += rule_sentences(bundle, top=2)
     return [s for s in out if s]

@@ -68,15 +68,16 @@ TABLES: dict[str, TableFile] = {
         _table(
             "customers",
             "customer",
-            "id, name, every feature, segment, persona name, PCA coordinates",
+            "id, name, every feature, segment, persona name, PCA coordinates, RFM scores "
+            "(`rfm_r`, `rfm_f`, `rfm_m`, 1–5) and RFM cell (`rfm_cell`: Champions, At risk, …)",
             ("customer_id", "customer_name", "segment", "segment_name"),
             always=True,
         ),
         _table(
             "segments",
             "segment",
-            "size, share of customers and revenue, mean / median / z-score of each feature, "
-            "persona",
+            "persona name, two-line description, 3 example customers, size, share of "
+            "customers and revenue, mean / median / z-score of each feature",
             (
                 "segment",
                 "segment_name",
@@ -90,14 +91,16 @@ TABLES: dict[str, TableFile] = {
         _table(
             "k_selection",
             "k tried",
-            "inertia, silhouette, which k was chosen and why, the elbow",
+            "inertia, silhouette, Calinski–Harabasz, Davies–Bouldin, gap, BIC, bootstrap "
+            "stability (those computed), which k was chosen and why, the elbow",
             ("k", "inertia", "silhouette", "chosen"),
             always=True,
         ),
         _table(
             "pca_loadings",
             "feature",
-            "contribution to the two principal components",
+            "contribution to the two principal components, weight in the segmentation, "
+            "transform applied",
             ("feature", "pc_1", "pc_2"),
             always=True,
         ),

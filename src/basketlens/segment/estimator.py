@@ -1,51 +1,15 @@
 """``CustomerSegmenter``: k-means segmentation of the customer feature table.
 
-Pipeline: select features → cap/log/scale (:mod:`.preprocess`) → choose ``k`` by silhouette,
-elbow reported (:mod:`.k_selection`) → KMeans → stable segment ids → PCA, profiles and persona
-names (:mod:`.profiles`).
+Pipeline: select features (names or ``*`` patterns) → cap, transform each feature as its
+distribution asks, scale (:mod:`.preprocess`) → fit every candidate ``k`` with feature weights
+learnt from the segments (:mod:`.clustering`) and choose ``k`` by ``k_method``
+(:mod:`.k_selection`, :mod:`.criteria`) → refit on everyone → bootstrap stability and the
+verdict (:mod:`.verdict`) → stable segment ids → PCA, profiles, persona names and descriptions
+(:mod:`.profiles`).
 
-Default features (measured, see ``DEFAULT_FEATURES``): the original analysis's four —
-``total_quantity``, ``total_net_sales``, ``net_sales_per_unit``, ``invoice_count`` — plus
-``recency_days`` and ``avg_basket_value``. Measurement: planted data with 4 personas
-(wholesale, occasional, premium, lapsed; features derived from lognormal order rate, basket
-size and unit price), 2,000 customers × 5 seeds, ``k`` chosen in 2..8, ``n_init=4``, default
-capping; adjusted Rand index against the planted groups (chosen k in brackets):
-
-====================================  =====================  =====================
-features                              log_transform=False    log_transform=True
-====================================  =====================  =====================
-the four                              0.66 (k=3)             0.71 (k=3)
-four + recency_days                   0.94 (k=4, once 5)     1.00 (k=4)
-four + avg_basket_value               0.68 (k=3)             0.71 (k=3)
-four + recency + avg_basket_value     0.97 (k=4)             1.00 (k=4)
-four + recency + tenure_days          0.31 (k=2)             1.00 (k=4)
-all 11 core features                  0.33 (k=2)             0.33 (k=2)
-====================================  =====================  =====================
-
-``recency_days`` is what separates lapsed from occasional customers (same volume, price and
-order count); ``avg_basket_value`` alone adds nothing to the four but, with recency, sharpens
-premium vs occasional and makes the silhouette pick the right k every time. Adding every
-feature dilutes the signal until the silhouette prefers k=2 (with k=4 forced, ARI is 0.99+).
-Caveat: the planted personas are our own generator (``tests/test_segment.py``), and the lapsed
-persona differs from the occasional one by construction only in recency.
-
-Cross-check on the demo ledger (``basketlens.synth``, 4 personas that differ in volume, price
-and mix, churn random within each; 1,200 customers × 3 seeds, ingest → clean → features):
-
-====================================  =====================  =====================
-features                              log_transform=False    log_transform=True
-====================================  =====================  =====================
-the four                              0.10 (k=2)             0.89 (k=4)
-four + recency_days                   0.11 (k=2)             0.62 (k=3)
-four + avg_basket_value               0.13 (k=2)             0.91 (k=4)
-four + recency + avg_basket_value     0.13 (k=2)             0.87 (k=4)
-all 11 core features                  0.17 (k=2)             0.33 (k=2)
-====================================  =====================  =====================
-
-So ``log_transform=True`` matters far more than the subset on skewed sales data (the pipeline
-config turns it on). ``avg_basket_value`` helps on both data sets; ``recency_days`` costs 0.02
-here (churners are scattered over the personas) but is the only default feature that can
-reveal a lapsed segment, so it stays.
+The default features and ``k_method`` were chosen on the generated family of ledgers with
+known personas (``benchmarks/bench_segmentation.py``; the table is in
+``docs/segmentation.md``).
 
 Example:
     >>> import numpy as np, polars as pl
@@ -58,20 +22,22 @@ Example:
     ... })
     >>> seg = CustomerSegmenter(features=["total_quantity", "total_net_sales"], k_max=4,
     ...                         cap_quantile=None).fit(table)
-    >>> seg.k_, seg.labels_[:3].tolist(), seg.labels_[-3:].tolist()
-    (2, [0, 0, 0], [1, 1, 1])
+    >>> seg.k_, seg.labels_[:3].tolist(), seg.labels_[-3:].tolist(), seg.verdict_
+    (2, [0, 0, 0], [1, 1, 1], 'clear')
 """
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from basketlens._params import keyword_init
 from basketlens.errors import (
@@ -81,52 +47,118 @@ from basketlens.errors import (
     ParameterError,
     SchemaError,
 )
+from basketlens.segment.clustering import Candidate, fit_candidate
+from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
     deterministic_sample,
-    fit_kmeans,
+    refit_in_space,
     select_k,
-    silhouettes,
     single_k_table,
 )
 from basketlens.segment.options import SegmentOptions
+from basketlens.segment.personas import describe_segments, persona_names
 from basketlens.segment.preprocess import FeaturePreprocessor
-from basketlens.segment.profiles import build_profiles, centroids, fit_pca, persona_names
+from basketlens.segment.profiles import build_profiles, centroids, example_customers, fit_pca
+from basketlens.segment.verdict import verdict
 
 logger = logging.getLogger(__name__)
 
-#: Features used when ``features=None`` (see the module docstring for the measurement).
+#: Features used when ``features=None``: how often, how much per order and per line, at what
+#: price, how recently and how much in all, then what (category, brand, price tier, basket
+#: type). Patterns match the share and mix columns present. Chosen on the generated family
+#: (``docs/segmentation.md``).
 DEFAULT_FEATURES: tuple[str, ...] = (
-    "total_quantity",
-    "total_net_sales",
+    "avg_monthly_orders",
+    "avg_basket_size",
+    "avg_line_value",
     "net_sales_per_unit",
-    "invoice_count",
     "recency_days",
-    "avg_basket_value",
+    "total_net_sales",
+    "category_share__*",
+    "brand_share__*",
+    "price_tier_share__*",
+    "mix__*",
 )
 
 ID_COLUMN = "customer_id"
+NAME_COLUMN = "customer_name"
 SALES_COLUMN = "total_net_sales"
 
 
-class CustomerSegmenter(ClusterMixin, BaseEstimator):
-    """Segment customers with k-means on capped, optionally logged, standardised features.
+def resolve_features(table: pl.DataFrame, features: Sequence[str] | None) -> list[str]:
+    """The numeric columns of ``table`` that ``features`` names, in order: exact names (each
+    must exist) and ``*``/``?`` patterns (matching columns in table order; a pattern may match
+    none). ``None`` resolves ``DEFAULT_FEATURES``, skipping names the table lacks.
 
-    Parameters:
-        features: feature columns to cluster on; None uses ``DEFAULT_FEATURES``.
-        k: number of segments; None chooses it in ``k_min..k_max`` by silhouette.
+    Example:
+        >>> t = pl.DataFrame({"customer_id": ["a"], "x": [1.0], "share__a": [0.5],
+        ...                   "share__b": [0.5]})
+        >>> resolve_features(t, ["share__*", "x"])
+        ['share__a', 'share__b', 'x']
+    """
+    if features is None:
+        wanted, defaults = list(DEFAULT_FEATURES), True
+    else:
+        wanted, defaults = [] if isinstance(features, str) else list(features), False
+        if isinstance(features, str) or not all(isinstance(f, str) for f in wanted):
+            raise ParameterError(
+                f"features must be a list of column names or None; got {features!r}"
+            )
+    if not wanted:
+        raise ParameterError("features must name at least one column; got []")
+    duplicated = sorted({f for f in wanted if wanted.count(f) > 1})
+    if duplicated:
+        raise ParameterError(f"features must not repeat a column; got {duplicated} twice")
+    available = [c for c, t in table.schema.items() if t.is_numeric()]
+    resolved: list[str] = []
+    unknown: list[str] = []
+    for name in wanted:
+        if any(ch in name for ch in "*?["):
+            resolved += [c for c in fnmatch.filter(available, name) if c not in resolved]
+        elif name in available:
+            if name not in resolved:
+                resolved.append(name)
+        elif not defaults:
+            unknown.append(name)
+    if unknown:
+        raise ParameterError(
+            f"features {unknown} are not numeric columns of the feature table; "
+            f"available: {', '.join(available) or '(none)'}"
+        )
+    if not resolved:
+        raise ParameterError(
+            f"features {wanted} match no numeric column of the feature table; "
+            f"available: {', '.join(available) or '(none)'}"
+        )
+    return resolved
+
+
+class CustomerSegmenter(ClusterMixin, BaseEstimator):
+    """Segment customers with k-means on capped, transformed, scaled and weighted features.
+
+    Parameters (declared by :class:`SegmentOptions`):
+        features: feature columns (or ``*`` patterns) to cluster on; None uses
+            ``DEFAULT_FEATURES``.
+        k: number of segments; None chooses it in ``k_min..k_max`` by ``k_method``.
         k_min, k_max: candidate range (``k_max`` is clipped to ``n_customers - 1``).
+        k_method: criterion choosing ``k`` (``basketlens.segment.criteria.K_METHODS``).
         cap_quantile: winsorise each feature at this upper quantile and ``1 - cap_quantile``;
             None disables capping.
-        log_transform: apply ``log1p`` to non-negative features after capping.
-        n_init, random_state: passed to k-means++ KMeans.
-        silhouette_sample: silhouette (and, for larger data, candidate fits) use a
-            deterministic sample of at most this many customers.
+        transform: "auto" (log where it makes a feature less skewed), "log" or "none".
+        weighting: learn feature weights from the segments (:mod:`.clustering`).
+        n_init, random_state: k-means++ restarts and seed.
+        sample_size: k selection and stability use a deterministic sample of at most this many
+            customers; the chosen ``k`` is refitted on everyone.
+        stability_resamples: bootstrap refits behind the stability.
         order_by: segment ids ``0..k-1`` by total net sales ("revenue") or customer count
             ("size"), descending.
 
     Fitted attributes: ``features_``, ``k_``, ``labels_``, ``assignments_``, ``segments_``,
-    ``k_selection_``, ``loadings_``, ``pca_explained_``, ``silhouette_``,
-    ``cluster_centers_`` (scaled units, in segment-id order), ``preprocessor_``.
+    ``k_selection_``, ``loadings_``, ``pca_explained_``, ``silhouette_``, ``null_silhouette_``
+    (the silhouette of ``k`` segments in customers without segments), ``stability_``,
+    ``verdict_`` ("clear" or "weak") and ``verdict_reason_``, ``feature_weights_``,
+    ``transforms_`` (per feature: transform and skewness), ``cluster_centers_`` (weighted
+    scaled units, in segment-id order), ``preprocessor_``; :meth:`summary` is the run record.
     """
 
     # the parameters are declared once, by SegmentOptions (defaults, constraints, help)
@@ -147,27 +179,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         return SegmentOptions(**self.get_params()).validate()
 
     def _resolve_features(self, table: pl.DataFrame) -> list[str]:
-        if self.features is None:
-            wanted = list(DEFAULT_FEATURES)
-        else:
-            wanted = [] if isinstance(self.features, str) else list(self.features)
-            if isinstance(self.features, str) or not all(isinstance(f, str) for f in wanted):
-                raise ParameterError(
-                    f"features must be a list of column names or None; got {self.features!r}"
-                )
-        if not wanted:
-            raise ParameterError("features must name at least one column; got []")
-        duplicated = sorted({f for f in wanted if wanted.count(f) > 1})
-        if duplicated:
-            raise ParameterError(f"features must not repeat a column; got {duplicated} twice")
-        available = [c for c, t in table.schema.items() if t.is_numeric()]
-        unknown = [f for f in wanted if f not in available]
-        if unknown:
-            raise ParameterError(
-                f"features {unknown} are not numeric columns of the feature table; "
-                f"available: {', '.join(available) or '(none)'}"
-            )
-        return wanted
+        return resolve_features(table, self.features)
 
     @staticmethod
     def _matrix(table: pl.DataFrame, features: Sequence[str], what: str) -> np.ndarray:
@@ -189,8 +201,14 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         return np.ascontiguousarray(X, dtype=np.float64)
 
     # ------------------------------------------------------------------ fit / predict
-    def fit(self, table: pl.DataFrame, y: object = None) -> CustomerSegmenter:
-        """Fit the segmentation on a customer feature table (one row per customer)."""
+    def fit(
+        self, table: pl.DataFrame, y: object = None, *, labels: Mapping[str, str] | None = None
+    ) -> CustomerSegmenter:
+        """Fit the segmentation on a customer feature table (one row per customer).
+
+        ``labels`` names what share and mix columns are about
+        (``CustomerFeatures.labels``), for the persona names and descriptions.
+        """
         start = time.perf_counter()
         self._check_params()
         if not isinstance(table, pl.DataFrame):
@@ -219,38 +237,56 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 "(the cleaning account shows the lines dropped)"
             )
 
-        prep = FeaturePreprocessor(cap_quantile=self.cap_quantile, log_transform=self.log_transform)
+        prep = FeaturePreprocessor(cap_quantile=self.cap_quantile, transform=self.transform)
         X = prep.fit_transform(X_raw)
-        model, k_table, sil = self._cluster(X)
-        k = int(model.n_clusters)
-        raw_labels = model.labels_
+        candidate, k_table, sil, stability, null_sil = self._cluster(X)
+        k = candidate.k
+        raw_labels = candidate.labels
         found = np.unique(raw_labels).size
         if found < k:
             raise InputError(
                 f"only {found} distinct customer profile(s) in features {features}; cannot form "
                 f"k={k} segments: lower k, or add features that tell customers apart"
             )
-        remap = self._stable_order(raw_labels, sales, model.cluster_centers_, k)
-        labels = remap[raw_labels].astype(np.int32)
+        centers = candidate.model.cluster_centers_
+        remap = self._stable_order(raw_labels, sales, centers, k)
+        seg_labels = remap[raw_labels].astype(np.int32)
 
-        z = centroids(X, labels, k)
-        names = persona_names(z, features)
-        scores, loadings, explained = fit_pca(X)
+        words = dict(labels or {})
+        z = centroids(X, seg_labels, k)
+        names = persona_names(z, features, words)
+        Xw = candidate.space(X)
+        scores, loadings, explained = fit_pca(Xw)
         name_arr = np.asarray(names, dtype=object)
+        judged = verdict(silhouette=sil, null_silhouette=null_sil, stability=stability)
 
         self.features_ = features
         self.preprocessor_ = prep
         self.k_ = k
-        self.labels_ = labels
+        self.labels_ = seg_labels
         self.silhouette_ = float(sil)
-        self.cluster_centers_ = model.cluster_centers_[np.argsort(remap)]
+        self.stability_ = float(stability)
+        self.null_silhouette_ = float(null_sil)
+        self.verdict_ = judged.label
+        self.verdict_reason_ = judged.reason
+        self.feature_weights_ = dict(zip(features, candidate.weights.tolist(), strict=True))
+        self.transforms_ = [
+            {"feature": f, **d} for f, d in zip(features, prep.describe(), strict=True)
+        ]
+        self.cluster_centers_ = centers[np.argsort(remap)]
         self.k_selection_ = k_table
-        self.segments_ = build_profiles(X_raw, X, labels, features, sales, names)
+        ids = table.get_column(ID_COLUMN).cast(pl.String)
+        shown = table.get_column(NAME_COLUMN) if NAME_COLUMN in table.columns else ids
+        examples = example_customers(Xw, seg_labels, k, shown.cast(pl.String).fill_null(ids))
+        descriptions = describe_segments(X_raw, z, seg_labels, features, words)
+        self.segments_ = build_profiles(
+            X_raw, X, seg_labels, features, sales, names, descriptions, examples
+        )
         self.assignments_ = pl.DataFrame(
             {
-                "customer_id": table.get_column(ID_COLUMN).cast(pl.String),
-                "segment": pl.Series(labels, dtype=pl.Int32),
-                "segment_name": pl.Series(name_arr[labels].tolist(), dtype=pl.String),
+                "customer_id": ids,
+                "segment": pl.Series(seg_labels, dtype=pl.Int32),
+                "segment_name": pl.Series(name_arr[seg_labels].tolist(), dtype=pl.String),
                 "pca_1": pl.Series(scores[:, 0], dtype=pl.Float64),
                 "pca_2": pl.Series(scores[:, 1], dtype=pl.Float64),
             }
@@ -260,54 +296,77 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
                 "feature": pl.Series(features, dtype=pl.String),
                 "pc_1": pl.Series(loadings[:, 0], dtype=pl.Float64),
                 "pc_2": pl.Series(loadings[:, 1], dtype=pl.Float64),
+                "weight": pl.Series(candidate.weights, dtype=pl.Float64),
+                "transform": pl.Series([t["transform"] for t in self.transforms_]),
             }
         )
         self.pca_explained_ = explained
-        self._model = model
+        self._candidate = candidate
         self._remap = remap
         logger.info(
-            "segmented %d customers into k=%d segments (silhouette %.3f) in %.1fs",
+            "segmented %d customers into k=%d segments (silhouette %.3f, stability %.3f, %s) "
+            "in %.1fs",
             n,
             k,
             sil,
+            stability,
+            judged.label,
             time.perf_counter() - start,
         )
         return self
 
-    def _cluster(self, X: np.ndarray) -> tuple[KMeans, pl.DataFrame, float]:
-        """Fit KMeans with the given ``k`` or the one chosen by silhouette.
-
-        Returns the model fitted on all rows, the ``k_selection_`` table and the silhouette.
-        """
+    def _cluster(self, X: np.ndarray) -> tuple[Candidate, pl.DataFrame, float, float, float]:
+        """Fit the given ``k`` or choose one; return the candidate fitted on all rows, the
+        ``k_selection_`` table, and the silhouette, stability and null silhouette of the
+        result."""
         n = X.shape[0]
-        sample = deterministic_sample(n, self.silhouette_sample, self.random_state)
-        rows = slice(None) if sample is None else sample
+        sample = deterministic_sample(n, self.sample_size, self.random_state)
+        rows = X if sample is None else X[sample]
+        fit_args = {"random_state": self.random_state, "weighting": self.weighting}
         if self.k is not None:
             k = int(self.k)
-            model = fit_kmeans(X, k, n_init=self.n_init, random_state=self.random_state)
-            sil = silhouettes(X[rows], [model.labels_[rows]])[0]
-            return model, single_k_table(k, float(model.inertia_), sil), sil
+            cand = fit_candidate(X, k, n_init=self.n_init, **fit_args)
+            labels = cand.labels if sample is None else cand.labels[sample]
+            space = cand.space(rows)
+            sil = silhouettes(space, [labels])[0]
+            refit = refit_in_space(self.n_init, self.random_state)
+            stability = bootstrap_stability(
+                space, k, refit, resamples=self.stability_resamples, seed=self.random_state
+            )
+            null_sil = null_silhouette(space, k, refit, seed=self.random_state)
+            distinct = np.unique(labels).size > 1
+            scores = {
+                "silhouette": sil,
+                "calinski_harabasz": float(calinski_harabasz_score(space, labels))
+                if distinct
+                else float("nan"),
+                "davies_bouldin": float(davies_bouldin_score(space, labels))
+                if distinct
+                else float("nan"),
+                "stability": stability,
+                "null_silhouette": null_sil,
+            }
+            return cand, single_k_table(k, cand.inertia, scores), sil, stability, null_sil
         k_max = min(self.k_max, n - 1)
         if k_max < self.k_max:
             logger.info("k_max clipped from %d to %d (n_customers=%d)", self.k_max, k_max, n)
         selection = select_k(
             X,
             ks=list(range(self.k_min, k_max + 1)),
+            method=self.k_method,
             n_init=self.n_init,
             random_state=self.random_state,
-            sample_size=self.silhouette_sample,
+            sample_size=self.sample_size,
+            weighting=self.weighting,
+            resamples=self.stability_resamples,
         )
-        model, sil = selection.model, selection.silhouette
-        if selection.sampled:  # refit once on everyone, starting from the sample's centroids
-            model = fit_kmeans(
-                X,
-                selection.k,
-                n_init=1,
-                random_state=self.random_state,
-                init=model.cluster_centers_,
+        cand = selection.candidate
+        sil = selection.silhouette
+        if selection.sampled:  # refit once on everyone, from the sample's weights and centroids
+            cand = fit_candidate(
+                X, selection.k, n_init=1, init=cand, random_state=self.random_state, weighting=False
             )
-            sil = silhouettes(X[rows], [model.labels_[rows]])[0]
-        return model, selection.table, sil
+        return cand, selection.table, sil, selection.stability, selection.null_silhouette
 
     def _stable_order(
         self, raw_labels: np.ndarray, sales: np.ndarray, centers: np.ndarray, k: int
@@ -328,7 +387,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         return remap
 
     def predict(self, table: pl.DataFrame) -> np.ndarray:
-        """Segment ids (int32) of the customers in ``table`` using the fitted caps and centroids.
+        """Segment ids (int32) of the customers in ``table`` using the fitted caps, transforms,
+        weights and centroids.
 
         Example:
             >>> CustomerSegmenter().predict(pl.DataFrame())  # doctest: +ELLIPSIS
@@ -344,8 +404,46 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         if X_raw.shape[0] == 0:
             return np.empty(0, dtype=np.int32)
         X = self.preprocessor_.transform(X_raw)
-        model: KMeans = self._model
-        return self._remap[model.predict(X)].astype(np.int32)
+        return self._remap[self._candidate.predict(X)].astype(np.int32)
+
+    def summary(self) -> dict[str, Any]:
+        """The run record of the segmentation (``run.json`` → ``segmentation``).
+
+        Example:
+            >>> CustomerSegmenter().summary()  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            basketlens.errors.NotFittedError: This CustomerSegmenter is not fitted yet; ...
+        """
+        if not hasattr(self, "labels_"):
+            raise NotFittedError(
+                "This CustomerSegmenter is not fitted yet; call fit(table) before summary."
+            )
+        return {
+            "k": self.k_,
+            "k_method": "given" if self.k is not None else self.k_method,
+            "silhouette": _json_float(self.silhouette_),
+            "null_silhouette": _json_float(self.null_silhouette_),
+            "stability": _json_float(self.stability_),
+            "verdict": self.verdict_,
+            "verdict_reason": self.verdict_reason_,
+            "features": list(self.features_),
+            "feature_weights": {f: round(w, 4) for f, w in self.feature_weights_.items()},
+            "transforms": self.transforms_,
+            "pca_explained": list(self.pca_explained_),
+            "k_selection": [
+                {key: _json_value(v) for key, v in row.items()}
+                for row in self.k_selection_.to_dicts()
+            ],
+        }
+
+
+def _json_float(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _json_value(value: Any) -> Any:
+    return _json_float(value) if isinstance(value, float) else value
 
 
 def _customers(n: int) -> str:

@@ -1,57 +1,78 @@
-"""Choosing the number of segments: silhouette (the decision) and elbow (reported beside it).
+"""Choosing the number of segments: fit every candidate ``k``, score it, pick by ``k_method``.
 
-For each candidate ``k`` a k-means++ KMeans is fitted and scored:
+For each candidate ``k`` a :class:`~basketlens.segment.clustering.Candidate` is fitted on the
+same rows — every customer, or a deterministic sample of at most ``sample_size`` of them (the
+caller then refits the chosen ``k`` once on everyone from the sample's centroids). The
+candidates are scored by the criteria of :mod:`.criteria`: the cheap internal indices
+(silhouette, Calinski–Harabasz, Davies–Bouldin) always, the gap statistic, the mixture BIC
+and the resampling stability when they decide. The stability of the chosen ``k`` (mean ARI
+between refits on ``resamples`` bootstrap resamples) and its null silhouette (the silhouette
+of ``k`` segments on reference data without segments, :func:`.criteria.null_silhouette`)
+are always measured. Resampled and
+reference fits keep the candidate's feature weights and use ``min(n_init, 2)`` restarts. With
+``k_method="stability"`` the stability is measured from the largest ``k`` down and stops at the
+first stable one (the smaller ones cannot change the choice; the table shows them blank).
 
-* **silhouette** — mean silhouette coefficient on a deterministic sample of at most
-  ``silhouette_sample`` customers (the same sample for every ``k``). The pairwise distances of
-  the sample are computed once, chunked, and shared by all candidates (a matrix product with
-  the one-hot labels): scoring nine candidates on 10,000 customers takes ~2 s, against ~2 s
-  *per candidate* for ``sklearn.metrics.silhouette_score``.
-* **inertia** — within-cluster sum of squared distances of *all* customers to the candidate's
-  centroids.
-* **elbow** — the knee of the inertia curve: the candidate farthest below the chord joining the
-  first and last points (Kneedle with min-max normalised axes); none with fewer than 3
-  candidates or a straight curve.
-
-The chosen ``k`` has the highest silhouette (ties → smaller ``k``). When there are more
-customers than ``silhouette_sample``, candidates are fitted on the sample and the caller refits
-the chosen ``k`` once on everyone, starting from the sample's centroids (one Lloyd run).
+Every row of the ``k_selection`` table carries the scores computed, whether it was chosen and
+why, and whether it is the elbow of the inertia curve (reported, never decisive).
 
 Example:
-    >>> import numpy as np
-    >>> elbow_index([2, 3, 4, 5, 6], [100.0, 40.0, 12.0, 10.0, 9.0])
-    2
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
-    >>> sel = select_k(X, ks=[2, 3, 4], n_init=3, random_state=0, sample_size=1000)
-    >>> sel.k
-    2
+    >>> sel = select_k(X, ks=[2, 3, 4], method="silhouette", n_init=3, random_state=0,
+    ...                sample_size=1000, weighting=False, resamples=4)
+    >>> sel.k, round(sel.stability, 2)
+    (2, 1.0)
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.spatial.distance import cdist
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from basketlens.schema import K_SELECTION_SCHEMA
+from basketlens.segment.clustering import Candidate, fit_candidates, fit_kmeans
+from basketlens.segment.criteria import (
+    K_METHODS,
+    SEGMENT_STABLE,
+    SEPARATION_SHARE,
+    STABLE,
+    Gap,
+    Refit,
+    bic_scores,
+    bootstrap_refits,
+    bootstrap_stability,
+    calinski_harabasz_scores,
+    davies_bouldin_scores,
+    elbow_index,
+    gap_choice,
+    gap_statistic,
+    mean_pairwise_ari,
+    null_silhouette,
+    segment_jaccards,
+    silhouette_scores,
+    stability_choice,
+    stable_separation_choice,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Entries of the distance matrix computed at a time (8M float64 = 64 MB).
-_CHUNK_ENTRIES = 8_000_000
+#: Criteria computed whatever the method (cheap, and shown in the report).
+ALWAYS_SCORED = ("silhouette", "calinski_harabasz", "davies_bouldin")
 
-#: Below this many rows KMeans runs single-threaded: OpenMP start-up and, on a busy machine,
-#: oversubscription cost far more than the parallel gain (measured 10x slower at 600 rows).
-_SINGLE_THREAD_ROWS = 20_000
+#: Every criterion and the null silhouette (the benchmark scores them all on the same
+#: candidates).
+ALL_SCORED = (*K_METHODS, "null_silhouette")
+
+#: Reference data sets of the gap statistic.
+GAP_REFERENCES = 10
+
+#: Restarts of the resampled and reference fits.
+REFIT_INIT = 2
 
 
 def deterministic_sample(n: int, size: int, random_state: int) -> np.ndarray | None:
@@ -69,178 +90,294 @@ def deterministic_sample(n: int, size: int, random_state: int) -> np.ndarray | N
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def fit_kmeans(
-    X: np.ndarray, k: int, *, n_init: int, random_state: int, init: np.ndarray | None = None
-) -> KMeans:
-    """Fit k-means++ KMeans (or one run from ``init`` centroids); warnings are logged."""
-    if init is None:
-        model = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
-    else:
-        model = KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state)
-    threads = 1 if X.shape[0] < _SINGLE_THREAD_ROWS else None
-    with (
-        threadpool_limits(limits=threads, user_api="openmp"),
-        warnings.catch_warnings(record=True) as caught,
-    ):
-        warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X)
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            logger.info("KMeans k=%d: %s", k, w.message)
-        else:  # pragma: no cover - re-emit anything unexpected unchanged
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return model
+def refit_in_space(n_init: int, random_state: int) -> Refit:
+    """The resampled / reference fit: plain k-means in an already weighted space."""
+
+    def refit(rows: np.ndarray, k: int, b: int) -> Candidate:
+        model = fit_kmeans(
+            rows, k, n_init=min(n_init, REFIT_INIT), random_state=random_state + 7919 * (b + 1)
+        )
+        return Candidate(k, model, np.ones(rows.shape[1]), model.labels_, float(model.inertia_))
+
+    return refit
 
 
-def silhouettes(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[float]:
-    """Mean silhouette coefficient (Euclidean) of each labeling of the same rows of ``X``.
-
-    Matches ``sklearn.metrics.silhouette_score``: a point alone in its cluster scores 0; a
-    labeling with fewer than 2 clusters, or as many clusters as points, gives NaN.
-
-    Example:
-        >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
-        >>> round(silhouettes(X, [np.array([0, 0, 1, 1])])[0], 4)  # (9.5/10.5 + 8.5/9.5) / 2
-        0.8997
-    """
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    codes: list[np.ndarray] = []
-    offsets: list[int] = []
-    total = 0
-    for labels in labelings:
-        _, inv = np.unique(labels, return_inverse=True)
-        codes.append(inv)
-        offsets.append(total)
-        total += int(inv.max()) + 1 if n else 0
-    onehot = np.zeros((n, total))
-    for inv, off in zip(codes, offsets, strict=True):
-        onehot[np.arange(n), off + inv] = 1.0
-    sums = np.empty((n, total))
-    step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    buffer = np.empty((min(step, n), n))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        d = buffer[: stop - start]
-        cdist(X[start:stop], X, "euclidean", out=d)  # exact, one pass, no temporaries
-        sums[start:stop] = d @ onehot
-    out: list[float] = []
-    for inv, off in zip(codes, offsets, strict=True):
-        k = int(inv.max()) + 1 if n else 0
-        if k < 2 or k >= n:
-            out.append(float("nan"))
-            continue
-        counts = np.bincount(inv, minlength=k).astype(np.float64)
-        block = sums[:, off : off + k]
-        own = block[np.arange(n), inv]
-        own_size = counts[inv]
-        a = np.divide(own, own_size - 1, out=np.zeros(n), where=own_size > 1)
-        mean_other = block / counts
-        mean_other[np.arange(n), inv] = np.inf
-        b = mean_other.min(axis=1)
-        denom = np.maximum(a, b)
-        s = np.divide(b - a, denom, out=np.zeros(n), where=denom > 0)
-        s[own_size <= 1] = 0.0
-        out.append(float(s.mean()))
-    return out
-
-
-def elbow_index(ks: Sequence[int], inertias: Sequence[float]) -> int | None:
-    """Position of the elbow of a decreasing inertia curve, or None if there is none."""
-    if len(ks) < 3:
-        return None
-    x = np.asarray(ks, dtype=np.float64)
-    y = np.asarray(inertias, dtype=np.float64)
-    if not np.all(np.isfinite(y)) or np.ptp(y) <= 0:
-        return None
-    x = (x - x[0]) / (x[-1] - x[0])
-    y = (y - y.min()) / np.ptp(y)
-    chord = y[0] + (y[-1] - y[0]) * x
-    below = chord - y
-    best = int(np.argmax(below))
-    return best if below[best] > 1e-9 else None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KSelection:
-    """Result of :func:`select_k`: the table, the chosen ``k`` and its fitted model."""
+    """Result of :func:`select_k`: the table, the chosen ``k``, its candidate and scores."""
 
     table: pl.DataFrame  # K_SELECTION_SCHEMA
     k: int
-    model: KMeans  # fitted on the sample when one was used
+    candidate: Candidate  # fitted on the sample when one was used
     sampled: bool
-    silhouette: float  # of the chosen model
+    silhouette: float  # of the chosen candidate
+    stability: float  # of the chosen candidate
+    null_silhouette: float  # of the chosen k on reference data without segments
+    no_structure: bool  # the gap statistic prefers k = 1 (only with method="gap")
+    scores: dict[str, list[float]]  # criterion -> score per k (NaN when not computed)
+    candidates: list[Candidate]  # one per k, fitted on the same rows
 
 
 def select_k(
     X: np.ndarray,
     *,
     ks: Sequence[int],
+    method: str,
     n_init: int,
     random_state: int,
     sample_size: int,
+    weighting: bool,
+    resamples: int,
+    score: Sequence[str] = ALWAYS_SCORED,
 ) -> KSelection:
-    """Fit every candidate ``k`` on ``X`` (scaled features) and choose by silhouette."""
+    """Fit every candidate ``k`` on ``X`` (scaled features) and choose one by ``method``.
+
+    ``score`` names further criteria to compute for every candidate (the benchmark asks for
+    all).
+    """
     n = X.shape[0]
     idx = deterministic_sample(n, sample_size, random_state)
-    X_fit = X if idx is None else X[idx]
-    models = [fit_kmeans(X_fit, k, n_init=n_init, random_state=random_state) for k in ks]
-    if idx is None:
-        inertias = [float(m.inertia_) for m in models]
-    else:
-        inertias = [float(-m.score(X)) for m in models]
-    labelings = [m.labels_ for m in models]
-    sils = silhouettes(X_fit, labelings)
-    for j, (k, labels) in enumerate(zip(ks, labelings, strict=True)):
-        if np.unique(labels).size < k:  # degenerate: fewer distinct points than k
-            sils[j] = float("nan")
-    sil_arr = np.asarray(sils)
+    rows = X if idx is None else X[idx]
+    ks = list(ks)
+    candidates = fit_candidates(
+        rows, ks, n_init=n_init, random_state=random_state, weighting=weighting
+    )
+    wanted = {*ALWAYS_SCORED, *score, method}
+    scores = _scores(rows, candidates, wanted, n_init, random_state, resamples, score)
+    nan = [float("nan")] * len(ks)
+    inertias = [float(c.inertia) for c in candidates]
+    if idx is not None:  # inertia of everyone, from the sample's centroids
+        inertias = [float(-c.model.score(c.space(X))) for c in candidates]
     elbow = elbow_index(ks, inertias)
+
+    best, reason, no_structure = choose_k(ks, method, scores)
+    stability = scores["stability"][best]
+    if np.isnan(stability):
+        refit = refit_in_space(n_init, random_state)
+        stability = bootstrap_stability(
+            candidates[best].space(rows), ks[best], refit, resamples=resamples, seed=random_state
+        )
+        scores["stability"] = [stability if j == best else v for j, v in enumerate(nan)]
+    null_sil = scores["null_silhouette"][best]
+    if np.isnan(null_sil):
+        null_sil = null_silhouette(
+            candidates[best].space(rows),
+            ks[best],
+            refit_in_space(n_init, random_state),
+            seed=random_state,
+        )
+        scores["null_silhouette"] = [null_sil if j == best else v for j, v in enumerate(nan)]
     where = "" if idx is None else f" on a sample of {len(idx):,} customers"
     elbow_text = f"elbow at k={ks[elbow]}" if elbow is not None else "no clear elbow"
-    if np.all(np.isnan(sil_arr)):
-        best = elbow if elbow is not None else 0
-        reason = f"silhouette undefined for every k; {elbow_text}"
-    else:
-        best = int(np.nanargmax(sil_arr))
-        reason = f"highest silhouette {sil_arr[best]:.2f}{where}; {elbow_text}"
     reasons = []
     for j in range(len(ks)):
         if j == best:
-            reasons.append(reason)
-        elif np.isnan(sil_arr[j]):
-            reasons.append("silhouette undefined (fewer distinct clusters than k)")
+            reasons.append(f"{reason}{where}; {elbow_text}")
         else:
-            text = f"silhouette {sil_arr[j]:.2f} < {sil_arr[best]:.2f}"
-            reasons.append(f"elbow of the inertia curve; {text}" if j == elbow else text)
+            reasons.append(_why_not(j, best, method, scores, elbow))
     table = pl.DataFrame(
         {
-            "k": list(ks),
+            "k": ks,
             "inertia": inertias,
-            "silhouette": sils,
+            **{name: scores.get(name, nan) for name in _SCORE_COLUMNS},
             "chosen": [j == best for j in range(len(ks))],
             "is_elbow": [j == elbow for j in range(len(ks))],
             "reason": reasons,
         },
         schema=K_SELECTION_SCHEMA,
+        strict=False,
     )
-    logger.info("k selection: k=%d (%s)", ks[best], reason)
+    logger.info("k selection: k=%d (%s)", ks[best], reasons[best])
     return KSelection(
         table=table,
         k=int(ks[best]),
-        model=models[best],
+        candidate=candidates[best],
         sampled=idx is not None,
-        silhouette=float(sils[best]),
+        silhouette=float(scores["silhouette"][best]),
+        stability=float(stability),
+        null_silhouette=float(null_sil),
+        no_structure=no_structure,
+        scores=scores,
+        candidates=candidates,
     )
 
 
-def single_k_table(k: int, inertia: float, silhouette: float) -> pl.DataFrame:
+_SCORE_COLUMNS = (
+    "silhouette",
+    "null_silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "gap",
+    "gap_se",
+    "bic",
+    "stability",
+    "segment_stability",
+)
+
+
+def _scores(
+    rows: np.ndarray,
+    candidates: Sequence[Candidate],
+    wanted: set[str],
+    n_init: int,
+    random_state: int,
+    resamples: int,
+    score_all: Sequence[str] = (),
+) -> dict[str, list[float]]:
+    nan = [float("nan")] * len(candidates)
+    scores: dict[str, list[float]] = {name: list(nan) for name in _SCORE_COLUMNS}
+    refit = refit_in_space(n_init, random_state)
+    if "silhouette" in wanted:
+        scores["silhouette"] = silhouette_scores(rows, candidates)
+    if "calinski_harabasz" in wanted:
+        scores["calinski_harabasz"] = calinski_harabasz_scores(rows, candidates)
+    if "davies_bouldin" in wanted:
+        scores["davies_bouldin"] = davies_bouldin_scores(rows, candidates)
+    if "gap" in wanted:
+        gap = gap_statistic(rows, candidates, refit, references=GAP_REFERENCES, seed=random_state)
+        scores["gap"], scores["gap_se"] = gap.gap, gap.se
+        scores["_gap_1"] = [gap.gap_1, gap.se_1]
+    if "bic" in wanted:
+        scores["bic"] = bic_scores(rows, [c.k for c in candidates], seed=random_state)
+    if "stable_separation" in wanted:
+        wanted = wanted | {"stability"}
+        score_all = (*score_all, "stability")  # every k's stability decides
+    if "stability" in wanted:
+        every = "stability" in score_all
+        for j in reversed(range(len(candidates))):  # from the largest k down
+            c = candidates[j]
+            if np.unique(c.labels).size < c.k:
+                continue  # fewer distinct customers than k: not a candidate at all
+            refits = bootstrap_refits(
+                c.space(rows), c.k, refit, resamples=resamples, seed=random_state
+            )
+            scores["stability"][j] = mean_pairwise_ari(refits)
+            scores["segment_stability"][j] = float(segment_jaccards(c.labels, refits).min())
+            if scores["stability"][j] >= STABLE and not every:
+                break  # the largest stable k is found: smaller ones cannot change the choice
+    if "null_silhouette" in wanted:
+        scores["null_silhouette"] = [
+            null_silhouette(c.space(rows), c.k, refit, seed=random_state) for c in candidates
+        ]
+    elif "stable_separation" in wanted:  # the stable candidates need theirs
+        for j, c in enumerate(candidates):
+            if scores["segment_stability"][j] >= SEGMENT_STABLE:
+                scores["null_silhouette"][j] = null_silhouette(
+                    c.space(rows), c.k, refit, seed=random_state
+                )
+    return scores
+
+
+def choose_k(
+    ks: Sequence[int], method: str, scores: dict[str, list[float]]
+) -> tuple[int, str, bool]:
+    """(index of the chosen candidate, reason, whether the gap statistic prefers k = 1) by
+    ``method`` from the ``scores`` of :func:`select_k` (``KSelection.scores``)."""
+    spec = K_METHODS[method]
+    if method == "stable_separation":
+        best = stable_separation_choice(
+            scores["segment_stability"], scores["silhouette"], scores["null_silhouette"]
+        )
+        stab, sil, null = (
+            scores[c][best] for c in ("segment_stability", "silhouette", "null_silhouette")
+        )
+        if stab >= SEGMENT_STABLE:
+            return (
+                best,
+                f"largest k whose every segment is stable (weakest {stab:.2f} >= "
+                f"{SEGMENT_STABLE}) and separated beyond chance ({sil:.2f} vs {null:.2f} "
+                f"without segments) at least {SEPARATION_SHARE:.0%} as well as the best such k",
+                False,
+            )
+        return (
+            best,
+            f"no k has every segment stable: the most stable weakest segment ({stab:.2f})",
+            False,
+        )
+    if method == "stability":
+        best = stability_choice(scores["stability"])
+        value = scores["stability"][best]
+        if value >= STABLE:
+            return best, f"largest k with stability >= {STABLE} ({value:.2f})", False
+        return best, f"most stable k ({value:.2f}); no k reaches {STABLE}", False
+    if method == "gap":
+        gap_1, se_1 = scores["_gap_1"]
+        best, one = gap_choice(ks, _gap_of(scores, gap_1, se_1))
+        g = scores["gap"][best]
+        reason = f"gap statistic rule: gap(k)={g:.3f} >= gap(k+1) - s(k+1)"
+        if one:
+            reason += "; k=1 would pass the rule too (no clear segment structure)"
+        return best, reason, one
+    values = np.asarray(scores[spec.column], dtype=np.float64)
+    if np.all(np.isnan(values)):
+        return 0, f"{spec.column} undefined for every k (fewer distinct customers than k)", False
+    signed = values if spec.better == "higher" else -values
+    best = int(np.nanargmax(signed))  # first maximum: ties go to the smaller k
+    word = "highest" if spec.better == "higher" else "lowest"
+    return best, f"{word} {_label(method)} {values[best]:.{_digits(method)}f}", False
+
+
+def _gap_of(scores: dict[str, list[float]], gap_1: float, se_1: float) -> Gap:
+    return Gap(scores["gap"], scores["gap_se"], gap_1, se_1)
+
+
+def _label(method: str) -> str:
+    return {
+        "silhouette": "silhouette",
+        "calinski_harabasz": "Calinski-Harabasz",
+        "davies_bouldin": "Davies-Bouldin",
+        "bic": "BIC",
+        "stability": "stability",
+    }.get(method, method)
+
+
+def _digits(method: str) -> int:
+    return {"calinski_harabasz": 1, "bic": 1}.get(method, 2 if method == "silhouette" else 3)
+
+
+def _why_not(
+    j: int, best: int, method: str, scores: dict[str, list[float]], elbow: int | None
+) -> str:
+    prefix = "elbow of the inertia curve; " if j == elbow else ""
+    if method == "gap":
+        return prefix + f"gap {scores['gap'][j]:.3f}; not the first k the gap rule accepts"
+    if method == "stable_separation":
+        stab, sil, null = (
+            scores[c][j] for c in ("segment_stability", "silhouette", "null_silhouette")
+        )
+        if np.isnan(stab) or stab < SEGMENT_STABLE:
+            return prefix + f"weakest segment's stability {stab:.2f} < {SEGMENT_STABLE}"
+        if j < best:
+            return prefix + f"stable and separated ({sil:.2f} vs {null:.2f}); a larger k is too"
+        return prefix + (
+            f"stable, but separated beyond chance ({sil:.2f} vs {null:.2f}) less than "
+            f"{SEPARATION_SHARE:.0%} as well as the best stable k"
+        )
+    if method == "stability":
+        value = scores["stability"][j]
+        if j > best:
+            return prefix + f"stability {value:.2f} < {STABLE}"
+        if np.isnan(value):
+            return prefix + "stability not measured: a larger k is stable"
+        return prefix + f"stability {value:.2f}; a larger k is stable"
+    column = K_METHODS[method].column
+    value, chosen = scores[column][j], scores[column][best]
+    if np.isnan(value):
+        return prefix + f"{_label(method)} undefined (fewer distinct customers than k)"
+    d = _digits(method)
+    sign = "<" if K_METHODS[method].better == "higher" else ">"
+    if value == chosen:
+        sign = "="
+    return prefix + f"{_label(method)} {value:.{d}f} {sign} {chosen:.{d}f}"
+
+
+def single_k_table(k: int, inertia: float, scores: dict[str, float]) -> pl.DataFrame:
     """The ``k_selection_`` table when ``k`` was given by the user."""
     return pl.DataFrame(
         {
             "k": [k],
             "inertia": [inertia],
-            "silhouette": [silhouette],
+            **{name: [scores.get(name, float("nan"))] for name in _SCORE_COLUMNS},
             "chosen": [True],
             "is_elbow": [False],
             "reason": [f"k={k} given"],

@@ -15,10 +15,27 @@ from dataclasses import dataclass
 from basketlens._params import Boolean, Interval, OneOf, Options, TextList, param
 from basketlens.errors import ParameterError
 
+#: The k-selection criteria (``basketlens.segment.criteria.K_METHODS``, same order).
+K_METHOD_NAMES: tuple[str, ...] = (
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "gap",
+    "bic",
+    "stability",
+    "stable_separation",
+)
+
+#: The default criterion, chosen on the generated family (docs/segmentation.md).
+DEFAULT_K_METHOD = "stable_separation"
+
+#: Feature transforms (``basketlens.segment.preprocess``).
+TRANSFORMS: tuple[str, ...] = ("auto", "log", "none")
+
 
 @dataclass(frozen=True)
 class SegmentOptions(Options):
-    """The ``[segment]`` section: features, k, preprocessing and k-means settings."""
+    """The ``[segment]`` section: features, k and how it is chosen, preprocessing, k-means."""
 
     section = "segment"
     panel = "Segmentation"
@@ -26,22 +43,31 @@ class SegmentOptions(Options):
     features: Sequence[str] | None = param(
         None,
         TextList(allow_none=True),
-        "Feature columns to cluster on, comma-separated, e.g. "
-        "total_quantity,total_net_sales,invoice_count.",
+        "Feature columns to cluster on, comma-separated; * matches any text, e.g. "
+        "avg_monthly_orders,total_net_sales,category_share__*.",
         cli="--features",
         split=",",
-        default_text="the default feature set",
+        default_text="the default feature set (volume and purchase mix)",
     )
     k: int | None = param(
         None,
         Interval(int, 2, allow_none=True),
         "Number of segments.",
         cli="--k",
-        default_text="chosen automatically in k_min..k_max",
+        default_text="chosen by k_method in k_min..k_max",
     )
     k_min: int = param(2, Interval(int, 2), "Smallest k tried.", cli="--k-min")
     k_max: int = param(
         10, Interval(int, 2), "Largest k tried (clipped to customers - 1).", cli="--k-max"
+    )
+    k_method: str = param(
+        DEFAULT_K_METHOD,
+        OneOf(K_METHOD_NAMES),
+        "How k is chosen: stable_separation (the largest k that is stable and separated "
+        "beyond chance), stability (bootstrap refits), gap (gap statistic), bic (Gaussian "
+        "mixture), silhouette, calinski_harabasz or davies_bouldin; see "
+        "docs/segmentation.md.",
+        cli="--k-method",
     )
     cap_quantile: float | None = param(
         0.99,
@@ -49,16 +75,32 @@ class SegmentOptions(Options):
         "Cap each feature at this quantile and 1 minus it (none: no capping).",
         cli="--cap-quantile",
     )
-    log_transform: bool = param(
+    transform: str = param(
+        "auto",
+        OneOf(TRANSFORMS),
+        "Transform of each feature before scaling: auto (log where it makes the feature "
+        "less skewed), log (every non-negative feature) or none.",
+        cli="--transform",
+    )
+    weighting: bool = param(
         True,
         Boolean(),
-        "log1p the features before scaling.",
-        cli="--log-transform/--no-log-transform",
+        "Weight each feature by how well it separates the segments (features that do not "
+        "tell segments apart fade out).",
+        cli="--weighting/--no-weighting",
     )
-    n_init: int = param(10, Interval(int, 1), "k-means++ restarts per k.")
+    n_init: int = param(4, Interval(int, 1), "k-means++ restarts per k.")
     random_state: int = param(0, Interval(int, 0), "Seed of k-means and of sampling.")
-    silhouette_sample: int = param(
-        10_000, Interval(int, 100), "Silhouettes use a sample of at most this many customers."
+    sample_size: int = param(
+        3_000,
+        Interval(int, 100),
+        "k selection and stability use a sample of at most this many customers; the chosen k "
+        "is refitted on everyone.",
+    )
+    stability_resamples: int = param(
+        10,
+        Interval(int, 2, 200),
+        "Bootstrap refits whose agreement (mean adjusted Rand index) is the stability.",
     )
     order_by: str = param(
         "revenue",

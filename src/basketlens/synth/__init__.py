@@ -1,4 +1,5 @@
-"""Built-in demo: a synthetic B2B food-distribution ledger with planted personas and affinities.
+"""Synthetic ledgers: the built-in demo (a B2B food distributor) and the generated family of
+ledgers with planted personas that the segmentation is measured on.
 
 Example:
     >>> from basketlens.synth import generate_ledger
@@ -9,7 +10,16 @@ Example:
 
 from __future__ import annotations
 
-from basketlens.synth.generator import SyntheticLedger, generate_ledger
-from basketlens.synth.personas import PERSONA_NAMES
+from basketlens._lazy import lazy_exports
+from basketlens.synth.options import SynthOptions
 
-__all__ = ["PERSONA_NAMES", "SyntheticLedger", "generate_ledger"]
+__all__ = ["PERSONA_NAMES", "SynthOptions", "SyntheticLedger", "generate_ledger"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "PERSONA_NAMES": ".personas",
+        "SyntheticLedger": ".generator",
+        "generate_ledger": ".generator",
+    },
+)

@@ -16,8 +16,10 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,10 +28,13 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from basketlens._validation import check_interval, check_option
+from basketlens._validation import check_option
 from basketlens.errors import ParameterError
 from basketlens.synth.catalog import CATEGORY_NAMES, TIERS, Catalog, build_catalog
-from basketlens.synth.personas import PERSONAS, Persona, customer_table
+from basketlens.synth.customers import customer_table
+from basketlens.synth.family import persona_family
+from basketlens.synth.options import SynthOptions
+from basketlens.synth.personas import Persona
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,7 @@ MISSING_CUSTOMER_RATE = 0.0003
 OUTLIER_LINE_RATE = 0.0002
 CREDIT_NOTE_SHARE = 0.6  # share of returns booked on a 'C' credit note (others: same invoice)
 KEY_ACCOUNT_RATE = 0.01  # customers with a 6x volume (heavy tail)
+TAIL_PARETO_ALPHA = 1.5  # Pareto index of the volume factor of heavy-tail customers
 REPERTOIRE_SHARE = 0.7  # share of lines drawn from the customer's habitual items
 _MAX_REPERTOIRE = 64
 _MIN_DIRT = 5
@@ -71,11 +77,13 @@ _WEEKDAY_FACTORS = np.array([1.2, 1.1, 1.0, 1.1, 1.2, 0.45, 0.0])  # Monday firs
 class SyntheticLedger:
     """A generated ledger in ERP layout plus the planted truth.
 
-    ``sales``/``items``/``customers`` are what an ERP export would hold; ``personas`` and
-    ``affinities`` are the truth (never part of an export); ``dirt`` counts the planted dirt:
+    ``sales``/``items``/``customers`` are what an ERP export would hold; ``personas`` (customer
+    → planted persona) and ``affinities`` are the truth (never part of an export); ``options``
+    are the generator's parameters; ``dirt`` counts the planted dirt:
     ``return_lines`` (negative quantity), ``credit_note_lines`` and ``credit_notes`` ('C'
     documents, all negative), ``duplicate_lines`` (extra exact copies), ``missing_customer_lines``
-    (null customer), ``outlier_lines`` (quantity x20–50), ``key_accounts`` (customers x6 volume).
+    (null customer), ``outlier_lines`` (quantity x20–50), ``key_accounts`` (customers x6 volume),
+    ``heavy_tail_customers`` (volume x a Pareto draw, with ``tail`` > 0).
     """
 
     sales: pl.DataFrame
@@ -84,12 +92,14 @@ class SyntheticLedger:
     personas: pl.DataFrame
     affinities: pl.DataFrame
     dirt: dict[str, int] = field(default_factory=dict)
+    options: SynthOptions = field(default_factory=SynthOptions)
 
     def write(
         self, out_dir: str | Path, *, format: Literal["csv", "parquet"] = "csv", truth: bool = False
     ) -> dict[str, Path]:
-        """Write ``sales``, ``items`` and ``customers`` (and with ``truth`` the personas and
-        affinities under ``truth/``) to ``out_dir``; return the paths by table name.
+        """Write ``sales``, ``items`` and ``customers`` to ``out_dir``; with ``truth`` also the
+        personas and affinities, and ``synth.json`` (the parameters and the dirt counts), under
+        ``truth/``. Return the paths by table name (``synth`` for the JSON).
 
         Example:
             >>> import tempfile
@@ -111,6 +121,10 @@ class SyntheticLedger:
             tables["personas"] = (self.personas, out / "truth")
             tables["affinities"] = (affinities, out / "truth")
         paths: dict[str, Path] = {}
+        if truth:
+            record = {"generator": self.options.as_dict(), "dirt": self.dirt}
+            paths["synth"] = out / "truth" / "synth.json"
+            paths["synth"].write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         for name, (frame, folder) in tables.items():
             path = folder / f"{name}.{format}"
             if format == "csv":
@@ -191,14 +205,23 @@ class _Customers:
     end: np.ndarray  # last active day + 1
     key_account: np.ndarray  # bool
     repertoire: np.ndarray  # number of habitual item slots (<= _MAX_REPERTOIRE)
+    heavy: np.ndarray  # bool: volume multiplied by a Pareto draw (``tail``)
 
 
-def _draw_customers(rng: np.random.Generator, n: int, n_days: int) -> _Customers:
-    counts = _counts_by_share(n, np.array([p.share for p in PERSONAS]))
-    persona = rng.permutation(np.repeat(np.arange(len(PERSONAS), dtype=np.int8), counts))
+def _draw_customers(
+    rng: np.random.Generator,
+    n: int,
+    n_days: int,
+    personas: Sequence[Persona],
+    *,
+    tail: float,
+    r_tail: np.random.Generator,
+) -> _Customers:
+    counts = _counts_by_share(n, np.array([p.share for p in personas]))
+    persona = rng.permutation(np.repeat(np.arange(len(personas), dtype=np.int8), counts))
 
     def per(attr: str) -> np.ndarray:
-        return np.array([getattr(p, attr) for p in PERSONAS], dtype=np.float64)[persona]
+        return np.array([getattr(p, attr) for p in personas], dtype=np.float64)[persona]
 
     rate = per("orders_per_month") * rng.lognormal(0.0, per("rate_sigma"))
     basket = 1.0 + (per("lines_per_order") - 1.0) * rng.lognormal(0.0, 0.3, n)
@@ -207,6 +230,9 @@ def _draw_customers(rng: np.random.Generator, n: int, n_days: int) -> _Customers
     repertoire = np.minimum(repertoire, _MAX_REPERTOIRE).astype(np.int64)
     key_account = rng.random(n) < KEY_ACCOUNT_RATE
     kilo = np.where(key_account, kilo * 6.0, kilo)
+    heavy = r_tail.random(n) < tail
+    factor = np.sqrt(np.where(heavy, 1.0 + r_tail.pareto(TAIL_PARETO_ALPHA, n), 1.0))
+    rate, kilo = rate * factor, kilo * factor  # volume x the Pareto draw
     volume_index = np.log(rate / per("orders_per_month") * kilo / per("kilo_multiplier"))
     discount = np.clip(per("discount") + per("discount_per_log_volume") * volume_index, 0, 0.3)
     late = rng.random(n) < per("late_start")
@@ -224,15 +250,16 @@ def _draw_customers(rng: np.random.Generator, n: int, n_days: int) -> _Customers
         np.maximum(end, start + 1).astype(np.int64),
         key_account,
         repertoire,
+        heavy,
     )
 
 
-def _day_cdf(start: date, n_days: int) -> np.ndarray:
+def _day_cdf(start: date, n_days: int, personas: Sequence[Persona]) -> np.ndarray:
     """Per-persona cumulative order intensity over the days (seasonality x weekday), in [0, 1]."""
     days = np.datetime64(start, "D") + np.arange(n_days)
     month = (days.astype("M8[M]").astype(np.int64) % 12).astype(np.int64)
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    months = np.array([p.month_factors for p in PERSONAS])
+    months = np.array([p.month_factors for p in personas])
     density = months[:, month] * _WEEKDAY_FACTORS[weekday][None, :]
     cdf = np.cumsum(density, axis=1)
     return cdf / cdf[:, -1:]
@@ -248,10 +275,12 @@ def _date_codes(start: date, n_days: int) -> np.ndarray:
     return y * 10_000 + m * 100 + d
 
 
-def _resolve_affinities(cat: Catalog) -> list[tuple[int, np.ndarray, int, float, float]]:
+def _resolve_affinities(
+    cat: Catalog, personas: Sequence[Persona]
+) -> list[tuple[int, np.ndarray, int, float, float]]:
     """(persona index, antecedent item indices, consequent item, strength, trigger)."""
     out = []
-    for p_idx, p in enumerate(PERSONAS):
+    for p_idx, p in enumerate(personas):
         weights = _item_weights(cat, p)
 
         def best(product: str, w: np.ndarray = weights) -> int:
@@ -264,40 +293,30 @@ def _resolve_affinities(cat: Catalog) -> list[tuple[int, np.ndarray, int, float,
     return out
 
 
-def _check_params(
-    n_customers: int, n_lines: int | None, months: int, start: date, seed: int, return_rate: float
-) -> None:
-    n_personas = len(PERSONAS)
-    check_interval("n_customers", n_customers, low=1, high=1_000_000, integer=True)
-    if n_customers < n_personas:
-        raise ParameterError(
-            f"n_customers must be >= {n_personas} (one per persona); got {n_customers}"
-        )
-    if n_lines is not None:
-        check_interval("n_lines", n_lines, low=1_000, high=1_000_000_000, integer=True)
-    check_interval("months", months, low=1, high=120, integer=True)
-    if not isinstance(start, date):
-        raise ParameterError(f"start must be a datetime.date; got {start!r}")
-    check_interval("seed", seed, low=0, integer=True)
-    check_interval("return_rate", return_rate, low=0.0, high=0.5)
-
-
 def generate_ledger(
     *,
-    n_customers: int = 600,
-    n_lines: int | None = None,
-    months: int = 12,
+    n_customers: int = SynthOptions.n_customers,
+    n_lines: int | None = SynthOptions.n_lines,
+    months: int = SynthOptions.months,
     start: date = date(2025, 1, 1),
-    seed: int = 0,
-    return_rate: float = 0.02,
+    seed: int = SynthOptions.seed,
+    return_rate: float = SynthOptions.return_rate,
+    personas: int | None = SynthOptions.personas,
+    overlap: float = SynthOptions.overlap,
+    tail: float = SynthOptions.tail,
+    differ: str = SynthOptions.differ,
 ) -> SyntheticLedger:
-    """Generate a demo ledger with planted personas, affinities and dirt.
+    """Generate a ledger with planted personas, affinities and dirt.
 
-    ``n_lines`` (optional, >= 1,000) scales the order volume of the ``n_customers`` customers
-    and keeps a random subset of orders so the sales table has that many lines (within 1%);
-    otherwise volume follows the personas (~105k lines for 600 customers over 12 months).
-    For realistic scale benchmarks raise ``n_customers`` with ``n_lines``. The same ``seed``
-    gives identical frames; 1M lines take ~1.5 s, 10M ~12 s and ~2.4 GB.
+    The parameters are those of :class:`~basketlens.synth.options.SynthOptions` (declared and
+    validated there) plus the first day ``start``. ``n_lines`` (optional, >= 1,000) scales the
+    order volume of the ``n_customers`` customers and keeps a random subset of orders so the
+    sales table has that many lines (within 1%); otherwise volume follows the personas (~105k
+    lines for 600 customers of the demo personas over 12 months). For realistic scale
+    benchmarks raise ``n_customers`` with ``n_lines``. ``personas``, ``overlap`` and ``differ``
+    choose the persona family (:func:`basketlens.synth.family.persona_family`), ``tail`` the
+    share of customers with a heavy-tailed volume; the defaults give the demo ledger. The same
+    parameters and ``seed`` give identical frames; 1M lines take ~1.5 s, 10M ~12 s and ~2.4 GB.
 
     Example:
         >>> led = generate_ledger(n_customers=60, n_lines=5_000, seed=3)
@@ -305,16 +324,31 @@ def generate_ledger(
         True
         >>> sorted(led.personas["persona"].unique())
         ['occasional_shop', 'premium_deli', 'restaurant', 'wholesale']
+        >>> generate_ledger(n_customers=30, personas=2, differ="mix").personas["persona"].n_unique()
+        2
     """
-    _check_params(n_customers, n_lines, months, start, seed, return_rate)
+    options = SynthOptions(
+        n_customers=n_customers,
+        n_lines=n_lines,
+        months=months,
+        seed=seed,
+        return_rate=return_rate,
+        personas=personas,
+        overlap=overlap,
+        tail=tail,
+        differ=differ,
+    ).validate()
+    if not isinstance(start, date):
+        raise ParameterError(f"start must be a datetime.date; got {start!r}")
+    family = persona_family(personas, overlap=overlap, differ=differ)
     t0 = time.perf_counter()
     start = date(start.year, start.month, start.day)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-    r_cust, r_names, r_orders, r_lines, r_aff, r_qty, r_dirt, r_thin = rngs
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    r_cust, r_names, r_orders, r_lines, r_aff, r_qty, r_dirt, r_thin, r_tail = rngs
     n_days = (_add_months(start, months) - start).days
     cat = build_catalog()
-    cust = _draw_customers(r_cust, n_customers, n_days)
-    customers = customer_table(r_names, cust.persona, first_code=_CUSTOMER_BASE)
+    cust = _draw_customers(r_cust, n_customers, n_days, family, tail=tail, r_tail=r_tail)
+    customers = customer_table(r_names, cust.persona, family, first_code=_CUSTOMER_BASE)
 
     # --- orders: Poisson counts around lognormal customer rates (negative-binomial mixture)
     lam = cust.rate * (cust.end - cust.start) / n_days * months
@@ -326,11 +360,11 @@ def generate_ledger(
     n_orders = o_cust.size
     p_o = cust.persona[o_cust].astype(np.int64)
     s_o, e_o = cust.start[o_cust], cust.end[o_cust]
-    cdf = _day_cdf(start, n_days)
+    cdf = _day_cdf(start, n_days, family)
     lo = np.where(s_o > 0, cdf[p_o, np.maximum(s_o - 1, 0)], 0.0)
     hi = cdf[p_o, e_o - 1]
     u = lo + r_orders.random(n_orders) * (hi - lo) + p_o
-    flat = (cdf + np.arange(len(PERSONAS))[:, None]).ravel()
+    flat = (cdf + np.arange(len(family))[:, None]).ravel()
     day = np.clip(np.searchsorted(flat, u, side="left") - p_o * n_days, s_o, e_o - 1)
     chrono = np.lexsort((r_orders.random(n_orders), day))
     o_cust, day, p_o = o_cust[chrono], day[chrono], p_o[chrono]
@@ -339,7 +373,7 @@ def generate_ledger(
     # --- lines: basket sizes, items from the persona mix, planted affinities, unique items
     k = 1 + r_lines.poisson(cust.basket[o_cust] - 1.0)
     l_order = np.repeat(np.arange(n_orders, dtype=np.int64), k)
-    item_w = np.stack([_item_weights(cat, p) for p in PERSONAS])
+    item_w = np.stack([_item_weights(cat, p) for p in family])
     l_item = _sample_rows(r_lines, item_w, p_o[l_order])
     # most lines come from the customer's habitual items (a per-customer repertoire)
     habits = _sample_rows(
@@ -353,7 +387,7 @@ def generate_ledger(
     del c_l, slot, habitual
     extra_o: list[np.ndarray] = [l_order]
     extra_i: list[np.ndarray] = [l_item]
-    for p_idx, ante, cons, strength, trigger in _resolve_affinities(cat):
+    for p_idx, ante, cons, strength, trigger in _resolve_affinities(cat, family):
         in_p = p_o == p_idx
         trig = in_p & (r_aff.random(n_orders) < trigger)
         has_all = in_p.copy()
@@ -462,19 +496,20 @@ def generate_ledger(
         "missing_customer_lines": int(min(n_miss, picked.size)),
         "outlier_lines": int(outlier.sum()),
         "key_accounts": int(cust.key_account.sum()),
+        "heavy_tail_customers": int(cust.heavy.sum()),
     }
     personas = pl.DataFrame(
         {
             "SoldToCustomer_CD": customers["SoldToCustomer_CD"],
-            "persona": [PERSONAS[p].name for p in cust.persona],
+            "persona": [family[p].name for p in cust.persona],
         },
         schema=PERSONAS_SCHEMA,
     )
     codes = cat.items["Item_CD"]
     affinities = pl.DataFrame(
         [
-            (PERSONAS[p].name, [codes[int(a)] for a in ante], codes[cons], strength)
-            for p, ante, cons, strength, _ in _resolve_affinities(cat)
+            (family[p].name, [codes[int(a)] for a in ante], codes[cons], strength)
+            for p, ante, cons, strength, _ in _resolve_affinities(cat, family)
         ],
         schema=AFFINITIES_SCHEMA,
         orient="row",
@@ -486,4 +521,4 @@ def generate_ledger(
         n_customers,
         time.perf_counter() - t0,
     )
-    return SyntheticLedger(sales, cat.items, customers, personas, affinities, dirt)
+    return SyntheticLedger(sales, cat.items, customers, personas, affinities, dirt, options)

@@ -1,23 +1,24 @@
-"""Behavioural personas of the demo ledger: the planted truth the pipeline should recover.
+"""Behavioural personas of the synthetic ledgers: the planted truth the pipeline should recover.
 
 Each persona fixes the centre of heavy-tailed, overlapping customer distributions (order rate,
 basket size, kilos per line, price discounts), its seasonality, its product mix (category and
-brand-tier weights) and its planted product affinities.
+brand-tier weights) and its planted product affinities. :data:`PERSONAS` are the four of the
+demo ledger; :data:`EXTRA_PERSONAS` are two more that the generated family
+(:mod:`basketlens.synth.family`) adds.
 
 Example:
-    >>> from basketlens.synth.personas import PERSONAS
+    >>> from basketlens.synth.personas import EXTRA_PERSONAS, PERSONAS
     >>> [p.name for p in PERSONAS]
     ['restaurant', 'wholesale', 'premium_deli', 'occasional_shop']
     >>> round(sum(p.share for p in PERSONAS), 6)
     1.0
+    >>> [p.name for p in EXTRA_PERSONAS]
+    ['bakery', 'bar_cafe']
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import polars as pl
 
 
 @dataclass(frozen=True)
@@ -224,174 +225,84 @@ PERSONAS: tuple[Persona, ...] = (
     ),
 )
 
-#: Persona names in order.
+#: Persona names of the demo ledger, in order.
 PERSONA_NAMES: tuple[str, ...] = tuple(p.name for p in PERSONAS)
 
-SURNAMES: tuple[str, ...] = (
-    "Martin",
-    "Bernard",
-    "Dubois",
-    "Thomas",
-    "Robert",
-    "Richard",
-    "Petit",
-    "Durand",
-    "Leroy",
-    "Moreau",
-    "Simon",
-    "Laurent",
-    "Lefebvre",
-    "Michel",
-    "Garcia",
-    "David",
-    "Bertrand",
-    "Roux",
-    "Vincent",
-    "Fournier",
-    "Morel",
-    "Girard",
-    "André",
-    "Mercier",
-    "Dupont",
-    "Lambert",
-    "Bonnet",
-    "François",
-    "Martinez",
-    "Legrand",
-    "Garnier",
-    "Faure",
-    "Rousseau",
-    "Blanc",
-    "Guérin",
-    "Muller",
-    "Henry",
-    "Roussel",
-    "Nicolas",
-    "Perrin",
-    "Morin",
-    "Mathieu",
-    "Clément",
-    "Gauthier",
+#: Two more personas for the generated family: a bakery (frequent, flour, butter and cream)
+#: and a café-bar (drinks). Their shares are relative to the demo's (the family renormalises).
+EXTRA_PERSONAS: tuple[Persona, ...] = (
+    Persona(
+        name="bakery",
+        share=0.15,
+        orders_per_month=9.0,
+        rate_sigma=0.35,
+        lines_per_order=3.0,
+        repertoire=18,
+        kilo_multiplier=2.2,
+        kilo_sigma=0.40,
+        discount=0.05,
+        discount_per_log_volume=0.02,
+        churn=0.06,
+        late_start=0.08,
+        month_factors=(0.9, 0.9, 1.0, 1.1, 1.0, 0.9, 0.8, 0.8, 1.0, 1.0, 1.1, 1.5),
+        category_weights={
+            "Fromages": 0.2,
+            "Charcuterie": 0.15,
+            "Boulangerie": 0.3,
+            "Crèmerie": 1.8,
+            "Huiles": 0.4,
+            "Épicerie": 2.0,
+            "Surgelés": 0.7,
+            "Boissons": 0.15,
+        },
+        tier_weights={"premium": 0.3, "standard": 1.0, "value": 0.6, "private": 1.3},
+        name_templates=(
+            "Boulangerie-Pâtisserie {surname}",
+            "Pâtisserie {surname}",
+            "Au Fournil {place}",
+            "Maison {surname} Pâtissier",
+        ),
+        chain_share=0.10,
+        affinities=(
+            Affinity(("Farine T55",), "Beurre doux", 0.60, 0.05),
+            Affinity(("Crème liquide 35%",), "Sucre semoule", 0.55, 0.04),
+        ),
+    ),
+    Persona(
+        name="bar_cafe",
+        share=0.20,
+        orders_per_month=1.6,
+        rate_sigma=0.40,
+        lines_per_order=6.5,
+        repertoire=20,
+        kilo_multiplier=3.0,
+        kilo_sigma=0.45,
+        discount=0.02,
+        discount_per_log_volume=0.02,
+        churn=0.12,
+        late_start=0.10,
+        month_factors=(0.7, 0.7, 0.8, 0.9, 1.1, 1.4, 1.6, 1.6, 1.1, 0.9, 0.7, 0.9),
+        category_weights={
+            "Fromages": 0.4,
+            "Charcuterie": 0.5,
+            "Boulangerie": 0.8,
+            "Crèmerie": 0.6,
+            "Huiles": 0.15,
+            "Épicerie": 0.3,
+            "Surgelés": 0.5,
+            "Boissons": 2.6,
+        },
+        tier_weights={"premium": 0.6, "standard": 1.2, "value": 0.5, "private": 0.6},
+        name_templates=(
+            "Café {place}",
+            "Bar {place}",
+            "Le Bistrot {surname}",
+            "Café des Sports {place}",
+        ),
+        chain_share=0.10,
+        affinities=(
+            Affinity(("Café en grains",), "Sirop de grenadine", 0.50, 0.05),
+            Affinity(("Cola",), "Limonade artisanale", 0.50, 0.04),
+        ),
+    ),
 )
-PLACES: tuple[str, ...] = (
-    "Atlantic",
-    "du Port",
-    "de la Gare",
-    "du Marché",
-    "des Halles",
-    "Saint-Michel",
-    "Bellevue",
-    "du Centre",
-    "Riviera",
-    "Montmartre",
-    "des Alpes",
-    "du Lac",
-    "Provence",
-    "Bretagne",
-    "des Arts",
-    "du Parc",
-    "de la Place",
-    "des Vignes",
-    "du Pont",
-    "Belle Époque",
-)
-#: Cities appended to the names of the members of a parent chain ("Hotel Atlantic Nantes").
-CITIES: tuple[str, ...] = (
-    "Paris",
-    "Lyon",
-    "Marseille",
-    "Toulouse",
-    "Nice",
-    "Nantes",
-    "Strasbourg",
-    "Montpellier",
-    "Bordeaux",
-    "Lille",
-    "Rennes",
-    "Reims",
-    "Grenoble",
-    "Dijon",
-    "Angers",
-    "Tours",
-    "Annecy",
-    "Biarritz",
-    "Brest",
-    "Metz",
-)
-ITALIAN: tuple[str, ...] = (
-    "Roma",
-    "Napoli",
-    "Milano",
-    "Venezia",
-    "Firenze",
-    "Da Luigi",
-    "Bella Vita",
-    "Sorrento",
-    "Da Marco",
-    "Il Forno",
-    "La Dolce Vita",
-    "Toscana",
-    "Capri",
-    "Sicilia",
-    "Portofino",
-)
-
-#: First parent-chain code (chains are numbered from here).
-CHAIN_BASE = 900_001
-CUSTOMERS_SCHEMA = pl.Schema(
-    {"SoldToCustomer_CD": pl.String, "Customer_TX": pl.String, "ParentCustomer_CD": pl.String}
-)
-
-
-def customer_table(
-    rng: np.random.Generator, persona: np.ndarray, *, first_code: int = 100_001
-) -> pl.DataFrame:
-    """ERP customer table for customers with persona indices ``persona``.
-
-    Names come from the persona templates; a share of customers (``chain_share``) is grouped
-    in parent chains of 2–8 members sharing ``ParentCustomer_CD`` and a brand name followed by
-    a city. Independents are their own parent.
-
-    Example:
-        >>> t = customer_table(np.random.default_rng(0), np.array([0, 1, 2, 3]))
-        >>> t.columns
-        ['SoldToCustomer_CD', 'Customer_TX', 'ParentCustomer_CD']
-    """
-    n = persona.size
-    codes = [str(first_code + i) for i in range(n)]
-    names: list[str] = []
-    fill = {
-        "surname": rng.integers(0, len(SURNAMES), n),
-        "place": rng.integers(0, len(PLACES), n),
-        "italian": rng.integers(0, len(ITALIAN), n),
-    }
-    tpl_draw = rng.random(n)
-    for i, p in enumerate(persona):
-        templates = PERSONAS[p].name_templates
-        tpl = templates[int(tpl_draw[i] * len(templates))]
-        names.append(
-            tpl.format(
-                surname=SURNAMES[fill["surname"][i]],
-                place=PLACES[fill["place"][i]],
-                italian=ITALIAN[fill["italian"][i]],
-            )
-        )
-    parents = list(codes)
-    chain_no = 0
-    for p_idx, p in enumerate(PERSONAS):
-        members = np.flatnonzero((persona == p_idx) & (rng.random(n) < p.chain_share))
-        pos = 0
-        while members.size - pos >= 2:
-            size = min(int(rng.integers(2, 9)), members.size - pos)
-            chain = members[pos : pos + size]
-            brand = names[chain[0]]
-            first_city = int(rng.integers(0, len(CITIES)))
-            for j, m in enumerate(chain):
-                parents[m] = str(CHAIN_BASE + chain_no)
-                names[m] = f"{brand} {CITIES[(first_city + j) % len(CITIES)]}"
-            chain_no += 1
-            pos += size
-    return pl.DataFrame(
-        {"SoldToCustomer_CD": codes, "Customer_TX": names, "ParentCustomer_CD": parents},
-        schema=CUSTOMERS_SCHEMA,
-    )
