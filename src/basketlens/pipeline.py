@@ -291,10 +291,12 @@ def run_currency(config: RunConfig, ledger: Ledger | None = None) -> str | None:
 def _inner_miner(
     segmenter: CustomerSegmenter, config: RunConfig, items: pl.DataFrame
 ) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    """Mines rules on part of the lines (the recommender's inner split) like the mine stage."""
+    """Mines rules on part of the lines (the recommender's inner split) like the mine stage,
+    at item level only: family and category rules back no recommendation."""
+    options = replace(config.mine, generalised=False, itemsets=False)
 
     def mine(part: pl.DataFrame) -> pl.DataFrame:
-        return run_mining(part, segmenter.assignments_, config.mine, items).rules.table
+        return run_mining(part, segmenter.assignments_, options, items).rules.table
 
     return mine
 

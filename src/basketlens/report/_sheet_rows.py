@@ -140,7 +140,7 @@ def splice(path: Path, sheets: Mapping[int, Sequence[Rows]], styles: Mapping[str
     with ZipFile(path) as archive:
         members = [(info, archive.read(info.filename)) for info in archive.infolist()]
     tmp = path.with_name(path.name + ".tmp")
-    with ZipFile(tmp, "w", compression=ZIP_DEFLATED) as archive:
+    with ZipFile(tmp, "w", compression=ZIP_DEFLATED, compresslevel=1) as archive:
         for info, data in members:
             found = _SHEET_FILE.fullmatch(info.filename)
             position = int(found.group(1)) - 1 if found else -1
@@ -148,7 +148,7 @@ def splice(path: Path, sheets: Mapping[int, Sequence[Rows]], styles: Mapping[str
                 text = _splice_sheet(data.decode("utf-8"), sheets[position], styles)
                 data = text.encode("utf-8")
             info.compress_type = ZIP_DEFLATED
-            archive.writestr(info, data)
+            archive.writestr(info, data, compresslevel=1)  # fast: the file is written once
     tmp.replace(path)
 
 

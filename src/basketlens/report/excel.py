@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
 #: Calls (best first) and rules (by lift) listed on each segment's sheet; the rest are in
 #: opportunities.parquet, rules.parquet, the Rules sheet and the bi/ tables.
-MAX_SEGMENT_OPPORTUNITIES = 10_000
-MAX_SEGMENT_RULES = 5_000
+MAX_SEGMENT_OPPORTUNITIES = 2_000
+MAX_SEGMENT_RULES = 1_000
+#: Rules on the Rules sheet: cross-sell first, then by lift; all are in rules.parquet and bi/.
+MAX_RULES_SHEET = 5_000
 #: Values read per column to choose its number of decimals.
 _SAMPLE = 5_000
 #: Tables with more rows than this have their rows written in one vectorised pass.
@@ -373,6 +375,22 @@ def write_sheet(frame: pl.DataFrame, *, path: Path, sheet: str) -> Path:
     return path
 
 
+def _rules_sheet(rules: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The Rules sheet's rows (cross-sell first, strongest lift first, at most
+    ``MAX_RULES_SHEET``) and a note saying where the rest are."""
+    order = [c for c in ("kind", "lift") if c in rules.columns]
+    shown = rules.sort(order, descending=[False, True][-len(order) :]) if order else rules
+    shown = shown.select([c for c in rules.columns if c not in ("antecedent", "consequent")])
+    if rules.height <= MAX_RULES_SHEET:
+        return shown, ""
+    rest = formats.active().integer(rules.height - MAX_RULES_SHEET)
+    note = (
+        f"The {formats.active().integer(MAX_RULES_SHEET)} strongest rules (cross-sell first, by "
+        f"lift); {rest} more are in rules.parquet and bi/fact_rules."
+    )
+    return shown.head(MAX_RULES_SHEET), note
+
+
 def write_workbook(bundle: Analysis, *, path: Path) -> Path:
     """Write the workbook to ``path`` and return it.
 
@@ -390,10 +408,8 @@ def write_workbook(bundle: Analysis, *, path: Path) -> Path:
         if cells is not None:
             w.table("RFM cells", cells)
         if bundle.rules is not None:
-            drop = {"antecedent", "consequent"}
-            w.table(
-                "Rules", bundle.rules.select([c for c in bundle.rules.columns if c not in drop])
-            )
+            rules, note = _rules_sheet(bundle.rules)
+            w.table("Rules", rules, note=note)
         else:
             w.table("Rules", pl.DataFrame(), note="rules.parquet is not in this output folder")
         _segment_sheets(w, bundle)
