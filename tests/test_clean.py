@@ -29,6 +29,7 @@ RULES = [
     "excluded_brands",
     "excluded_categories",
     "excluded_items",
+    "service_items",
     "duplicates",
     "single_item_baskets",
 ]
@@ -102,6 +103,7 @@ MIXED_OPTIONS = CleaningOptions(
     exclude_brands=("acme",),
     exclude_categories=("TOBACCO",),
     exclude_items=("None",),
+    service_items=("POST",),
     drop_single_item_baskets=True,
 )
 
@@ -116,12 +118,13 @@ def test_each_rule_drops_its_lines_in_order() -> None:
         "excluded_brands": 1,
         "excluded_categories": 1,
         "excluded_items": 2,
+        "service_items": 0,
         "duplicates": 1,
         "single_item_baskets": 1,
     }
-    assert result.account["rows_in"].to_list() == [18, 15, 15, 12, 8, 7, 6, 4, 3]
-    assert result.account["rows_out"].to_list() == [15, 15, 12, 8, 7, 6, 4, 3, 2]
-    assert result.account["step"].to_list() == list(range(1, 10))
+    assert result.account["rows_in"].to_list() == [18, 15, 15, 12, 8, 7, 6, 4, 4, 3]
+    assert result.account["rows_out"].to_list() == [15, 15, 12, 8, 7, 6, 4, 4, 3, 2]
+    assert result.account["step"].to_list() == list(range(1, 11))
     assert kept(result) == [0, 1]
     assert result.lines["net_sales"].to_list() == [3.0, 5.0]
 
@@ -347,6 +350,11 @@ def oracle(rows: list[dict[str, Any]], o: CleaningOptions) -> tuple[list[int], l
             for c in ("item", "item_name")
         ),
     )
+    services = {i.strip().lower() for i in o.service_items}
+    apply(
+        o.drop_service_items and bool(services),
+        lambda r: r["item"] is not None and r["item"].strip().lower() in services,
+    )
     seen: set[tuple[Any, ...]] = set()
 
     def dup(r: dict[str, Any]) -> bool:
@@ -392,6 +400,7 @@ row_strategy = st.fixed_dictionaries(
     basket_by=st.sampled_from(["invoice", "customer_day"]),
     exclude=st.sampled_from([(), ("ACME",)]),
     exclude_items=st.sampled_from([(), ("none",)]),
+    services=st.sampled_from([(), ("Y",)]),
 )
 def test_matches_sequential_oracle(
     rows: list[dict[str, Any]],
@@ -399,6 +408,7 @@ def test_matches_sequential_oracle(
     basket_by: str,
     exclude: tuple[str, ...],
     exclude_items: tuple[str, ...],
+    services: tuple[str, ...],
 ) -> None:
     options = CleaningOptions(
         drop_missing_ids=flags[0],
@@ -409,6 +419,7 @@ def test_matches_sequential_oracle(
         drop_implausible_dates=flags[5],
         exclude_brands=exclude,
         exclude_items=exclude_items,
+        service_items=services,
         basket_by=basket_by,
     )
     full = [{"line_no": i, **line(**r)} for i, r in enumerate(rows)]
@@ -441,7 +452,9 @@ def online_retail_ledger(shared_path) -> LedgerLike:
 def test_online_retail_published_numbers(online_retail_ledger) -> None:
     data = online_retail_ledger
     start = time.perf_counter()
-    result = clean_ledger(data, options=CleaningOptions(drop_duplicates=False))
+    result = clean_ledger(
+        data, options=CleaningOptions(drop_duplicates=False, drop_service_items=False)
+    )
     elapsed = time.perf_counter() - start
     df = result.lines
     assert df.height == 397_884
@@ -463,7 +476,18 @@ def test_online_retail_duplicates_balance(online_retail_ledger) -> None:
     assert drops(result)["duplicates"] > 0
     assert acc["rows_in"][0] == 541_909
     assert acc["rows_out"].to_list()[:-1] == acc["rows_in"].to_list()[1:]
-    assert acc["rows_out"][-1] == result.lines.height == 397_884 - drops(result)["duplicates"]
+    dropped = drops(result)
+    assert dropped["service_items"] == 1_544  # POST, M, C2, DOT, BANK CHARGES
+    assert (
+        acc["rows_out"][-1]
+        == result.lines.height
+        == (397_884 - dropped["service_items"] - dropped["duplicates"])
+    )
     # with every other rule off, the duplicate rule finds the published 5,268 duplicated lines
-    only_dups = CleaningOptions(drop_returns=False, drop_missing_ids=False, drop_nonpositive=False)
+    only_dups = CleaningOptions(
+        drop_returns=False,
+        drop_missing_ids=False,
+        drop_nonpositive=False,
+        drop_service_items=False,
+    )
     assert drops(clean_ledger(data, options=only_dups))["duplicates"] == 5_268

@@ -17,6 +17,7 @@ ALL_ON = CleaningOptions(
     exclude_brands=("Acme",),
     exclude_categories=("Tobacco",),
     exclude_items=("None",),
+    service_items=("POST",),
     drop_single_item_baskets=True,
     cancel_prefix="C",
 )
@@ -31,10 +32,11 @@ def test_rules_in_the_order_applied() -> None:
         "excluded_brands",
         "excluded_categories",
         "excluded_items",
+        "service_items",
         "duplicates",
         "single_item_baskets",
     ]
-    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 7 + ["late"] * 2
+    assert [r.phase for r in CLEANING_RULES.values()] == ["early"] * 8 + ["late"] * 2
     assert all(name == rule.name for name, rule in CLEANING_RULES.items())
 
 
@@ -86,7 +88,7 @@ def test_early_drop_expressions_need_only_the_line() -> None:
             "invoice": ["1", "C2", "3", "4", "5"],
             "date": [datetime(2024, 1, 1)] * 5,
             "customer": ["A", "A", None, "A", "A"],
-            "item": ["x"] * 5,
+            "item": ["x", "x", "x", "x", "post"],
             "quantity": [1.0, 1.0, 1.0, 0.0, 1.0],
             "unit_price": [1.0] * 5,
             "net_sales": [1.0] * 5,
@@ -105,4 +107,5 @@ def test_early_drop_expressions_need_only_the_line() -> None:
         "excluded_brands": [False, False, False, False, True],
         "excluded_categories": [False, False, False, False, True],
         "excluded_items": [False, False, False, True, False],
+        "service_items": [False, False, False, False, True],
     }

@@ -341,7 +341,9 @@ def test_online_retail_features(shared_path) -> None:
     from basketlens.ingest import load_ledger
 
     ledger = load_ledger(shared_path("online_retail", "online_retail.parquet"))
-    cleaned = clean_ledger(ledger, options=CleaningOptions(drop_duplicates=False)).lines
+    cleaned = clean_ledger(
+        ledger, options=CleaningOptions(drop_duplicates=False, drop_service_items=False)
+    ).lines
     feats = build_customer_features(cleaned)
     table = feats.table
     assert table.height == 4_338

@@ -123,7 +123,7 @@ def test_online_retail_end_to_end(tmp_path: Path, shared_path) -> None:
     path = shared_path("online_retail", "online_retail.parquet")
     cfg = RunConfig().override(
         input={"sales": str(path)},
-        clean={"drop_duplicates": False},
+        clean={"drop_duplicates": False, "drop_service_items": False},  # the usual cleaning
         output={"out": str(tmp_path)},
     )
     result = run_pipeline(cfg)

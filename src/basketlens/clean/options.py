@@ -71,6 +71,23 @@ class CleaningOptions(Options):
         "Drop lines of this item, by id or name, e.g. a placeholder such as NONE (repeatable).",
         cli="--exclude-item",
     )
+    drop_service_items: bool = param(
+        True,
+        Boolean(),
+        "Drop lines of service items — postage, carriage, fees, manual adjustments: the codes "
+        "the recognised layout knows (Online Retail's POST, DOT, C2, M, BANK CHARGES, …) and "
+        "service_items. They are not goods: no customer is offered them.",
+        cli="--keep-service-items",
+        sets=False,
+        flag_help="Keep lines of service items (postage, carriage, fees; dropped by default).",
+    )
+    service_items: tuple[str, ...] = param(
+        (),
+        TextList(),
+        "Item ids of services in your ledger (postage, delivery, fees), repeatable; added to "
+        "the layout's known codes.",
+        cli="--service-item",
+    )
     drop_duplicates: bool = param(
         True,
         Boolean(),

@@ -301,6 +301,19 @@ CLEANING_RULES: dict[str, CleaningRule] = _registry(
         switch_off="exclude_items = []",
     ),
     CleaningRule(
+        name="service_items",
+        describe=lambda o: (
+            f"lines of service items, not goods ({', '.join(map(repr, o.service_items))}; by id, "
+            "case-insensitive)"
+            if o.service_items
+            else "no service items known (the layout names none; see --service-item)"
+        ),
+        enabled=lambda o: o.drop_service_items and bool(o.service_items),
+        drops=lambda o: excluded_expr("item", o.service_items),
+        phase="early",
+        switch_off="drop_service_items = false (--keep-service-items)",
+    ),
+    CleaningRule(
         name="duplicates",
         describe=lambda o: (
             "exact duplicate lines (every field but line_no equal); the first occurrence is kept"

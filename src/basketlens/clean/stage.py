@@ -98,6 +98,8 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     _check_options(options)
     if options.cancel_prefix.strip().lower() == "auto":  # the layout's convention, if any
         options = replace(options, cancel_prefix=getattr(ledger, "cancel_prefix", None) or "none")
+    known = tuple(getattr(ledger, "service_items", ()) or ())  # the layout's service codes
+    options = replace(options, service_items=tuple(dict.fromkeys((*known, *options.service_items))))
     lf = _ledger_frame(ledger)
     n_lines = _check_n_lines(ledger)
     step = pl.col(STEP_COL)

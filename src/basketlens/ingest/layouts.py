@@ -38,7 +38,8 @@ class Layout:
     ``customer_keys`` are key column names to look for in the side tables; ``cancel_prefix``
     is the invoice prefix that marks a cancellation in this layout (Online Retail's 'C'), None
     for layouts whose returns are negative quantities or credit notes; ``currency`` is the ISO
-    code of the money columns when the layout is a known public dataset.
+    code of the money columns when the layout is a known public dataset; ``service_items``
+    are the item codes that are services, not goods (postage, carriage, fees).
     """
 
     name: str
@@ -49,6 +50,7 @@ class Layout:
     customer_keys: tuple[str, ...] = ()
     cancel_prefix: str | None = None
     currency: str | None = None
+    service_items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,19 @@ class Resolution:
     customer_key: str | None = None
     overridden: tuple[str, ...] = field(default=())
     cancel_prefix: str | None = None  # the recognised layout's cancellation prefix
+    service_items: tuple[str, ...] = ()  # the recognised layout's service (non-goods) codes
+
+
+#: Online Retail's stock codes that are services, not goods: postage (POST, DOT), carriage (C2),
+#: manual adjustments (M), bank charges, marketplace fees and charity commission. (Its
+#: discount, samples and bad-debt codes D, S, B carry negative amounts: returns drop them.)
+_ONLINE_RETAIL_SERVICES = (
+    "POST", "DOT", "C2", "M", "BANK CHARGES", "AMAZONFEE", "CRUK", "ADJUST", "ADJUST2",
+)  # fmt: skip
 
 
 def _layout(name: str, description: str, signature: tuple[str, ...], **fields: object) -> Layout:
-    named = ("item_keys", "customer_keys", "cancel_prefix", "currency")
+    named = ("item_keys", "customer_keys", "cancel_prefix", "currency", "service_items")
     keys = {k: fields.pop(k) for k in named if k in fields}
     cols = {f: (v,) if isinstance(v, str) else tuple(v) for f, v in fields.items()}  # type: ignore[arg-type]
     unknown = set(cols) - set(CANONICAL_FIELDS)
@@ -102,6 +113,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 unit_price="UnitPrice",
                 cancel_prefix="C",
                 currency="GBP",
+                service_items=_ONLINE_RETAIL_SERVICES,
             ),
             _layout(
                 "online_retail_ii",
@@ -116,6 +128,7 @@ KNOWN_LAYOUTS: Mapping[str, Layout] = MappingProxyType(
                 unit_price="Price",
                 cancel_prefix="C",
                 currency="GBP",
+                service_items=_ONLINE_RETAIL_SERVICES,
             ),
             _layout(
                 "erp",
@@ -300,6 +313,7 @@ def resolve_columns(
         customer_key=keys.get("customers"),
         overridden=tuple(f for (_, f) in user),
         cancel_prefix=lay.cancel_prefix if lay else None,
+        service_items=lay.service_items if lay else (),
     )
 
 

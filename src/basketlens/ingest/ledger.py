@@ -80,7 +80,8 @@ class Ledger:
 
     ``cancel_prefix`` is the invoice prefix that marks cancellations in the recognised layout
     ('C' for Online Retail), None when returns are negative quantities (credit-note lines,
-    when a ``credit_note`` flag is mapped, are made negative at ingest).
+    when a ``credit_note`` flag is mapped, are made negative at ingest). ``service_items`` are
+    the layout's item codes that are services, not goods (Online Retail's POST, C2, M, …).
     """
 
     lines: pl.LazyFrame  # LEDGER_SCHEMA
@@ -89,6 +90,7 @@ class Ledger:
     layout: str  # recognised layout name, or "mapped"
     column_map: dict[str, str]  # canonical field -> source column actually used
     cancel_prefix: str | None = None
+    service_items: tuple[str, ...] = ()  # the layout's service (non-goods) item codes
 
 
 def _convert(
@@ -318,4 +320,4 @@ def load_ledger(
         for role, t in tables.items()
     )
     logger.info("loaded %d sales lines from %s (layout %s)", n_lines, sales_t.path, res.layout)
-    return Ledger(lines, n_lines, sources, res.layout, used, res.cancel_prefix)
+    return Ledger(lines, n_lines, sources, res.layout, used, res.cancel_prefix, res.service_items)
