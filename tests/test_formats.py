@@ -9,7 +9,8 @@ import pytest
 
 from basketlens.errors import ParameterError
 from basketlens.report import formats
-from basketlens.report.formats import ColumnFormat, NumberFormat, Period
+from basketlens.report.columns import ColumnFormat
+from basketlens.report.formats import NumberFormat, Period
 from basketlens.report.options import ReportOptions
 
 PERIOD = Period("2010-12-01 08:26:00", "2011-12-09 12:50:00")

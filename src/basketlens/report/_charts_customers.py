@@ -29,7 +29,7 @@ from basketlens.report._chart_base import (
     with_segment,
     with_segment_lookup,
 )
-from basketlens.report.formats import column_kind
+from basketlens.report.columns import column_kind
 from basketlens.runfolder.analysis import Analysis
 
 

@@ -21,6 +21,7 @@ import xlsxwriter
 
 from basketlens import textsafe
 from basketlens.report import _sheet_rows, formats, insights
+from basketlens.report.columns import ColumnFormat
 from basketlens.runfolder.analysis import Analysis
 from basketlens.textsafe.frames import neutralise_expr
 
@@ -144,7 +145,7 @@ class _Writer:
             self._number_formats[code] = self.book.add_format({"num_format": code})
         return self._number_formats[code]
 
-    def column_format(self, column: formats.ColumnFormat) -> Any:
+    def column_format(self, column: ColumnFormat) -> Any:
         """The cell format of a column: counts whole, money in its currency, shares in %."""
         if column.kind in ("text",):
             return None
@@ -171,14 +172,14 @@ class _Writer:
             ws.write_string(start + shown.height + 2, 0, more)
         return ws
 
-    def columns(self, frame: pl.DataFrame) -> list[formats.ColumnFormat]:
+    def columns(self, frame: pl.DataFrame) -> list[ColumnFormat]:
         """How each column of ``frame`` reads (decimals chosen from a sample of its values)."""
         out = []
         for column, dtype in frame.schema.items():
             numeric = dtype.is_numeric()
             values = frame[column].drop_nulls().head(_SAMPLE).to_list() if numeric else []
             integer = True if dtype.is_integer() else None
-            out.append(formats.ColumnFormat.of(column, values, self.numbers, integer=integer))
+            out.append(ColumnFormat.of(column, values, self.numbers, integer=integer))
         return out
 
     def write_block(self, ws: Any, row: int, frame: pl.DataFrame) -> tuple[list[int], list[Any]]:
@@ -224,12 +225,12 @@ class _Writer:
         _sheet_rows.splice(self.path, sheets, numbers)
 
 
-def excel_code(column: formats.ColumnFormat, numbers: formats.NumberFormat) -> str:
+def excel_code(column: ColumnFormat, numbers: formats.NumberFormat) -> str:
     """The Excel number format of a column (Excel shows separators in the reader's locale).
 
     Example:
         >>> f = formats.NumberFormat.for_locale("en-GB", currency="GBP")
-        >>> excel_code(formats.ColumnFormat.of("net_sales", [1.5], f), f)
+        >>> excel_code(ColumnFormat.of("net_sales", [1.5], f), f)
         '"£"#,##0.00'
     """
     decimals = "." + "0" * column.decimals if column.decimals else ""

@@ -30,6 +30,7 @@ from basketlens import __version__
 from basketlens.errors import ModelError
 from basketlens.report import formats, insights
 from basketlens.report.charts import CHARTS, PALETTE
+from basketlens.report.columns import ColumnFormat
 from basketlens.runfolder.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def table_html(
     fmt = formats.active()
     numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
     cols = {
-        c: formats.ColumnFormat.of(
+        c: ColumnFormat.of(
             c, shown[c].to_list() if c in numeric else [], fmt,
             integer=True if frame.schema[c].is_integer() else None,
         )
