@@ -9,11 +9,11 @@ the customers behind a rule, and the customer-level counts of item families, are
 parts. Each Spark task builds its part's :class:`~basketlens.mining.encode.BasketMatrix` (the
 level's groups applied with the local ``group_matrix``) and asks the local
 :class:`~basketlens.mining.counts.MatrixCounts` — so every count is the local definition,
-added up; frequent itemsets come from :class:`~basketlens.spark.son.PartitionThenCount`.
+added up by :class:`~basketlens.spark.son.PartsCounts`.
 
 Example:
     >>> rows = basket_rows(cleaned.lines, vocabulary, assignments)  # doctest: +SKIP
-    >>> counts = SparkCounts(SparkParts(rows, vocabulary, None, 4), vocabulary, n)  # doctest: +SKIP
+    >>> counts = PartsCounts(SparkParts(rows, vocabulary, None, 4), vocabulary, n)  # doctest: +SKIP
     >>> counts.itemsets(min_count=20, max_len=4).table.height  # doctest: +SKIP
     812
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Mapping
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -32,21 +31,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from basketlens.errors import ParameterError
-from basketlens.mining.counts import BasketCounts, CustomerPairs, MatrixCounts
+from basketlens.mining.counts import MatrixCounts
 from basketlens.mining.encode import BasketMatrix
-from basketlens.mining.itemsets import Itemsets
 from basketlens.mining.levels import group_matrix
 from basketlens.spark.frames import collect, map_partitions, to_spark
-from basketlens.spark.son import PartitionThenCount
 
-__all__ = [
-    "BASKETS_SCHEMA",
-    "ROWS_SCHEMA",
-    "SparkCounts",
-    "SparkParts",
-    "basket_rows",
-    "part_counts",
-]
+__all__ = ["BASKETS_SCHEMA", "ROWS_SCHEMA", "SparkParts", "basket_rows", "part_counts"]
 
 #: One row per basket: its first line, its first unit, its item codes (ascending, unique).
 BASKETS_SCHEMA = pl.Schema(
@@ -136,14 +126,11 @@ def _run_part(
     return pl.DataFrame({"blob": [pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)]})
 
 
-def _ask(part: MatrixCounts, method: str, *args: Any) -> Any:
-    return getattr(part, method)(*args)
-
-
 class SparkParts:
-    """One scope's basket rows on Spark, cut into parts by unit (``run`` of
-    :class:`~basketlens.spark.son.PartitionThenCount`); ``group_of`` groups the items of a
-    level above them; ``partitions``: the parts of the passes that add counts up."""
+    """One scope's basket rows on Spark, cut into parts by unit (the
+    :class:`~basketlens.spark.son.Parts` of :class:`~basketlens.spark.son.PartsCounts`);
+    ``group_of`` groups the items of a level above them; ``partitions``: the parts of the
+    passes that add counts up."""
 
     def __init__(
         self,
@@ -178,89 +165,3 @@ class SparkParts:
             in_schema=ROWS_SCHEMA,
         )
         return [pickle.loads(blob) for blob in collect(out, _BLOB)["blob"].to_list()]
-
-    def ask(self, method: str, *args: Any) -> list[Any]:
-        """``MatrixCounts.<method>(*args)`` of every part."""
-        return self(self.partitions, _ask, (method, *args))
-
-
-class SparkCounts(BasketCounts):
-    """:class:`BasketCounts` of one scope (and level) on Spark: sums of the parts' local
-    counts, and frequent itemsets by partition-then-count (see the module docstring).
-
-    ``items``: the level's vocabulary; ``item_counts``: when already counted (else one pass).
-    """
-
-    def __init__(
-        self,
-        parts: SparkParts,
-        items: tuple[str, ...],
-        n_baskets: int,
-        *,
-        item_counts: np.ndarray | None = None,
-    ) -> None:
-        self.parts, self.items, self.n_baskets = parts, items, n_baskets
-        self._item_counts = item_counts
-        self._son: dict[int | None, PartitionThenCount] = {}
-
-    def __repr__(self) -> str:
-        return f"SparkCounts(n_baskets={self.n_baskets}, n_items={self.n_items})"
-
-    @property
-    def has_units(self) -> bool:
-        return True
-
-    def _sum(self, method: str, *args: Any, size: int) -> np.ndarray:
-        total = np.zeros(size, dtype=np.int64)
-        for part in self.parts.ask(method, *args):
-            total += part
-        return total
-
-    def item_counts(self) -> np.ndarray:
-        if self._item_counts is None:
-            self._item_counts = self._sum("item_counts", size=self.n_items)
-        return self._item_counts
-
-    def itemsets(
-        self,
-        *,
-        min_count: int | None = None,
-        min_support: float | None = None,
-        max_len: int | None = None,
-        max_itemsets: int | None = None,
-        max_memory: int | None = None,
-    ) -> Itemsets:
-        if max_len not in self._son:
-            self._son[max_len] = PartitionThenCount(
-                self.items,
-                self.n_baskets,
-                self.parts,
-                partitions=self.parts.partitions,
-                max_len=max_len,
-            )
-        return self._son[max_len].itemsets(
-            min_count=min_count,
-            min_support=min_support,
-            max_len=max_len,
-            max_itemsets=max_itemsets,
-            max_memory=max_memory,
-        )
-
-    def passes(self) -> list[dict[str, Any]]:
-        """Every partition-then-count pass so far (for the run record)."""
-        return [p for son in self._son.values() for p in son.passes]
-
-    def customer_counts(self, itemsets: pl.Series) -> np.ndarray:
-        if len(itemsets) == 0:
-            return np.zeros(0, dtype=np.int64)
-        return self._sum("customer_counts", itemsets, size=len(itemsets))
-
-    def pair_counts(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        if len(i) == 0:
-            return np.zeros(0, dtype=np.int64)
-        return self._sum("pair_counts", np.asarray(i), np.asarray(j), size=len(i))
-
-    def customer_pairs(self, i: np.ndarray, j: np.ndarray) -> CustomerPairs | None:
-        zero = np.zeros(len(i), dtype=np.int64)
-        parts = self.parts.ask("customer_pairs", np.asarray(i), np.asarray(j))
-        return reduce(lambda a, b: a + b, parts, CustomerPairs(zero, zero, zero, 0))

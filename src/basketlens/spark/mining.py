@@ -10,7 +10,7 @@ scope is mined — always by :func:`~basketlens.mining.scopes.mine_scope`:
   one task (``groupBy(segment).applyInArrow``), which builds the local basket matrix and runs
   ``mine_scope`` at every level (threshold help, Fisher's tests, ``min_customers`` included);
 * **all baskets**, and larger segments: ``mine_scope`` on the driver with
-  :class:`~basketlens.spark.baskets.SparkCounts`, whose frequent itemsets are counted exactly
+  :class:`~basketlens.spark.son.PartsCounts`, whose frequent itemsets are counted exactly
   by partition-then-count (the C miner in every part, the local integer thresholds) and whose
   customer counts are sums over parts that hold whole customers.
 
@@ -46,9 +46,10 @@ from basketlens.mining.options import MiningOptions
 from basketlens.mining.scopes import ALL_SCOPE, ScopedRules, ScopeResult, mine_scope, scoped_rules
 from basketlens.mining.source import ITEMSETS_SCHEMA, BasketSource
 from basketlens.mining.stage import MiningResult, mine_baskets
-from basketlens.spark.baskets import SparkCounts, SparkParts, basket_rows, part_counts
+from basketlens.spark.baskets import SparkParts, basket_rows, part_counts
 from basketlens.spark.frames import collect
 from basketlens.spark.options import EngineOptions
+from basketlens.spark.son import PartsCounts
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class SparkSource(BasketSource):
         self.segments = [s for s in sizes if s != ALL_SCOPE]
         self.whole = [s for s in self.segments if sizes[s] <= engine.scope_max_baskets]
         self._caches: dict[str, dict[int, DataFrame]] = {}
-        self._counts: dict[str, SparkCounts] = {}  # item level, per scope mined on the driver
+        self._counts: dict[str, PartsCounts] = {}  # item level, per scope mined on the driver
         self._whole_itemsets: dict[str, pl.DataFrame | None] = {}
 
     @classmethod
@@ -154,7 +155,7 @@ class SparkSource(BasketSource):
             return self._vocabulary
         return group_vocabulary(self._vocabulary, group_of)
 
-    def _scope_counts(self, scope: str, group_of: Mapping[str, str] | None) -> SparkCounts:
+    def _scope_counts(self, scope: str, group_of: Mapping[str, str] | None) -> PartsCounts:
         rows = self.rows
         if scope != ALL_SCOPE:
             rows = rows.filter(F.col("segment") == int(scope))
@@ -167,7 +168,7 @@ class SparkSource(BasketSource):
             self._caches.setdefault(scope, {}),
         )
         known = self.item_counts[scope] if group_of is None else None
-        return SparkCounts(parts, items, self.sizes[scope], item_counts=known)
+        return PartsCounts(parts, items, self.sizes[scope], item_counts=known)
 
     def counts(self) -> BasketCounts:
         return self._scope_counts(ALL_SCOPE, None)

@@ -36,12 +36,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import reduce
+from typing import Any, Protocol
 
 import numpy as np
+import polars as pl
 
 from basketlens.errors import MiningBudgetError
-from basketlens.mining.counts import MatrixCounts
+from basketlens.mining.counts import BasketCounts, CustomerPairs, MatrixCounts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.itemsets import Itemsets, resolve_min_count
 
@@ -52,14 +54,26 @@ __all__ = [
     "MIN_LOCAL_COUNT",
     "PartitionThenCount",
     "Parts",
+    "PartsCounts",
+    "ask",
     "count_candidates",
     "local_min_count",
     "unique_itemsets",
 ]
 
-#: ``run(n_parts, func, args)``: ``func(counts_of_part, *args)`` for every non-empty part of
-#: the baskets cut into (about) ``n_parts`` parts, as a list.
-Parts = Callable[[int, Callable[..., Any], tuple[Any, ...]], list[Any]]
+
+class Parts(Protocol):
+    """Baskets held in parts that hold whole customers: calling it with ``(n_parts, func,
+    args)`` gives ``func(counts, *args)`` for the :class:`MatrixCounts` of every non-empty
+    part of the baskets cut into (about) ``n_parts`` parts, as a list; ``partitions``: the
+    parts of the passes that add counts up."""
+
+    partitions: int
+
+    def __call__(
+        self, n_parts: int, func: Callable[..., Any], args: tuple[Any, ...] = ()
+    ) -> list[Any]: ...
+
 
 #: A part's threshold is kept at least this high (fewer parts at low thresholds): below it a
 #: part's local search finds far more candidates than the global one keeps.
@@ -155,9 +169,9 @@ def local_itemsets(
     max_len: int | None,
     budget: int | None,
     max_memory: int | None,
-) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """Phase 1 in one part: (baskets, flat, offsets) of its frequent itemsets at the scaled
-    threshold; None when it found more than ``budget``."""
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Phase 1 in one part: (baskets, flat, offsets, counts) of its frequent itemsets at the
+    scaled threshold; None when it found more than ``budget``."""
     local = local_min_count(min_count, part.n_baskets, n_total)
     try:
         found = part.itemsets(
@@ -165,8 +179,8 @@ def local_itemsets(
         )
     except MiningBudgetError:
         return None
-    flat, offsets, _ = found.frequent_arrays()
-    return part.n_baskets, flat.astype(np.int32), offsets.astype(np.int64)
+    flat, offsets, counts = found.frequent_arrays()
+    return part.n_baskets, flat.astype(np.int32), offsets.astype(np.int64), counts
 
 
 def part_counts(part: MatrixCounts, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -197,10 +211,10 @@ def _keep(flat: np.ndarray, offsets: np.ndarray, keep: np.ndarray) -> tuple[np.n
     return flat[np.repeat(keep, np.diff(offsets))], new_off
 
 
-def _concat(found: Sequence[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+def _concat(found: Sequence[tuple[int, np.ndarray, np.ndarray, Any]]) -> tuple[np.ndarray, ...]:
     flats, offs = [], [np.zeros(1, dtype=np.int64)]
     base = 0
-    for _, flat, offsets in found:
+    for _, flat, offsets, _ in found:
         flats.append(flat)
         offs.append(offsets[1:] + base)
         base += len(flat)
@@ -216,7 +230,7 @@ class PartitionThenCount:
         self,
         items: tuple[str, ...],
         n_baskets: int,
-        run: Parts,
+        run: Parts | Callable[..., list[Any]],
         *,
         partitions: int,
         max_len: int | None,
@@ -240,10 +254,14 @@ class PartitionThenCount:
                 self.exceeded.append((budget, mc))
             self.passes.append({"min_count": mc, "partitions": n_parts, "exceeded": True})
             return False
-        flat, offsets = unique_itemsets(*_concat(found))
-        counts = np.zeros(len(offsets) - 1, dtype=np.int64)
-        for part in self.run(n_parts, part_counts, (flat, offsets)):
-            counts += part
+        if len(found) == 1 and found[0][0] == self.n_baskets:  # one part: its counts are exact
+            _, flat, offsets, counts = found[0]
+            counts = np.asarray(counts, dtype=np.int64)
+        else:
+            flat, offsets = unique_itemsets(*_concat(found))
+            counts = np.zeros(len(offsets) - 1, dtype=np.int64)
+            for part in self.run(n_parts, part_counts, (flat, offsets)):
+                counts += part
         keep = counts >= mc
         kept_flat, kept_off = _keep(flat, offsets, keep)
         self.mined = _Mined(mc, kept_flat, kept_off, counts[keep])
@@ -332,3 +350,93 @@ class PartitionThenCount:
             keep=None,
             info=info,
         )
+
+
+def ask(part: MatrixCounts, method: str, *args: Any) -> Any:
+    """``part.<method>(*args)``: what a part answers in a pass that adds counts up."""
+    return getattr(part, method)(*args)
+
+
+class PartsCounts(BasketCounts):
+    """:class:`~basketlens.mining.counts.BasketCounts` of baskets held in parts that hold
+    whole customers: every count is the sum of the parts' local counts (customers too, as no
+    customer is in two parts), the frequent itemsets come from :class:`PartitionThenCount`.
+
+    ``parts``: the :class:`Parts` (on Spark, one scope's basket rows); ``items``: the
+    vocabulary; ``item_counts``: when already counted (else one pass).
+    """
+
+    def __init__(
+        self,
+        parts: Parts,
+        items: tuple[str, ...],
+        n_baskets: int,
+        *,
+        item_counts: np.ndarray | None = None,
+    ) -> None:
+        self.parts, self.items, self.n_baskets = parts, items, n_baskets
+        self._item_counts = item_counts
+        self._son: dict[int | None, PartitionThenCount] = {}
+
+    def __repr__(self) -> str:
+        return f"PartsCounts(n_baskets={self.n_baskets}, n_items={self.n_items})"
+
+    @property
+    def has_units(self) -> bool:
+        return True
+
+    def _sum(self, method: str, *args: Any, size: int) -> np.ndarray:
+        total = np.zeros(size, dtype=np.int64)
+        for part in self.parts(self.parts.partitions, ask, (method, *args)):
+            total += part
+        return total
+
+    def item_counts(self) -> np.ndarray:
+        if self._item_counts is None:
+            self._item_counts = self._sum("item_counts", size=self.n_items)
+        return self._item_counts
+
+    def itemsets(
+        self,
+        *,
+        min_count: int | None = None,
+        min_support: float | None = None,
+        max_len: int | None = None,
+        max_itemsets: int | None = None,
+        max_memory: int | None = None,
+    ) -> Itemsets:
+        if max_len not in self._son:
+            self._son[max_len] = PartitionThenCount(
+                self.items,
+                self.n_baskets,
+                self.parts,
+                partitions=self.parts.partitions,
+                max_len=max_len,
+            )
+        return self._son[max_len].itemsets(
+            min_count=min_count,
+            min_support=min_support,
+            max_len=max_len,
+            max_itemsets=max_itemsets,
+            max_memory=max_memory,
+        )
+
+    def passes(self) -> list[dict[str, Any]]:
+        """Every partition-then-count pass so far (for the run record)."""
+        return [p for son in self._son.values() for p in son.passes]
+
+    def customer_counts(self, itemsets: pl.Series) -> np.ndarray:
+        if len(itemsets) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return self._sum("customer_counts", itemsets, size=len(itemsets))
+
+    def pair_counts(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        if len(i) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return self._sum("pair_counts", np.asarray(i), np.asarray(j), size=len(i))
+
+    def customer_pairs(self, i: np.ndarray, j: np.ndarray) -> CustomerPairs | None:
+        zero = np.zeros(len(i), dtype=np.int64)
+        args = ("customer_pairs", np.asarray(i), np.asarray(j))
+        parts = self.parts(self.parts.partitions, ask, args)
+        return reduce(lambda a, b: a + b, parts, CustomerPairs(zero, zero, zero, 0))
