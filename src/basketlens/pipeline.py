@@ -47,7 +47,7 @@ from basketlens.recommender import RecommenderResult, run_recommender
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
-from basketlens.segment import CustomerSegmenter, rfm_cells, rfm_summary
+from basketlens.segment import CustomerSegmenter, rfm_summary, segment_customers
 from basketlens.sinks import open_sinks
 from basketlens.uris import redact
 
@@ -67,6 +67,7 @@ __all__ = [
     "load_and_clean",
     "run_backtest",
     "run_pipeline",
+    "segment_detail",
 ]
 
 STAGES: tuple[str, ...] = (
@@ -226,17 +227,10 @@ def fit_stages(
         clock.detail = f"{features.table.height:,} customers"
 
     with clock.stage("segment", "choosing k and clustering customers"):
-        segmenter = CustomerSegmenter.from_options(config.segment).fit(
-            features.table, labels=features.labels
+        segmenter, customers = segment_customers(
+            features.table, config.segment, labels=features.labels
         )
-        customers = features.table.join(
-            segmenter.assignments_, on="customer_id", how="left", validate="1:1"
-        ).join(rfm_cells(features.table), on="customer_id", how="left", validate="1:1")
-        clock.detail = (
-            f"k={segmenter.k_} by {segmenter.summary()['k_method']}, silhouette "
-            f"{segmenter.silhouette_:.3f}, stability {segmenter.stability_:.2f}, "
-            f"{segmenter.verdict_} structure"
-        )
+        clock.detail = segment_detail(segmenter)
 
     mining = found = None
     if config.mine.enabled:
@@ -278,6 +272,15 @@ def fit_stages(
             f"{recommended.recommendations.height:,} recommendations"
         )
     return Fitted(features, segmenter, customers, mining, found, recommended)
+
+
+def segment_detail(segmenter: CustomerSegmenter) -> str:
+    """The segment stage's line: k, how it was chosen, silhouette, stability, verdict."""
+    return (
+        f"k={segmenter.k_} by {segmenter.summary()['k_method']}, silhouette "
+        f"{segmenter.silhouette_:.3f}, stability {segmenter.stability_:.2f}, "
+        f"{segmenter.verdict_} structure"
+    )
 
 
 def run_currency(config: RunConfig, ledger: Ledger | None = None) -> str | None:
@@ -336,7 +339,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         clock = Clock(progress)
         started = time.time()
         if _on_spark(config):
-            run = spark_engine.fit_on_spark(config, clock=clock)
+            run = spark_engine.fit_on_spark(config, clock=clock, backtest=_wants_backtest(config))
             ledger: Any = run.ledger
             analysis = _assemble_spark(run, config, clock, started)
         else:
@@ -346,7 +349,7 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
                 cleaned.lines, cleaned.items, config, clock=clock, currency=currency
             )
             backtest = None
-            if config.backtest.split is not None or config.backtest.holdout_months is not None:
+            if _wants_backtest(config):
                 backtest = backtest_lines(
                     cleaned.lines, cleaned.items, config, clock=clock, currency=currency
                 )
@@ -535,6 +538,11 @@ def _on_spark(config: RunConfig) -> bool:
     return config.engine.engine == "spark"
 
 
+def _wants_backtest(config: RunConfig) -> bool:
+    """A run backtests too when a split is configured (``run --backtest-months N``)."""
+    return config.backtest.split is not None or config.backtest.holdout_months is not None
+
+
 def _assemble_spark(run: Any, config: RunConfig, clock: Clock, started: float) -> Analysis:
     return assemble(
         run.ledger,
@@ -545,6 +553,7 @@ def _assemble_spark(run: Any, config: RunConfig, clock: Clock, started: float) -
         started=started,
         lines_summary=run.lines_summary,
         engine=run.record,
+        backtest=run.backtest,
     )
 
 

@@ -70,8 +70,11 @@ def measures(
     n = max(len(customers), 1)
     hits_per = scored.group_by("customer_id").agg(pl.col("hit").sum().alias("hits"))
     new_per = new_items.group_by("customer_id").agg(pl.len().alias("new"))
-    per = new_per.join(hits_per, on="customer_id", how="left").with_columns(
-        pl.col("hits").fill_null(0)
+    # in customer order, so that the means add the same numbers in the same order every run
+    per = (
+        new_per.join(hits_per, on="customer_id", how="left")
+        .with_columns(pl.col("hits").fill_null(0))
+        .sort("customer_id")
     )
     recall = float((per["hits"] / per["new"]).mean()) if per.height else float("nan")
     gains = (
@@ -81,7 +84,9 @@ def measures(
     )
     discounts = 1.0 / np.log2(np.arange(2, top_n + 2))
     ideal = np.cumsum(discounts)
-    per = per.join(gains, on="customer_id", how="left").with_columns(pl.col("dcg").fill_null(0.0))
+    per = per.join(gains, on="customer_id", how="left", maintain_order="left").with_columns(
+        pl.col("dcg").fill_null(0.0)
+    )
     idcg = ideal[np.minimum(per["new"].to_numpy(), top_n) - 1] if per.height else np.empty(0)
     ndcg = float(np.mean(per["dcg"].to_numpy() / idcg)) if per.height else float("nan")
     hit_customers = int((hits_per["hits"] > 0).sum())

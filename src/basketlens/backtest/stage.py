@@ -46,6 +46,7 @@ from basketlens.backtest.measures import (
 from basketlens.backtest.options import BacktestOptions
 from basketlens.errors import EmptyInputError, ParameterError
 from basketlens.opportunities.opportunities import find_opportunities
+from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.recommendations import recommend
 from basketlens.recommender.baselines import baseline
 from basketlens.recommender.signals import cross_sell_rules
@@ -59,6 +60,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "METHODS",
     "BacktestResult",
+    "check_split",
     "combine",
     "evaluate",
     "origins",
@@ -215,11 +217,24 @@ def split_lines(
     test = lines.filter(pl.col("date") >= at)
     if until is not None:
         test = test.filter(pl.col("date") < until)
-    if train.height == 0 or test.height == 0:
-        first, last = lines["date"].min(), lines["date"].max()
-        if train.height == 0:
+    check_split(at, until, train.height, test.height, lines["date"].min(), lines["date"].max())
+    return train, test
+
+
+def check_split(
+    at: datetime,
+    until: datetime | None,
+    n_train: int,
+    n_test: int,
+    first: datetime | None,
+    last: datetime | None,
+) -> None:
+    """Refuse a split that leaves no training or no test lines (``first``/``last``: the
+    ledger's dates, for the message); log the sizes otherwise."""
+    if n_train == 0 or n_test == 0:
+        if n_train == 0:
             where = "before it"
-        elif until is None or until > last:
+        elif until is None or last is None or until > last:
             where = "on or after it"
         else:
             where = f"from it to {until:%Y-%m-%d} (a rolling-origin test period)"
@@ -227,10 +242,7 @@ def split_lines(
             f"split {at:%Y-%m-%d} leaves no lines {where}; the ledger runs from "
             f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
         )
-    logger.info(
-        "backtest split %s: %d training lines, %d test lines", at, train.height, test.height
-    )
-    return train, test
+    logger.info("backtest split %s: %d training lines, %d test lines", at, n_train, n_test)
 
 
 def test_days(split: datetime, until: datetime) -> float:
@@ -239,8 +251,8 @@ def test_days(split: datetime, until: datetime) -> float:
 
 
 def evaluate(
-    train: pl.DataFrame,
-    test: pl.DataFrame,
+    train: pl.DataFrame | Purchases,
+    test: pl.DataFrame | Purchases,
     *,
     rules: pl.DataFrame | None,
     customers: pl.DataFrame,
@@ -255,7 +267,8 @@ def evaluate(
     ``rules``: the rules mined on the training lines (None: the rule methods recommend
     nothing); ``customers``: customer_id, customer_name, segment, segment_name of the
     training customers; ``recommender``: the recommender fitted on the training lines with
-    the test period's length as its horizon.
+    the test period's length as its horizon. ``train`` and ``test`` are cleaned lines, or
+    their :class:`~basketlens.opportunities.purchases.Purchases` (another engine's).
     """
     started = time.perf_counter() if started is None else started
     top_n, seed = options.top_n, options.seed
@@ -279,7 +292,8 @@ def evaluate(
         else:
             made = recommend(opp, top_n=top_n, source=source)  # type: ignore[arg-type]
             recs[method] = made.select("customer_id", "rank", "item")
-    new_items = _new_items(test, matrix.customers, matrix.to_table())
+    train, test = as_purchases(train), as_purchases(test)
+    new_items = _new_items(test.spend(), matrix.customers, matrix.to_table())
     ids = list(matrix.customers)
     rows, made, hits = [], [], {}
     for method in METHODS:
@@ -302,8 +316,8 @@ def evaluate(
         recommendations=recommendations.cast(dict(_MADE_SCHEMA)),
         calibration=calibration_table(default, split),
         splits=(split,),
-        train_lines=train.height,
-        test_lines=test.height,
+        train_lines=train.n_lines,
+        test_lines=test.n_lines,
         seconds=round(time.perf_counter() - started, 3),
     )
 
@@ -333,10 +347,10 @@ def _default_recommendations(result: RecommenderResult, top_n: int) -> pl.DataFr
     )
 
 
-def _new_items(test: pl.DataFrame, customers: Sequence[str], before: pl.DataFrame) -> pl.DataFrame:
-    """(customer_id, item, revenue) bought after the split by training customers, new to them."""
-    bought = test.group_by("unit", "item").agg(pl.col("net_sales").sum().alias("revenue"))
-    bought = bought.rename({"unit": "customer_id"})
+def _new_items(spend: pl.DataFrame, customers: Sequence[str], before: pl.DataFrame) -> pl.DataFrame:
+    """(customer_id, item, revenue) bought after the split by training customers, new to them
+    (``spend``: the test period's unit, item, net_sales)."""
+    bought = spend.rename({"unit": "customer_id", "net_sales": "revenue"})
     known = pl.DataFrame({"customer_id": pl.Series(list(customers), dtype=pl.String)})
     bought = bought.join(known, on="customer_id", how="semi")
     return bought.join(before.select("customer_id", "item"), on=["customer_id", "item"], how="anti")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import polars as pl
 
@@ -34,7 +34,17 @@ from basketlens.schema import CLEAN_SCHEMA, CLEANING_SCHEMA, ITEMS_SCHEMA, LEDGE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CleanResult", "CleaningOptions", "LedgerLike", "clean_ledger"]
+__all__ = [
+    "CleanResult",
+    "CleaningOptions",
+    "LedgerLike",
+    "clean_ledger",
+    "mark_early",
+    "mark_late",
+    "resolve_options",
+]
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 @runtime_checkable
@@ -96,10 +106,7 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     """
     options = CleaningOptions() if options is None else options
     _check_options(options)
-    if options.cancel_prefix.strip().lower() == "auto":  # the layout's convention, if any
-        options = replace(options, cancel_prefix=getattr(ledger, "cancel_prefix", None) or "none")
-    known = tuple(getattr(ledger, "service_items", ()) or ())  # the layout's service codes
-    options = replace(options, service_items=tuple(dict.fromkeys((*known, *options.service_items))))
+    options = resolve_options(options, ledger)
     lf = _ledger_frame(ledger)
     n_lines = _check_n_lines(ledger)
     step = pl.col(STEP_COL)
@@ -134,6 +141,22 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     if lines.height == 0:
         raise EmptyInputError(_all_dropped_message(ledger, account))
     return CleanResult(lines=lines, account=account, items=items)
+
+
+def resolve_options(options: CleaningOptions, ledger: object) -> CleaningOptions:
+    """``options`` with what the ledger's layout knows: ``cancel_prefix="auto"`` resolved to the
+    layout's cancellation prefix (``ledger.cancel_prefix``; Online Retail's 'C'), else none; and
+    the layout's service-item codes (``ledger.service_items``) added to ``service_items``.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> resolve_options(CleaningOptions(), SimpleNamespace(cancel_prefix="C")).cancel_prefix
+        'C'
+    """
+    if options.cancel_prefix.strip().lower() == "auto":
+        options = replace(options, cancel_prefix=getattr(ledger, "cancel_prefix", None) or "none")
+    known = tuple(getattr(ledger, "service_items", ()) or ())
+    return replace(options, service_items=tuple(dict.fromkeys((*known, *options.service_items))))
 
 
 def _check_options(options: CleaningOptions) -> None:
@@ -180,19 +203,30 @@ def _apply_rules(lf: pl.LazyFrame, options: CleaningOptions) -> pl.LazyFrame:
         >>> _apply_rules(lf, CleaningOptions()).collect_schema().names()[-2:]  # doctest: +SKIP
         ['__drop_step', 'basket']
     """
-    enabled = [
-        (step, rule)
+    return mark_late(mark_early(lf, options), options)
+
+
+def mark_early(frame: FrameT, options: CleaningOptions) -> FrameT:
+    """``frame`` plus ``basket`` and the step of the first enabled early rule that drops each
+    line (null = kept so far). Early rules read one line, so any batch of lines will do."""
+    early = [
+        (step, rule.drops(options))
         for step, rule in enumerate(CLEANING_RULES.values(), start=1)
-        if rule.enabled(options)
+        if rule.phase == "early" and rule.enabled(options)
     ]
-    early = [(step, rule.drops(options)) for step, rule in enabled if rule.phase == "early"]
-    annotated = lf.with_columns(
+    return frame.with_columns(
         rules.first_failing_step(early).alias(STEP_COL), rules.basket_expr(options.basket_by)
     )
-    for step, rule in enabled:
-        if rule.phase == "late":
-            annotated = annotated.with_columns(rules.mark_step(step, rule.drops(options)))
-    return annotated
+
+
+def mark_late(frame: FrameT, options: CleaningOptions) -> FrameT:
+    """The enabled late rules, one after the other, on lines marked by :func:`mark_early`,
+    in ``line_no`` order. They compare lines of one basket, so the frame must hold every line
+    of its baskets."""
+    for step, rule in enumerate(CLEANING_RULES.values(), start=1):
+        if rule.phase == "late" and rule.enabled(options):
+            frame = frame.with_columns(rules.mark_step(step, rule.drops(options)))
+    return frame
 
 
 def _item_table(lines: pl.LazyFrame) -> pl.LazyFrame:

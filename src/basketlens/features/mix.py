@@ -81,7 +81,8 @@ def unit_item_spend(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def item_price_tiers(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """``(item, price_tier)``: the tier of each item with a positive quantity sold.
+    """``(item, price_tier)``: the tier of each item with a positive quantity sold
+    (:func:`price_tiers` of :func:`item_sales`).
 
     Example:
         >>> lines = pl.DataFrame({"item": ["a", "b", "c"], "category": ["k", "k", "k"],
@@ -89,8 +90,15 @@ def item_price_tiers(lf: pl.LazyFrame) -> pl.LazyFrame:
         >>> item_price_tiers(lines.lazy()).collect().sort("item").rows()
         [('a', 'low'), ('b', 'mid'), ('c', 'high')]
     """
-    group = pl.col("category").fill_null("")
-    items = (
+    return price_tiers(item_sales(lf))
+
+
+def item_sales(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``(item, category, __qty, __sales)``: quantity and net sales of each item over its
+    lines with a positive quantity, and its category (the first by name if it has several).
+
+    The aggregate behind the price tiers: one item's sums need only that item's lines."""
+    return (
         lf.filter(pl.col("item").is_not_null() & (pl.col("quantity") > 0))
         .group_by("item")
         .agg(
@@ -98,7 +106,14 @@ def item_price_tiers(lf: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("quantity").sum().alias("__qty"),
             pl.col("net_sales").sum().alias("__sales"),
         )
-        .filter(pl.col("__sales") > 0)
+    )
+
+
+def price_tiers(sales: pl.LazyFrame) -> pl.LazyFrame:
+    """``(item, price_tier)`` from :func:`item_sales` (see the module docstring)."""
+    group = pl.col("category").fill_null("")
+    items = (
+        sales.filter(pl.col("__sales") > 0)
         .with_columns((pl.col("__sales") / pl.col("__qty")).alias("__price"))
         .sort("__price", "item")
     )

@@ -48,7 +48,19 @@ from basketlens.schema import CLEAN_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CORE_FEATURES", "CustomerFeatures", "FeatureOptions", "build_customer_features"]
+__all__ = [
+    "CORE_FEATURES",
+    "USABLE",
+    "CustomerFeatures",
+    "FeatureConstants",
+    "FeatureOptions",
+    "build_customer_features",
+    "constants_of",
+    "feature_constants",
+    "finish_features",
+    "item_categories",
+    "unit_features",
+]
 
 #: Columns of the cleaned lines the features need.
 _NEEDED = (
@@ -78,6 +90,34 @@ class CustomerFeatures:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FeatureConstants:
+    """What every customer's features are measured against, taken from all the lines: the
+    reference date ``as_of``, the observation window (first ledger day to ``as_of``), the top
+    brands and categories by net sales (``tops``: kind → names), each item's price tier
+    (``item_tiers``: item, price_tier) and category (``categories``: item, category).
+
+    Computing them needs every line; the features of one customer then need only its own lines
+    (:func:`unit_features`), which is how another engine (Spark) splits the work.
+    """
+
+    as_of: datetime
+    window_days: int
+    tops: dict[str, list[str]]
+    item_tiers: pl.DataFrame
+    categories: pl.DataFrame
+
+    def share_columns(self) -> tuple[list[pl.Expr], dict[str, str]]:
+        """The per-unit sums of every share column and their definitions, in output order."""
+        sums: list[pl.Expr] = []
+        defs: dict[str, str] = {}
+        for kind in SHARE_KINDS:
+            kind_sums, kind_defs = _share_columns(kind, self.tops.get(kind, []))
+            sums += kind_sums
+            defs.update(kind_defs)
+        return sums, defs
+
+
 def build_customer_features(
     lines: pl.DataFrame | pl.LazyFrame,
     options: FeatureOptions | None = None,
@@ -102,6 +142,10 @@ def build_customer_features(
         SchemaError: a needed column is missing or has the wrong type.
         EmptyInputError: no line has a unit and a date.
 
+    The work is :func:`feature_constants` (all lines), then :func:`unit_features` and
+    :func:`~basketlens.features.mix.unit_item_spend` (each customer's lines), then
+    :func:`finish_features` (the customer table and the customer × item spend).
+
     Example:
         >>> feats = build_customer_features(result.lines)  # doctest: +SKIP
         >>> feats.definitions["recency_days"]  # doctest: +SKIP
@@ -110,17 +154,36 @@ def build_customer_features(
     options = FeatureOptions() if options is None else options
     _check_options(options)
     raw = _needed_columns(lines)
-    unusable = pl.col("unit").is_null() | pl.col("date").is_null()
-    lf = raw.filter(~unusable)
+    constants = feature_constants(raw, options)
+    lf = raw.filter(USABLE)
+    try:
+        table = unit_features(lf, constants)
+        spend = unit_item_spend(lf.select("unit", "item", "net_sales"))
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
+    return finish_features(table, spend, constants, options, items=items)
 
+
+#: Lines the features are built from: with a unit (customer) and a date.
+USABLE: pl.Expr = pl.col("unit").is_not_null() & pl.col("date").is_not_null()
+
+
+def feature_constants(
+    lines: pl.DataFrame | pl.LazyFrame, options: FeatureOptions
+) -> FeatureConstants:
+    """The :class:`FeatureConstants` of cleaned ``lines`` (validated like
+    :func:`build_customer_features`; lines without a unit or date are left out, with a
+    warning)."""
+    raw = _needed_columns(lines)
+    lf = raw.filter(USABLE)
     try:
         stats, *tops = pl.collect_all(
             [
                 raw.select(
-                    (~unusable).sum().alias("n"),
-                    unusable.sum().alias("n_bad"),
-                    pl.col("date").filter(~unusable).min().alias("first"),
-                    pl.col("date").filter(~unusable).max().alias("last"),
+                    USABLE.sum().alias("n"),
+                    (~USABLE).sum().alias("n_bad"),
+                    pl.col("date").filter(USABLE).min().alias("first"),
+                    pl.col("date").filter(USABLE).max().alias("last"),
                 ),
                 *(
                     _top_values(lf, kind, getattr(options, top))
@@ -128,65 +191,110 @@ def build_customer_features(
                 ),
             ]
         )
+        item_tiers, categories = pl.collect_all(
+            [item_price_tiers(lf), item_categories(lf)],
+            engine="in-memory",  # the streaming engine's parallel sums vary in the last bits
+        )
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
-    if stats["n"][0] == 0:
+    return constants_of(
+        n=stats["n"][0],
+        n_bad=stats["n_bad"][0],
+        first=stats["first"][0],
+        last=stats["last"][0],
+        tops={kind: top[kind].to_list() for kind, top in zip(SHARE_KINDS, tops, strict=True)},
+        item_tiers=item_tiers,
+        categories=categories,
+        options=options,
+    )
+
+
+def constants_of(
+    *,
+    n: int,
+    n_bad: int,
+    first: datetime | None,
+    last: datetime | None,
+    tops: dict[str, list[str]],
+    item_tiers: pl.DataFrame,
+    categories: pl.DataFrame,
+    options: FeatureOptions,
+) -> FeatureConstants:
+    """:class:`FeatureConstants` from the aggregates of all lines: ``n`` usable lines (with a
+    unit and a date), ``n_bad`` others, the ``first`` and ``last`` usable dates, and the rest
+    as computed by :func:`feature_constants` (whatever engine aggregated them)."""
+    if n == 0 or first is None or last is None:
         raise EmptyInputError(
             "lines has no line with a unit and a date; nothing to build customer features from"
         )
-    if stats["n_bad"][0]:
+    if n_bad:
         logger.warning(
             "%d lines without a unit (customer) or a date are left out of the customer "
             "features; clean them with drop_missing_ids=True",
-            stats["n_bad"][0],
+            n_bad,
         )
-    first, last = stats["first"][0], stats["last"][0]
     as_of = _resolve_as_of(options.as_of, last)
     window_days = max(1, (as_of.date() - first.date()).days)
+    return FeatureConstants(as_of, window_days, tops, item_tiers, categories)
 
-    share_sums: list[pl.Expr] = []
-    share_defs: dict[str, str] = {}
-    for kind, top in zip(SHARE_KINDS, tops, strict=True):
-        sums, defs = _share_columns(kind, top[kind].to_list())
-        share_sums += sums
-        share_defs.update(defs)
 
-    aggregates = PerUnit(as_of=as_of, window_days=window_days)
+def item_categories(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``(item, category)``: each item's category, the first by name when it has several."""
+    return lf.group_by("item").agg(pl.col("category").drop_nulls().min())
+
+
+def unit_features(lines: pl.DataFrame | pl.LazyFrame, constants: FeatureConstants) -> pl.DataFrame:
+    """The registry's features and the share columns of every unit of ``lines`` (usable
+    cleaned lines holding every line of each of their units), sorted by ``customer_id``.
+
+    Each unit's sums add its lines in line order, so the same unit gets the same features bit
+    for bit whichever other units share the frame (one Spark partition, or the whole ledger).
+    """
+    share_sums, share_defs = constants.share_columns()
+    aggregates = PerUnit(as_of=constants.as_of, window_days=constants.window_days)
     exprs = {name: feature.expr(aggregates) for name, feature in FEATURES.items()}
     exprs.update({name: aggregates.share(name) for name in share_defs})
-    tier_names = [f"{TIER_PREFIX}{t}" for t in PRICE_TIERS]
-    query = per_unit(lf, share_sums).select(
-        pl.col("unit").alias("customer_id"),
-        pl.coalesce("customer_name", "unit").alias("customer_name"),
-        *(_finite(expr).alias(name) for name, expr in exprs.items()),
-    )
-    try:
-        table, item_tiers, categories = pl.collect_all(
-            [
-                query.sort("customer_id"),
-                item_price_tiers(lf),
-                lf.group_by("item").agg(pl.col("category").drop_nulls().min()),
-            ],
-            engine="in-memory",  # the streaming engine's parallel sums vary in the last bits
+    return (
+        per_unit(lines.lazy(), share_sums)
+        .select(
+            pl.col("unit").alias("customer_id"),
+            pl.coalesce("customer_name", "unit").alias("customer_name"),
+            *(_finite(expr).alias(name) for name, expr in exprs.items()),
         )
-        spend_table = unit_item_spend(lf.select("unit", "item", "net_sales"))
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"cannot compute customer features from the lines: {exc}") from exc
-    tiers = tier_shares(spend_table, item_tiers).rename({"unit": "customer_id"})
+        .sort("customer_id")
+        .collect(engine="in-memory")  # the streaming engine's parallel sums vary in the last bits
+    )
+
+
+def finish_features(
+    table: pl.DataFrame,
+    spend: pl.DataFrame,
+    constants: FeatureConstants,
+    options: FeatureOptions,
+    *,
+    items: pl.DataFrame | None = None,
+) -> CustomerFeatures:
+    """:class:`CustomerFeatures` from :func:`unit_features` (``table``, every unit),
+    :func:`~basketlens.features.mix.unit_item_spend` (``spend``) and the constants: the price
+    tier shares, the basket types, every definition and label."""
+    tier_names = [f"{TIER_PREFIX}{t}" for t in PRICE_TIERS]
+    table = table.sort("customer_id")
+    tiers = tier_shares(spend, constants.item_tiers).rename({"unit": "customer_id"})
     table = table.join(tiers, on="customer_id", how="left", maintain_order="left").with_columns(
         _finite(pl.col(name)).alias(name) for name in tier_names
     )
+    _, share_defs = constants.share_columns()
     definitions = {name: f"{f.description}; {NON_FINITE_RULE}" for name, f in FEATURES.items()}
     definitions.update(share_defs)
     definitions.update(tier_definitions())
-    labels = _share_labels(share_defs, tops) | {
+    labels = _share_labels(share_defs, constants.tops) | {
         f"{TIER_PREFIX}{t}": f"{t}-priced items" for t in PRICE_TIERS
     }
     names = item_names(items) if items is not None else {}
     mix = basket_types(
-        spend_table,
+        spend,
         options.mix_factors,
-        item_groups=_item_groups(categories, names),
+        item_groups=_item_groups(constants.categories, names),
         item_names=names,
     )
     if mix.definitions:
@@ -196,9 +304,14 @@ def build_customer_features(
         definitions.update(mix.definitions)
         labels.update(mix.labels)
     logger.info(
-        "built %d features for %d customers (as_of %s)", table.width - 2, table.height, as_of
+        "built %d features for %d customers (as_of %s)",
+        table.width - 2,
+        table.height,
+        constants.as_of,
     )
-    return CustomerFeatures(table=table, definitions=definitions, as_of=as_of, labels=labels)
+    return CustomerFeatures(
+        table=table, definitions=definitions, as_of=constants.as_of, labels=labels
+    )
 
 
 def _check_options(options: FeatureOptions) -> None:
@@ -289,11 +402,11 @@ def _finite(expr: pl.Expr) -> pl.Expr:
     return pl.when(value.is_finite()).then(value).otherwise(0.0)
 
 
-def _share_labels(share_defs: dict[str, str], tops: list[pl.DataFrame]) -> dict[str, str]:
+def _share_labels(share_defs: dict[str, str], tops: dict[str, list[str]]) -> dict[str, str]:
     """Share column -> the brand or category it is about (``"other brands"`` for other)."""
     labels: dict[str, str] = {}
-    for kind, top in zip(SHARE_KINDS, tops, strict=True):
-        names = top[kind].to_list()
+    for kind in SHARE_KINDS:
+        names = tops.get(kind, [])
         for name, slug in zip(names, slugify(names), strict=True):
             labels[f"{kind}_share__{slug}"] = name
         if names:

@@ -28,7 +28,7 @@ import polars as pl
 from basketlens.errors import ParameterError
 from basketlens.mining.encode import BasketMatrix
 
-__all__ = ["customer_counts", "rule_customers"]
+__all__ = ["customer_counts", "rule_customers", "rule_itemsets"]
 
 _CHUNK_WORDS = 4_000_000  # itemset × word cells processed at once (32 MB)
 _CHUNK_SEEN = 32_000_000  # itemset × customer flags processed at once (32 MB)
@@ -130,5 +130,15 @@ def rule_customers(table: pl.DataFrame, matrix: BasketMatrix, units: np.ndarray)
     """
     if table.height == 0:
         return np.zeros(0, dtype=np.int64)
-    both = table.select(z=pl.concat_list("antecedent", "consequent"))["z"]
-    return customer_counts(matrix, units, both)
+    return customer_counts(matrix, units, rule_itemsets(table))
+
+
+def rule_itemsets(table: pl.DataFrame) -> pl.Series:
+    """Each rule's itemset, antecedent ∪ consequent (``list<str>``).
+
+    Example:
+        >>> t = pl.DataFrame({"antecedent": [["a"]], "consequent": [["b"]]})
+        >>> rule_itemsets(t).to_list()
+        [['a', 'b']]
+    """
+    return table.select(z=pl.concat_list("antecedent", "consequent"))["z"]

@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from basketlens.items import item_names
+from basketlens.mining.counts import BasketCounts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.variants import (
     LINKS_SCHEMA,
@@ -283,7 +284,7 @@ def _family_names(table: pl.DataFrame, tokens: pl.DataFrame) -> pl.DataFrame:
 
 def build_families(
     items: pl.DataFrame,
-    matrix: BasketMatrix | None = None,
+    matrix: BasketMatrix | BasketCounts | None = None,
     *,
     basket_units: np.ndarray | None = None,
 ) -> ItemFamilies:
@@ -291,9 +292,10 @@ def build_families(
 
     ``items`` is the item table (``item``, ``item_name``; ``brand`` and ``category`` are used
     when present); ``matrix`` and ``basket_units`` (customer code of each basket row) add the
-    purchase-behaviour evidence (see :mod:`basketlens.mining.variants`). The family id is
-    ``"family:" + the id of the member with the most baskets`` (lines when there are no
-    baskets, then the smallest id).
+    purchase-behaviour evidence (see :mod:`basketlens.mining.variants`); ``matrix`` may also
+    be the baskets' :class:`~basketlens.mining.counts.BasketCounts` (the Spark engine's). The
+    family id is ``"family:" + the id of the member with the most baskets`` (lines when there
+    are no baskets, then the smallest id).
     """
     t0, c0 = time.perf_counter(), time.process_time()
     ids = items["item"].cast(pl.String).unique(maintain_order=True)

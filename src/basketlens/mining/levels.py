@@ -46,7 +46,9 @@ __all__ = [
     "LEVELS",
     "LEVEL_TAGS",
     "group_matrix",
+    "group_vocabulary",
     "level_groups",
+    "level_table",
     "mine_level",
     "mirror_ids",
     "parent_ids",
@@ -92,6 +94,16 @@ def level_groups(
     return out
 
 
+def group_vocabulary(items: tuple[str, ...], group_of: Mapping[str, str]) -> tuple[str, ...]:
+    """The group ids of ``items`` (those with a group), sorted: a grouped matrix's vocabulary.
+
+    Example:
+        >>> group_vocabulary(("a1", "a2", "b"), {"a1": "A", "a2": "A", "b": "B"})
+        ('A', 'B')
+    """
+    return tuple(sorted({group_of[i] for i in items if i in group_of}))
+
+
 def group_matrix(matrix: BasketMatrix, group_of: Mapping[str, str]) -> BasketMatrix:
     """The baskets with every item replaced by its group (items without a group dropped);
     same rows, a vocabulary of group ids.
@@ -102,7 +114,7 @@ def group_matrix(matrix: BasketMatrix, group_of: Mapping[str, str]) -> BasketMat
         >>> m.items, m.indices.tolist()
         (('A',), [0])
     """
-    groups = tuple(sorted({group_of[i] for i in matrix.items if i in group_of}))
+    groups = group_vocabulary(matrix.items, group_of)
     index = {g: k for k, g in enumerate(groups)}
     code = np.array([index.get(group_of.get(i, ""), -1) for i in matrix.items], dtype=np.int64)
     mapped = code[matrix.indices] if len(code) else np.zeros(0, dtype=np.int64)
@@ -125,11 +137,30 @@ def mine_level(
 
     Returns the rules table (``level`` column, names from the group names) and its info
     (the scoped mining record plus ``repeats_item_rules``: family rules dropped because every
-    family in them holds one item).
+    family in them holds one item); see :func:`level_table`.
+    """
+    grouped = group_matrix(matrix, groups[0])
+    mined = mine_scopes(grouped, scopes, options, n_jobs=n_jobs, units=units)
+    return level_table(mined, level, groups)
+
+
+def level_table(
+    mined: ScopedRules, level: str, groups: tuple[dict[str, str], dict[str, str]]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rules of one level (mined on baskets of group ids, every scope) as the level's
+    table: named by ``groups`` (item → group id, group id → name), rule ids tagged with the
+    level, and family rules whose every family holds one item dropped (they repeat an
+    item rule; counted in the info's ``repeats_item_rules``).
+
+    Example:
+        >>> from basketlens.mining import to_basket_matrix
+        >>> groups = ({"a": "F:a", "b": "F:b", "c": "F:b"}, {"F:a": "Apples", "F:b": "Buns"})
+        >>> mined = mine_scopes(to_basket_matrix([["F:a", "F:b"]] * 12), min_count=5)
+        >>> table, info = level_table(mined, "family", groups)
+        >>> table.select("rule_id", "antecedent_names").rows()
+        [('all-f000001', ['Apples']), ('all-f000002', ['Buns'])]
     """
     group_of, names = groups
-    grouped = group_matrix(matrix, group_of)
-    mined: ScopedRules = mine_scopes(grouped, scopes, options, n_jobs=n_jobs, units=units)
     table = mined.with_item_names(
         pl.DataFrame({"item": list(names), "item_name": list(names.values())})
     ).table

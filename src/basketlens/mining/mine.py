@@ -34,9 +34,8 @@ from typing import Any
 import numpy as np
 
 from basketlens.errors import ParameterError
-from basketlens.mining.customers import rule_customers
-from basketlens.mining.encode import to_basket_matrix
-from basketlens.mining.itemsets import mine_itemsets
+from basketlens.mining.counts import as_counts
+from basketlens.mining.customers import rule_itemsets
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.rules import Rules, rule_filters
 from basketlens.mining.thresholds import suggest_min_count
@@ -53,7 +52,8 @@ def mine_rules(
     units: np.ndarray | None = None,
     **changes: Any,
 ) -> Rules:
-    """Mine rules from ``baskets`` (anything :func:`to_basket_matrix` accepts).
+    """Mine rules from ``baskets`` (anything :func:`to_basket_matrix` accepts, or the
+    :class:`~basketlens.mining.counts.BasketCounts` of another back-end, e.g. Spark's).
 
     ``options`` defaults to ``MiningOptions()``; ``changes`` are MiningOptions field names
     that override it (an unknown name raises :class:`ParameterError` with a suggestion).
@@ -72,19 +72,18 @@ def mine_rules(
         basketlens.errors.ParameterError: mine_rules: unknown key 'min_confidance'; valid: ...
     """
     opts = (options or MiningOptions()).updated(changes, source="mine_rules").validate()
-    if opts.min_customers is not None and opts.min_customers > 1 and units is None:
+    counts = as_counts(baskets, units)
+    if opts.min_customers is not None and opts.min_customers > 1 and not counts.has_units:
         raise ParameterError(
             f"min_customers={opts.min_customers} needs the customer of each basket; pass "
             "units= (one integer code per basket), or leave min_customers unset"
         )
-    matrix = to_basket_matrix(baskets)
     search = None
     min_count = opts.min_count
     if opts.searches_threshold:
-        search = suggest_min_count(matrix, opts)
+        search = suggest_min_count(counts, opts)
         min_count = search.min_count
-    itemsets = mine_itemsets(
-        matrix,
+    itemsets = counts.itemsets(
         min_support=opts.min_support,
         min_count=min_count,
         max_len=opts.max_len,
@@ -127,7 +126,7 @@ def mine_rules(
         min_customers = opts.min_customers
 
         def breadth(r: Rules) -> Rules:
-            seen = rule_customers(r.table, matrix, np.asarray(units))
+            seen = counts.customer_counts(rule_itemsets(r.table))
             return r.keep(seen >= min_customers, {"min_customers": min_customers})
 
         step("customers", "few_customers", breadth)

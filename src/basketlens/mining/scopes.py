@@ -33,6 +33,7 @@ from basketlens._validation import check_interval
 from basketlens.errors import ParameterError
 from basketlens.items import add_item_names, item_names
 from basketlens.mining._budget import interruptible_map
+from basketlens.mining.counts import BasketCounts, MatrixCounts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.measures import resolve_measures
 from basketlens.mining.mine import mine_rules
@@ -42,7 +43,16 @@ from basketlens.schema import ITEM_SUPPORT_SCHEMA, RULES_BASE_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALL_SCOPE", "ScopedRules", "item_support", "mine_scopes"]
+__all__ = [
+    "ALL_SCOPE",
+    "ScopeResult",
+    "ScopedRules",
+    "item_support",
+    "mine_scope",
+    "mine_scopes",
+    "scoped_rules",
+    "support_table",
+]
 
 #: Name of the scope holding every basket.
 ALL_SCOPE = "all"
@@ -100,17 +110,41 @@ def item_support(
         ['Milk', None]
     """
     resolved = _resolve_scopes(matrix, scopes or {}, include_all)
-    items = pl.Series("item", matrix.items, dtype=pl.String)
+    counts = {
+        scope: (
+            matrix.subset(rows).item_counts() if len(rows) else np.zeros(0, np.int64),
+            len(rows),
+        )
+        for scope, rows in resolved.items()
+    }
+    return support_table(counts, matrix.items, item_names=item_names)
+
+
+def support_table(
+    counts: Mapping[str, tuple[np.ndarray, int]],
+    vocabulary: tuple[str, ...],
+    *,
+    item_names: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """:func:`item_support` from each scope's ``(item counts, baskets)``, in that order.
+
+    The counts are per item code of ``vocabulary`` (an empty array for an empty scope); how
+    they were counted is the caller's business (a matrix here, a Spark aggregation there).
+
+    Example:
+        >>> support_table({"all": (np.array([2, 1]), 2)}, ("x", "y")).rows()
+        [('all', 'x', None, 2, 1.0, 1), ('all', 'y', None, 1, 0.5, 2)]
+    """
+    items = pl.Series("item", vocabulary, dtype=pl.String)
     names = dict(item_names or {})
     frames = []
-    for scope, rows in resolved.items():
-        counts = matrix.subset(rows).item_counts() if len(rows) else np.zeros(0, np.int64)
-        present = np.flatnonzero(counts)
+    for scope, (per_item, n_baskets) in counts.items():
+        present = np.flatnonzero(per_item)
         df = pl.DataFrame(
             {
                 "item": items.gather(present),
-                "baskets": counts[present],
-                "support": counts[present] / max(len(rows), 1),  # numpy: correctly rounded
+                "baskets": per_item[present],
+                "support": per_item[present] / max(n_baskets, 1),  # numpy: correctly rounded
             }
         )
         df = df.sort(["baskets", "item"], descending=[True, False]).with_columns(
@@ -174,6 +208,95 @@ def _workers(n_jobs: int | None, n_scopes: int) -> int:
     return max(1, min(workers, n_scopes))
 
 
+ScopeResult = tuple[Rules | None, dict[str, Any]]
+
+
+def mine_scope(counts: BasketCounts, options: MiningOptions) -> ScopeResult:
+    """One scope's rules (:func:`~basketlens.mining.mine.mine_rules`) and its record; a scope
+    with fewer than ``min_scope_baskets`` baskets gets no rules and a note.
+
+    ``options`` must be validated. Whatever holds the baskets (a matrix here, Spark there)
+    answers through ``counts``, so every scope of every engine is mined by this one function.
+
+    Example:
+        >>> from basketlens.mining.counts import as_counts
+        >>> rules, record = mine_scope(as_counts([["a", "b"]] * 12), MiningOptions(min_count=5))
+        >>> len(rules), record["n_baskets"], record["note"]
+        (2, 12, None)
+    """
+    t0 = time.perf_counter()
+    n = counts.n_baskets
+    base: dict[str, Any] = {"n_baskets": n}
+    min_scope = options.min_scope_baskets
+    if n < min_scope:
+        base.update(
+            n_rules=0,
+            note=f"scope has {n} baskets; at least "
+            f"min_scope_baskets={min_scope} are needed to mine rules",
+        )
+        return None, base
+    rules = mine_rules(counts, options)
+    base.update(
+        n_rules=len(rules),
+        seconds=round(time.perf_counter() - t0, 6),
+        note=None,
+        rules=rules.info,
+    )
+    return rules, base
+
+
+def scoped_rules(
+    results: Mapping[str, ScopeResult],
+    options: MiningOptions,
+    *,
+    vocabulary_size: int,
+    n_jobs: int = 1,
+) -> ScopedRules:
+    """The :class:`ScopedRules` of each scope's :func:`mine_scope` result, in the given order
+    (rule ids prefixed by the scope), with the run's parameter record.
+
+    Example:
+        >>> from basketlens.mining.counts import as_counts
+        >>> opts = MiningOptions(min_count=5)
+        >>> found = {"all": mine_scope(as_counts([["a", "b"]] * 12), opts)}
+        >>> scoped_rules(found, opts, vocabulary_size=2).table["rule_id"].to_list()
+        ['all-r000001', 'all-r000002']
+    """
+    names = resolve_measures(options.measures)
+    per_rules = {s: r for s, (r, _) in results.items()}
+    per_info = {s: i for s, (_, i) in results.items()}
+    empty = _scope_table("", empty_rules_table(names))
+    frames = [_scope_table(s, r.table) for s, r in per_rules.items() if r is not None]
+    table = pl.concat([empty, *frames], how="vertical") if frames else empty
+    info = {
+        "min_support": options.min_support,
+        "min_count": options.min_count,
+        "target_rules": options.target_rules if options.searches_threshold else None,
+        "max_rules": options.max_rules if options.searches_threshold else None,
+        "min_confidence": float(options.min_confidence),
+        "min_lift": options.min_lift,
+        "min_len": options.min_len,
+        "max_len": options.max_len,
+        "consequent_max_len": options.consequent_max_len,
+        "measures": list(names),
+        "prune_redundant": options.prune_redundant,
+        "significant": options.significant,
+        "significance_test": options.significance_test,
+        "adjust": options.adjust,
+        "min_customers": options.min_customers,
+        "top": options.top,
+        "sort_by": options.sort_by,
+        "max_itemsets": options.max_itemsets,
+        "min_scope_baskets": options.min_scope_baskets,
+        "n_jobs": n_jobs,
+        "vocabulary_size": vocabulary_size,
+        "n_rules": table.height,
+        "scopes": per_info,
+    }
+    assert table.columns[:4] == [*list(RULES_BASE_SCHEMA)[:2], "antecedent", "consequent"]
+    return ScopedRules(table, per_rules, info)
+
+
 def mine_scopes(
     matrix: BasketMatrix,
     scopes: Mapping[Any, Any] | None = None,
@@ -188,12 +311,12 @@ def mine_scopes(
     """Mine rules in "all" and in each scope, on the shared vocabulary of ``matrix``.
 
     ``options`` (default ``MiningOptions()``, updated by ``changes``: its field names) apply
-    to every scope through :func:`~basketlens.mining.mine.mine_rules`: ``min_support`` is
-    relative to each scope's baskets, ``min_count`` is absolute, and without either the
-    threshold search finds a count per scope (``target_rules``, or the guard ``max_rules``).
-    Scopes with fewer than ``min_scope_baskets`` baskets are skipped with a note. ``scopes``
-    maps a name to basket rows (indices or a boolean mask); ``n_jobs`` threads (None = 1,
-    -1 = all cores); ``units``: the customer code of each basket row (for ``min_customers``);
+    to every scope through :func:`mine_scope`: ``min_support`` is relative to each scope's
+    baskets, ``min_count`` is absolute, and without either the threshold search finds a count
+    per scope (``target_rules``, or the guard ``max_rules``). Scopes with fewer than
+    ``min_scope_baskets`` baskets are skipped with a note. ``scopes`` maps a name to basket
+    rows (indices or a boolean mask); ``n_jobs`` threads (None = 1, -1 = all cores);
+    ``units``: the customer code of each basket row (for ``min_customers``);
     ``progress(done, total)`` is told as each scope is finished.
 
     Example:
@@ -206,79 +329,31 @@ def mine_scopes(
     opts = (options or MiningOptions()).updated(changes, source="mine_scopes").validate()
     resolved = _resolve_scopes(matrix, scopes or {}, include_all)
     workers = _workers(n_jobs, len(resolved))
-    names = resolve_measures(opts.measures)
-    min_scope = opts.min_scope_baskets
+    resolve_measures(opts.measures)  # an unknown measure fails before any mining
     finished, lock = [0], threading.Lock()
+    all_units = None if units is None else np.asarray(units)
 
-    def tell() -> None:
-        if progress is not None:
-            with lock:
-                finished[0] += 1
-                progress(finished[0], len(resolved))
-
-    def mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
+    def mine_one(scope: str) -> ScopeResult:
         try:
-            return _mine_one(scope)
+            rows = resolved[scope]
+            part = None if all_units is None else all_units[rows]
+            return mine_scope(MatrixCounts(matrix.subset(rows), part), opts)
         finally:
-            tell()
-
-    def _mine_one(scope: str) -> tuple[Rules | None, dict[str, Any]]:
-        rows = resolved[scope]
-        t0 = time.perf_counter()
-        base: dict[str, Any] = {"n_baskets": len(rows)}
-        if len(rows) < min_scope:
-            base.update(
-                n_rules=0,
-                note=f"scope has {len(rows)} baskets; at least "
-                f"min_scope_baskets={min_scope} are needed to mine rules",
-            )
-            return None, base
-        rules = mine_rules(
-            matrix.subset(rows), opts, units=None if units is None else np.asarray(units)[rows]
-        )
-        base.update(
-            n_rules=len(rules),
-            seconds=round(time.perf_counter() - t0, 6),
-            note=None,
-            rules=rules.info,
-        )
-        return rules, base
+            if progress is not None:
+                with lock:
+                    finished[0] += 1
+                    progress(finished[0], len(resolved))
 
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="basketlens-scope") as ex:
             results = interruptible_map(ex, mine_one, resolved)  # Ctrl-C stops the workers too
     else:
         results = [mine_one(s) for s in resolved]
-    per_rules = {s: r for s, (r, _) in zip(resolved, results, strict=True)}
-    per_info = {s: i for s, (_, i) in zip(resolved, results, strict=True)}
-    empty = _scope_table("", empty_rules_table(names))
-    frames = [_scope_table(s, r.table) for s, r in per_rules.items() if r is not None]
-    table = pl.concat([empty, *frames], how="vertical") if frames else empty
-    info = {
-        "min_support": opts.min_support,
-        "min_count": opts.min_count,
-        "target_rules": opts.target_rules if opts.searches_threshold else None,
-        "max_rules": opts.max_rules if opts.searches_threshold else None,
-        "min_confidence": float(opts.min_confidence),
-        "min_lift": opts.min_lift,
-        "min_len": opts.min_len,
-        "max_len": opts.max_len,
-        "consequent_max_len": opts.consequent_max_len,
-        "measures": list(names),
-        "prune_redundant": opts.prune_redundant,
-        "significant": opts.significant,
-        "significance_test": opts.significance_test,
-        "adjust": opts.adjust,
-        "min_customers": opts.min_customers,
-        "top": opts.top,
-        "sort_by": opts.sort_by,
-        "max_itemsets": opts.max_itemsets,
-        "min_scope_baskets": min_scope,
-        "n_jobs": workers,
-        "vocabulary_size": matrix.n_items,
-        "n_rules": table.height,
-        "scopes": per_info,
-    }
-    assert table.columns[:4] == [*list(RULES_BASE_SCHEMA)[:2], "antecedent", "consequent"]
-    logger.info("mined %d rules over %d scopes", table.height, len(resolved))
-    return ScopedRules(table, per_rules, info)
+    found = scoped_rules(
+        dict(zip(resolved, results, strict=True)),
+        opts,
+        vocabulary_size=matrix.n_items,
+        n_jobs=workers,
+    )
+    logger.info("mined %d rules over %d scopes", found.table.height, len(resolved))
+    return found

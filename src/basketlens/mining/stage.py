@@ -36,36 +36,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from basketlens.errors import ParameterError, SchemaError
 from basketlens.items import item_names
-from basketlens.mining.encode import BasketMatrix, to_basket_matrix
 from basketlens.mining.families import KINDS, ItemFamilies, build_families, rule_kinds
-from basketlens.mining.itemsets import mine_itemsets
-from basketlens.mining.levels import level_groups, mine_level, mirror_ids, parent_ids
+from basketlens.mining.levels import level_groups, level_table, mirror_ids, parent_ids
 from basketlens.mining.options import MiningOptions
-from basketlens.mining.scopes import ALL_SCOPE, ScopedRules, item_support, mine_scopes
+from basketlens.mining.scopes import ScopedRules, support_table
+from basketlens.mining.source import (
+    ITEMSETS_SCHEMA,
+    BasketSource,
+    MatrixSource,
+    basket_scopes,
+    basket_units,
+    scope_itemsets,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RULE_EXTRA_COLUMNS", "MiningResult", "basket_scopes", "run_mining", "scope_itemsets"]
+__all__ = [
+    "ITEMSETS_SCHEMA",
+    "RULE_EXTRA_COLUMNS",
+    "MiningResult",
+    "basket_scopes",
+    "basket_units",
+    "mine_baskets",
+    "run_mining",
+    "scope_itemsets",
+]
 
 #: Columns ``run_mining`` adds to every rule, after the measures (``RULES_BASE_SCHEMA`` keeps
 #: leading): level, kind, the mirror and the parent rule.
 RULE_EXTRA_COLUMNS: tuple[str, ...] = ("level", "kind", "mirror_rule_id", "parent_rule_id")
-
-#: Columns of an itemsets table of several scopes (``itemsets.parquet``).
-ITEMSETS_SCHEMA: pl.Schema = pl.Schema(
-    {
-        "scope": pl.String,
-        "itemset": pl.List(pl.String),
-        "count": pl.Int64,
-        "support": pl.Float64,
-        "length": pl.Int32,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -139,89 +142,6 @@ def _require(table: pl.DataFrame, name: str, columns: tuple[str, ...]) -> None:
         )
 
 
-def basket_scopes(
-    lines: pl.DataFrame, matrix: BasketMatrix, assignments: pl.DataFrame
-) -> dict[str, np.ndarray]:
-    """Segment id (as text) → rows of ``matrix`` whose basket belongs to that segment.
-
-    ``matrix`` must be encoded from ``lines`` (its ``basket_ids`` name the rows); a basket's
-    segment is the segment of its first unit in ``assignments`` (``customer_id`` → ``segment``).
-
-    Example:
-        >>> lines = pl.DataFrame({"basket": ["1", "2"], "item": ["a", "b"], "unit": ["x", "y"]})
-        >>> m = to_basket_matrix(lines)
-        >>> seg = pl.DataFrame({"customer_id": ["x", "y"], "segment": [1, 0]})
-        >>> {k: v.tolist() for k, v in basket_scopes(lines, m, seg).items()}
-        {'0': [1], '1': [0]}
-    """
-    basket_segment = (
-        lines.group_by("basket")
-        .agg(pl.col("unit").first())
-        .join(
-            assignments.select(
-                pl.col("customer_id").cast(pl.String).alias("unit"), pl.col("segment")
-            ).unique("unit", keep="first"),
-            on="unit",
-        )
-    )
-    order = pl.DataFrame({"basket": list(matrix.basket_ids or ())}).with_row_index("row")
-    joined = order.join(basket_segment, on="basket", how="left").sort("row")
-    scopes: dict[str, np.ndarray] = {}
-    for segment in sorted(joined["segment"].drop_nulls().unique().to_list()):
-        rows = joined.filter(pl.col("segment") == segment)["row"].to_numpy().astype(np.int64)
-        scopes[str(segment)] = rows
-    return scopes
-
-
-def scope_itemsets(
-    matrix: BasketMatrix, scopes: dict[str, np.ndarray], rules: ScopedRules, options: MiningOptions
-) -> pl.DataFrame:
-    """The frequent itemsets of every mined scope, at the min_count its rules were mined with.
-
-    A scope too small to mine has no itemsets either.
-
-    Example:
-        >>> m = to_basket_matrix([["a", "b"]] * 12)
-        >>> options = MiningOptions(min_count=12)
-        >>> scope_itemsets(m, {}, mine_scopes(m, {}, options), options).rows()
-        [('all', ['a'], 12, 1.0, 1), ('all', ['b'], 12, 1.0, 1), ('all', ['a', 'b'], 12, 1.0, 2)]
-    """
-    tables = []
-    for scope, scope_info in rules.info["scopes"].items():
-        min_count = (scope_info.get("rules") or {}).get("min_count")
-        if min_count is None:
-            continue
-        baskets = matrix if scope == ALL_SCOPE else matrix.subset(scopes[scope])
-        found = mine_itemsets(
-            baskets,
-            min_count=min_count,
-            max_len=options.max_len,
-            max_itemsets=options.max_itemsets,
-            max_memory=options.max_memory,
-        )
-        tables.append(found.table.select(pl.lit(scope).alias("scope"), pl.all()))
-    if not tables:
-        return pl.DataFrame(schema=ITEMSETS_SCHEMA)
-    return pl.concat(tables, how="vertical").cast(dict(ITEMSETS_SCHEMA))
-
-
-def basket_units(lines: pl.DataFrame, matrix: BasketMatrix) -> np.ndarray:
-    """Integer code of the unit (customer) of each basket row of ``matrix`` (its first unit).
-
-    Example:
-        >>> lines = pl.DataFrame({"basket": ["1", "2"], "item": ["a", "b"], "unit": ["y", "x"]})
-        >>> basket_units(lines, to_basket_matrix(lines)).tolist()
-        [1, 0]
-    """
-    first = lines.group_by("basket").agg(pl.col("unit").first().cast(pl.String))
-    order = pl.DataFrame({"basket": list(matrix.basket_ids or ())}).join(
-        first, on="basket", how="left", maintain_order="left"
-    )
-    units = order["unit"].fill_null("")
-    codes = units.rank("dense").cast(pl.Int64) - 1
-    return codes.to_numpy()
-
-
 def _account(record: dict[str, Any]) -> dict[str, int]:
     """Sum the per-scope pruning records of a scoped mining record."""
     total = dict.fromkeys(
@@ -293,7 +213,8 @@ def run_mining(
     source of item names (an item it does not name is shown by its id) and of the families.
     ``options`` are validated first; ``options.enabled=False`` is refused (the caller skips
     the stage). Scopes are mined in ``n_jobs`` threads (-1 = all cores); ``progress(done,
-    total)`` is told as each scope is mined.
+    total)`` is told as each scope is mined. The baskets are built in memory
+    (:class:`~basketlens.mining.source.MatrixSource`), then :func:`mine_baskets`.
     """
     options.validate()
     if not options.enabled:
@@ -303,27 +224,43 @@ def run_mining(
     per_segment = options.per_segment and assignments is not None
     if per_segment:
         _require(assignments, "assignments", ("customer_id", "segment"))
+    source = MatrixSource.from_lines(lines, assignments if per_segment else None)
+    return mine_baskets(source, options, items, n_jobs=n_jobs, progress=progress)
 
-    matrix = to_basket_matrix(lines.select("basket", "item"))
-    scopes = basket_scopes(lines, matrix, assignments) if per_segment else {}
-    names = item_names(items, ids=matrix.items)
-    support = item_support(matrix, scopes, item_names=names)
-    units = basket_units(lines, matrix)
-    families = build_families(items, matrix, basket_units=units)
-    rules = mine_scopes(matrix, scopes, options, n_jobs=n_jobs, units=units, progress=progress)
-    rules = rules.with_item_names(items)
-    itemsets = scope_itemsets(matrix, scopes, rules, options) if options.itemsets else None
+
+def mine_baskets(
+    source: BasketSource,
+    options: MiningOptions,
+    items: pl.DataFrame,
+    *,
+    n_jobs: int | None = -1,
+    progress: Callable[[int, int], None] | None = None,
+) -> MiningResult:
+    """The mine stage on baskets held by any engine (see the module docstring).
+
+    Item support from each scope's counts, the item families (with the purchase evidence of
+    ``source.counts()``), each level's rules from ``source.mine_levels``, then names, kinds,
+    mirror and parent rules and the pruning accounting — the same code whatever holds the
+    baskets. ``options`` must be validated and enabled; ``items`` as for :func:`run_mining`.
+    """
+    _require(items, "items", ("item", "item_name"))
+    vocabulary = source.vocabulary
+    names = item_names(items, ids=vocabulary)
+    support = support_table(source.scope_item_counts(), vocabulary, item_names=names)
+    families = build_families(items, source.counts())
     groups = level_groups(families, items) if options.generalised else {}
+    levels = {"item": None, **{level: of for level, (of, _) in groups.items()}}
+    mined = source.mine_levels(options, levels, n_jobs=n_jobs, progress=progress)
+    rules = mined["item"].with_item_names(items)
+    itemsets = source.itemsets(rules, options) if options.itemsets else None
     tables = [rules.table.with_columns(level=pl.lit("item"))]
-    levels: dict[str, Any] = {}
+    records: dict[str, Any] = {}
     for level, level_group in groups.items():
-        table, record = mine_level(
-            matrix, scopes, options, level, level_group, n_jobs=n_jobs, units=units
-        )
+        table, record = level_table(mined[level], level, level_group)
         tables.append(table)
-        levels[level] = record
+        records[level] = record
     table = _finish(pl.concat(tables, how="vertical"), families, groups)
-    pruning = {"item": _account(rules.info), **{lvl: _account(r) for lvl, r in levels.items()}}
+    pruning = {"item": _account(rules.info), **{lvl: _account(r) for lvl, r in records.items()}}
     per_level = list(pruning.values())
     counts = [key for key in pruning["item"] if key not in ("seconds", "cpu_seconds")]
     pruning["all_levels"] = {key: sum(p[key] for p in per_level) for key in counts}
@@ -339,14 +276,14 @@ def run_mining(
     info = {
         "enabled": True,
         "rules": rules.info,
-        "levels": levels,
+        "levels": records,
         "families": families.info,
         "pruning": pruning,
         "kinds": kinds,
         "n_rules": table.height,
     }
     combined = ScopedRules(table, rules.rules, {**rules.info, "n_rules": table.height})
-    logger.info("mine stage: %d rules, %d scopes", table.height, len(scopes) + 1)
+    logger.info("mine stage: %d rules, %d scopes", table.height, len(rules.rules))
     return MiningResult(
         rules=combined, item_support=support, itemsets=itemsets, info=info, families=families
     )

@@ -36,8 +36,8 @@ import numpy as np
 
 from basketlens._validation import check_interval
 from basketlens.errors import MiningBudgetError, ParameterError
-from basketlens.mining.encode import BasketMatrix, to_basket_matrix
-from basketlens.mining.itemsets import mine_itemsets
+from basketlens.mining.counts import BasketCounts, as_counts
+from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.rules import count_rules, rule_filters
 
@@ -90,12 +90,11 @@ class ThresholdSearch:
 
 
 def _probe(
-    matrix: BasketMatrix, min_count: int, options: MiningOptions, budget: int
+    counts: BasketCounts, min_count: int, options: MiningOptions, budget: int
 ) -> ThresholdProbe:
     t0 = time.perf_counter()
     try:
-        its = mine_itemsets(
-            matrix,
+        its = counts.itemsets(
             min_count=min_count,
             max_len=options.max_len,
             max_itemsets=budget,
@@ -112,7 +111,9 @@ def _probe(
     return probe
 
 
-def _bounds(matrix: BasketMatrix, min_len: int, given: tuple[int, int] | None) -> tuple[int, int]:
+def _bounds(
+    matrix: BasketMatrix | BasketCounts, min_len: int, given: tuple[int, int] | None
+) -> tuple[int, int]:
     """(lowest, highest) min_count searched: by default 2 .. the second-highest item count."""
     if given is None:
         counts = np.sort(np.asarray(matrix.item_counts(), dtype=np.int64))[::-1]
@@ -140,6 +141,8 @@ def suggest_min_count(
     """Search the integer ``min_count`` for ``target_rules`` rules, or, without a target, the
     lowest one whose rules stay within ``max_rules`` (the blow-up guard).
 
+    ``baskets``: anything :func:`~basketlens.mining.encode.to_basket_matrix` accepts, or a
+    :class:`~basketlens.mining.counts.BasketCounts` (each probe then asks it for the itemsets).
     ``options`` (default :class:`MiningOptions`, updated by ``changes``, which are its field
     names) gives ``target_rules`` / ``max_rules``, the rule filters, ``max_len`` and the
     itemset budget ``max_itemsets`` of each probe (:data:`SEARCH_BUDGET` when None); its
@@ -172,14 +175,14 @@ def suggest_min_count(
     budget = SEARCH_BUDGET if opts.max_itemsets is None else opts.max_itemsets
     if target_rules is None:
         budget = min(budget, GUARD_ITEMSETS_PER_RULE * max_rules)
-    matrix = to_basket_matrix(baskets)
-    n = matrix.n_baskets
-    lo, hi = _bounds(matrix, opts.min_len, min_count_bounds)
+    counts = as_counts(baskets)
+    n = counts.n_baskets
+    lo, hi = _bounds(counts, opts.min_len, min_count_bounds)
     probes: dict[int, ThresholdProbe] = {}
 
     def probe(mc: int) -> ThresholdProbe:
         if mc not in probes:
-            probes[mc] = _probe(matrix, mc, opts, budget)
+            probes[mc] = _probe(counts, mc, opts, budget)
         return probes[mc]
 
     if target_rules is not None:

@@ -36,8 +36,8 @@ import logging
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
+from basketlens.mining.counts import BasketCounts, as_counts
 from basketlens.mining.encode import BasketMatrix
 
 logger = logging.getLogger(__name__)
@@ -183,51 +183,26 @@ def _code_pairs(items: pl.Series) -> pl.DataFrame:
     )
 
 
-def _pair_counts(matrix: sp.csc_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Number of rows holding both columns i[k] and j[k] (boolean CSC ``matrix``)."""
-    out = np.zeros(len(i), dtype=np.int64)
-    if len(i) == 0:
-        return out
-    a = matrix[:, i]
-    b = matrix[:, j]
-    return np.asarray(a.multiply(b).sum(axis=0)).ravel().astype(np.int64)
-
-
-def _behaviour(
-    weak: pl.DataFrame, matrix: BasketMatrix, basket_units: np.ndarray | None
-) -> pl.DataFrame:
+def _behaviour(weak: pl.DataFrame, counts: BasketCounts) -> pl.DataFrame:
     """The weak name pairs that purchase behaviour confirms, with basis "set" or "instead"."""
-    if weak.height == 0 or matrix.n_baskets == 0:
+    if weak.height == 0 or counts.n_baskets == 0:
         return pl.DataFrame(schema={"item": pl.String, "other": pl.String, "basis": pl.String})
-    code = {item: k for k, item in enumerate(matrix.items)}
+    code = {item: k for k, item in enumerate(counts.items)}
     i = np.array([code.get(x, -1) for x in weak["item"].to_list()], dtype=np.int64)
     j = np.array([code.get(x, -1) for x in weak["other"].to_list()], dtype=np.int64)
     known = (i >= 0) & (j >= 0)
     i, j, weak = i[known], j[known], weak.filter(pl.Series(known))
-    data = np.ones(len(matrix.indices), dtype=bool)
-    baskets = sp.csr_matrix(
-        (data, matrix.indices, matrix.indptr), shape=(matrix.n_baskets, matrix.n_items)
-    ).tocsc()
-    n_a, n_b = matrix.item_counts()[i], matrix.item_counts()[j]
-    n_ab = _pair_counts(baskets, i, j)
+    item_counts = counts.item_counts()
+    n_a, n_b = item_counts[i], item_counts[j]
+    n_ab = counts.pair_counts(i, j)
     with np.errstate(divide="ignore", invalid="ignore"):
         kulczynski = 0.5 * (n_ab / np.maximum(n_a, 1) + n_ab / np.maximum(n_b, 1))
     is_set = (kulczynski >= SET_CONFIDENCE) & (n_ab > 0)
     instead = np.zeros(len(i), dtype=bool)
-    if basket_units is not None and len(basket_units) == matrix.n_baskets:
-        units = sp.csr_matrix(
-            (
-                np.ones(matrix.n_baskets, dtype=np.int32),
-                (basket_units, np.arange(matrix.n_baskets)),
-            ),
-            shape=(int(basket_units.max()) + 1 if len(basket_units) else 0, matrix.n_baskets),
-        )
-        bought = (units @ baskets.astype(np.int32)).tocsc()
-        bought.data[:] = 1
-        c_a = np.asarray(bought[:, i].sum(axis=0)).ravel()
-        c_b = np.asarray(bought[:, j].sum(axis=0)).ravel()
-        c_ab = _pair_counts(bought.astype(bool), i, j)
-        n, n_units = matrix.n_baskets, bought.shape[0]
+    buyers = counts.customer_pairs(i, j)
+    if buyers is not None:
+        c_a, c_b, c_ab, n_units = buyers.a, buyers.b, buyers.ab, buyers.n_units
+        n = counts.n_baskets
         instead = (c_ab >= INSTEAD_OVERLAP * np.minimum(c_a, c_b)) & (c_ab >= INSTEAD_MIN_CUSTOMERS)
         instead &= c_ab * n_units >= INSTEAD_MIN_CUSTOMER_LIFT * c_a * c_b
         instead &= n_ab * n <= INSTEAD_MAX_LIFT * n_a * n_b
@@ -244,7 +219,7 @@ def _behaviour(
 
 def variant_links(
     items: pl.DataFrame,
-    matrix: BasketMatrix | None = None,
+    matrix: BasketMatrix | BasketCounts | None = None,
     *,
     basket_units: np.ndarray | None = None,
     tokens: pl.DataFrame | None = None,
@@ -252,8 +227,9 @@ def variant_links(
     """Linked item pairs (``LINKS_SCHEMA``), one row per pair with its strongest evidence.
 
     ``items``: the item table (``item``, and ``item_name``, ``brand``, ``category`` when known);
-    ``matrix``: the baskets, for the behaviour evidence (left out without it);
-    ``basket_units``: the customer (as an integer code) of each basket row of ``matrix``,
+    ``matrix``: the baskets, for the behaviour evidence (left out without it), or their
+    :class:`~basketlens.mining.counts.BasketCounts` (which then knows the customers);
+    ``basket_units``: the customer (as an integer code) of each basket row of a matrix,
     for the "instead" evidence. Similarity is 1 for a code link, else the shared share of
     words, ``shared / max(words of each name)``. ``tokens``: :func:`content_tokens` of
     ``items``, when already computed.
@@ -272,7 +248,10 @@ def variant_links(
     if matrix is not None:
         weak = pairs.filter(~is_strong)
         weak = _same_category(weak, tokens)
-        confirmed = _behaviour(weak, matrix, basket_units)
+        units = basket_units
+        if isinstance(matrix, BasketMatrix) and units is not None:
+            units = units if len(units) == matrix.n_baskets else None  # else: no "instead"
+        confirmed = _behaviour(weak, as_counts(matrix, units))
         frames.append(
             confirmed.join(weak.select("item", "other", similarity=ratio), on=["item", "other"])
         )

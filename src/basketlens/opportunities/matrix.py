@@ -34,7 +34,13 @@ from basketlens.errors import EmptyInputError, SchemaError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CUSTOMER_ITEMS_SCHEMA", "CustomerItems"]
+__all__ = [
+    "CUSTOMER_ITEMS_SCHEMA",
+    "TOTAL_ORDERS_SCHEMA",
+    "CustomerItems",
+    "customer_item_cells",
+    "unit_item_sales",
+]
 
 #: Long form of the matrix (``model/customer_items.parquet``): one row per stored cell.
 CUSTOMER_ITEMS_SCHEMA: pl.Schema = pl.Schema(
@@ -48,6 +54,9 @@ CUSTOMER_ITEMS_SCHEMA: pl.Schema = pl.Schema(
         "last_date": pl.Datetime("us"),
     }
 )
+
+#: Each customer's distinct baskets (beside the cells: ``total_orders`` of the matrix).
+TOTAL_ORDERS_SCHEMA: pl.Schema = pl.Schema({"unit": pl.String, "total_orders": pl.Int64})
 
 _BITMAP_LIMIT = 2_000_000_000  # bits (250 MB) for the packed ownership matrix behind has()
 _NEEDED = ("unit", "item", "basket", "quantity", "net_sales", "date")
@@ -94,29 +103,8 @@ class CustomerItems:
     @classmethod
     def from_lines(cls, lines: pl.DataFrame | pl.LazyFrame) -> CustomerItems:
         """Aggregate cleaned lines (``CLEAN_SCHEMA``; ``unit`` is the customer) into the matrix."""
-        lf = lines.lazy()
-        missing = [c for c in _NEEDED if c not in lf.collect_schema().names()]
-        if missing:
-            raise SchemaError(
-                f"lines lack column(s) {', '.join(missing)}; pass the cleaned lines "
-                "(basketlens.clean.clean_ledger(...).lines)"
-            )
-        usable = lf.filter(pl.col("unit").is_not_null() & pl.col("item").is_not_null())
-        cells = (
-            usable.group_by("unit", "item")
-            .agg(
-                pl.col("basket").n_unique().cast(pl.Int32).alias("orders"),
-                pl.col("quantity").sum(),
-                pl.col("net_sales").sum(),
-                pl.col("date").min().alias("first_date"),
-                pl.col("date").max().alias("last_date"),
-            )
-            .rename({"unit": "customer_id"})
-            .collect()
-        )
-        totals = usable.group_by("unit").agg(pl.col("basket").n_unique().alias("total_orders"))
-        table = cells.cast(dict(CUSTOMER_ITEMS_SCHEMA)).select(list(CUSTOMER_ITEMS_SCHEMA))
-        return cls.from_table(table, total_orders=totals.collect())
+        cells, totals = customer_item_cells(lines)
+        return cls.from_table(cells, total_orders=totals)
 
     @classmethod
     def from_table(
@@ -267,3 +255,72 @@ class CustomerItems:
     def row_items(self, row: int) -> np.ndarray:
         """Item codes the customer in ``row`` has bought."""
         return self.indices[self.indptr[row] : self.indptr[row + 1]]
+
+
+def _usable(lines: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    lf = lines.lazy()
+    missing = [c for c in _NEEDED if c not in lf.collect_schema().names()]
+    if missing:
+        raise SchemaError(
+            f"lines lack column(s) {', '.join(missing)}; pass the cleaned lines "
+            "(basketlens.clean.clean_ledger(...).lines)"
+        )
+    return lf.filter(pl.col("unit").is_not_null() & pl.col("item").is_not_null())
+
+
+def customer_item_cells(lines: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The matrix's long form (``CUSTOMER_ITEMS_SCHEMA``: per customer and item bought, the
+    distinct baskets, quantity, net sales, first and last date) and each customer's distinct
+    baskets (``TOTAL_ORDERS_SCHEMA``), from cleaned lines.
+
+    A customer's cells need only its own lines, and each sum adds them in line order, so the
+    lines of any set of whole customers give those customers' cells bit for bit (how the Spark
+    engine builds the matrix, one partition of customers at a time).
+
+    Example:
+        >>> from datetime import datetime
+        >>> lines = pl.DataFrame({"unit": ["c1", "c1"], "item": ["a", "a"],
+        ...     "basket": ["1", "2"], "quantity": [1.0, 2.0], "net_sales": [10.0, 4.0],
+        ...     "date": [datetime(2024, 1, 1)] * 2})
+        >>> cells, totals = customer_item_cells(lines)
+        >>> cells.select("customer_id", "item", "orders", "net_sales").rows(), totals.rows()
+        ([('c1', 'a', 2, 14.0)], [('c1', 2)])
+    """
+    usable = _usable(lines)
+    cells = (
+        usable.group_by("unit", "item")
+        .agg(
+            pl.col("basket").n_unique().cast(pl.Int32).alias("orders"),
+            pl.col("quantity").sum(),
+            pl.col("net_sales").sum(),
+            pl.col("date").min().alias("first_date"),
+            pl.col("date").max().alias("last_date"),
+        )
+        .rename({"unit": "customer_id"})
+    )
+    totals = usable.group_by("unit").agg(pl.col("basket").n_unique().alias("total_orders"))
+    # in memory: the streaming engine's parallel sums vary in the last bits between runs
+    cells_df, totals_df = pl.collect_all([cells, totals], engine="in-memory")
+    return (
+        cells_df.cast(dict(CUSTOMER_ITEMS_SCHEMA)).select(list(CUSTOMER_ITEMS_SCHEMA)),
+        totals_df.cast(dict(TOTAL_ORDERS_SCHEMA)),
+    )
+
+
+def unit_item_sales(lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``(unit, item, net_sales)``: each customer's net sales of each item (lines with both),
+    summed in line order (see :func:`customer_item_cells`).
+
+    Example:
+        >>> lines = pl.DataFrame({"unit": ["c", "c", None], "item": ["a", "a", "a"],
+        ...                       "net_sales": [1.5, 2.0, 9.0]})
+        >>> unit_item_sales(lines).rows()
+        [('c', 'a', 3.5)]
+    """
+    return (
+        lines.lazy()
+        .filter(pl.col("unit").is_not_null() & pl.col("item").is_not_null())
+        .group_by("unit", "item")
+        .agg(pl.col("net_sales").sum())
+        .collect(engine="in-memory")
+    )

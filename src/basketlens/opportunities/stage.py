@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from basketlens.opportunities.calls import CallList, build_call_list
+from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.opportunities import (
     Opportunities,
@@ -78,7 +79,7 @@ class OpportunityResult:
 
 
 def run_opportunities(
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | CustomerItems,
     rules: pl.DataFrame,
     customers: pl.DataFrame,
     *,
@@ -88,7 +89,8 @@ def run_opportunities(
     families: pl.DataFrame | None = None,
 ) -> OpportunityResult:
     """Opportunities of the rules that may be offered, the call list, the top-N
-    recommendations and the recommender model, from cleaned lines, the rules table
+    recommendations and the recommender model, from cleaned lines (or their customer × item
+    matrix, :class:`~basketlens.opportunities.matrix.CustomerItems`), the rules table
     (``ScopedRules.table``: every level and kind), ``customers``, the item table (names) and
     the item families (``families.parquet``)."""
     options = (options or RecommendOptions()).validate()

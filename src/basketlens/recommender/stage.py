@@ -30,6 +30,7 @@ from basketlens.items import item_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.options import RecommendOptions
+from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.reasons import rule_reason
 from basketlens.opportunities.value import DAYS_PER_MONTH
 from basketlens.recommender.candidates import (
@@ -414,7 +415,7 @@ def _fallback_ranker() -> Ranker:
 
 
 def fit_recommender(
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | Purchases,
     customers: pl.DataFrame | None,
     *,
     items: pl.DataFrame | None = None,
@@ -428,15 +429,16 @@ def fit_recommender(
 ) -> FittedRecommender:
     """Train on the inner split and fit the signals on all ``lines`` (see the module doc)."""
     options = (options or RecommendOptions()).validate()
+    purchases = as_purchases(lines)
     horizon_days = horizon_days or options.horizon_months * DAYS_PER_MONTH
     # `include_variants` is the call list's option (issue 10) when the options declare it
     variants = bool(getattr(options, "include_variants", False))
-    training = train(lines, customers, options=options, horizon_days=horizon_days, mine=mine,
-                     include_variants=variants, seed=seed)  # fmt: skip
+    training = train(purchases, customers, options=options, horizon_days=horizon_days,
+                     mine=mine, include_variants=variants, seed=seed)  # fmt: skip
     rules = cross_sell_rules(rules, include_variants=variants)
     if training.ranker is None:
         logger.warning("recommender: no ranker trained (%s); using a fixed ordering", training.note)
-    matrix = CustomerItems.from_lines(lines) if matrix is None else matrix
+    matrix = purchases.matrix() if matrix is None else matrix
     signals = Signals.fit(matrix, customers, rules=rules, lam=training.lam, options=options)
     names = item_names(items) if items is not None else {}
     return FittedRecommender(
@@ -451,7 +453,7 @@ def fit_recommender(
 
 
 def run_recommender(
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | Purchases,
     customers: pl.DataFrame | None,
     *,
     items: pl.DataFrame | None = None,
@@ -466,7 +468,8 @@ def run_recommender(
     """Fit the recommender on cleaned ``lines`` and recommend to every customer.
 
     Args:
-        lines: cleaned lines (``CLEAN_SCHEMA``: unit, item, basket, date, quantity, net_sales).
+        lines: cleaned lines (``CLEAN_SCHEMA``: unit, item, basket, date, quantity, net_sales),
+            or their :class:`~basketlens.opportunities.purchases.Purchases` (another engine's).
         customers: customer_id, customer_name, segment, segment_name (``customers.parquet``).
         items: the item table (names); rules: the mined rules (``rules.parquet``; rules of
             ``kind == "variant"`` are skipped); mine: mines rules on a subset of the lines,

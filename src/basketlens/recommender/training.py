@@ -18,7 +18,8 @@ everything before it plays the past, the last ``horizon`` plays the future. On t
 The rules for the inner features are mined on the lines before the inner cut-off (the
 pipeline passes a ``mine`` function), so they too never see the inner labels; beyond
 :data:`MAX_MINING_LINES` lines on a seeded sample of whole baskets (mining thresholds are
-relative, so a sample finds the same strong rules; on 10M lines it saves most of a minute).
+relative, so a sample finds the same strong rules; on 10M lines it saves most of a minute;
+the sample is drawn by a seeded hash of the basket ids, the same on every engine).
 Segments are those fitted on all the given lines: a customer's segment is a description of
 the customer, not a purchase of the items being predicted.
 
@@ -46,6 +47,7 @@ import polars as pl
 from basketlens.errors import EmptyInputError
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.options import RecommendOptions
+from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
@@ -99,7 +101,8 @@ class Training:
 def new_purchases(
     matrix: CustomerItems, later: pl.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, net sales) of the items ``later`` lines sold to the matrix's customers that
+    """(row, col, net sales) of the items the matrix's customers bought later (``later``:
+    unit, item, net_sales — :meth:`~basketlens.opportunities.purchases.Purchases.spend`) that
     they had not bought before (both customer and item known to the matrix); sorted by key."""
     customers = pl.DataFrame(
         {"unit": pl.Series(matrix.customers, dtype=pl.String), "row": np.arange(matrix.n_customers)}
@@ -107,14 +110,7 @@ def new_purchases(
     items = pl.DataFrame(
         {"item": pl.Series(matrix.items, dtype=pl.String), "col": np.arange(matrix.n_items)}
     )
-    bought = (
-        later.lazy()
-        .group_by("unit", "item")
-        .agg(pl.col("net_sales").sum())
-        .join(customers.lazy(), on="unit", how="inner")
-        .join(items.lazy(), on="item", how="inner")
-        .collect()
-    )
+    bought = later.join(customers, on="unit", how="inner").join(items, on="item", how="inner")
     rows = bought["row"].to_numpy().astype(np.int64)
     cols = bought["col"].to_numpy().astype(np.int64)
     sales = bought["net_sales"].to_numpy()
@@ -122,15 +118,6 @@ def new_purchases(
     rows, cols, sales = rows[fresh], cols[fresh], sales[fresh]
     order = np.argsort(rows * matrix.n_items + cols, kind="stable")
     return rows[order], cols[order], sales[order]
-
-
-def _basket_sample(lines: pl.DataFrame, limit: int, seed: int) -> pl.DataFrame:
-    """The lines of a seeded random sample of whole baskets, about ``limit`` lines at most."""
-    if lines.height <= limit:
-        return lines
-    baskets = lines["basket"].unique().sort()
-    keep = baskets.sample(fraction=limit / lines.height, seed=seed)
-    return lines.filter(pl.col("basket").is_in(keep.implode()))
 
 
 def _sample(rows: np.ndarray, limit: int, seed: int) -> np.ndarray:
@@ -200,7 +187,7 @@ def choose_lambda(
 
 
 def train(
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | Purchases,
     customers: pl.DataFrame | None,
     *,
     options: RecommendOptions,
@@ -209,8 +196,10 @@ def train(
     include_variants: bool = False,
     seed: int = 0,
 ) -> Training:
-    """Run the inner split (see the module docstring)."""
-    first, end = lines["date"].min(), lines["date"].max()
+    """Run the inner split (see the module docstring) on cleaned lines, or on the
+    :class:`~basketlens.opportunities.purchases.Purchases` of another engine."""
+    purchases = as_purchases(lines)
+    first, end = purchases.first_date, purchases.last_date
     cut = end - timedelta(days=horizon_days)
     fallback_lam = 300.0
     if first is None or (cut - first).days < MIN_HISTORY_DAYS:
@@ -224,10 +213,8 @@ def train(
                 f"horizon after at least {MIN_HISTORY_DAYS} days of history"
             ),
         )
-    before = lines.filter(pl.col("date") < cut)
-    after = lines.filter(pl.col("date") >= cut)
-    matrix = CustomerItems.from_lines(before)
-    labels = new_purchases(matrix, after)
+    matrix = purchases.matrix(before=cut)
+    labels = new_purchases(matrix, purchases.spend(since=cut))
     months = horizon_days / DAYS_PER_MONTH
     if labels[0].size == 0:
         return Training(
@@ -240,9 +227,8 @@ def train(
     lam, lam_scores, ease, G = choose_lambda(matrix, labels, options=options, seed=seed)
     rules = None
     if mine is not None:
-        rules = cross_sell_rules(
-            mine(_basket_sample(before, MAX_MINING_LINES, seed)), include_variants=include_variants
-        )
+        sample = purchases.basket_sample(before=cut, limit=MAX_MINING_LINES, seed=seed)
+        rules = cross_sell_rules(mine(sample), include_variants=include_variants)
     signals = Signals.fit(matrix, customers, rules=rules, lam=lam, options=options, ease=ease, G=G)
     who = _sample(np.unique(labels[0]), MAX_TRAINING_CUSTOMERS, seed)  # customers with news
     # customers who bought nothing new carry the negatives of a quiet period: keep a share

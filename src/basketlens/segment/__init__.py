@@ -18,6 +18,7 @@ __all__ = [
     "SegmentOptions",
     "rfm_cells",
     "rfm_summary",
+    "segment_customers",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -27,5 +28,6 @@ __getattr__, __dir__ = lazy_exports(
         "CustomerSegmenter": ".estimator",
         "rfm_cells": ".rfm",
         "rfm_summary": ".rfm",
+        "segment_customers": ".customers",
     },
 )

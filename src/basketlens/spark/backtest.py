@@ -1,74 +1,114 @@
-"""The backtest on Spark: split on the cluster, fit on the training lines, measure on the driver.
+"""The backtest on Spark: split on the cluster, fit before each split, measure after it.
 
-Everything that is fitted — features, segments, rules — is fitted on the cluster from the
-lines before the split, like a run. The measuring (:func:`basketlens.backtest.evaluate`:
-every method's recommendations, which items were new to whom after the split) is the local
-code on the two sets of cleaned lines collected to the driver, so the measures are the local
-engine's by construction; the driver needs memory for the cleaned lines (about 150 bytes per
-line), which bounds the ledgers the Spark backtest takes.
+The same steps as :func:`basketlens.pipeline.backtest_lines`, with the local code for each:
+the origins (:func:`~basketlens.backtest.stage.origins`, from the last date), the split checks
+(:func:`~basketlens.backtest.stage.check_split`), every stage fitted on the lines before the
+split on the cluster (:func:`basketlens.spark.engine.fit_cleaned`), then
+:func:`~basketlens.backtest.stage.evaluate` — which reads the test period through
+:class:`~basketlens.spark.purchases.SparkPurchases` (each customer's spend per item, summed on
+the cluster), never as lines.
 
 Example:
-    >>> at = split_at(cleaned.lines, BacktestOptions(holdout_months=3))  # doctest: +SKIP
+    >>> result = backtest_spark_lines(lines, items, config, clock=Clock())  # doctest: +SKIP
+    >>> result.table.select("method", "hit_rate")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from basketlens.backtest import evaluate
-from basketlens.backtest.options import BacktestOptions
-from basketlens.backtest.stage import BacktestResult, resolve_split
-from basketlens.errors import ParameterError
-from basketlens.schema import CLEAN_SCHEMA
-from basketlens.spark.frames import collect
+from basketlens.backtest.stage import (
+    BacktestResult,
+    check_split,
+    combine,
+    evaluate,
+    origins,
+    test_days,
+)
+from basketlens.opportunities.opportunities import offered_rules
+from basketlens.spark.lines import SparkLines
+from basketlens.spark.purchases import SparkPurchases
+
+if TYPE_CHECKING:
+    from basketlens.config import RunConfig
+    from basketlens.pipeline import Clock, Fitted
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["evaluate_on_driver", "split_on_spark"]
+__all__ = ["backtest_spark_lines", "split_spark_lines"]
+
+Fit = Callable[..., "Fitted"]
 
 
-def split_on_spark(
-    lines: DataFrame, options: BacktestOptions
-) -> tuple[datetime, DataFrame, DataFrame]:
-    """The split instant (as the local backtest resolves it) and the lines before / after it."""
-    row = lines.agg(F.min("date").alias("first"), F.max("date").alias("last")).first()
-    assert row is not None
-    at = resolve_split(pl.DataFrame({"date": [row["last"]]}), options)
-    train = lines.filter(F.col("date") < F.lit(at).cast("timestamp_ntz"))
-    test = lines.filter(F.col("date") >= F.lit(at).cast("timestamp_ntz"))
-    n_train, n_test = train.count(), test.count()
-    if n_train == 0 or n_test == 0:
-        side = "before" if n_train == 0 else "on or after"
-        raise ParameterError(
-            f"split {at:%Y-%m-%d} leaves no lines {side} it; the ledger runs from "
-            f"{row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}"
-        )
-    logger.info("backtest split %s: %d training lines, %d test lines", at, n_train, n_test)
-    return at, train, test
+def split_spark_lines(
+    lines: SparkLines, at: datetime, until: datetime | None, first: Any, last: Any
+) -> tuple[SparkLines, SparkLines]:
+    """(lines before ``at``, lines from ``at`` to ``until``), checked as the local split."""
+    train = lines.where(F.col("date") < F.lit(at).cast("timestamp_ntz"))
+    after = F.col("date") >= F.lit(at).cast("timestamp_ntz")
+    if until is not None:
+        after = after & (F.col("date") < F.lit(until).cast("timestamp_ntz"))
+    test = lines.where(after)
+    check_split(at, until, train.count(), test.count(), first, last)
+    return train, test
 
 
-def evaluate_on_driver(
-    train: DataFrame,
-    test: DataFrame,
+def backtest_spark_lines(
+    lines: SparkLines,
+    items: pl.DataFrame,
+    config: RunConfig,
     *,
-    rules: pl.DataFrame,
-    customers: pl.DataFrame,
-    split: datetime,
-    options: BacktestOptions,
-    started: float,
+    fit: Fit,
+    clock: Clock,
+    currency: str | None = None,
 ) -> BacktestResult:
-    """:func:`basketlens.backtest.evaluate` on the collected cleaned lines."""
-    return evaluate(
-        collect(train, CLEAN_SCHEMA),
-        collect(test, CLEAN_SCHEMA),
-        rules=rules,
-        customers=customers,
-        split=split,
-        options=options,
-        started=started,
+    """Fit every stage (``fit``: the engine's ``fit_cleaned``) on the lines before each split
+    and measure the recommenders after it (one split, or ``rolling`` origins)."""
+    row = lines.lines.agg(F.min("date").alias("first"), F.max("date").alias("last")).first()
+    assert row is not None
+    first, last = row["first"], row["last"]
+    results = []
+    for at, until in origins(pl.DataFrame({"date": [last]}), config.backtest):
+        started = time.perf_counter()
+        train, test = split_spark_lines(lines, at, until, first, last)
+        fitted = fit(
+            train,
+            items,
+            config,
+            clock=clock,
+            opportunities=False,
+            horizon_days=test_days(at, until),
+            currency=currency,
+        )
+        assert fitted.recommender is not None
+        with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):
+            result = evaluate(
+                SparkPurchases(train.by_unit),
+                SparkPurchases(test.by_unit),
+                rules=offered_rules_of(fitted, config),
+                customers=fitted.customers,
+                recommender=fitted.recommender,
+                split=at,
+                test_end=until,
+                options=config.backtest,
+                started=started,
+            )
+            clock.detail = f"{result.table.height} methods"
+        results.append(result)
+    return combine(results)
+
+
+def offered_rules_of(fitted: Fitted, config: RunConfig) -> pl.DataFrame | None:
+    """The rules the run would offer (item-level cross-sell; every kind with --variants)."""
+    if fitted.mining is None:
+        return None
+    return offered_rules(
+        fitted.mining.rules.table, include_variants=config.recommend.include_variants
     )

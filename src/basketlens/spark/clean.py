@@ -34,7 +34,15 @@ from pyspark.sql import functions as F
 from basketlens.clean import rules
 from basketlens.clean.options import CleaningOptions
 from basketlens.clean.rules import CLEANING_RULES, STEP_COL
-from basketlens.clean.stage import _account, _all_dropped_message, _check_options
+from basketlens.clean.stage import (
+    _account,
+    _all_dropped_message,
+    _check_options,
+    _warn_dates,
+    mark_early,
+    mark_late,
+    resolve_options,
+)
 from basketlens.errors import EmptyInputError, ParameterError
 from basketlens.schema import CLEAN_SCHEMA, ITEMS_SCHEMA, LEDGER_SCHEMA
 from basketlens.spark.frames import collect, map_batches, map_partitions
@@ -105,22 +113,12 @@ def _check_late_rules() -> None:
 
 def _early(frame: pl.DataFrame, options: CleaningOptions) -> pl.DataFrame:
     """The enabled early rules (first failing step) and the basket key, on a batch."""
-    early = [
-        (step, rule.drops(options))
-        for step, rule in enumerate(CLEANING_RULES.values(), start=1)
-        if rule.phase == "early" and rule.enabled(options)
-    ]
-    return frame.with_columns(
-        rules.first_failing_step(early).alias(STEP_COL), rules.basket_expr(options.basket_by)
-    )
+    return mark_early(frame, options)
 
 
 def _late(frame: pl.DataFrame, options: CleaningOptions) -> pl.DataFrame:
     """The enabled late rules on whole baskets (in line order), then the kept lines' keys."""
-    frame = frame.sort("line_no")
-    for step, rule in enumerate(CLEANING_RULES.values(), start=1):
-        if rule.phase == "late" and rule.enabled(options):
-            frame = frame.with_columns(rules.mark_step(step, rule.drops(options)))
+    frame = mark_late(frame.sort("line_no"), options)
     unit, unit_name, fell_back = rules.unit_exprs(options.segment_level)
     kept = pl.col(STEP_COL).is_null()
     return frame.with_columns(
@@ -135,10 +133,19 @@ def _late(frame: pl.DataFrame, options: CleaningOptions) -> pl.DataFrame:
 
 
 def clean_on_spark(
-    lines: DataFrame, n_lines: int, options: CleaningOptions, *, sales: str = ""
+    lines: DataFrame,
+    n_lines: int,
+    options: CleaningOptions,
+    *,
+    sales: str = "",
+    cancel_prefix: str | None = None,
 ) -> SparkCleaned:
-    """Clean ledger lines (``LEDGER_SCHEMA``) on Spark; see the module docstring."""
+    """Clean ledger lines (``LEDGER_SCHEMA``) on Spark; see the module docstring.
+
+    ``cancel_prefix``: the ledger layout's cancellation prefix (for ``cancel_prefix="auto"``).
+    """
     _check_options(options)
+    options = resolve_options(options, SimpleNamespace(cancel_prefix=cancel_prefix))
     _check_late_rules()
     spark = lines.sparkSession
     n_parts = partitions_for(n_lines, spark.sparkContext.defaultParallelism)
@@ -152,6 +159,7 @@ def clean_on_spark(
         )
     )
     account = _account(options, counts.select(STEP_COL, "n"), n_lines)
+    _warn_dates(options, account)
     kept = marked.filter(F.col(STEP_COL).isNull()).select(*CLEAN_SCHEMA.names())
     kept = kept.persist(StorageLevel.MEMORY_AND_DISK)
     n_kept = int(account["rows_out"][-1])

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "from_batches",
     "map_batches",
     "map_partitions",
+    "partitioned_by",
     "spark_ddl",
     "to_batches",
     "to_spark",
@@ -116,10 +118,17 @@ def _per_batch(
 
 
 def _per_partition(
-    func: Frame, schema: pl.Schema, in_schema: pl.Schema | None, args: tuple[Any, ...], it: Any
+    func: Frame,
+    schema: pl.Schema,
+    in_schema: pl.Schema | None,
+    order_by: str | None,
+    args: tuple[Any, ...],
+    it: Any,
 ) -> Iterator[pa.RecordBatch]:
     frame = from_batches(it, in_schema)
     if frame.height:
+        if order_by is not None:
+            frame = frame.sort(order_by)
         yield from to_batches(func(frame, *args), schema)
 
 
@@ -145,10 +154,22 @@ def map_partitions(
     schema: pl.Schema,
     *args: Any,
     in_schema: pl.Schema | None = None,
+    order_by: str | None = None,
 ) -> DataFrame:
-    """``func(frame, *args)`` once per partition, on all its rows together; out: ``schema``."""
-    body = partial(_per_partition, func, schema, in_schema, args)
+    """``func(frame, *args)`` once per partition, on all its rows together (sorted by
+    ``order_by`` when given, e.g. ``line_no``); out: ``schema``."""
+    body = partial(_per_partition, func, schema, in_schema, order_by, args)
     return sdf.mapInArrow(body, spark_ddl(schema))
+
+
+def partitioned_by(sdf: DataFrame, key: str, partitions: int) -> DataFrame:
+    """``sdf`` hash-partitioned by ``key`` (every row of a key value in one partition),
+    persisted: the frame stages that aggregate per customer or per item run on.
+
+    Example:
+        >>> by_unit = partitioned_by(lines, "unit", 8)  # doctest: +SKIP
+    """
+    return sdf.repartition(partitions, key).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def collect(sdf: DataFrame, schema: pl.Schema | None = None) -> pl.DataFrame:

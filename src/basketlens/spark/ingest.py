@@ -31,17 +31,25 @@ from pyspark.sql import functions as F
 
 from basketlens.errors import EmptyInputError, InputError
 from basketlens.ingest.coerce import (
-    DATE_PARSERS,
-    NUMBER_PARSERS,
     ParseTask,
+    _parsers,
     date_source,
     id_expr,
     parse_expr,
+    placeholder_expr,
     text_expr,
     typed_expr,
 )
 from basketlens.ingest.layouts import KEY_FIELDS, resolve_columns
-from basketlens.ingest.ledger import _KEY, FIELD_KINDS, Ledger, SourceInfo, _finish, _side_table
+from basketlens.ingest.ledger import (
+    _KEY,
+    FIELD_KINDS,
+    Ledger,
+    SourceInfo,
+    _finish,
+    _report_placeholders,
+    _side_table,
+)
 from basketlens.ingest.options import InputOptions
 from basketlens.ingest.readers import read_table
 from basketlens.ingest.sniff import (
@@ -63,6 +71,7 @@ __all__ = ["SparkLedger", "from_local_ledger", "read_ledger"]
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv", ".tsv": "csv"}
 _FORMATS.update({".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"})
 _FORMATS.update({".xlsx": "excel", ".xls": "excel", ".xlsm": "excel"})
+_PLACEHOLDER = "\x00placeholder"
 _FAILURES = pl.Schema(
     {"column": pl.String, "format": pl.String, "failures": pl.Int64, "first_bad": pl.Int64}
 )
@@ -80,6 +89,7 @@ class SparkLedger:
     sources: tuple[SourceInfo, ...]
     layout: str
     column_map: dict[str, str]
+    cancel_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,11 +235,15 @@ def _with_line_no(frame: DataFrame) -> tuple[DataFrame, int]:
     return numbered.drop("__pid", "__mid", "__base"), offset
 
 
-def _parse_failures(frame: pl.DataFrame, tasks: list[ParseTask]) -> pl.DataFrame:
-    """Per task column and candidate format: unreadable non-blank values, first such line."""
+def _parse_failures(frame: pl.DataFrame, tasks: list[ParseTask], ids: list[str]) -> pl.DataFrame:
+    """Per task column and candidate format: unreadable non-blank values, first such line;
+    per id column (format :data:`_PLACEHOLDER`): values that mean "missing" ('NaN', 'N/A')."""
     rows = []
+    for col in ids:
+        n = frame.select(placeholder_expr(col).sum()).item()
+        rows.append((col, _PLACEHOLDER, int(n or 0), None))
     for task in tasks:
-        parsers = DATE_PARSERS if task.kind == "date" else NUMBER_PARSERS
+        parsers = _parsers(task.kind)
         staged = frame.select("line_no", task.as_string.alias(task.column))
         filled = pl.col(task.column).str.strip_chars().replace("", None).is_not_null()
         for name in parsers:
@@ -242,23 +256,35 @@ def _parse_failures(frame: pl.DataFrame, tasks: list[ParseTask]) -> pl.DataFrame
 
 
 def _choose_formats(
-    numbered: DataFrame, tasks: list[ParseTask], schema: pl.Schema, file: str
+    numbered: DataFrame, tasks: list[ParseTask], ids: dict[str, str], schema: pl.Schema, file: str
 ) -> dict[str, str]:
-    """The first format (in the local order of preference) reading every value of each column."""
-    if not tasks:
+    """The first format (in the local order of preference) reading every value of each column;
+    the placeholders found in the id columns (``ids``: field → column) are reported as the
+    local reader reports them. One pass over the lines."""
+    if not tasks and not ids:
         return {}
-    needed = pl.Schema({"line_no": pl.Int64, **{t.column: schema[t.column] for t in tasks}})
+    columns = {t.column for t in tasks} | set(ids.values())
+    needed = pl.Schema({"line_no": pl.Int64, **{c: schema[c] for c in sorted(columns)}})
     counts = map_batches(
-        numbered.select(*needed.names()), _parse_failures, _FAILURES, tasks, in_schema=needed
+        numbered.select(*needed.names()),
+        _parse_failures,
+        _FAILURES,
+        tasks,
+        sorted(set(ids.values())),
+        in_schema=needed,
     )
     totals = collect(
         counts.groupBy("column", "format").agg(
             F.sum("failures").alias("failures"), F.min("first_bad").alias("first_bad")
         )
     )
+    if ids:
+        found = totals.filter(pl.col("format") == _PLACEHOLDER)
+        per_column = dict(zip(found["column"].to_list(), found["failures"].to_list(), strict=True))
+        _report_placeholders(file, ids, {f: per_column.get(c, 0) for f, c in ids.items()})
     chosen: dict[str, str] = {}
     for task in tasks:
-        parsers = DATE_PARSERS if task.kind == "date" else NUMBER_PARSERS
+        parsers = _parsers(task.kind)
         mine = {r["format"]: r for r in totals.filter(column=task.column).iter_rows(named=True)}
         ok = [name for name in parsers if mine[name]["failures"] == 0]
         if not ok:
@@ -283,11 +309,10 @@ def _raise_unreadable(
 ) -> None:
     line_no = best["first_bad"]
     value = numbered.filter(F.col("line_no") == line_no).select(task.column).first()[0]
-    hint = (
-        "numbers must look like 1234.5 or 1234,5"
-        if task.kind == "number"
-        else f"the other values read as {best['format']!r}"
-    )
+    hint = {
+        "number": "numbers must look like 1234.5 or 1234,5",
+        "flag": "flags must read true/false, yes/no, 1/0, y/n, x, or be empty",
+    }.get(task.kind, f"the other values read as {best['format']!r}")
     raise InputError(
         f"cannot read column {task.column!r} of {file!r} ({task.field}) as a {task.kind}: "
         f"value {value!r} at row {line_no + 1} (line_no {line_no}) is not readable "
@@ -329,9 +354,14 @@ def _side_tables(
 
 
 def read_ledger(
-    spark: SparkSession, inp: InputOptions, column_map: Mapping[str, str] | None
+    spark: SparkSession,
+    inp: InputOptions,
+    column_map: Mapping[str, str] | None,
+    *,
+    basket_by: str = "invoice",
 ) -> SparkLedger:
-    """Read ``inp.sales`` (and the side tables) on Spark as canonical ledger lines."""
+    """Read ``inp.sales`` (and the side tables) on Spark as canonical ledger lines
+    (``basket_by="customer_day"``: the invoice is optional, as for the local reader)."""
     if not inp.sales:
         raise InputError("no sales file given: pass SALES (or set [input] sales in the config)")
     raw = _read_raw(spark, inp.sales, "sales", inp)
@@ -351,6 +381,7 @@ def read_ledger(
         customers_columns=side_cols.get("customers"),
         column_map=column_map,
         files={role: path for role, path in files.items() if path},
+        basket_by=basket_by,
     )
     by_table: dict[str, dict[str, str]] = {"sales": {}, "items": {}, "customers": {}}
     for field, src in res.fields.items():
@@ -364,7 +395,12 @@ def read_ledger(
         raise EmptyInputError(f"sales file {inp.sales!r} has a header but no data rows")
     schema = _polars_schema(numbered)
     exprs, tasks = _expressions(by_table["sales"], schema, inp.sales)
-    chosen = _choose_formats(numbered, [t for _, t in tasks], schema, inp.sales)
+    ids = {
+        f: c
+        for f, c in by_table["sales"].items()
+        if FIELD_KINDS[f] == "id" and schema[c] == pl.String
+    }
+    chosen = _choose_formats(numbered, [t for _, t in tasks], ids, schema, inp.sales)
     for field, task in tasks:
         exprs[field] = parse_expr(task, chosen[task.column], source=f"\x00{field}")
     staged = {f"\x00{field}": task.as_string for field, task in tasks}
@@ -387,7 +423,9 @@ def read_ledger(
         "sales", inp.sales, raw.source.format, raw.source.bytes, raw.source.fingerprint, n_lines
     )
     logger.info("Spark read %d sales lines from %s (layout %s)", n_lines, inp.sales, res.layout)
-    return SparkLedger(lines, n_lines, (sales_source, *side_sources), res.layout, used)
+    return SparkLedger(
+        lines, n_lines, (sales_source, *side_sources), res.layout, used, res.cancel_prefix
+    )
 
 
 def _stage_and_convert(
@@ -436,4 +474,5 @@ def from_local_ledger(spark: SparkSession, ledger: Ledger) -> SparkLedger:
         ledger.sources,
         ledger.layout,
         dict(ledger.column_map),
+        ledger.cancel_prefix,
     )

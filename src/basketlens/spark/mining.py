@@ -1,35 +1,35 @@
-"""Rule mining on Spark: exact counts over every basket, the local rules code on top.
+"""Rule mining on Spark: the mine stage's own code, on baskets the cluster holds.
 
-Baskets are built inside the basket partitions left by cleaning (item codes on the one
-vocabulary of the item table, the first unit's segment). Then, per scope:
+:class:`SparkSource` is the Spark engine's :class:`~basketlens.mining.source.BasketSource`;
+:func:`mine_on_spark` hands it to :func:`~basketlens.mining.stage.mine_baskets`, the local
+stage's second half, so item support, families, every level's rules, names, kinds, mirror
+and parent rules and the pruning accounting are the local code. What differs is where each
+scope is mined — always by :func:`~basketlens.mining.scopes.mine_scope`:
 
-* **all baskets**, and any segment with more than ``scope_max_baskets`` baskets: the
-  partition-then-count miner (:mod:`basketlens.spark.son`) with the C miner in each
-  partition, at the same integer ``min_count`` the local engine uses — given
-  (``min_support`` → ``⌈s·N⌉``, ``min_count``) or found by threshold help on the exact global
-  counts (:mod:`basketlens.spark.threshold`). The frequent itemsets and their counts are
-  identical to the local miner's, and the rules come from them through the local rules code
-  (:meth:`Itemsets.rules`, then pruning, significance and ``top`` as ``mine_rules`` does);
-* **a segment that fits one task**: ``groupBy(segment).applyInArrow`` runs the local
-  :func:`~basketlens.mining.scopes.mine_scopes` (threshold help included) on its baskets in
-  line order — the very code and the very basket matrix of the local engine.
+* **a segment that fits one task** (at most ``scope_max_baskets`` baskets): its baskets go to
+  one task (``groupBy(segment).applyInArrow``), which builds the local basket matrix and runs
+  ``mine_scope`` at every level (threshold help, Fisher's tests, ``min_customers`` included);
+* **all baskets**, and larger segments: ``mine_scope`` on the driver with
+  :class:`~basketlens.spark.son.PartsCounts`, whose frequent itemsets are counted exactly
+  by partition-then-count (the C miner in every part, the local integer thresholds) and whose
+  customer counts are sums over parts that hold whole customers.
 
-Item support is one Spark aggregation per scope and item.
+Item support per scope is one Spark aggregation; the driver receives counts, itemsets and
+rules — never baskets.
 
 Example:
-    >>> options = MiningOptions()
-    >>> result = mine_on_spark(lines, seg, options, items, EngineOptions())  # doctest: +SKIP
+    >>> result = mine_on_spark(lines, assignments, MiningOptions(), items, EngineOptions())
+    ... # doctest: +SKIP
     >>> result.rules.table["scope"].unique().sort().to_list()  # doctest: +SKIP
     ['0', '1', 'all']
 """
 
 from __future__ import annotations
 
-import io
-import json
 import logging
+import pickle
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,392 +39,211 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from basketlens.errors import MiningBudgetError, ParameterError
-from basketlens.items import item_names
-from basketlens.mining.encode import BasketMatrix
-from basketlens.mining.itemsets import Itemsets, mine_itemsets, resolve_min_count
+from basketlens.errors import ParameterError
+from basketlens.mining.counts import BasketCounts
+from basketlens.mining.levels import group_vocabulary
 from basketlens.mining.options import MiningOptions
-from basketlens.mining.rules import Rules, count_rules, rule_filters
-from basketlens.mining.scopes import ALL_SCOPE, ScopedRules, _scope_table, mine_scopes
-from basketlens.mining.stage import ITEMSETS_SCHEMA, MiningResult, scope_itemsets
-from basketlens.mining.thresholds import SEARCH_BUDGET, ThresholdProbe, _bounds
-from basketlens.schema import ITEM_SUPPORT_SCHEMA
-from basketlens.spark.frames import collect, map_partitions, to_spark
+from basketlens.mining.scopes import ALL_SCOPE, ScopedRules, ScopeResult, mine_scope, scoped_rules
+from basketlens.mining.source import ITEMSETS_SCHEMA, BasketSource
+from basketlens.mining.stage import MiningResult, mine_baskets
+from basketlens.spark.baskets import SparkParts, basket_rows, part_counts
+from basketlens.spark.frames import collect
 from basketlens.spark.options import EngineOptions
-from basketlens.spark.son import count_candidates, local_min_count, unique_itemsets
-from basketlens.spark.threshold import search_min_count
+from basketlens.spark.son import PartsCounts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BASKETS_SCHEMA", "basket_rows", "mine_on_spark"]
+__all__ = ["SparkSource", "mine_on_spark"]
 
-#: One row per basket: where it starts in the ledger, its first unit's segment, its items.
-BASKETS_SCHEMA = pl.Schema(
-    {
-        "basket": pl.String,
-        "first_line": pl.Int64,
-        "unit": pl.String,
-        "codes": pl.List(pl.Int32),
-    }
-)
-_LINES = pl.Schema({"basket": pl.String, "item": pl.String, "unit": pl.String, "line_no": pl.Int64})
-_ROWS = pl.Schema({**BASKETS_SCHEMA, "segment": pl.Int32})
-_LOCAL = pl.Schema({"codes": pl.List(pl.Int32), "exceeded": pl.Boolean})
-_COUNTS = pl.Schema({"counts": pl.List(pl.Int64)})
-_WHOLE = "scope string, rules binary, itemsets binary, info string"
-#: The partition-then-count miner keeps each partition's threshold at least this high.
-MIN_LOCAL_COUNT = 4
-#: A partition may find this many times the itemset budget (candidates) before giving up.
-LOCAL_BUDGET_FACTOR = 4
+_WHOLE = "segment int, blob binary"
+#: Baskets per part of the partition-then-count passes (by default).
+BASKETS_PER_PART = 1_000_000
+
+LevelGroups = Mapping[str, Mapping[str, str] | None]
 
 
-# ------------------------------------------------------------------ baskets
-def _baskets(frame: pl.DataFrame, vocabulary: pl.Enum) -> pl.DataFrame:
-    """The partition's baskets (all their lines are here): codes ascending, first unit."""
-    if frame["item"].null_count():
-        raise ParameterError("lines have a missing item; clean with drop_missing_ids=True")
-    return (
-        frame.sort("line_no")
-        .group_by("basket", maintain_order=True)
-        .agg(
-            pl.col("line_no").first().alias("first_line"),
-            pl.col("unit").first(),
-            pl.col("item")
-            .cast(vocabulary)
-            .to_physical()
-            .cast(pl.Int32)
-            .unique()
-            .sort()
-            .alias("codes"),
-        )
-    )
+def _mine_whole(
+    table: pa.Table, vocabulary: tuple[str, ...], options: MiningOptions, levels: LevelGroups
+) -> pa.Table:
+    """One segment's baskets, in one task: ``mine_scope`` at every level (and the item
+    level's itemsets when asked), as the local engine mines a segment."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    out: dict[str, tuple[ScopeResult, pl.DataFrame | None]] = {}
+    for level, group_of in levels.items():
+        counts = part_counts(frame, vocabulary, group_of)
+        result = mine_scope(counts, options)
+        found = None
+        if level == "item" and options.itemsets and result[0] is not None:
+            found = _itemsets_table(counts, result[1]["rules"]["min_count"], options)
+        out[level] = (result, found)
+    blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    return pa.table({"segment": pa.array([frame["segment"][0]], pa.int32()), "blob": [blob]})
 
 
-def basket_rows(
-    lines: DataFrame, vocabulary: tuple[str, ...], assignments: pl.DataFrame | None
-) -> DataFrame:
-    """One row per basket (``BASKETS_SCHEMA`` + ``segment``), from lines partitioned by basket."""
-    rows = map_partitions(
-        lines.select(*_LINES.names()),
-        _baskets,
-        BASKETS_SCHEMA,
-        pl.Enum(list(vocabulary)),
-        in_schema=_LINES,
-    )
-    if assignments is None:
-        return rows.withColumn("segment", F.lit(None).cast("int"))
-    seg = to_spark(
-        lines.sparkSession,
-        assignments.select(
-            pl.col("customer_id").cast(pl.String).alias("unit"), pl.col("segment").cast(pl.Int32)
-        ).unique("unit", keep="first"),
-    )
-    return rows.join(F.broadcast(seg), on="unit", how="left")
+def _itemsets_table(counts: BasketCounts, min_count: int, options: MiningOptions) -> pl.DataFrame:
+    """The itemsets of a scope at its rules' min_count (as ``scope_itemsets`` mines them)."""
+    return counts.itemsets(
+        min_count=min_count,
+        max_len=options.max_len,
+        max_itemsets=options.max_itemsets,
+        max_memory=options.max_memory,
+    ).table
 
 
-def _matrix(frame: pl.DataFrame, vocabulary: tuple[str, ...]) -> BasketMatrix:
-    codes = frame["codes"]
-    lengths = codes.list.len().to_numpy().astype(np.int64)
-    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = codes.explode().drop_nulls().to_numpy().astype(np.int32)
-    return BasketMatrix(indptr, indices, vocabulary)
-
-
-# ------------------------------------------------------------------ partition-then-count
-def _local_itemsets(
-    frame: pl.DataFrame, min_count: int, n_total: int, max_len: int | None, budget: int | None,
-    vocabulary: tuple[str, ...],
-) -> pl.DataFrame:  # fmt: skip
-    """Phase 1 in one partition: its frequent itemsets at the scaled threshold."""
-    matrix = _matrix(frame, vocabulary)
-    local = local_min_count(min_count, matrix.n_baskets, n_total)
-    try:
-        found = mine_itemsets(matrix, min_count=local, max_len=max_len, max_itemsets=budget)
-    except MiningBudgetError:
-        return pl.DataFrame({"codes": [None], "exceeded": [True]}, schema=_LOCAL)
-    flat, offsets, _ = found.frequent_arrays()
-    lists = pl.Series("codes", np.split(flat, offsets[1:-1]) if len(offsets) > 1 else [])
-    return pl.DataFrame({"codes": lists}).with_columns(exceeded=pl.lit(False)).cast(dict(_LOCAL))
-
-
-def _partition_counts(
-    frame: pl.DataFrame, flat: np.ndarray, offsets: np.ndarray, vocabulary: tuple[str, ...]
-) -> pl.DataFrame:
-    """Phase 2 in one partition: the count of every candidate among its baskets."""
-    counts = count_candidates(_matrix(frame, vocabulary), flat, offsets)
-    return pl.DataFrame({"counts": [counts]}, schema=_COUNTS)
-
-
-@dataclass
-class _Shape:
-    """What :class:`Itemsets` reads from a basket matrix: the vocabulary and the basket count."""
-
-    items: tuple[str, ...]
-    n_baskets: int
-
-
-class GlobalCounts:
-    """Exact frequent itemsets of one scope's baskets on Spark, mined once per new low threshold.
-
-    ``frequent(mc)`` answers from the counts mined at the lowest threshold so far when it is
-    at most ``mc`` (filtering counts ≥ ``mc``), else runs the partition-then-count miner at
-    ``mc``. The itemset budget is checked on the global count, as the local miner does.
-    """
+class SparkSource(BasketSource):
+    """The baskets of a run on Spark (see the module docstring): ``rows`` (persisted basket
+    rows, ``ROWS_SCHEMA``), the vocabulary, each scope's baskets and item counts."""
 
     def __init__(
         self,
         rows: DataFrame,
-        n_baskets: int,
         vocabulary: tuple[str, ...],
-        max_len: int | None,
-        partitions: int,
+        sizes: dict[str, int],
+        item_counts: dict[str, np.ndarray],
+        engine: EngineOptions,
+        parallelism: int,
     ) -> None:
-        self.rows, self.n_baskets, self.vocabulary = rows, n_baskets, vocabulary
-        self.max_len, self.partitions = max_len, partitions
-        self.mined: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.exceeded_at = 0  # the local budget was exceeded at this min_count (and below)
-        self.passes: list[dict[str, Any]] = []
-        self._parts: dict[int, DataFrame] = {}
+        self.rows, self.sizes, self.item_counts = rows, sizes, item_counts
+        self._vocabulary, self.engine, self.parallelism = vocabulary, engine, parallelism
+        self.segments = [s for s in sizes if s != ALL_SCOPE]
+        self.whole = [s for s in self.segments if sizes[s] <= engine.scope_max_baskets]
+        self._caches: dict[str, dict[int, DataFrame]] = {}
+        self._counts: dict[str, PartsCounts] = {}  # item level, per scope mined on the driver
+        self._whole_itemsets: dict[str, pl.DataFrame | None] = {}
 
-    def _rows_in(self, n: int) -> DataFrame:
-        if n not in self._parts:
-            self._parts[n] = self.rows.repartition(n).persist(StorageLevel.MEMORY_AND_DISK)
-        return self._parts[n]
+    @classmethod
+    def from_lines(
+        cls,
+        lines: DataFrame,
+        assignments: pl.DataFrame | None,
+        vocabulary: tuple[str, ...],
+        engine: EngineOptions,
+    ) -> SparkSource:
+        """Basket rows of cleaned lines (partitioned by basket) and their counts per scope."""
+        rows = basket_rows(lines, vocabulary, assignments).persist(StorageLevel.MEMORY_AND_DISK)
+        exploded = rows.select("segment", F.explode("codes").alias("code"))
+        per_item = collect(exploded.groupBy("segment", "code").agg(F.count(F.lit(1)).alias("n")))
+        per_scope = collect(rows.groupBy("segment").agg(F.count(F.lit(1)).alias("n")))
+        n_items = len(vocabulary)
+        total = np.zeros(n_items, dtype=np.int64)
+        np.add.at(total, per_item["code"].to_numpy(), per_item["n"].to_numpy())
+        sizes = {ALL_SCOPE: int(per_scope["n"].sum())}
+        counts = {ALL_SCOPE: total}
+        for seg in sorted(s for s in per_scope["segment"].to_list() if s is not None):
+            sizes[str(seg)] = int(per_scope.filter(pl.col("segment") == seg)["n"].item())
+            mine = per_item.filter(pl.col("segment") == seg)
+            counts[str(seg)] = np.zeros(n_items, dtype=np.int64)
+            counts[str(seg)][mine["code"].to_numpy()] = mine["n"].to_numpy()
+        parallelism = lines.sparkSession.sparkContext.defaultParallelism
+        return cls(rows, vocabulary, sizes, counts, engine, parallelism)
 
-    def _mine(self, mc: int, budget: int | None) -> bool:
-        """Run the miner at ``mc``; False when a partition exceeded its candidate budget."""
-        t0 = time.perf_counter()
-        n_parts = max(1, min(self.partitions, mc // MIN_LOCAL_COUNT, self.n_baskets))
-        rows = self._rows_in(n_parts)
-        local_budget = None if budget is None else LOCAL_BUDGET_FACTOR * budget
-        found = collect(
-            map_partitions(
-                rows,
-                _local_itemsets,
-                _LOCAL,
-                mc,
-                self.n_baskets,
-                self.max_len,
-                local_budget,
-                self.vocabulary,
-                in_schema=_ROWS,
-            )
-        )
-        if found["exceeded"].any():
-            self.exceeded_at = max(self.exceeded_at, mc)
-            self.passes.append({"min_count": mc, "partitions": n_parts, "exceeded": True})
-            return False
-        lists = found["codes"]
-        lengths = lists.list.len().to_numpy().astype(np.int64)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        flat, offsets = unique_itemsets(lists.explode().to_numpy().astype(np.int32), offsets)
-        partial = collect(
-            map_partitions(
-                rows, _partition_counts, _COUNTS, flat, offsets, self.vocabulary, in_schema=_ROWS
-            )
-        )
-        counts = np.zeros(len(offsets) - 1, dtype=np.int64)
-        for part in partial["counts"].to_list():
-            counts += np.asarray(part, dtype=np.int64)
-        keep = counts >= mc
-        lengths = np.diff(offsets)[keep]
-        mask = np.repeat(keep, np.diff(offsets))
-        new_off = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=new_off[1:])
-        self.mined = (mc, flat[mask], new_off, counts[keep])
-        self.passes.append(
-            {
-                "min_count": mc,
-                "partitions": n_parts,
-                "candidates": len(counts),
-                "frequent": int(keep.sum()),
-                "seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
-        logger.info(
-            "partition-then-count at min_count=%d over %d partitions: %d candidates, %d frequent",
-            mc,
-            n_parts,
-            len(counts),
-            int(keep.sum()),
-        )
-        return True
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        return self._vocabulary
 
-    def frequent(self, mc: int, budget: int | None) -> tuple[np.ndarray, ...] | None:
-        """(flat, offsets, counts) of the itemsets with at least ``mc`` baskets; None when
-        there are more than ``budget``."""
-        if mc <= self.exceeded_at:
-            return None
-        if (self.mined is None or self.mined[0] > mc) and not self._mine(mc, budget):
-            return None
-        assert self.mined is not None
-        _, flat, offsets, counts = self.mined
-        keep = counts >= mc
-        if budget is not None and int(keep.sum()) > budget:
-            return None
-        lengths = np.diff(offsets)[keep]
-        new_off = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=new_off[1:])
-        return flat[np.repeat(keep, np.diff(offsets))], new_off, counts[keep]
+    def scope_item_counts(self) -> dict[str, tuple[np.ndarray, int]]:
+        return {scope: (self.item_counts[scope], n) for scope, n in self.sizes.items()}
 
-    def itemsets(self, mc: int, min_support: float | None, budget: int | None) -> Itemsets:
-        """The frequent itemsets at ``mc`` as an :class:`Itemsets` (rules come from it)."""
-        arrays = self.frequent(mc, budget)
-        if arrays is None:
-            raise MiningBudgetError(
-                f"more than max_itemsets={budget:,} frequent itemsets at min_count={mc} of "
-                f"{self.n_baskets:,} baskets; raise min_support, set max_len, or raise "
-                "max_itemsets"
-            )
-        flat, offsets, counts = arrays
-        info = {
-            "algorithm": "partition-then-count (C miner per partition)",
-            "target": "all",
-            "min_count": mc,
-            "min_support": min_support,
-            "max_len": self.max_len,
-            "n_baskets": self.n_baskets,
-            "n_items": len(self.vocabulary),
-            "n_itemsets": len(counts),
-            "n_frequent": len(counts),
-            "elapsed_s": sum(p.get("seconds", 0.0) for p in self.passes),
-            "fingerprint": None,
-            "passes": list(self.passes),
+    def _partitions(self, scope: str) -> int:
+        if self.engine.mining_partitions:
+            return self.engine.mining_partitions
+        return max(self.parallelism, -(-self.sizes[scope] // BASKETS_PER_PART))
+
+    def _level_vocabulary(self, group_of: Mapping[str, str] | None) -> tuple[str, ...]:
+        if group_of is None:
+            return self._vocabulary
+        return group_vocabulary(self._vocabulary, group_of)
+
+    def _scope_counts(self, scope: str, group_of: Mapping[str, str] | None) -> PartsCounts:
+        rows = self.rows
+        if scope != ALL_SCOPE:
+            rows = rows.filter(F.col("segment") == int(scope))
+        items = self._level_vocabulary(group_of)
+        parts = SparkParts(
+            rows,
+            self._vocabulary,
+            group_of,
+            self._partitions(scope),
+            self._caches.setdefault(scope, {}),
+        )
+        known = self.item_counts[scope] if group_of is None else None
+        return PartsCounts(parts, items, self.sizes[scope], item_counts=known)
+
+    def counts(self) -> BasketCounts:
+        return self._scope_counts(ALL_SCOPE, None)
+
+    def _mine_wholes(
+        self, options: MiningOptions, levels: LevelGroups
+    ) -> dict[str, dict[str, tuple[ScopeResult, pl.DataFrame | None]]]:
+        if not self.whole:
+            return {}
+        vocabulary = self._vocabulary
+        small = self.rows.filter(F.col("segment").isin([int(s) for s in self.whole]))
+        done = small.groupBy("segment").applyInArrow(
+            lambda t: _mine_whole(t, vocabulary, options, levels), _WHOLE
+        )
+        return {str(r["segment"]): pickle.loads(r["blob"]) for r in done.collect()}
+
+    def mine_levels(
+        self,
+        options: MiningOptions,
+        levels: LevelGroups,
+        *,
+        n_jobs: int | None = -1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, ScopedRules]:
+        whole = self._mine_wholes(options, levels)
+        scopes = [ALL_SCOPE, *self.segments]
+        out: dict[str, ScopedRules] = {}
+        for k, (level, group_of) in enumerate(levels.items()):
+            results: dict[str, ScopeResult] = {}
+            for done, scope in enumerate(scopes, start=1):
+                if scope in whole:
+                    results[scope], found = whole[scope][level]
+                    if level == "item":
+                        self._whole_itemsets[scope] = found
+                else:
+                    counts = self._scope_counts(scope, group_of)
+                    results[scope] = mine_scope(counts, options)
+                    if level == "item":
+                        self._counts[scope] = counts
+                if progress is not None and k == 0:
+                    progress(done, len(scopes))
+            size = len(self._level_vocabulary(group_of))
+            out[level] = scoped_rules(results, options, vocabulary_size=size)
+        return out
+
+    def itemsets(self, rules: ScopedRules, options: MiningOptions) -> pl.DataFrame:
+        tables = []
+        for scope, record in rules.info["scopes"].items():
+            min_count = (record.get("rules") or {}).get("min_count")
+            if min_count is None:
+                continue
+            if scope in self._whole_itemsets:
+                found = self._whole_itemsets[scope]
+            else:
+                found = _itemsets_table(self._counts[scope], min_count, options)
+            if found is not None:
+                tables.append(found.select(pl.lit(scope).alias("scope"), pl.all()))
+        if not tables:
+            return pl.DataFrame(schema=ITEMSETS_SCHEMA)
+        return pl.concat(tables, how="vertical").cast(dict(ITEMSETS_SCHEMA))
+
+    def record(self) -> dict[str, Any]:
+        """How each scope was mined (``run.json``: mining → spark)."""
+        return {
+            "scope_max_baskets": self.engine.scope_max_baskets,
+            "whole_scopes": sorted(self._whole_itemsets, key=int),
+            "partition_then_count": {s: c.passes() for s, c in self._counts.items()},
         }
-        return Itemsets(
-            matrix=_Shape(self.vocabulary, self.n_baskets),  # type: ignore[arg-type]
-            min_count=mc,
-            min_support=min_support,
-            target="all",
-            all_arrays=(flat.astype(np.int32), offsets.astype(np.int64), counts.astype(np.int64)),
-            keep=None,
-            info=info,
-        )
 
     def release(self) -> None:
-        for frame in self._parts.values():
-            frame.unpersist()
-
-
-def _probe(counts: GlobalCounts, mc: int, opts: MiningOptions, budget: int) -> ThresholdProbe:
-    t0 = time.perf_counter()
-    arrays = counts.frequent(mc, budget)
-    if arrays is None:
-        return ThresholdProbe(mc, None, None, True, round(time.perf_counter() - t0, 6))
-    its = counts.itemsets(mc, None, budget)
-    n_rules = count_rules(its, **rule_filters(opts))
-    return ThresholdProbe(mc, len(its), n_rules, False, round(time.perf_counter() - t0, 6))
-
-
-def _son_rules(
-    counts: GlobalCounts, item_counts: np.ndarray, opts: MiningOptions
-) -> tuple[Rules, Itemsets]:
-    """``mine_rules`` on the global counts: threshold help, itemsets, rules, pruning, top."""
-    search = None
-    if opts.searches_threshold:
-        budget = SEARCH_BUDGET if opts.max_itemsets is None else opts.max_itemsets
-        lo, hi = _bounds(_Counted(item_counts), opts.min_len, None)  # type: ignore[arg-type]
-        search = search_min_count(
-            lambda mc: _probe(counts, mc, opts, budget),
-            lo=lo,
-            hi=hi,
-            n_baskets=counts.n_baskets,
-            target_rules=opts.target_rules or 0,
-            budget=budget,
-        )
-        min_count = search.min_count
-    else:
-        min_count = resolve_min_count(
-            counts.n_baskets, min_support=opts.min_support, min_count=opts.min_count
-        )
-    itemsets = counts.itemsets(min_count, opts.min_support, opts.max_itemsets)
-    rules = itemsets.rules(**rule_filters(opts), measures=opts.measures, sort_by=opts.sort_by)
-    if opts.prune_redundant:
-        rules = rules.prune_redundant()
-    if opts.significant is not None:
-        rules = rules.significant(alpha=opts.significant, adjust=opts.adjust)
-    if opts.top is not None:
-        rules = rules.top(opts.top, by=opts.sort_by)
-    info = {**rules.info, "threshold_search": None if search is None else search.to_dict()}
-    return Rules(rules.table, info), itemsets
-
-
-@dataclass
-class _Counted:
-    """What the threshold bounds read from a basket matrix: the item counts."""
-
-    counts: np.ndarray
-
-    def item_counts(self) -> np.ndarray:
-        return self.counts
-
-
-# ------------------------------------------------------------------ whole scopes
-def _ipc(frame: pl.DataFrame | None) -> bytes | None:
-    if frame is None:
-        return None
-    buffer = io.BytesIO()
-    frame.write_ipc(buffer)
-    return buffer.getvalue()
-
-
-def _json_default(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else str(value)
-
-
-def _mine_whole(table: pa.Table, vocabulary: tuple[str, ...], options: MiningOptions) -> pa.Table:
-    """One segment's baskets, in line order, mined by the local ``mine_scopes``."""
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    frame = frame.sort("first_line")
-    scope = str(frame["segment"][0])
-    matrix = _matrix(frame, vocabulary)
-    rows = {scope: np.arange(matrix.n_baskets, dtype=np.int64)}
-    found = mine_scopes(matrix, rows, options, include_all=False)
-    rules = found.rules[scope]
-    itemsets = scope_itemsets(matrix, rows, found, options) if options.itemsets else None
-    return pa.table(
-        {
-            "scope": [scope],
-            "rules": pa.array([_ipc(None if rules is None else rules.table)], pa.binary()),
-            "itemsets": pa.array([_ipc(itemsets)], pa.binary()),
-            "info": [json.dumps(found.info["scopes"][scope], default=_json_default)],
-        }
-    )
-
-
-def _read_ipc(blob: bytes | None) -> pl.DataFrame | None:
-    return None if blob is None else pl.read_ipc(io.BytesIO(blob))
-
-
-# ------------------------------------------------------------------ the stage
-def _item_support(
-    counts: dict[str, np.ndarray], sizes: dict[str, int], vocabulary: tuple[str, ...],
-    names: dict[str, str],
-) -> pl.DataFrame:  # fmt: skip
-    """``ITEM_SUPPORT_SCHEMA`` rows per scope, built as the local ``item_support`` builds them."""
-    items = pl.Series("item", vocabulary, dtype=pl.String)
-    frames = []
-    for scope, per_item in counts.items():
-        present = np.flatnonzero(per_item)
-        df = pl.DataFrame(
-            {
-                "item": items.gather(present),
-                "baskets": per_item[present],
-                "support": per_item[present] / max(sizes[scope], 1),
-            }
-        )
-        df = df.sort(["baskets", "item"], descending=[True, False]).with_columns(
-            scope=pl.lit(scope),
-            item_name=pl.col("item").replace_strict(names, default=None, return_dtype=pl.String),
-            rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32),
-        )
-        frames.append(df.select(list(ITEM_SUPPORT_SCHEMA)).cast(dict(ITEM_SUPPORT_SCHEMA)))
-    if not frames:
-        return pl.DataFrame(schema=ITEM_SUPPORT_SCHEMA)
-    return pl.concat(frames, how="vertical")
+        """Unpersist the basket rows and every partitioning of them."""
+        for cache in self._caches.values():
+            for frame in cache.values():
+                frame.unpersist()
+        self.rows.unpersist()
 
 
 def mine_on_spark(
@@ -433,133 +252,27 @@ def mine_on_spark(
     options: MiningOptions,
     items: pl.DataFrame,
     engine: EngineOptions,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MiningResult:
     """The mine stage on Spark (same result as :func:`basketlens.mining.run_mining`).
 
     ``lines``: cleaned lines on Spark, partitioned by basket; ``assignments``:
-    ``customer_id`` → ``segment`` (None: scope "all" only); ``items``: the item table (its
-    ``item`` column is the vocabulary).
+    ``customer_id`` → ``segment`` (None: scope "all" only); ``items``: the item table (names,
+    brands, categories; the vocabulary is its items present in ``lines``).
     """
     options.validate()
     if not options.enabled:
         raise ParameterError("mining is disabled (enabled=False); skip the mine stage instead")
     t0 = time.perf_counter()
-    vocabulary = tuple(items["item"].to_list())
+    present = {r[0] for r in lines.select("item").distinct().collect()}
+    vocabulary = tuple(i for i in items["item"].to_list() if i in present)
     per_segment = options.per_segment and assignments is not None
-    rows = basket_rows(lines, vocabulary, assignments if per_segment else None)
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-    exploded = rows.select("segment", F.explode("codes").alias("code"))
-    per_item = collect(exploded.groupBy("segment", "code").agg(F.count(F.lit(1)).alias("n")))
-    sizes_df = collect(rows.groupBy("segment").agg(F.count(F.lit(1)).alias("n")))
-    n_items = len(vocabulary)
-    sizes = {ALL_SCOPE: int(sizes_df["n"].sum())}
-    counts = {ALL_SCOPE: np.zeros(n_items, dtype=np.int64)}
-    np.add.at(counts[ALL_SCOPE], per_item["code"].to_numpy(), per_item["n"].to_numpy())
-    segments = sorted(s for s in sizes_df["segment"].to_list() if s is not None)
-    for seg in segments:
-        scope = str(seg)
-        sizes[scope] = int(sizes_df.filter(pl.col("segment") == seg)["n"].item())
-        mine = per_item.filter(pl.col("segment") == seg)
-        counts[scope] = np.zeros(n_items, dtype=np.int64)
-        counts[scope][mine["code"].to_numpy()] = mine["n"].to_numpy()
-    names = item_names(items, ids=vocabulary)
-    support = _item_support(counts, sizes, vocabulary, names)
-
-    parallelism = lines.sparkSession.sparkContext.defaultParallelism
-    whole = [s for s in segments if sizes[str(s)] <= engine.scope_max_baskets]
-    mined_whole: dict[str, tuple[pl.DataFrame | None, pl.DataFrame | None, dict]] = {}
-    if whole:
-        small = rows.filter(F.col("segment").isin(whole))
-        done = small.groupBy("segment").applyInArrow(
-            lambda t: _mine_whole(t, vocabulary, options), _WHOLE
-        )
-        for rec in done.collect():
-            mined_whole[rec["scope"]] = (
-                _read_ipc(rec["rules"]),
-                _read_ipc(rec["itemsets"]),
-                json.loads(rec["info"]),
-            )
-
-    per_rules: dict[str, Rules | None] = {}
-    per_info: dict[str, dict[str, Any]] = {}
-    itemset_tables: list[pl.DataFrame] = []
-    for scope in [ALL_SCOPE, *(str(s) for s in segments)]:
-        if scope in mined_whole:
-            table, found, record = mined_whole[scope]
-            per_rules[scope] = None if table is None else Rules(table, record.get("rules") or {})
-            per_info[scope] = record
-            if found is not None:
-                itemset_tables.append(found)
-            continue
-        rules, record, found = _mine_big(
-            rows if scope == ALL_SCOPE else rows.filter(F.col("segment") == int(scope)),
-            scope, sizes[scope], counts[scope], vocabulary, options, engine, parallelism,
-        )  # fmt: skip
-        per_rules[scope], per_info[scope] = rules, record
-        if found is not None and options.itemsets:
-            itemset_tables.append(found.table.select(pl.lit(scope).alias("scope"), pl.all()))
-    rows.unpersist()
-
-    empty = _empty_scopes(vocabulary, options)
-    frames = [_scope_table(s, r.table) for s, r in per_rules.items() if r is not None]
-    table = pl.concat([empty.table, *frames], how="vertical") if frames else empty.table
-    info = {**empty.info, "n_jobs": parallelism, "n_rules": table.height, "scopes": per_info}
-    info["engine"] = {
-        "name": "spark",
-        "scope_max_baskets": engine.scope_max_baskets,
-        "whole_scopes": sorted(mined_whole),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    scoped = ScopedRules(table, per_rules, info).with_item_names(items)
-    itemsets = None
-    if options.itemsets:
-        itemsets = (
-            pl.concat(itemset_tables, how="vertical").cast(dict(ITEMSETS_SCHEMA))
-            if itemset_tables
-            else pl.DataFrame(schema=ITEMSETS_SCHEMA)
-        )
-    result_info = {"enabled": True, "rules": scoped.info, "n_rules": scoped.table.height}
-    logger.info("Spark mine stage: %d rules, %d scopes", scoped.table.height, len(per_info))
-    return MiningResult(rules=scoped, item_support=support, itemsets=itemsets, info=result_info)
-
-
-def _empty_scopes(vocabulary: tuple[str, ...], options: MiningOptions) -> ScopedRules:
-    """``mine_scopes`` on no scope: the run's parameter record and the empty rules table."""
-    nothing = BasketMatrix(np.zeros(1, np.int64), np.zeros(0, np.int32), vocabulary)
-    return mine_scopes(nothing, {}, options, include_all=False)
-
-
-def _mine_big(
-    rows: DataFrame,
-    scope: str,
-    n_baskets: int,
-    item_counts: np.ndarray,
-    vocabulary: tuple[str, ...],
-    options: MiningOptions,
-    engine: EngineOptions,
-    parallelism: int,
-) -> tuple[Rules | None, dict[str, Any], Itemsets | None]:
-    """One scope by partition-then-count, with the per-scope record ``mine_scopes`` writes."""
-    t0 = time.perf_counter()
-    base: dict[str, Any] = {"n_baskets": n_baskets}
-    min_scope = options.min_scope_baskets
-    if n_baskets < min_scope:
-        base.update(
-            n_rules=0,
-            note=f"scope has {n_baskets} baskets; at least "
-            f"min_scope_baskets={min_scope} are needed to mine rules",
-        )
-        return None, base, None
-    partitions = engine.mining_partitions or max(parallelism, -(-n_baskets // 1_000_000))
-    counts = GlobalCounts(rows, n_baskets, vocabulary, options.max_len, partitions)
+    source = SparkSource.from_lines(lines, assignments if per_segment else None, vocabulary, engine)
     try:
-        rules, itemsets = _son_rules(counts, item_counts, options.validate())
+        result = mine_baskets(source, options, items, n_jobs=1, progress=progress)
     finally:
-        counts.release()
-    base.update(
-        n_rules=len(rules),
-        seconds=round(time.perf_counter() - t0, 6),
-        note=None,
-        rules=rules.info,
-    )
-    return rules, base, itemsets
+        source.release()
+    result.info["spark"] = {**source.record(), "seconds": round(time.perf_counter() - t0, 3)}
+    logger.info("Spark mine stage: %s", result.summary)
+    return result
