@@ -139,13 +139,17 @@ def clean_on_spark(
     *,
     sales: str = "",
     cancel_prefix: str | None = None,
+    service_items: tuple[str, ...] = (),
 ) -> SparkCleaned:
     """Clean ledger lines (``LEDGER_SCHEMA``) on Spark; see the module docstring.
 
-    ``cancel_prefix``: the ledger layout's cancellation prefix (for ``cancel_prefix="auto"``).
+    ``cancel_prefix``: the ledger layout's cancellation prefix (for ``cancel_prefix="auto"``);
+    ``service_items``: the layout's service-item codes (added to ``options.service_items``).
     """
     _check_options(options)
-    options = resolve_options(options, SimpleNamespace(cancel_prefix=cancel_prefix))
+    options = resolve_options(
+        options, SimpleNamespace(cancel_prefix=cancel_prefix, service_items=service_items)
+    )
     _check_late_rules()
     spark = lines.sparkSession
     n_parts = partitions_for(n_lines, spark.sparkContext.defaultParallelism)

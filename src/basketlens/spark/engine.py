@@ -77,6 +77,7 @@ def load_and_clean_on_spark(
             config.clean,
             sales=config.input.sales or "",
             cancel_prefix=sledger.cancel_prefix,
+            service_items=sledger.service_items,
         )
         kept = int(cleaned.account["rows_out"][-1])
         clock.detail = f"{kept:,} of {sledger.n_lines:,} lines kept"

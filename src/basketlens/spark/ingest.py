@@ -90,6 +90,7 @@ class SparkLedger:
     layout: str
     column_map: dict[str, str]
     cancel_prefix: str | None = None
+    service_items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -424,7 +425,13 @@ def read_ledger(
     )
     logger.info("Spark read %d sales lines from %s (layout %s)", n_lines, inp.sales, res.layout)
     return SparkLedger(
-        lines, n_lines, (sales_source, *side_sources), res.layout, used, res.cancel_prefix
+        lines,
+        n_lines,
+        (sales_source, *side_sources),
+        res.layout,
+        used,
+        res.cancel_prefix,
+        res.service_items,
     )
 
 
@@ -475,4 +482,5 @@ def from_local_ledger(spark: SparkSession, ledger: Ledger) -> SparkLedger:
         ledger.layout,
         dict(ledger.column_map),
         ledger.cancel_prefix,
+        ledger.service_items,
     )
