@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from basketlens.cli import app
 from basketlens.errors import ModelError, NotFittedError, ParameterError
-from basketlens.opportunities import RECOMMENDATIONS_SCHEMA, find_opportunities, recommend
+from basketlens.opportunities import RULE_RECOMMENDATIONS_SCHEMA, find_opportunities, recommend
 from basketlens.opportunities.model import BASKET_SCHEMA, RecommenderModel
 from basketlens.opportunities.reasons import rule_reason
 from basketlens.runfolder.model_io import load_model, save_model
@@ -79,7 +79,7 @@ def opp():
 
 def test_segment_rules_come_first_and_global_rules_fill_in(opp) -> None:
     recs = recommend(opp, top_n=5)
-    assert recs.schema == RECOMMENDATIONS_SCHEMA
+    assert recs.schema == RULE_RECOMMENDATIONS_SCHEMA
     got = recs.select("customer_id", "rank", "item", "score", "source", "rule_ids").rows()
     assert got == [
         ("g1", 1, "wine", 0.25, "all", ["all-r2"]),

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
+import basketlens
 from basketlens.api import load_run
 from basketlens.cli import app
 from basketlens.config import RunConfig
@@ -195,6 +196,16 @@ def test_cli_backtest_with_rolling_origins(demo: dict[str, Path], tmp_path: Path
     ):
         written = pl.read_parquet(tmp_path / "bt" / TABLES[key].file)
         assert_frame_equal(written, table, check_exact=True)
+
+
+def test_analyse_data_frames_on_spark(demo: dict[str, Path]) -> None:
+    """``basketlens.analyse(frames, engine="spark")``: a ledger loaded in this process is
+    shipped to the cluster and analysed there like a file."""
+    sales = pl.read_parquet(demo["sales"])
+    items = pl.read_parquet(demo["items"])
+    local = basketlens.analyse(sales, items=items)
+    spark = basketlens.analyse(sales, items=items, engine="spark", spark_master=MASTER)
+    assert_same_tables(local, spark)
 
 
 def test_online_retail_is_identical(shared_path: Callable[..., Path]) -> None:

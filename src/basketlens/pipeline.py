@@ -18,36 +18,31 @@ Example:
 from __future__ import annotations
 
 import logging
-import platform
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
-from basketlens import __version__
 from basketlens.backtest import evaluate
 from basketlens.backtest.stage import BacktestResult, combine, origins, split_lines, test_days
 from basketlens.clean import CleanResult, clean_ledger
+from basketlens.clock import Clock, ProgressReporter
 from basketlens.config import RunConfig
 from basketlens.errors import ParameterError
-from basketlens.features import CustomerFeatures, build_customer_features
+from basketlens.features import build_customer_features
 from basketlens.ingest import Ledger, load_ledger
-from basketlens.ingest.layouts import layout_currency
 from basketlens.mining import MiningResult, run_mining
 from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.opportunities.opportunities import offered_rules
 from basketlens.recommender import RecommenderResult, run_recommender
+from basketlens.record import Fitted, assemble, run_currency
 from basketlens.report import ReportFiles, render_report
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
-from basketlens.segment import CustomerSegmenter, rfm_summary, segment_customers
+from basketlens.segment import CustomerSegmenter, segment_customers
 from basketlens.sinks import open_sinks
 from basketlens.uris import redact
 
@@ -58,6 +53,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "STAGES",
+    "Clock",
     "Fitted",
     "ProgressReporter",
     "RunResult",
@@ -84,79 +80,6 @@ STAGES: tuple[str, ...] = (
 
 #: How the report's parts are named in the report stage's line.
 _PART_NAMES = {"excel": "workbook"}
-
-#: Packages whose versions shape the results (recorded in run.json).
-_PACKAGES = ("polars", "pyarrow", "numpy", "scipy", "scikit-learn", "typer", "rich", "pyspark")
-
-
-class ProgressReporter(Protocol):
-    """What the pipeline tells a front end (the CLI shows it with Rich).
-
-    A reporter may also define ``stage_progress(stage, done, total, unit)``: it is then told
-    the counts of countable work while a stage runs (scopes mined, charts rendered).
-    """
-
-    def stage_started(self, stage: str, description: str) -> None: ...
-
-    def stage_finished(self, stage: str, seconds: float, detail: str) -> None: ...
-
-    def stage_failed(self, stage: str) -> None: ...
-
-
-class _Silent:
-    def stage_started(self, stage: str, description: str) -> None:
-        log.info("%s: %s", stage, description)
-
-    def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
-        log.info("%s done in %.2fs: %s", stage, seconds, detail)
-
-    def stage_failed(self, stage: str) -> None:
-        log.info("%s failed", stage)
-
-
-class Clock:
-    """Times the stages and tells the progress reporter when each starts and ends."""
-
-    def __init__(self, progress: ProgressReporter | None = None) -> None:
-        self.progress = progress or _Silent()
-        self.timings: dict[str, float] = {}
-        self.detail = ""
-        self.current = ""
-
-    def counter(self, unit: str) -> Callable[[int, int], None] | None:
-        """A callback ``(done, total)`` that reports the running stage's counts of ``unit``,
-        or None when the reporter does not show counts."""
-        report = getattr(self.progress, "stage_progress", None)
-        if report is None:
-            return None
-        stage = self.current
-        return lambda done, total: report(stage, done, total, unit)
-
-    @contextmanager
-    def stage(self, name: str, description: str) -> Iterator[Clock]:
-        self.detail = ""
-        self.current = name
-        self.progress.stage_started(name, description)
-        start = time.perf_counter()
-        try:
-            yield self
-        except BaseException:
-            self.progress.stage_failed(name)  # e.g. stop a spinner before the error shows
-            raise
-        self.timings[name] = round(time.perf_counter() - start, 4)
-        self.progress.stage_finished(name, self.timings[name], self.detail)
-
-
-@dataclass(frozen=True, eq=False)
-class Fitted:
-    """What the stages after cleaning produce from a set of cleaned lines (typed, in memory)."""
-
-    features: CustomerFeatures
-    segmenter: CustomerSegmenter
-    customers: pl.DataFrame  # features + assignments
-    mining: MiningResult | None
-    opportunities: OpportunityResult | None
-    recommender: RecommenderResult | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,11 +173,27 @@ def fit_stages(
                     options=config.recommend,
                     families=None if mining.families is None else mining.families.table,
                 )
-                clock.detail = (
-                    f"{found.call_list.table.height:,} opportunities, "
-                    f"{found.recommendations['customer_id'].n_unique():,} customers "
-                    "with recommendations"
-                )
+                clock.detail = opportunities_detail(found)
+    recommended = recommend_stage(
+        lines, customers, items, segmenter, mining, found, config, clock, horizon_days, currency
+    )
+    return Fitted(features, segmenter, customers, mining, found, recommended)
+
+
+def recommend_stage(
+    lines: Any,
+    customers: pl.DataFrame,
+    items: pl.DataFrame,
+    segmenter: CustomerSegmenter,
+    mining: MiningResult | None,
+    found: OpportunityResult | None,
+    config: RunConfig,
+    clock: Clock,
+    horizon_days: float | None,
+    currency: str | None,
+) -> RecommenderResult:
+    """The recommend stage, for both engines (``lines``: cleaned lines, or an engine's
+    purchases — whatever :func:`~basketlens.recommender.run_recommender` reads)."""
     with clock.stage("recommend", "training the recommender and ranking every customer's items"):
         recommended = run_recommender(
             lines,
@@ -271,7 +210,15 @@ def fit_stages(
             f"{recommended.recommendations['customer_id'].n_unique():,} customers, "
             f"{recommended.recommendations.height:,} recommendations"
         )
-    return Fitted(features, segmenter, customers, mining, found, recommended)
+    return recommended
+
+
+def opportunities_detail(found: OpportunityResult) -> str:
+    """The opportunities stage's line: calls and customers with recommendations."""
+    return (
+        f"{found.call_list.table.height:,} opportunities, "
+        f"{found.recommendations['customer_id'].n_unique():,} customers with recommendations"
+    )
 
 
 def segment_detail(segmenter: CustomerSegmenter) -> str:
@@ -281,14 +228,6 @@ def segment_detail(segmenter: CustomerSegmenter) -> str:
         f"{segmenter.silhouette_:.3f}, stability {segmenter.stability_:.2f}, "
         f"{segmenter.verdict_} structure"
     )
-
-
-def run_currency(config: RunConfig, ledger: Ledger | None = None) -> str | None:
-    """The currency the run's amounts are in: ``[report] currency`` (``--currency``), else
-    the ledger layout's when it is a known public dataset, else None."""
-    if config.report.currency:
-        return config.report.currency
-    return layout_currency(ledger.layout) if ledger is not None else None
 
 
 def _inner_miner(
@@ -437,95 +376,6 @@ def backtest_lines(
     return combine(results)
 
 
-# ------------------------------------------------------------------------------ assembly
-def assemble(
-    ledger: Ledger,
-    cleaned: CleanResult,
-    fitted: Fitted,
-    config: RunConfig,
-    timings: dict[str, float],
-    *,
-    started: float,
-    lines_summary: Mapping[str, Any] | None = None,
-    engine: Mapping[str, Any] | None = None,
-    backtest: BacktestResult | None = None,
-) -> Analysis:
-    """The tables of every stage and the run record, as one :class:`Analysis`.
-
-    ``lines_summary`` (lines_kept, baskets, items, first_date, last_date) and ``engine`` (the
-    engine's record) come from the Spark engine, whose cleaned lines are not in this process.
-    """
-    seg = fitted.segmenter
-    mining, opp, rec = fitted.mining, fitted.opportunities, fitted.recommender
-    rules = None
-    if mining is not None:
-        rules = mining.rules.table
-        if opp is not None:
-            rules = opp.with_rule_counts(rules)
-    summary = lines_summary or summarise_lines(cleaned.lines)
-    info: dict[str, Any] = {
-        "basketlens_version": __version__,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parameters": config.as_dict(),
-        "inputs": [asdict(s) for s in ledger.sources],
-        "layout": ledger.layout,
-        "currency": run_currency(config, ledger),
-        "column_map": dict(ledger.column_map),
-        "rows": {
-            "lines_read": ledger.n_lines,
-            "lines_kept": summary["lines_kept"],
-            "customers": fitted.customers.height,
-            **{k: summary[k] for k in ("baskets", "items", "first_date", "last_date")},
-        },
-        "cleaning": cleaned.account.to_dicts(),
-        "features": dict(fitted.features.definitions),
-        "segmentation": {**seg.summary(), "rfm": rfm_summary(fitted.customers)},
-        "mining": mining.info if mining is not None else {"enabled": False},
-        "opportunities": opp.summary() if opp is not None else None,
-        "recommender": rec.summary() if rec is not None else None,
-        "backtest": _backtest_summary(backtest) if backtest is not None else None,
-        "timings_s": {**timings, "total": round(time.time() - started, 3)},
-        "versions": package_versions(),
-        "platform": platform.platform(),
-        "engine": dict(engine or {"name": "local"}),
-    }
-    return Analysis(
-        cleaning=cleaned.account,
-        items=cleaned.items,
-        customers=fitted.customers,
-        segments=seg.segments_,
-        k_selection=seg.k_selection_,
-        pca_loadings=seg.loadings_,
-        rules=rules,
-        item_support=mining.item_support if mining is not None else None,
-        itemsets=mining.itemsets if mining is not None else None,
-        families=mining.families.table
-        if mining is not None and mining.families is not None
-        else None,
-        opportunities=opp.call_list.table if opp is not None else None,
-        recommendations=rec.recommendations
-        if rec is not None
-        else (opp.recommendations if opp is not None else None),
-        backtest=backtest.table if backtest is not None else None,
-        backtest_recommendations=backtest.recommendations if backtest is not None else None,
-        backtest_calibration=backtest.calibration if backtest is not None else None,
-        info=info,
-        model=_model(opp, rec, seg),
-        segmenter=seg,
-    )
-
-
-def summarise_lines(lines: pl.DataFrame) -> dict[str, Any]:
-    """Counts of the cleaned lines for ``run.json`` (kept, baskets, items, date range)."""
-    return {
-        "lines_kept": lines.height,
-        "baskets": lines["basket"].n_unique(),
-        "items": lines["item"].n_unique(),
-        "first_date": str(lines["date"].min()),
-        "last_date": str(lines["date"].max()),
-    }
-
-
 # ------------------------------------------------------------------------------ engines
 def _report_detail(files: ReportFiles) -> str:
     parts = ", ".join(
@@ -555,36 +405,3 @@ def _assemble_spark(run: Any, config: RunConfig, clock: Clock, started: float) -
         engine=run.record,
         backtest=run.backtest,
     )
-
-
-def _model(
-    opp: OpportunityResult | None, rec: RecommenderResult | None, seg: CustomerSegmenter
-) -> Any:
-    """The saved model: the recommender's ranked lists on the rules' model (basket completion)."""
-    if rec is None:
-        return opp.model if opp is not None else None
-    return rec.model(opp.model if opp is not None else None, segmenter=seg)
-
-
-def _backtest_summary(result: BacktestResult) -> dict[str, Any]:
-    """The backtest in run.json: splits and each method's hit rate."""
-    return {
-        "splits": [str(s) for s in result.splits],
-        "train_lines": result.train_lines,
-        "test_lines": result.test_lines,
-        "hit_rate": {
-            f"{r['method']}@{r['split']:%Y-%m-%d}": round(r["hit_rate"], 4)
-            for r in result.table.iter_rows(named=True)
-        },
-    }
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python, basketlens and the packages that shape the results."""
-    versions = {"python": sys.version.split()[0], "basketlens": __version__}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions

@@ -103,10 +103,21 @@ def item_sales(lf: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("item")
         .agg(
             pl.col("category").min(),  # an item under several categories: the first by name
-            pl.col("quantity").sum().alias("__qty"),
-            pl.col("net_sales").sum().alias("__sales"),
+            _exact_sum("quantity").alias("__qty"),
+            _exact_sum("net_sales").alias("__sales"),
         )
     )
+
+
+def _exact_sum(column: str) -> pl.Expr:
+    """The sum of a float column in fixed point (1e-9), so it is the same to the last bit
+    whatever the order or grouping of the lines (a float sum is not: parts of a ledger on
+    another engine would give other last bits, and a tier boundary could move). Values that
+    are not finite or beyond 1e29 (no real ledger line) count as missing."""
+    return pl.col(column).cast(_FIXED, strict=False).sum().cast(pl.Float64)
+
+
+_FIXED = pl.Decimal(38, 9)
 
 
 def price_tiers(sales: pl.LazyFrame) -> pl.LazyFrame:

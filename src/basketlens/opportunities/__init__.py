@@ -15,8 +15,8 @@ from basketlens.opportunities.options import RecommendOptions
 __all__ = [
     "CALL_LIST_SCHEMA",
     "OPPORTUNITIES_SCHEMA",
-    "RECOMMENDATIONS_SCHEMA",
     "RULE_COUNTS_SCHEMA",
+    "RULE_RECOMMENDATIONS_SCHEMA",
     "CallList",
     "CustomerItems",
     "ItemValues",
@@ -44,7 +44,7 @@ __getattr__, __dir__ = lazy_exports(
         "RULE_COUNTS_SCHEMA": ".opportunities",
         "Opportunities": ".opportunities",
         "find_opportunities": ".opportunities",
-        "RECOMMENDATIONS_SCHEMA": ".recommendations",
+        "RULE_RECOMMENDATIONS_SCHEMA": ".recommendations",
         "recommend": ".recommendations",
         "OpportunityResult": ".stage",
         "run_opportunities": ".stage",

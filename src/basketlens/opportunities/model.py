@@ -241,7 +241,7 @@ class RecommenderModel:
         With the recommender's ranked lists: that customer's rows of ``recommendations``
         (:data:`basketlens.recommender.RECOMMENDATIONS_SCHEMA`, the same rows as the batch
         table), read without loading anything else. A model of rules only answers from the
-        rules (``RECOMMENDATIONS_SCHEMA`` of :mod:`basketlens.opportunities.recommendations`,
+        rules (``RULE_RECOMMENDATIONS_SCHEMA`` of :mod:`basketlens.opportunities.recommendations`,
         ``source`` choosing which rules).
         """
         check_interval("top", top, low=1, integer=True)

@@ -45,13 +45,13 @@ from basketlens.opportunities.reasons import rule_reason
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECOMMENDATIONS_SCHEMA", "SOURCES", "combine_evidence", "recommend"]
+__all__ = ["RULE_RECOMMENDATIONS_SCHEMA", "SOURCES", "combine_evidence", "recommend"]
 
 Source = Literal["segment_then_all", "segment", "all"]
 #: Which rules feed recommendations: segment rules then global ones, or one kind only.
 SOURCES: tuple[str, ...] = ("segment_then_all", "segment", "all")
 
-RECOMMENDATIONS_SCHEMA: pl.Schema = pl.Schema(
+RULE_RECOMMENDATIONS_SCHEMA: pl.Schema = pl.Schema(
     {
         "customer_id": pl.String,
         "customer_name": pl.String,
@@ -117,7 +117,7 @@ def recommend(
     top_n: int = RecommendOptions.top_n,
     source: Source = "segment_then_all",
 ) -> pl.DataFrame:
-    """Top ``top_n`` never-bought items per customer (``RECOMMENDATIONS_SCHEMA``).
+    """Top ``top_n`` never-bought items per customer (``RULE_RECOMMENDATIONS_SCHEMA``).
 
     Customers without any opportunity get no rows. See the module docstring for the score.
     """
@@ -129,7 +129,7 @@ def recommend(
     elif source == "segment":
         table = table.filter(pl.col("scope") != ALL_SCOPE)
     if table.height == 0:
-        return pl.DataFrame(schema=RECOMMENDATIONS_SCHEMA)
+        return pl.DataFrame(schema=RULE_RECOMMENDATIONS_SCHEMA)
     ev = _evidence(table, opportunities).with_columns(
         source=pl.when(pl.col("scope") == ALL_SCOPE)
         .then(pl.lit("all"))
@@ -184,4 +184,4 @@ def _finish(top: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
     ]
     distinct = distinct.select(*key).with_columns(reason=pl.Series(reasons, dtype=pl.String))
     out = top.join(distinct, on=key, how="left", nulls_equal=True).sort("customer_id", "rank")
-    return out.select(list(RECOMMENDATIONS_SCHEMA)).cast(dict(RECOMMENDATIONS_SCHEMA))
+    return out.select(list(RULE_RECOMMENDATIONS_SCHEMA)).cast(dict(RULE_RECOMMENDATIONS_SCHEMA))

@@ -37,8 +37,9 @@ from basketlens.spark.lines import SparkLines
 from basketlens.spark.purchases import SparkPurchases
 
 if TYPE_CHECKING:
+    from basketlens.clock import Clock
     from basketlens.config import RunConfig
-    from basketlens.pipeline import Clock, Fitted
+    from basketlens.record import Fitted
 
 logger = logging.getLogger(__name__)
 

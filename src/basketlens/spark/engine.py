@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from basketlens.pipeline import Clock, Fitted, _inner_miner, run_currency, segment_detail
-from basketlens.recommender import run_recommender
+from basketlens.clock import Clock
+from basketlens.pipeline import opportunities_detail, recommend_stage, segment_detail
+from basketlens.record import Fitted, run_currency
 from basketlens.spark.backtest import backtest_spark_lines
 from basketlens.spark.clean import SparkCleaned, clean_on_spark
 from basketlens.spark.features import features_on_spark
@@ -128,27 +129,10 @@ def fit_cleaned(
                     options=config.recommend,
                     families=None if mining.families is None else mining.families.table,
                 )
-                clock.detail = (
-                    f"{found.call_list.table.height:,} opportunities, "
-                    f"{found.recommendations['customer_id'].n_unique():,} customers "
-                    "with recommendations"
-                )
-    with clock.stage("recommend", "training the recommender and ranking every customer's items"):
-        recommended = run_recommender(
-            purchases,
-            customers,
-            items=items,
-            rules=mining.rules.table if mining is not None else None,
-            options=config.recommend,
-            mine=_inner_miner(segmenter, config, items) if mining is not None else None,
-            horizon_days=horizon_days,
-            currency=currency,
-            matrix=found.opportunities.matrix if found is not None else None,
-        )
-        clock.detail = (
-            f"{recommended.recommendations['customer_id'].n_unique():,} customers, "
-            f"{recommended.recommendations.height:,} recommendations"
-        )
+                clock.detail = opportunities_detail(found)
+    recommended = recommend_stage(
+        purchases, customers, items, segmenter, mining, found, config, clock, horizon_days, currency
+    )
     return Fitted(features, segmenter, customers, mining, found, recommended)
 
 

@@ -83,7 +83,10 @@ def _builder(options: EngineOptions) -> SparkSession.Builder:
             builder = builder.config(key, value)
     local = (options.spark_master or given.get("spark.master", "local")).startswith("local")
     if local and "PYSPARK_PYTHON" not in os.environ and "spark.pyspark.python" not in given:
-        builder = builder.config("spark.pyspark.python", sys.executable)  # this venv's workers
+        # Local workers run this interpreter (this venv, with polars): PySpark's context reads
+        # only the environment variable for its workers, not the spark.pyspark.python setting.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        builder = builder.config("spark.pyspark.python", sys.executable)
     for key, value in given.items():
         builder = builder.config(key, value)
     return builder
