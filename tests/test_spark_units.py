@@ -337,9 +337,12 @@ def test_missing_java_is_one_line_from_the_cli(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_session_settings_precedence() -> None:
-    """--spark-conf wins over basketlens's defaults; workers use this venv on a local master."""
+def test_session_settings_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--spark-conf wins over basketlens's defaults; workers use this venv on a local master
+    (PySpark's context reads the environment variable, so that is set too), unless the user
+    chose another interpreter."""
     pytest.importorskip("pyspark")
+    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
     from basketlens.spark.session import DEFAULT_CONF, _builder
 
     options = EngineOptions(
@@ -353,6 +356,10 @@ def test_session_settings_precedence() -> None:
     assert conf["spark.executor.memory"] == "2g"
     assert conf["spark.ui.showConsoleProgress"] == DEFAULT_CONF["spark.ui.showConsoleProgress"]
     assert conf["spark.pyspark.python"] == sys.executable
+    assert os.environ["PYSPARK_PYTHON"] == sys.executable
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/other/python3")
+    assert "spark.pyspark.python" not in _builder(options)._options
+    monkeypatch.delenv("PYSPARK_PYTHON")
     remote = _builder(EngineOptions(engine="spark", spark_master="spark://h:7077"))._options
     assert "spark.pyspark.python" not in remote  # the cluster's own Python, or spark_conf's
     assert "spark.master" not in _builder(EngineOptions(engine="spark"))._options

@@ -82,7 +82,8 @@ def _builder(options: EngineOptions) -> SparkSession.Builder:
         if key not in given:
             builder = builder.config(key, value)
     local = (options.spark_master or given.get("spark.master", "local")).startswith("local")
-    if local and "PYSPARK_PYTHON" not in os.environ and "spark.pyspark.python" not in given:
+    chosen = os.environ.get("PYSPARK_PYTHON", sys.executable)  # the user's choice, if any
+    if local and chosen == sys.executable and "spark.pyspark.python" not in given:
         # Local workers run this interpreter (this venv, with polars): PySpark's context reads
         # only the environment variable for its workers, not the spark.pyspark.python setting.
         os.environ["PYSPARK_PYTHON"] = sys.executable
