@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -339,12 +340,34 @@ def backtest_lines(
 ) -> BacktestResult:
     """Fit every stage on the cleaned lines before each split; measure the recommenders after
     it (one split, or ``rolling`` origins)."""
+    splits = (
+        (at, until, *split_lines(lines, at, until)) for at, until in origins(lines, config.backtest)
+    )
+    keep = lambda part: part  # noqa: E731  (the local engine evaluates the lines themselves)
+    return measure_splits(
+        splits, items, config, fit=fit_stages, read=keep, clock=clock, currency=currency
+    )
+
+
+def measure_splits(
+    splits: Iterable[tuple[datetime, datetime | None, Any, Any]],
+    items: pl.DataFrame,
+    config: RunConfig,
+    *,
+    fit: Callable[..., Fitted],
+    read: Callable[[Any], Any],
+    clock: Clock | None = None,
+    currency: str | None = None,
+) -> BacktestResult:
+    """The backtest's loop, for both engines: for each ``(split, test end, train, test)``
+    (made one at a time), ``fit`` every stage on ``train`` (the engine's ``fit_stages``) and
+    :func:`~basketlens.backtest.evaluate` the recommenders on what ``read`` makes of the two
+    periods (the lines, or another engine's purchases)."""
     clock = clock or Clock()
     results = []
-    for at, until in origins(lines, config.backtest):
-        started = time.perf_counter()
-        train, test = split_lines(lines, at, until)
-        fitted = fit_stages(
+    started = time.perf_counter()
+    for at, until, train, test in splits:
+        fitted = fit(
             train,
             items,
             config,
@@ -356,8 +379,8 @@ def backtest_lines(
         assert fitted.recommender is not None
         with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):
             result = evaluate(
-                train,
-                test,
+                read(train),
+                read(test),
                 # the rules the run would offer: item-level cross-sell (every kind with --variants)
                 rules=offered_rules(
                     fitted.mining.rules.table, include_variants=config.recommend.include_variants
@@ -373,6 +396,7 @@ def backtest_lines(
             )
             clock.detail = f"{result.table.height} methods"
         results.append(result)
+        started = time.perf_counter()
     return combine(results)
 
 

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,12 +26,8 @@ from pyspark.sql import functions as F
 from basketlens.backtest.stage import (
     BacktestResult,
     check_split,
-    combine,
-    evaluate,
     origins,
-    test_days,
 )
-from basketlens.opportunities.opportunities import offered_rules
 from basketlens.spark.lines import SparkLines
 from basketlens.spark.purchases import SparkPurchases
 
@@ -72,44 +67,21 @@ def backtest_spark_lines(
 ) -> BacktestResult:
     """Fit every stage (``fit``: the engine's ``fit_cleaned``) on the lines before each split
     and measure the recommenders after it (one split, or ``rolling`` origins)."""
+    from basketlens.pipeline import measure_splits
+
     row = lines.lines.agg(F.min("date").alias("first"), F.max("date").alias("last")).first()
     assert row is not None
     first, last = row["first"], row["last"]
-    results = []
-    for at, until in origins(pl.DataFrame({"date": [last]}), config.backtest):
-        started = time.perf_counter()
-        train, test = split_spark_lines(lines, at, until, first, last)
-        fitted = fit(
-            train,
-            items,
-            config,
-            clock=clock,
-            opportunities=False,
-            horizon_days=test_days(at, until),
-            currency=currency,
-        )
-        assert fitted.recommender is not None
-        with clock.stage("backtest", f"measuring recommendations after {at:%Y-%m-%d}"):
-            result = evaluate(
-                SparkPurchases(train.by_unit),
-                SparkPurchases(test.by_unit),
-                rules=offered_rules_of(fitted, config),
-                customers=fitted.customers,
-                recommender=fitted.recommender,
-                split=at,
-                test_end=until,
-                options=config.backtest,
-                started=started,
-            )
-            clock.detail = f"{result.table.height} methods"
-        results.append(result)
-    return combine(results)
-
-
-def offered_rules_of(fitted: Fitted, config: RunConfig) -> pl.DataFrame | None:
-    """The rules the run would offer (item-level cross-sell; every kind with --variants)."""
-    if fitted.mining is None:
-        return None
-    return offered_rules(
-        fitted.mining.rules.table, include_variants=config.recommend.include_variants
+    splits = (
+        (at, until, *split_spark_lines(lines, at, until, first, last))
+        for at, until in origins(pl.DataFrame({"date": [last]}), config.backtest)
+    )
+    return measure_splits(
+        splits,
+        items,
+        config,
+        fit=fit,
+        read=lambda part: SparkPurchases(part.by_unit),
+        clock=clock,
+        currency=currency,
     )
