@@ -192,6 +192,13 @@ def test_boxplot_is_one_panel_per_feature_clipped_to_the_whiskers(
     labels = [r[k] for p in spec["concat"] for r in p["data"]["values"] for k in ("above", "below")]
     assert any(x.startswith("▲ ") for x in labels)
     assert all(isinstance(x, str) for x in labels) and "" in labels
+    # SI prefixes only where the axis reaches thousands: 0.5 orders a month, not "500m"
+    for feature, panel in zip(bundle.features, spec["concat"], strict=True):
+        formats_used = set(re.findall(r'"format": "([^"]+)"', json.dumps(panel)))
+        if box_stats(bundle, feature)["hi"].max() < 1_000:
+            assert not any(f.endswith("s") for f in formats_used), (feature, formats_used)
+    small = [f for f in bundle.features if box_stats(bundle, f)["hi"].max() < 1_000]
+    assert small and "total_net_sales" not in small  # the test sees both kinds of axis
 
 
 def test_boxplot_png_is_drawn(tmp_path: Path, make_output_folder) -> None:

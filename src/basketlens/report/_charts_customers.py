@@ -145,6 +145,8 @@ def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[s
     unit, axis_format = _feature_unit(feature)
     lo = stats["lo"].min()
     hi = stats["hi"].max()
+    if axis_format.endswith("~s") and hi is not None and abs(hi) < 1_000:
+        axis_format = ",.3~r"  # SI prefixes only from thousands: 0.5, not "500m"
     log = lo is not None and hi is not None and lo > 0 and hi / lo > LOG_RATIO
     labels = {s: segment_label(s, n) for s, n in bundle.segment_names.items()}
     rows = records(
