@@ -201,6 +201,26 @@ def test_boxplot_is_one_panel_per_feature_clipped_to_the_whiskers(
     assert small and "total_net_sales" not in small  # the test sees both kinds of axis
 
 
+def test_basket_type_panels_are_named_by_their_leading_item() -> None:
+    """The boxplot titles a basket type from the definition the features stage records."""
+    from basketlens.clean import clean_ledger
+    from basketlens.features import build_customer_features
+    from basketlens.ingest import load_ledger
+    from basketlens.report._charts_customers import _basket_type_name
+    from basketlens.synth import generate_ledger
+
+    cleaned = clean_ledger(load_ledger(generate_ledger(n_customers=120, seed=3).sales))
+    features = build_customer_features(cleaned.lines, items=cleaned.items)
+    mix = [f for f in features.definitions if f.startswith("mix__")]
+    assert mix
+    for feature in mix:
+        name = _basket_type_name(feature, features.definitions)
+        assert name is not None and name.startswith(f"basket type {feature[5:]}: ")
+        assert len(name) > len(f"basket type {feature[5:]}: ")
+    assert _basket_type_name("total_net_sales", features.definitions) is None
+    assert _basket_type_name("mix__1", {}) is None  # an older run without definitions
+
+
 def test_boxplot_png_is_drawn(tmp_path: Path, make_output_folder) -> None:
     out = make_output_folder(tmp_path / "out", n_customers=300)
     _skewed(out)

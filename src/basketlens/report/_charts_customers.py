@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import altair as alt
@@ -121,6 +122,23 @@ def box_stats(bundle: Analysis, feature: str) -> pl.DataFrame:
     )
 
 
+_BASKET_TYPE = re.compile(r"basket type (\d+) \(([^;]+);")
+
+
+def _basket_type_name(feature: str, definitions: dict[str, str]) -> str | None:
+    """``mix__1`` in words from its recorded definition: "basket type 1: WHITE HANGING HEART…"
+    (None for other features, or a run that did not record the definition).
+
+    Example:
+        >>> _basket_type_name("mix__2", {"mix__2": "spend on basket type 2 (PARTY BUNTING; …"})
+        'basket type 2: PARTY BUNTING'
+    """
+    if not feature.startswith("mix__"):
+        return None
+    found = _BASKET_TYPE.search(definitions.get(feature, ""))
+    return f"basket type {found.group(1)}: {found.group(2)}" if found else None
+
+
 def _feature_unit(feature: str) -> tuple[str, str]:
     """(unit for the panel title, d3 format of its axis) of a feature."""
     kind = column_kind(feature)
@@ -193,7 +211,8 @@ def _box_panel(bundle: Analysis, feature: str, colour: dict[str, Any]) -> dict[s
         }
 
     notes = [w for w in (unit, "log scale" if log else "") if w]
-    title = plain(feature) + (f" ({', '.join(notes)})" if notes else "")
+    name = _basket_type_name(feature, bundle.feature_definitions) or plain(feature)
+    title = name + (f" ({', '.join(notes)})" if notes else "")
     order = list(labels.values())
     return {
         "title": {"text": title, "fontSize": 12, "anchor": "start", "limit": 340},
