@@ -163,6 +163,10 @@ def test_descriptions_read_volume_then_mix_against_all_customers() -> None:
         "Volume and frequency close to the typical customer.\n"
         "Buys the usual mix, close to the typical customer."
     )
+    # nothing above the others but something below: the description says what they buy less
+    z_less = np.array([[-1.0, -1.0, -1.0, 0.2], [1.0, 1.0, 1.0, -0.2]])
+    less = describe_segments(raw, z_less, labels, feats, words)[0]
+    assert less.splitlines()[1] == "Buys less Fromages: 15% of spend (all customers: 45%)."
     volume_only = describe_segments(raw[:, :2], z[:, :2], labels, feats[:2])[0]
     assert "\n" not in volume_only  # no mix features: one line
 

@@ -299,10 +299,21 @@ def describe_segments(
                 what = label_of(features[j], words)
                 share = float(rows[:, j].mean())
                 buys.append(f"{what}: {share:.0%} of spend (all customers: {overall_mean[j]:.0%})")
-            lines.append(
-                "Buys more " + "; and more ".join(buys) + "."
-                if buys
-                else "Buys the usual mix, close to the typical customer."
-            )
+            fewer = []
+            if not buys:  # nothing stands out above: say what stands out below, if anything
+                for j in sorted(mix, key=lambda j: z[s, j])[:2]:
+                    if z[s, j] > LOW or rows.size == 0 or features[j].endswith("__other"):
+                        continue
+                    what = label_of(features[j], words)
+                    share = float(rows[:, j].mean())
+                    fewer.append(
+                        f"{what}: {share:.0%} of spend (all customers: {overall_mean[j]:.0%})"
+                    )
+            if buys:
+                lines.append("Buys more " + "; and more ".join(buys) + ".")
+            elif fewer:
+                lines.append("Buys less " + "; and less ".join(fewer) + ".")
+            else:
+                lines.append("Buys the usual mix, close to the typical customer.")
         out.append("\n".join(lines))
     return out
