@@ -278,21 +278,36 @@ def choose_parsers(
         row.update(_collect([staged.select(_failures(by_col, rest))], file)[0].row(0, named=True))
     chosen: dict[str, str] = {}
     for col, task in by_col.items():
-        tried = [*first[col], *rest.get(col, ())]
-        ok = [n for n in tried if row[f"{task.column}\x00{n}"] == 0]
-        if not ok:
-            best = min(tried, key=lambda n: row[f"{task.column}\x00{n}"])
-            _raise_bad(staged, task, best, row[f"{task.column}\x00{best}"], file)
-        chosen[task.column] = ok[0]
-        if task.kind == "date" and any(_swapped(ok[0], n) for n in ok[1:]):
-            logger.warning(
-                "%s: dates in column %r read as %s but would also read with day and month "
-                "swapped; check the result",
-                file,
-                task.column,
-                ok[0],
-            )
+        failures = {n: row[f"{task.column}\x00{n}"] for n in (*first[col], *rest.get(col, ()))}
+        fmt = first_clean_format(task, failures, file)
+        if fmt is None:
+            best = min(failures, key=failures.__getitem__)
+            _raise_bad(staged, task, best, failures[best], file)
+        chosen[task.column] = fmt
     return chosen, int(row["\x00rows"]), results[1:]
+
+
+def first_clean_format(task: ParseTask, failures: Mapping[str, int], file: str) -> str | None:
+    """The first format (in the order tried) that reads every value of ``task``'s column, or
+    None; warns when a date format also reads with day and month swapped. For both engines.
+
+    Example:
+        >>> task = ParseTask("quantity", "Qty", "number", pl.col("Qty"))
+        >>> first_clean_format(task, {"1,234.5": 3, "1.234,5": 0}, "sales.csv")
+        '1.234,5'
+    """
+    ok = [name for name, n in failures.items() if n == 0]
+    if not ok:
+        return None
+    if task.kind == "date" and any(_swapped(ok[0], n) for n in ok[1:]):
+        logger.warning(
+            "%s: dates in column %r read as %s but would also read with day and month "
+            "swapped; check the result",
+            file,
+            task.column,
+            ok[0],
+        )
+    return ok[0]
 
 
 def _swapped(a: str, b: str) -> bool:

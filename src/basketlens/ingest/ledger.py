@@ -110,20 +110,9 @@ def _convert(
     schema = lf.collect_schema()
     file = str(table.path)
     exprs: dict[str, pl.Expr] = {} if key is None else {_KEY: id_expr(key, schema[key])}
-    tasks: list[tuple[str, ParseTask]] = []
-    for field, col in fields.items():
-        kind, dtype = FIELD_KINDS[field], schema[col]
-        if kind == "id":
-            exprs[field] = id_expr(col, dtype)
-        elif kind == "text":
-            exprs[field] = text_expr(col, dtype)
-        else:
-            typed = typed_expr(field, col, dtype, kind, file)
-            if typed is not None:
-                exprs[field] = typed
-                continue
-            source = date_source(col, dtype) if kind == "date" else pl.col(col).cast(pl.String)
-            tasks.append((f"\x00s{len(tasks)}", ParseTask(field, col, kind, source)))
+    typed, parse = field_expressions(fields, schema, file)
+    exprs.update(typed)
+    tasks = [(f"\x00s{i}", task) for i, task in enumerate(parse)]
     ids = {f: c for f, c in fields.items() if FIELD_KINDS[f] == "id" and schema[c] == pl.String}
     queries = list(extra or [])
     if key is None and ids:
@@ -144,6 +133,37 @@ def _convert(
         _report_placeholders(file, ids, results.pop().row(0, named=True))
     out = lf.select("line_no", *(e.alias(f) for f, e in exprs.items()))
     return out, rows, results
+
+
+def field_expressions(
+    fields: Mapping[str, str], schema: pl.Schema, file: str
+) -> tuple[dict[str, pl.Expr], list[ParseTask]]:
+    """Each field's canonical expression from its column, for both engines: ids and text
+    directly, typed columns by their type; string dates and numbers become
+    :class:`ParseTask` s, whose format is chosen from the data (``choose_parsers``).
+
+    Example:
+        >>> schema = pl.Schema({"Cust": pl.Int64, "Day": pl.String})
+        >>> exprs, tasks = field_expressions({"customer": "Cust", "date": "Day"}, schema, "s.csv")
+        >>> list(exprs), [t.field for t in tasks]
+        (['customer'], ['date'])
+    """
+    exprs: dict[str, pl.Expr] = {}
+    tasks: list[ParseTask] = []
+    for field, col in fields.items():
+        kind, dtype = FIELD_KINDS[field], schema[col]
+        if kind == "id":
+            exprs[field] = id_expr(col, dtype)
+        elif kind == "text":
+            exprs[field] = text_expr(col, dtype)
+        else:
+            typed = typed_expr(field, col, dtype, kind, file)
+            if typed is not None:
+                exprs[field] = typed
+                continue
+            source = date_source(col, dtype) if kind == "date" else pl.col(col).cast(pl.String)
+            tasks.append(ParseTask(field, col, kind, source))
+    return exprs, tasks
 
 
 def _report_placeholders(file: str, ids: Mapping[str, str], counts: Mapping[str, int]) -> None:

@@ -51,6 +51,7 @@ from basketlens.recommender.reasons import (
 )
 from basketlens.recommender.signals import RECENT_DAYS, Signals, cross_sell_rules
 from basketlens.recommender.training import CHUNK, Mine, Training, train
+from basketlens.schema import RULES_BASE_SCHEMA
 
 if TYPE_CHECKING:
     from basketlens.segment import CustomerSegmenter
@@ -90,17 +91,12 @@ RECOMMENDATIONS_SCHEMA: pl.Schema = pl.Schema(
     }
 )
 
+#: The rules table of a model without rules: the leading columns of ``rules.parquet`` and the
+#: measures the model reads.
 _NO_RULES = pl.Schema(
     {
-        "rule_id": pl.String,
-        "scope": pl.String,
-        "antecedent": pl.List(pl.String),
-        "consequent": pl.List(pl.String),
-        "antecedent_names": pl.List(pl.String),
-        "consequent_names": pl.List(pl.String),
-        "support": pl.Float64,
-        "confidence": pl.Float64,
-        "lift": pl.Float64,
+        **{c: RULES_BASE_SCHEMA[c] for c in list(RULES_BASE_SCHEMA)[:6]},  # ids, sides, names
+        **dict.fromkeys(("support", "confidence", "lift"), pl.Float64),
     }
 )
 _GROUP = {f.name: f.group for f in FEATURES}

@@ -33,12 +33,9 @@ from basketlens.errors import EmptyInputError, InputError
 from basketlens.ingest.coerce import (
     ParseTask,
     _parsers,
-    date_source,
-    id_expr,
+    first_clean_format,
     parse_expr,
     placeholder_expr,
-    text_expr,
-    typed_expr,
 )
 from basketlens.ingest.layouts import KEY_FIELDS, resolve_columns
 from basketlens.ingest.ledger import (
@@ -49,6 +46,7 @@ from basketlens.ingest.ledger import (
     _finish,
     _report_placeholders,
     _side_table,
+    field_expressions,
 )
 from basketlens.ingest.options import InputOptions
 from basketlens.ingest.readers import read_table
@@ -285,23 +283,13 @@ def _choose_formats(
         _report_placeholders(file, ids, {f: per_column.get(c, 0) for f, c in ids.items()})
     chosen: dict[str, str] = {}
     for task in tasks:
-        parsers = _parsers(task.kind)
         mine = {r["format"]: r for r in totals.filter(column=task.column).iter_rows(named=True)}
-        ok = [name for name in parsers if mine[name]["failures"] == 0]
-        if not ok:
-            best = min(parsers, key=lambda n: mine[n]["failures"])
-            _raise_unreadable(numbered, task, mine[best], file)
-        chosen[task.column] = ok[0]
-        swapped = ok[0].replace("%m", "\x01").replace("%d", "%m").replace("\x01", "%d")
-        if task.kind == "date" and swapped != ok[0] and swapped in ok:
-            logger.warning(
-                "%s: dates in column %r read as %s but would also read with day and month "
-                "swapped; check the result",
-                file,
-                task.column,
-                ok[0],
-            )
-        logger.info("%s: column %r read with format %r", file, task.column, ok[0])
+        failures = {name: mine[name]["failures"] for name in _parsers(task.kind)}
+        fmt = first_clean_format(task, failures, file)
+        if fmt is None:
+            _raise_unreadable(numbered, task, mine[min(failures, key=failures.__getitem__)], file)
+        chosen[task.column] = fmt
+        logger.info("%s: column %r read with format %r", file, task.column, fmt)
     return chosen
 
 
@@ -395,7 +383,8 @@ def read_ledger(
     if n_lines == 0:
         raise EmptyInputError(f"sales file {inp.sales!r} has a header but no data rows")
     schema = _polars_schema(numbered)
-    exprs, tasks = _expressions(by_table["sales"], schema, inp.sales)
+    exprs, parse = field_expressions(by_table["sales"], schema, inp.sales)
+    tasks = [(task.field, task) for task in parse]
     ids = {
         f: c
         for f, c in by_table["sales"].items()
@@ -445,28 +434,6 @@ def _stage_and_convert(
     if staged:
         frame = frame.with_columns(e.alias(name) for name, e in staged.items())
     return _convert(frame, exprs, joins, present)
-
-
-def _expressions(
-    fields: Mapping[str, str], schema: pl.Schema, file: str
-) -> tuple[dict[str, pl.Expr], list[tuple[str, ParseTask]]]:
-    """The local ingest's expression per field, and the string columns that need a format."""
-    exprs: dict[str, pl.Expr] = {}
-    tasks: list[tuple[str, ParseTask]] = []
-    for field, col in fields.items():
-        kind, dtype = FIELD_KINDS[field], schema[col]
-        if kind == "id":
-            exprs[field] = id_expr(col, dtype)
-        elif kind == "text":
-            exprs[field] = text_expr(col, dtype)
-        else:
-            typed = typed_expr(field, col, dtype, kind, file)
-            if typed is not None:
-                exprs[field] = typed
-                continue
-            source = date_source(col, dtype) if kind == "date" else pl.col(col).cast(pl.String)
-            tasks.append((field, ParseTask(field, col, kind, source)))
-    return exprs, tasks
 
 
 def from_local_ledger(spark: SparkSession, ledger: Ledger) -> SparkLedger:
