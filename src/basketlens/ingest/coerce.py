@@ -351,11 +351,3 @@ def parse_expr(task: ParseTask, fmt: str, *, source: str | None = None) -> pl.Ex
     """The parsing expression for ``task`` with the chosen format, reading the String column
     ``source`` (default: the task's own column)."""
     return _parsers(task.kind)[fmt](source or task.column)
-
-
-def schema_of(frame: pl.LazyFrame) -> Mapping[str, pl.DataType]:
-    """The frame's schema, with Polars errors turned into InputError."""
-    try:
-        return frame.collect_schema()
-    except pl.exceptions.PolarsError as exc:  # pragma: no cover - depends on the reader
-        raise InputError(f"cannot read the columns: {exc}") from exc
