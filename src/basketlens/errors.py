@@ -46,6 +46,11 @@ class ModelError(BasketlensError):
     """A saved output folder or model is missing, incomplete or incompatible."""
 
 
+class ReportError(BasketlensError):
+    """A report file (a chart, the page, the workbook) could not be rendered; the message
+    names it and the renderer's reason."""
+
+
 class SinkError(BasketlensError):
     """Results could not be published to an object store or a database; the sink keeps its
     previous content (nothing is half-written)."""

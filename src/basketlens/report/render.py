@@ -1,11 +1,12 @@
 """Render the report files of a run folder: ``report.html``, ``insights.xlsx``, ``charts/*.png``
 and the ``bi/`` tables. Renders only what the run folder holds; nothing is recomputed.
 
-The work is spread over the cores. vl-convert (one converter, shared by the threads) renders
-the PNGs and builds the JavaScript bundle in worker threads — it runs outside Python's lock —
-while the main thread writes the HTML tables, the workbook and the BI tables. A PNG whose
-chart is unchanged since the last rendering is kept: each PNG carries the fingerprint of the
-spec it was drawn from (a PNG text chunk), so re-rendering a folder redraws only what changed.
+The work is spread over the cores: worker processes draw the PNGs with vl-convert
+(:mod:`basketlens.report.png`; vl-convert holds Python's lock while it draws, so threads
+would not overlap) while the main thread writes the HTML tables, the workbook and the BI
+tables. A PNG whose chart is unchanged since the last rendering is kept: each PNG carries the
+fingerprint of the spec it was drawn from (a PNG text chunk), so re-rendering a folder redraws
+only what changed.
 
 Example:
     >>> files = render_report("demo-out")               # doctest: +SKIP
@@ -15,29 +16,34 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import vl_convert
-
-from basketlens.errors import ModelError
+from basketlens.errors import ModelError, ReportError
 from basketlens.report import formats
 from basketlens.report.bi import write_bi_tables
 from basketlens.report.charts import build_specs
 from basketlens.report.excel import write_workbook
 from basketlens.report.html import render_html, vega_bundle
 from basketlens.report.options import ReportOptions
+from basketlens.report.png import (  # noqa: F401 - the PNG helpers, also reachable from here
+    _TINY_PNG,
+    PNG_KEY,
+    PNG_SCALE,
+    PngJob,
+    PngWorkers,
+    png_fingerprint,
+    png_text,
+    spec_fingerprint,
+    with_text_chunk,
+)
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import REPORT_FILES
 from basketlens.runfolder.read import read_run
@@ -47,11 +53,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["PNG_SCALE", "ChartProgress", "ReportFiles", "number_format", "render_report",
            "write_pngs"]  # fmt: skip
-
-#: Pixels per Vega-Lite pixel in the PNGs.
-PNG_SCALE = 2.0
-#: The PNG text chunk keyword holding the fingerprint of the chart's spec.
-PNG_KEY = b"basketlens-spec"
 
 #: Called after each chart is rendered: (charts done, charts in all).
 ChartProgress = Callable[[int, int], None]
@@ -131,8 +132,8 @@ def render_report(
         seconds[part] = round(time.perf_counter() - t0, 3)
         return value
 
-    with formats.using(fmt), ThreadPoolExecutor(_workers(), thread_name_prefix="report") as pool:
-        # the bundle takes a second to build: start it first, in a worker thread
+    with formats.using(fmt), ThreadPoolExecutor(1, thread_name_prefix="report") as pool:
+        # the bundle is read from the user cache (built there once, in about a second)
         js = pool.submit(vega_bundle) if opts.html else None
         # chart text without control characters (they abort the PNG renderer)
         specs = (
@@ -142,7 +143,7 @@ def render_report(
         )
         charts: _Charts | None = None
         if opts.charts:
-            charts = _Charts(specs, folder / REPORT_FILES["charts"], fmt, pool, progress)
+            charts = _Charts(specs, folder / REPORT_FILES["charts"], fmt, progress)
         if opts.html:
             path = folder / REPORT_FILES["html"]
             result["html"] = timed(
@@ -172,64 +173,63 @@ def write_pngs(
     progress: ChartProgress | None = None,
 ) -> tuple[Path, ...]:
     """Render every available chart spec to ``folder/<slug>.png`` with vl-convert (offline),
-    in worker threads; an unchanged chart keeps its PNG.
+    in worker processes; an unchanged chart keeps its PNG.
 
     Example:
         >>> write_pngs(build_specs(bundle), folder=Path("out/charts"))  # doctest: +SKIP
     """
-    fmt = fmt or formats.active()
-    with ThreadPoolExecutor(_workers(), thread_name_prefix="charts") as pool:
-        written, _ = _Charts(specs, folder, fmt, pool, progress).wait()
+    written, _ = _Charts(specs, folder, fmt or formats.active(), progress).wait()
     return written
 
 
-def _workers() -> int:
-    """Threads for rendering: every core (at least 2, so the main thread's work overlaps)."""
-    return max(2, os.cpu_count() or 2)
+def _processes() -> int:
+    """Chart worker processes: every core but the main thread's (which writes the HTML, the
+    workbook and the BI tables meanwhile), at least one, at most four."""
+    return min(4, max(1, (os.cpu_count() or 2) - 1))
 
 
 class _Charts:
-    """The PNGs of one report, rendered in ``pool`` as soon as their specs exist."""
+    """The PNGs of one report, drawn by worker processes (:class:`PngWorkers`) while the
+    caller goes on; an unchanged chart keeps its PNG."""
 
     def __init__(
         self,
         specs: Mapping[str, dict | None],
         folder: Path,
         fmt: formats.NumberFormat,
-        pool: ThreadPoolExecutor,
         progress: ChartProgress | None,
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.started = time.perf_counter()
-        self.finished = self.started
+        self.started = self.finished = time.perf_counter()
         self.progress = progress
-        self.locale = fmt.d3_locale()
-        self.jobs: list[tuple[Path, Future[bool]]] = []
         self.lock = threading.Lock()
         self.done = 0
+        self.errors: dict[str, str] = {}
+        locale = fmt.d3_locale()
         wanted = {slug: spec for slug, spec in specs.items() if spec is not None}
         for slug, spec in specs.items():
             if spec is None:  # a stale chart from an earlier run would mislead
                 (folder / f"{slug}.png").unlink(missing_ok=True)
         self.total = len(wanted)
-        for slug, spec in wanted.items():
-            path = folder / f"{slug}.png"
-            future = pool.submit(self._render, spec, path)
-            future.add_done_callback(self._tick)
-            self.jobs.append((path, future))
+        self.paths = tuple(folder / f"{slug}.png" for slug in wanted)
+        self.reused: list[Path] = []
+        jobs = []
+        for path, spec in zip(self.paths, wanted.values(), strict=True):
+            key = spec_fingerprint(spec, locale)
+            if png_fingerprint(path) == key:
+                self.reused.append(path)
+                self._tick()
+            else:
+                jobs.append(PngJob(spec, locale, path, key))
+        self.workers = PngWorkers(jobs, processes=_processes(), done=self._drawn)
 
-    def _render(self, spec: dict[str, Any], path: Path) -> bool:
-        """Draw one PNG unless the file already shows this spec; True when drawn."""
-        key = spec_fingerprint(spec, self.locale)
-        if png_fingerprint(path) == key:
-            return False
-        png = vl_convert.vegalite_to_png(spec, scale=PNG_SCALE, format_locale=self.locale)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(with_text_chunk(png, PNG_KEY, key.encode()))
-        tmp.replace(path)
-        return True
+    def _drawn(self, job: PngJob, error: str | None) -> None:
+        if error is not None:
+            with self.lock:
+                self.errors[job.path.stem] = error
+        self._tick()
 
-    def _tick(self, _: Future[bool]) -> None:
+    def _tick(self) -> None:
         with self.lock:
             self.done += 1
             self.finished = time.perf_counter()
@@ -239,76 +239,14 @@ class _Charts:
 
     def wait(self) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
         """(every PNG, the PNGs kept unchanged) once all are done; a failure is raised."""
-        reused = tuple(path for path, future in self.jobs if not future.result())
-        written = tuple(path for path, _ in self.jobs)
-        log.info("%d charts drawn, %d unchanged and kept", len(written) - len(reused), len(reused))
-        return written, reused
+        self.workers.join()
+        if self.errors:
+            slug, why = sorted(self.errors.items())[0]
+            raise ReportError(f"chart {slug!r} could not be drawn: {why}")
+        log.info("%d charts drawn, %d unchanged and kept", self.total - len(self.reused),
+                 len(self.reused))  # fmt: skip
+        return self.paths, tuple(self.reused)
 
     @property
     def seconds(self) -> float:
         return round(self.finished - self.started, 3)
-
-
-# ------------------------------------------------------------------ PNG fingerprints
-def spec_fingerprint(spec: Mapping[str, Any], locale: Mapping[str, Any]) -> str:
-    """What a PNG depicts: the spec, the number locale, the scale and the renderer's version.
-
-    Example:
-        >>> len(spec_fingerprint({"mark": "bar"}, {}))
-        64
-    """
-    text = json.dumps(
-        [spec, locale, PNG_SCALE, vl_convert.__version__],
-        sort_keys=True,
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def with_text_chunk(png: bytes, key: bytes, value: bytes) -> bytes:
-    """``png`` with a ``tEXt`` chunk ``key``/``value`` after its header chunk.
-
-    Example:
-        >>> png_text(with_text_chunk(_TINY_PNG, b"k", b"v"), b"k")
-        'v'
-    """
-    if png[:8] != _PNG_SIGNATURE:
-        return png
-    header_end = 8 + 12 + struct.unpack(">I", png[8:12])[0]
-    data = key + b"\x00" + value
-    chunk = struct.pack(">I", len(data)) + b"tEXt" + data
-    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF)
-    return png[:header_end] + chunk + png[header_end:]
-
-
-def png_text(png: bytes, key: bytes) -> str | None:
-    """The value of the ``tEXt`` chunk ``key`` before the image data, else None."""
-    if png[:8] != _PNG_SIGNATURE:
-        return None
-    pos = 8
-    while pos + 8 <= len(png):
-        length = struct.unpack(">I", png[pos : pos + 4])[0]
-        kind = png[pos + 4 : pos + 8]
-        if kind == b"IDAT":
-            return None
-        if kind == b"tEXt":
-            name, _, value = png[pos + 8 : pos + 8 + length].partition(b"\x00")
-            if name == key:
-                return value.decode("latin-1")
-        pos += 12 + length
-    return None
-
-
-def png_fingerprint(path: Path) -> str | None:
-    """The spec fingerprint a PNG written by basketlens carries (None: none, or no file)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)  # the text chunk sits right after the header
-    except OSError:
-        return None
-    return png_text(head, PNG_KEY)
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_TINY_PNG = _PNG_SIGNATURE + struct.pack(">I", 13) + b"IHDR" + bytes(13) + bytes(4)

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ WEIGHT_ROUNDS = 3
 ROUND_RESTARTS = 2
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools, inspected once: building a controller walks every loaded
+    library (4 ms each time, 0.6 s over the ~150 fits of one k selection)."""
+    return ThreadpoolController()
+
+
 def fit_kmeans(
     X: np.ndarray, k: int, *, n_init: int, random_state: int, init: np.ndarray | None = None
 ) -> KMeans:
@@ -64,7 +72,7 @@ def fit_kmeans(
         model = KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state)
     threads = 1 if X.shape[0] < _SINGLE_THREAD_ROWS else None
     with (
-        threadpool_limits(limits=threads, user_api="openmp"),
+        _threadpools().limit(limits=threads, user_api="openmp"),
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always", ConvergenceWarning)

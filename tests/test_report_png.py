@@ -1,0 +1,138 @@
+"""Chart PNGs drawn in worker processes: drawn, fingerprinted, errors named, and a fallback to
+drawing in this process when no worker can start or one stops."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from basketlens.errors import ReportError
+from basketlens.report import png
+from basketlens.report.render import write_pngs
+
+POINTS = {
+    "data": {"values": [{"a": i, "b": i * i} for i in range(50)]},
+    "mark": "point",
+    "encoding": {
+        "x": {"field": "a", "type": "quantitative"},
+        "y": {"field": "b", "type": "quantitative"},
+    },
+}
+BARS = {
+    "data": {"values": [{"k": "x", "v": 1}, {"k": "y", "v": 3}]},
+    "mark": "bar",
+    "encoding": {
+        "x": {"field": "k", "type": "nominal"},
+        "y": {"field": "v", "type": "quantitative"},
+    },
+}
+BROKEN = {
+    "data": {"values": [{"a": 1}]},
+    "mark": "point",
+    "encoding": {"x": {"field": "a", "type": "?"}},
+}
+
+
+def _is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_charts_are_drawn_with_their_fingerprint_and_reported_as_they_finish(
+    tmp_path: Path,
+) -> None:
+    ticks: list[tuple[int, int]] = []
+    written = write_pngs(
+        {"points": POINTS, "bars": BARS, "absent": None},
+        folder=tmp_path,
+        progress=lambda done, total: ticks.append((done, total)),
+    )
+    assert [p.name for p in written] == ["points.png", "bars.png"]
+    assert all(_is_png(p) for p in written)
+    assert png.png_fingerprint(tmp_path / "points.png") is not None
+    assert png.png_fingerprint(tmp_path / "points.png") != png.png_fingerprint(
+        tmp_path / "bars.png"
+    )
+    assert sorted(ticks) == [(1, 2), (2, 2)]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_chart_the_renderer_refuses_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"chart 'broken' could not be drawn: ValueError"):
+        write_pngs({"points": POINTS, "broken": BROKEN}, folder=tmp_path)
+    assert _is_png(tmp_path / "points.png")  # the others are still drawn
+
+
+def test_without_a_worker_process_charts_are_drawn_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(png.subprocess, "Popen", no_process)
+    written = write_pngs({"points": POINTS, "bars": BARS}, folder=tmp_path)
+    assert all(_is_png(p) for p in written)
+
+
+def test_a_worker_that_stops_leaves_its_charts_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, reads nothing, exits
+    written = write_pngs({"points": POINTS, "bars": BARS}, folder=tmp_path)
+    assert all(_is_png(p) for p in written)
+
+
+def test_the_worker_answers_one_line_per_job_and_names_failures(tmp_path: Path) -> None:
+    ok = png.PngJob(POINTS, {}, tmp_path / "a.png", "k1")
+    bad = png.PngJob(BROKEN, {}, tmp_path / "b.png", "k2")
+    done = subprocess.run(
+        [sys.executable, "-m", "basketlens.report.png"],
+        input=ok.to_line() + bad.to_line(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    replies = done.stdout.decode().splitlines()
+    assert len(replies) == 2
+    assert '"error"' not in replies[0] and "ValueError" in replies[1]
+    assert png.png_fingerprint(tmp_path / "a.png") == "k1"
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_drawing_in_a_worker_leaves_this_process_free(tmp_path: Path) -> None:
+    """The point of the worker process: while it draws, this thread keeps running (vl-convert
+    holds Python's lock, so drawing in a thread of this process would stall it)."""
+    specs = {f"c{i}": {**POINTS, "width": 300 + i} for i in range(6)}
+    done = threading.Event()
+    runner = threading.Thread(
+        target=lambda: (write_pngs(specs, folder=tmp_path), done.set()), daemon=True
+    )
+    started = time.perf_counter()
+    runner.start()
+    spins = 0
+    while not done.is_set():
+        spins += 1
+    seconds = time.perf_counter() - started
+    runner.join()
+    # a free interpreter spins millions of times a second; a stalled one a few thousand
+    assert spins / seconds > 200_000
+
+
+def test_a_garbled_worker_reply_is_an_error_not_a_missing_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "garble.py"
+    script.write_text("import sys\nfor line in sys.stdin:\n    print('not json', flush=True)\n")
+
+    real_popen = subprocess.Popen
+
+    def garbled(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        return real_popen([args[0], str(script)], **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(png.subprocess, "Popen", garbled)
+    with pytest.raises(ReportError, match="charts could not be drawn: JSONDecodeError"):
+        write_pngs({"points": POINTS}, folder=tmp_path)
