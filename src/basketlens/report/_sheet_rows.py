@@ -7,7 +7,8 @@ spliced into the finished file's worksheet after XlsxWriter has written everythi
 (header rows, titles, styles, column widths, frozen panes, filters). Cells are written as
 Excel writes them: numbers as ``<v>``, booleans as ``t="b"``, text as inline strings with
 ``&``, ``<`` and ``>`` escaped and control characters as ``_xHHHH_`` (as XlsxWriter does).
-A cell's style is a placeholder until XlsxWriter has numbered the formats.
+A table's rows become XML once XlsxWriter has numbered the formats (its style numbers are
+written straight into the rows, no pass over the finished text).
 
 Example:
     >>> import polars as pl
@@ -37,12 +38,19 @@ _DIMENSION = re.compile(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
 
 @dataclass(frozen=True)
 class Rows:
-    """XML of consecutive rows ``first_row`` … ``last_row`` (0-based) of one worksheet."""
+    """Consecutive rows ``first_row`` … ``last_row`` (0-based) of one worksheet: the cells and
+    each column's style placeholder, made XML by :func:`splice` once the styles are numbered."""
 
     first_row: int
     last_row: int
     last_col: int
-    xml: str
+    cells: pl.DataFrame
+    styles: tuple[str, ...]
+
+    def xml(self, numbers: Mapping[str, int]) -> str:
+        """The rows' XML, each placeholder replaced by its format number."""
+        styles = [str(numbers[token]) if token else "" for token in self.styles]
+        return rows_xml(self.cells, first_row=self.first_row, styles=styles)
 
 
 def column_letter(index: int) -> str:
@@ -117,7 +125,9 @@ def rows_xml(cells: pl.DataFrame, *, first_row: int, styles: Sequence[str]) -> s
         parts.append(pl.when(present).then(head + body))
     parts.append(pl.lit("</row>"))
     row = pl.concat_str(parts, ignore_nulls=True).alias("row")
-    return "".join(cells.select(row)["row"].to_list())
+    if cells.height == 0:
+        return ""
+    return cells.select(row.str.join(""))["row"].item()
 
 
 def block(cells: pl.DataFrame, *, first_row: int, styles: Sequence[str]) -> Rows:
@@ -126,7 +136,8 @@ def block(cells: pl.DataFrame, *, first_row: int, styles: Sequence[str]) -> Rows
         first_row=first_row,
         last_row=first_row + cells.height - 1,
         last_col=cells.width - 1,
-        xml=rows_xml(cells, first_row=first_row, styles=styles),
+        cells=cells,
+        styles=tuple(styles),
     )
 
 
@@ -145,14 +156,15 @@ def splice(path: Path, sheets: Mapping[int, Sequence[Rows]], styles: Mapping[str
             found = _SHEET_FILE.fullmatch(info.filename)
             position = int(found.group(1)) - 1 if found else -1
             if position in sheets:
-                text = _splice_sheet(data.decode("utf-8"), sheets[position], styles)
+                xml = [(b, b.xml(styles)) for b in sheets[position]]
+                text = _splice_sheet(data.decode("utf-8"), xml)
                 data = text.encode("utf-8")
             info.compress_type = ZIP_DEFLATED
             archive.writestr(info, data, compresslevel=1)  # fast: the file is written once
     tmp.replace(path)
 
 
-def _splice_sheet(xml: str, blocks: Sequence[Rows], styles: Mapping[str, int]) -> str:
+def _splice_sheet(xml: str, blocks: Sequence[tuple[Rows, str]]) -> str:
     start = xml.index("<sheetData")
     if xml.startswith("<sheetData/>", start):
         body, end = "", start + len("<sheetData/>")
@@ -161,13 +173,11 @@ def _splice_sheet(xml: str, blocks: Sequence[Rows], styles: Mapping[str, int]) -
         close = xml.index("</sheetData>", open_end)
         body, end = xml[open_end:close], close + len("</sheetData>")
     pieces = [(int(_ROW.match(p).group(1)), p) for p in re.split(r'(?=<row r=")', body) if p]
-    pieces += [(b.first_row + 1, b.xml) for b in blocks]
+    pieces += [(b.first_row + 1, text) for b, text in blocks]
     pieces.sort(key=lambda piece: piece[0])
     rows = "".join(p for _, p in pieces)
-    for token, index in styles.items():
-        rows = rows.replace(f'"{token}"', f'"{index}"')
     xml = xml[:start] + "<sheetData>" + rows + "</sheetData>" + xml[end:]
-    return _widen_dimension(xml, blocks)
+    return _widen_dimension(xml, [b for b, _ in blocks])
 
 
 def _column_index(letters: str) -> int:

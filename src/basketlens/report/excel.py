@@ -392,12 +392,13 @@ def _rules_sheet(rules: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     return shown.head(MAX_RULES_SHEET), note
 
 
-def write_workbook(bundle: Analysis, *, path: Path) -> Path:
+def write_workbook(bundle: Analysis, *, path: str | Path) -> Path:
     """Write the workbook to ``path`` and return it.
 
     Example:
-        >>> write_workbook(load_bundle("out"), path=Path("out/insights.xlsx"))  # doctest: +SKIP
+        >>> write_workbook(read_run("out"), path="out/insights.xlsx")  # doctest: +SKIP
     """
+    path = Path(path)
     w = _Writer(path, formats.active())
     try:
         _summary(w, bundle)
