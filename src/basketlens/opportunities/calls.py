@@ -380,7 +380,8 @@ def _combine(
     )
     pair_no = keys.select("pair").unique().sort("pair").with_row_index("pair_no")
     keys = keys.join(pair_no, on="pair").select("rule_id", "rule_no", "variant_rule", "pair_no")
-    ordered = ev.join(keys, on="rule_id").sort(
+    # lazy: the engine sorts the joined rows about twice as fast as the eager join-then-sort
+    ordered = ev.lazy().join(keys.lazy(), on="rule_id").sort(
         ["value", "confidence", "lift", "rule_no"],
         descending=[True, True, True, False],
         nulls_last=True,
@@ -419,15 +420,15 @@ def _combine(
     ).with_columns(rule=_rule_text_expr())
     customers: pl.DataFrame = opp.customers
     calls = (
-        calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
-        .join(customers, on="customer_id", how="left", maintain_order="left")
+        calls.join(lead_rules.lazy(), on="rule_id", how="left", maintain_order="left")
+        .join(customers.lazy(), on="customer_id", how="left", maintain_order="left")
         .with_columns(
             item_name=pl.col("item").replace_strict(
                 names, default=pl.col("item"), return_dtype=pl.String
             )
         )
     )
-    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA)).collect()
 
 
 def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:
