@@ -136,3 +136,22 @@ def test_a_garbled_worker_reply_is_an_error_not_a_missing_chart(
     monkeypatch.setattr(png.subprocess, "Popen", garbled)
     with pytest.raises(ReportError, match="charts could not be drawn: JSONDecodeError"):
         write_pngs({"points": POINTS}, folder=tmp_path)
+
+
+def test_workers_stop_when_the_specs_cannot_be_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_output_folder
+) -> None:
+    from basketlens.report import render
+
+    out = make_output_folder(tmp_path / "out")
+
+    def broken(bundle: object) -> dict:
+        raise RuntimeError("no specs today")
+
+    monkeypatch.setattr(render, "build_specs", broken)
+    with pytest.raises(RuntimeError, match="no specs today"):
+        render.render_report(out, excel=False, bi=False)
+    deadline = time.monotonic() + 30
+    while any(t.name.startswith("charts-") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "chart workers left running"
+        time.sleep(0.05)

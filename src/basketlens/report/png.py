@@ -21,13 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -134,34 +135,40 @@ def draw(spec: Mapping[str, Any], locale: Mapping[str, Any], path: Path, key: st
 
 
 class PngWorkers:
-    """Draws :class:`PngJob` s in ``processes`` worker processes; ``done(job, error)`` is called
-    (from a reader thread) as each finishes, ``error`` None on success.
+    """Draws :class:`PngJob` s in ``processes`` worker processes, started at once (each warms
+    its JavaScript engine while the caller prepares the jobs); ``done(job, error)`` is called
+    from a feeding thread as each job finishes, ``error`` None on success.
 
     Example:
-        >>> workers = PngWorkers(jobs, processes=1, done=print)   # doctest: +SKIP
-        >>> workers.join()                                        # doctest: +SKIP
+        >>> workers = PngWorkers(processes=1, done=print)     # doctest: +SKIP
+        >>> workers.submit(job); workers.join()               # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        jobs: Iterable[PngJob],
-        *,
-        processes: int,
-        done: Callable[[PngJob, str | None], None],
-    ) -> None:
-        self._pending = list(jobs)
-        self._lock = threading.Lock()
+    def __init__(self, *, processes: int, done: Callable[[PngJob, str | None], None]) -> None:
+        self._queue: queue.SimpleQueue[PngJob | None] = queue.SimpleQueue()
         self._done = done
-        self._threads = []
+        self._closed = False
         self._crashed: list[str] = []
-        for i in range(max(1, min(processes, len(self._pending)))):
-            thread = threading.Thread(target=self._run, name=f"charts-{i}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"charts-{i}", daemon=True)
+            for i in range(max(1, processes))
+        ]
+        for thread in self._threads:
             thread.start()
-            self._threads.append(thread)
+
+    def submit(self, job: PngJob) -> None:
+        """Queue ``job`` for the next free worker."""
+        self._queue.put(job)
+
+    def close(self) -> None:
+        """No more jobs: each worker stops once the queue is empty."""
+        if not self._closed:
+            self._closed = True
+            for _ in self._threads:
+                self._queue.put(None)
 
     def _next(self) -> PngJob | None:
-        with self._lock:
-            return self._pending.pop(0) if self._pending else None
+        return self._queue.get()
 
     def _run(self) -> None:
         try:
@@ -171,9 +178,6 @@ class PngWorkers:
 
     def _serve(self) -> None:
         """Feed one worker process job by job; without a process, draw here."""
-        job = self._next()
-        if job is None:
-            return
         with tempfile.TemporaryFile() as errors:
             try:
                 proc = subprocess.Popen(
@@ -184,10 +188,10 @@ class PngWorkers:
                 )
             except OSError as exc:
                 log.info("no chart worker process (%s): drawing in this process", exc)
-                self._serve_here(job)
+                self._serve_here(self._next())
                 return
             try:
-                job = self._feed(proc, job, errors)
+                job = self._feed(proc, self._next(), errors)
             finally:
                 _stop(proc)
         self._serve_here(job)  # what a worker that stopped early left (None: nothing)
@@ -223,7 +227,9 @@ class PngWorkers:
             job = self._next()
 
     def join(self) -> None:
-        """Wait until every job is done; :class:`ReportError` if a worker thread failed."""
+        """Close, then wait until every job is done; :class:`ReportError` if a feeding thread
+        failed."""
+        self.close()
         for thread in self._threads:
             thread.join()
         if self._crashed:
@@ -241,10 +247,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def _warm_up() -> None:
+    """Start the JavaScript engine (a third of a second) before the first job arrives."""
+    try:
+        _vl_convert().vegalite_to_png({"data": {"values": []}, "mark": "point"})
+    except Exception as exc:  # the first real job reports any lasting problem
+        log.debug("chart worker warm-up failed: %s", exc)
+
+
 def main() -> int:
     """The worker process: one JSON job per stdin line, one JSON reply per stdout line."""
     out = sys.stdout.buffer
     try:
+        _warm_up()
         for line in sys.stdin.buffer:
             job = json.loads(line)
             try:

@@ -135,15 +135,17 @@ def render_report(
     with formats.using(fmt), ThreadPoolExecutor(1, thread_name_prefix="report") as pool:
         # the bundle is read from the user cache (built there once, in about a second)
         js = pool.submit(vega_bundle) if opts.html else None
-        # chart text without control characters (they abort the PNG renderer)
-        specs = (
-            timed("specs", lambda: chart_safe(build_specs(bundle)))
-            if opts.html or opts.charts
-            else {}
-        )
-        charts: _Charts | None = None
-        if opts.charts:
-            charts = _Charts(specs, folder / REPORT_FILES["charts"], fmt, progress)
+        # the chart workers start first: they warm up while the specs are built
+        charts = _Charts(folder / REPORT_FILES["charts"], fmt, progress) if opts.charts else None
+        try:  # chart text without control characters (they abort the PNG renderer)
+            specs = (
+                timed("specs", lambda: chart_safe(build_specs(bundle)))
+                if opts.html or opts.charts
+                else {}
+            )
+        finally:  # the workers get the charts, or stop when the specs could not be built
+            if charts is not None:
+                charts.draw(specs if "specs" in seconds else {})
         if opts.html:
             path = folder / REPORT_FILES["html"]
             result["html"] = timed(
@@ -178,7 +180,9 @@ def write_pngs(
     Example:
         >>> write_pngs(build_specs(bundle), folder=Path("out/charts"))  # doctest: +SKIP
     """
-    written, _ = _Charts(specs, folder, fmt or formats.active(), progress).wait()
+    charts = _Charts(folder, fmt or formats.active(), progress)
+    charts.draw(specs)
+    written, _ = charts.wait()
     return written
 
 
@@ -189,39 +193,41 @@ def _processes() -> int:
 
 
 class _Charts:
-    """The PNGs of one report, drawn by worker processes (:class:`PngWorkers`) while the
-    caller goes on; an unchanged chart keeps its PNG."""
+    """The PNGs of one report: worker processes (:class:`PngWorkers`) start at once and draw
+    each chart handed to :meth:`draw` while the caller goes on; an unchanged chart keeps its
+    PNG."""
 
     def __init__(
-        self,
-        specs: Mapping[str, dict | None],
-        folder: Path,
-        fmt: formats.NumberFormat,
-        progress: ChartProgress | None,
+        self, folder: Path, fmt: formats.NumberFormat, progress: ChartProgress | None
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.started = self.finished = time.perf_counter()
         self.progress = progress
+        self.locale = fmt.d3_locale()
         self.lock = threading.Lock()
-        self.done = 0
+        self.done = self.total = 0
         self.errors: dict[str, str] = {}
-        locale = fmt.d3_locale()
+        self.paths: tuple[Path, ...] = ()
+        self.reused: list[Path] = []
+        self.workers = PngWorkers(processes=_processes(), done=self._drawn)
+
+    def draw(self, specs: Mapping[str, dict | None]) -> None:
+        """Hand every available chart to the workers (unless its PNG already shows it)."""
         wanted = {slug: spec for slug, spec in specs.items() if spec is not None}
         for slug, spec in specs.items():
             if spec is None:  # a stale chart from an earlier run would mislead
-                (folder / f"{slug}.png").unlink(missing_ok=True)
+                (self.folder / f"{slug}.png").unlink(missing_ok=True)
         self.total = len(wanted)
-        self.paths = tuple(folder / f"{slug}.png" for slug in wanted)
-        self.reused: list[Path] = []
-        jobs = []
+        self.paths = tuple(self.folder / f"{slug}.png" for slug in wanted)
         for path, spec in zip(self.paths, wanted.values(), strict=True):
-            key = spec_fingerprint(spec, locale)
+            key = spec_fingerprint(spec, self.locale)
             if png_fingerprint(path) == key:
                 self.reused.append(path)
                 self._tick()
             else:
-                jobs.append(PngJob(spec, locale, path, key))
-        self.workers = PngWorkers(jobs, processes=_processes(), done=self._drawn)
+                self.workers.submit(PngJob(spec, self.locale, path, key))
+        self.workers.close()
 
     def _drawn(self, job: PngJob, error: str | None) -> None:
         if error is not None:
