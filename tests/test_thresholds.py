@@ -85,3 +85,41 @@ def test_mine_rules_with_and_without_support(matrix) -> None:
     record = searched.info["threshold_search"]
     assert record["target_rules"] == 30 and searched.info["min_count"] == record["min_count"]
     assert len(searched) == record["n_rules"]
+
+
+def _as_set(its) -> dict[tuple[str, ...], int]:
+    return {tuple(row[0]): row[1] for row in its.table.select("itemset", "count").iter_rows()}
+
+
+@pytest.mark.parametrize("low, high", [(2, 2), (2, 9), (5, 40), (3, 400)])
+def test_itemsets_at_a_higher_count_are_those_mined_there(matrix, low: int, high: int) -> None:
+    derived = mine_itemsets(matrix, min_count=low).at_least(high)
+    mined = mine_itemsets(matrix, min_count=high)
+    assert _as_set(derived) == _as_set(mined)
+    assert derived.table.equals(mined.table)
+    assert len(derived) == derived.info["n_itemsets"] and derived.min_count == high
+    rules_derived = derived.rules(min_confidence=0.4).table.drop("rule_id", strict=False)
+    rules_mined = mined.rules(min_confidence=0.4).table.drop("rule_id", strict=False)
+    assert rules_derived.equals(rules_mined)
+
+
+def test_at_least_refuses_a_lower_count_or_closed_itemsets(matrix) -> None:
+    with pytest.raises(ParameterError, match="min_count >= 5; got target='all', min_count=4"):
+        mine_itemsets(matrix, min_count=5).at_least(4)
+    with pytest.raises(ParameterError, match="target='closed'"):
+        mine_itemsets(matrix, min_count=5, target="closed").at_least(6)
+
+
+@pytest.mark.parametrize("goal", [{"target_rules": 60}, {"target_rules": None, "max_rules": 80}])
+def test_search_hands_over_the_itemsets_of_its_choice(matrix, goal: dict) -> None:
+    """The final rules reuse the chosen probe's itemsets: they must be what mining at the
+    chosen count gives, and the walk down must be the only mining (bisection probes are read
+    off the lowest count mined)."""
+    s = suggest_min_count(matrix, min_confidence=0.5, **goal)
+    assert s.itemsets is not None
+    assert _as_set(s.itemsets) == _as_set(mine_itemsets(matrix, min_count=s.min_count))
+    assert "itemsets" not in s.to_dict()
+    by_count = {p.min_count: p for p in s.probes}
+    assert by_count[s.min_count].n_itemsets == len(s.itemsets)
+    for p in s.probes:  # every probe's counts are those of mining at its count
+        assert p.n_rules == n_rules_at(matrix, p.min_count)

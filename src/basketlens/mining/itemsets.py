@@ -26,6 +26,7 @@ import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from types import ModuleType
@@ -101,6 +102,15 @@ def _suggest_support(m: BasketMatrix, min_count: int) -> float:
     return min(1.0, math.ceil(support * 10**digits) / 10**digits)
 
 
+@dataclass(frozen=True)
+class MatrixShape:
+    """What :class:`Itemsets` reads from a basket matrix: the vocabulary and the basket count
+    (for itemsets counted elsewhere, or derived from other itemsets)."""
+
+    items: tuple[str, ...]
+    n_baskets: int
+
+
 class Itemsets:
     """Frequent itemsets of a basket matrix (see :func:`mine_itemsets`).
 
@@ -146,6 +156,41 @@ class Itemsets:
 
     def __len__(self) -> int:
         return len(self.counts)
+
+    def at_least(self, min_count: int) -> Itemsets:
+        """The itemsets counted in at least ``min_count`` baskets: what mining at that
+        ``min_count`` gives (same itemsets, same counts), without mining again. Only for all
+        frequent itemsets (``target="all"``) and a ``min_count`` at or above this one's.
+
+        Example:
+            >>> its = mine_itemsets([["a", "b"], ["a", "b"], ["a"]], min_count=1)
+            >>> its.at_least(2).table.rows()
+            [(['a'], 3, 1.0, 1), (['b'], 2, 0.6666666666666666, 1), (['a', 'b'], 2, \
+0.6666666666666666, 2)]
+        """
+        if self.target != "all" or min_count < self.min_count:
+            raise ParameterError(
+                f"at_least needs all frequent itemsets and min_count >= {self.min_count}; "
+                f"got target={self.target!r}, min_count={min_count}"
+            )
+        t0 = time.perf_counter()
+        keep = self._all_counts >= min_count
+        lengths = np.diff(self._all_offsets)
+        offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+        np.cumsum(lengths[keep], out=offsets[1:])
+        arrays = (self._all_flat[np.repeat(keep, lengths)], offsets, self._all_counts[keep])
+        n = len(arrays[2])
+        info = {**self.info, "min_count": min_count, "min_support": None, "n_itemsets": n,
+                "n_frequent": n, "elapsed_s": time.perf_counter() - t0}  # fmt: skip
+        return Itemsets(
+            matrix=MatrixShape(self.vocabulary, self.n_baskets),  # type: ignore[arg-type]
+            min_count=min_count,
+            min_support=None,
+            target="all",
+            all_arrays=arrays,
+            keep=None,
+            info=info,
+        )
 
     def __repr__(self) -> str:
         return (

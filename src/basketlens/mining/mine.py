@@ -83,13 +83,16 @@ def mine_rules(
     if opts.searches_threshold:
         search = suggest_min_count(counts, opts)
         min_count = search.min_count
-    itemsets = counts.itemsets(
-        min_support=opts.min_support,
-        min_count=min_count,
-        max_len=opts.max_len,
-        max_itemsets=opts.max_itemsets,
-        max_memory=opts.max_memory,
-    )
+    if search is not None and search.itemsets is not None:
+        itemsets = search.itemsets  # the chosen probe's: the same as mining at its count
+    else:
+        itemsets = counts.itemsets(
+            min_support=opts.min_support,
+            min_count=min_count,
+            max_len=opts.max_len,
+            max_itemsets=opts.max_itemsets,
+            max_memory=opts.max_memory,
+        )
     rules = itemsets.rules(**rule_filters(opts), measures=opts.measures, sort_by=opts.sort_by)
     pruning = {
         "candidates": len(rules),

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from basketlens._validation import check_interval
 from basketlens.errors import MiningBudgetError, ParameterError
 from basketlens.mining.counts import BasketCounts, as_counts
 from basketlens.mining.encode import BasketMatrix
+from basketlens.mining.itemsets import Itemsets
 from basketlens.mining.options import MiningOptions
 from basketlens.mining.rules import count_rules, rule_filters
 
@@ -76,6 +77,8 @@ class ThresholdSearch:
     probes: tuple[ThresholdProbe, ...]
     note: str
     max_rules: int | None = None
+    #: the itemsets of the chosen probe, for the final rules (not part of the record)
+    itemsets: Itemsets | None = field(default=None, repr=False, compare=False)
 
     @property
     def goal(self) -> str:
@@ -86,29 +89,41 @@ class ThresholdSearch:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record (``run.json``)."""
-        return {**asdict(self), "goal": self.goal}
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "itemsets"}
+        record["probes"] = [asdict(p) for p in self.probes]
+        return {**record, "goal": self.goal}
 
 
 def _probe(
-    counts: BasketCounts, min_count: int, options: MiningOptions, budget: int
-) -> ThresholdProbe:
+    counts: BasketCounts,
+    min_count: int,
+    options: MiningOptions,
+    budget: int,
+    base: Itemsets | None = None,
+) -> tuple[ThresholdProbe, Itemsets | None]:
+    """Mine at ``min_count`` and count the rules; with ``base`` (all frequent itemsets at a
+    lower count) the itemsets are read off it instead of mined again (they are the same)."""
     t0 = time.perf_counter()
     try:
-        its = counts.itemsets(
-            min_count=min_count,
-            max_len=options.max_len,
-            max_itemsets=budget,
-            max_memory=options.max_memory,
-        )
+        if base is not None:
+            its = base.at_least(min_count)
+        else:
+            its = counts.itemsets(
+                min_count=min_count,
+                max_len=options.max_len,
+                max_itemsets=budget,
+                max_memory=options.max_memory,
+            )
     except MiningBudgetError:
         probe = ThresholdProbe(min_count, None, None, True, round(time.perf_counter() - t0, 6))
+        its = None
     else:
         n_rules = count_rules(its, **rule_filters(options))
         probe = ThresholdProbe(
             min_count, len(its), n_rules, False, round(time.perf_counter() - t0, 6)
         )
-    logger.debug("threshold probe %s", probe)
-    return probe
+    logger.debug("threshold probe %s%s", probe, " (from a lower count)" if base else "")
+    return probe, its
 
 
 def _bounds(
@@ -179,10 +194,17 @@ def suggest_min_count(
     n = counts.n_baskets
     lo, hi = _bounds(counts, opts.min_len, min_count_bounds)
     probes: dict[int, ThresholdProbe] = {}
+    # the itemsets of the lowest count mined so far: every probe above it reads its itemsets
+    # off them (all frequent itemsets at a count are those of a lower count with as many
+    # baskets), so only the walk down mines; the bisection and the final rules do not
+    lowest: list[Itemsets] = []
 
     def probe(mc: int) -> ThresholdProbe:
         if mc not in probes:
-            probes[mc] = _probe(counts, mc, opts, budget)
+            base = lowest[0] if lowest and lowest[0].min_count <= mc else None
+            probes[mc], its = _probe(counts, mc, opts, budget, base)
+            if its is not None and its.target == "all" and (not lowest or mc < lowest[0].min_count):
+                lowest[:] = [its]
         return probes[mc]
 
     if target_rules is not None:
@@ -205,6 +227,7 @@ def suggest_min_count(
         probes=tuple(sorted(probes.values(), key=lambda p: p.min_count)),
         note=note,
         max_rules=max_rules,
+        itemsets=lowest[0].at_least(chosen) if lowest and lowest[0].min_count <= chosen else None,
     )
     logger.info(
         "min_count=%d gives %d rules (%s) after %d probes",

@@ -45,7 +45,7 @@ import polars as pl
 from basketlens.errors import MiningBudgetError
 from basketlens.mining.counts import BasketCounts, CustomerPairs, MatrixCounts
 from basketlens.mining.encode import BasketMatrix
-from basketlens.mining.itemsets import Itemsets, resolve_min_count
+from basketlens.mining.itemsets import Itemsets, MatrixShape, resolve_min_count
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +186,6 @@ def local_itemsets(
 def part_counts(part: MatrixCounts, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Phase 2 in one part: the count of every candidate among its baskets."""
     return count_candidates(part.matrix, flat, offsets)
-
-
-@dataclass
-class _Shape:
-    """What :class:`Itemsets` reads from a basket matrix: the vocabulary and the basket count."""
-
-    items: tuple[str, ...]
-    n_baskets: int
 
 
 @dataclass(frozen=True)
@@ -342,7 +334,7 @@ class PartitionThenCount:
             "passes": list(self.passes),
         }
         return Itemsets(
-            matrix=_Shape(self.items, self.n_baskets),  # type: ignore[arg-type]
+            matrix=MatrixShape(self.items, self.n_baskets),  # type: ignore[arg-type]
             min_count=mc,
             min_support=min_support,
             target="all",
