@@ -210,12 +210,13 @@ class CoPurchase:
         that item (model position, -1 none) and its buyers in the group.
 
         ``groups`` and ``targets`` (model positions) are per pair; ``owns(pair_index, i)``
-        says whether each pair's customer bought the model items ``i`` (one column per pair).
+        says whether each pair's customer bought the model items ``i``: it gets a column of
+        pair indices and the (pairs × sources) items, and broadcasts them.
         """
         src = self.sources[groups, targets]  # (pairs, m)
         share = self.shares[groups, targets]
-        pair = np.repeat(np.arange(targets.size), src.shape[1])
-        owned = owns(pair, src.ravel()).reshape(src.shape) & (share > 0)
+        pair = np.arange(targets.size)[:, None]
+        owned = owns(pair, src) & (share > 0)
         first = np.argmax(owned, axis=1)
         found = owned[np.arange(targets.size), first]
         pick = np.arange(targets.size)
