@@ -48,7 +48,8 @@ from basketlens.config import RunConfig
 from basketlens.features import build_customer_features
 from basketlens.ingest import load_ledger
 from basketlens.segment import SegmentOptions
-from basketlens.segment.estimator import resolve_features
+from basketlens.segment.clustering import reliability_weights
+from basketlens.segment.estimator import ORDERS_COLUMN, resolve_features
 from basketlens.segment.k_selection import ALL_SCORED, choose_k, select_k
 from basketlens.segment.options import K_METHOD_NAMES
 from basketlens.segment.preprocess import FeaturePreprocessor
@@ -119,6 +120,8 @@ def evaluate(case: Case, table: pl.DataFrame, truth: np.ndarray, options: Segmen
     X_raw = table.select(pl.col(features).cast(pl.Float64)).to_numpy()
     X = FeaturePreprocessor(cap_quantile=options.cap_quantile, transform=options.transform)
     X = X.fit_transform(X_raw)
+    orders = table.get_column(ORDERS_COLUMN).cast(pl.Float64).to_numpy()
+    weight = reliability_weights(orders, options.reliability_orders)
     ks = list(range(options.k_min, min(options.k_max, X.shape[0] - 1) + 1))
     t0 = time.perf_counter()
     sel = select_k(
@@ -131,6 +134,7 @@ def evaluate(case: Case, table: pl.DataFrame, truth: np.ndarray, options: Segmen
         weighting=options.weighting,
         resamples=options.stability_resamples,
         score=ALL_SCORED,
+        sample_weight=weight,
     )
     seconds = time.perf_counter() - t0
     true_k = len(set(truth.tolist()))

@@ -7,9 +7,13 @@ the ones that do differ. With ``weighting=True`` a candidate is fitted as in att
 k-means (Huang et al. 2005; in the spirit of sparse k-means, Witten & Tibshirani 2010):
 
 1. k-means (k-means++, ``n_init`` restarts) on the scaled features, for every candidate k;
-2. each feature's weight = its share of variance *between* the segments (R² of the feature
-   on the segment labels), averaged over the candidates and normalised to mean 1 — a feature
-   that no candidate's segments tell apart gets a weight near 0;
+2. each feature's weight = its share of variance *between* the segments, measured on the
+   feature's ranks (R² of the ranks on the segment labels, the η² of the Kruskal–Wallis
+   test), averaged over the candidates and normalised to mean 1 — a feature that no
+   candidate's segments tell apart gets a weight near 0. Ranks, because on the values a
+   skewed feature whose far tail one small segment isolates (a basket type a few customers
+   of every kind buy much of) scores as high as one that separates every segment, and the
+   weight then confirms that small segment at the expense of the real ones;
 3. k-means again on the features multiplied by √weight (restarts, plus a warm start from the
    current segments; the lower within-segment sum of squares wins), and back to 2 until no
    candidate's segments change or ``WEIGHT_ROUNDS`` rounds are done.
@@ -18,6 +22,16 @@ All candidates share the weights (one space: a candidate with few segments canno
 weight on the one feature it splits, which would flatter it), and the weights average 1, so
 the weighted space has the total variance of the scaled features and the criteria of
 :mod:`.criteria` compare candidates like with like.
+
+**Customer weights.** A customer's features are averages over its orders, so a customer with
+few orders has noisy ones: its order size, line value and price per unit rest on a handful of
+lines. Left equal, such customers form wide groups that k-means prefers to cut in halves
+along their noise rather than separate two tight groups of regular customers. Every fit
+(candidates, bootstrap refits, the final refit on everyone) therefore weighs each customer by
+the reliability of an average over ``n`` orders, ``n / (n + n0)``
+(:func:`reliability_weights`, ``n0 = reliability_orders``, the weight of an empirical-Bayes
+shrinkage): a one-order customer counts ``1 / (1 + n0)``, a customer with many orders close to
+1. Every customer still gets the segment of its nearest centre.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -38,6 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
@@ -54,6 +69,29 @@ WEIGHT_ROUNDS = 3
 #: k-means++ restarts beside the warm start in each round (0: the warm start only).
 ROUND_RESTARTS = 2
 
+#: An R² below this is rounding error, not separation.
+_R2_ROUNDING = 1e-9
+
+
+def reliability_weights(orders: np.ndarray, n0: float | None) -> np.ndarray | None:
+    """Each customer's weight ``n / (n + n0)`` from its number of orders ``n`` (clipped to at
+    least 0), rescaled to mean 1; None (every customer counts the same) when ``n0`` is None or
+    every customer gets the same weight.
+
+    Example:
+        >>> reliability_weights(np.array([1.0, 5.0, 45.0]), 5).round(3).tolist()
+        [0.319, 0.957, 1.723]
+        >>> reliability_weights(np.array([3.0, 3.0]), 5) is None
+        True
+    """
+    if n0 is None:
+        return None
+    n = np.clip(np.asarray(orders, dtype=np.float64), 0.0, None)
+    w = n / (n + float(n0))
+    if w.size == 0 or np.ptp(w) <= 0.0 or w.sum() <= 0.0:
+        return None
+    return w / w.mean()
+
 
 @functools.cache
 def _threadpools() -> ThreadpoolController:
@@ -63,9 +101,16 @@ def _threadpools() -> ThreadpoolController:
 
 
 def fit_kmeans(
-    X: np.ndarray, k: int, *, n_init: int, random_state: int, init: np.ndarray | None = None
+    X: np.ndarray,
+    k: int,
+    *,
+    n_init: int,
+    random_state: int,
+    init: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> KMeans:
-    """Fit k-means++ KMeans (or one run from ``init`` centroids); warnings are logged."""
+    """Fit k-means++ KMeans (or one run from ``init`` centroids), rows weighted by
+    ``sample_weight`` (None: equal); warnings are logged."""
     if init is None:
         model = KMeans(n_clusters=k, init="k-means++", n_init=n_init, random_state=random_state)
     else:
@@ -76,7 +121,7 @@ def fit_kmeans(
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X)
+        model.fit(X, sample_weight=sample_weight)
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
             logger.info("KMeans k=%d: %s", k, w.message)
@@ -85,9 +130,12 @@ def fit_kmeans(
     return model
 
 
-def separation_weights(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Each column's R² on ``labels`` (between-segment share of its variance), scaled to
-    mean 1; equal weights when no column separates the segments.
+def separation_weights(
+    X: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Each column's R² on ``labels`` (between-segment share of its variance, rows weighted
+    by ``sample_weight``), scaled to mean 1; equal weights when no column separates the
+    segments.
 
     Example:
         >>> X = np.array([[0.0, 5.0], [0.0, -5.0], [10.0, 5.0], [10.0, -5.0]])
@@ -95,14 +143,20 @@ def separation_weights(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
         [2.0, 0.0]
     """
     X = np.asarray(X, dtype=np.float64)
-    total = ((X - X.mean(axis=0)) ** 2).sum(axis=0)
+    if X.shape[0] == 0:
+        return np.ones(X.shape[1])
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    mean = w @ X / w.sum() if w.sum() > 0 else X.mean(axis=0)
+    total = (w[:, None] * (X - mean) ** 2).sum(axis=0)
     k = int(labels.max()) + 1 if labels.size else 0
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    counts = np.bincount(labels, weights=w, minlength=k)
     sums = np.zeros((k, X.shape[1]))
-    np.add.at(sums, labels, X)
+    np.add.at(sums, labels, X * w[:, None])
     means = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
-    between = (counts[:, None] * (means - X.mean(axis=0)) ** 2).sum(axis=0)
+    between = (counts[:, None] * (means - mean) ** 2).sum(axis=0)
     r2 = np.divide(between, total, out=np.zeros_like(total), where=total > 0)
+    # a constant column, or an R² that is only rounding error (one segment), separates nothing
+    r2[(np.ptp(X, axis=0) == 0) | (r2 < _R2_ROUNDING)] = 0.0
     if r2.sum() <= 0:
         return np.ones(X.shape[1])
     return r2 / r2.mean()
@@ -129,27 +183,47 @@ class Candidate:
 
 
 def fit_candidates(
-    X: np.ndarray, ks: Sequence[int], *, n_init: int, random_state: int, weighting: bool
+    X: np.ndarray,
+    ks: Sequence[int],
+    *,
+    n_init: int,
+    random_state: int,
+    weighting: bool,
+    sample_weight: np.ndarray | None = None,
 ) -> list[Candidate]:
-    """Fit every ``k`` of ``ks`` on ``X`` (scaled features), sharing one set of feature
-    weights when ``weighting``: the mean over the candidates of each feature's R², so that
-    every candidate lives in the same space and the criteria compare like with like."""
+    """Fit every ``k`` of ``ks`` on ``X`` (scaled features; rows weighted by
+    ``sample_weight``), sharing one set of feature weights when ``weighting``: the mean over
+    the candidates of the R² of each feature's ranks, so that every candidate lives in the
+    same space and the criteria compare like with like."""
     p = X.shape[1]
-    models = [fit_kmeans(X, k, n_init=n_init, random_state=random_state) for k in ks]
+    sw = sample_weight
+    models = [
+        fit_kmeans(X, k, n_init=n_init, random_state=random_state, sample_weight=sw) for k in ks
+    ]
     weights = np.ones(p)
     if weighting:
+        ranks = rankdata(X, axis=0)
         for _ in range(WEIGHT_ROUNDS):
-            new_weights = np.mean([separation_weights(X, m.labels_) for m in models], axis=0)
+            new_weights = np.mean(
+                [separation_weights(ranks, m.labels_, sw) for m in models], axis=0
+            )
             new_weights = new_weights / new_weights.mean() if new_weights.sum() > 0 else weights
             Xw = X * np.sqrt(new_weights)
             refitted = []
             for k, model in zip(ks, models, strict=True):
                 warm = fit_kmeans(
-                    Xw, k, n_init=1, random_state=random_state, init=_centres(Xw, model.labels_, k)
+                    Xw,
+                    k,
+                    n_init=1,
+                    random_state=random_state,
+                    init=_centres(Xw, model.labels_, k, sw),
+                    sample_weight=sw,
                 )
                 best = warm
                 if ROUND_RESTARTS:
-                    fresh = fit_kmeans(Xw, k, n_init=ROUND_RESTARTS, random_state=random_state)
+                    fresh = fit_kmeans(
+                        Xw, k, n_init=ROUND_RESTARTS, random_state=random_state, sample_weight=sw
+                    )
                     best = warm if warm.inertia_ <= fresh.inertia_ else fresh
                 refitted.append(best)
             unchanged = all(
@@ -172,15 +246,22 @@ def fit_candidate(
     random_state: int,
     weighting: bool,
     init: Candidate | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Candidate:
-    """Fit ``k`` segments on ``X`` (scaled features), with separation weights if asked.
+    """Fit ``k`` segments on ``X`` (scaled features; rows weighted by ``sample_weight``), with
+    separation weights if asked.
 
     ``init`` instead refits from another candidate's weights and centroids (one Lloyd run):
     used to refit on every customer the candidate chosen on a sample.
     """
     if init is None:
         return fit_candidates(
-            X, [k], n_init=n_init, random_state=random_state, weighting=weighting
+            X,
+            [k],
+            n_init=n_init,
+            random_state=random_state,
+            weighting=weighting,
+            sample_weight=sample_weight,
         )[0]
     model = fit_kmeans(
         X * np.sqrt(init.weights),
@@ -188,6 +269,7 @@ def fit_candidate(
         n_init=1,
         random_state=random_state,
         init=init.model.cluster_centers_,
+        sample_weight=sample_weight,
     )
     return Candidate(k, model, init.weights, model.labels_, float(model.inertia_))
 
@@ -205,10 +287,13 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return pairs == np.unique(a).size == np.unique(b).size
 
 
-def _centres(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
+def _centres(
+    X: np.ndarray, labels: np.ndarray, k: int, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    counts = np.bincount(labels, weights=w, minlength=k)
     sums = np.zeros((k, X.shape[1]))
-    np.add.at(sums, labels, X)
+    np.add.at(sums, labels, X * w[:, None])
     centres = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
     empty = np.flatnonzero(counts == 0)
     if empty.size:  # an empty segment restarts from the rows farthest from their centre

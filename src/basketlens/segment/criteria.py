@@ -48,9 +48,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Protocol
 
 import numpy as np
 from scipy.spatial.distance import cdist
@@ -75,8 +76,14 @@ SEPARATION_SHARE = 0.7
 #: Entries of the distance matrix computed at a time (8M float64 = 64 MB).
 _CHUNK_ENTRIES = 8_000_000
 
-#: Fits a candidate ``k`` on the given rows with the given seed (the procedure being scored).
-Refit = Callable[[np.ndarray, int, int], Candidate]
+
+class Refit(Protocol):
+    """Fits a candidate ``k`` on the given rows with the given seed number ``b``, rows
+    weighted by ``weight`` (None: equal) — the procedure being scored."""
+
+    def __call__(
+        self, rows: np.ndarray, k: int, b: int, weight: np.ndarray | None = None
+    ) -> Candidate: ...
 
 
 @dataclass(frozen=True)
@@ -333,16 +340,23 @@ def bic_scores(X: np.ndarray, ks: Sequence[int], *, seed: int) -> list[float]:
 
 # ----------------------------------------------------------------------------- stability
 def bootstrap_refits(
-    X: np.ndarray, k: int, refit: Refit, *, resamples: int, seed: int
+    X: np.ndarray,
+    k: int,
+    refit: Refit,
+    *,
+    resamples: int,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """The segments every row of ``X`` gets from ``k``-segment refits on ``resamples``
-    bootstrap resamples of the rows."""
+    bootstrap resamples of the rows (each resampled row keeps its ``sample_weight``)."""
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     out = []
     for b in range(resamples):
         rows = rng.integers(0, n, n)
-        out.append(refit(X[rows], k, b).predict(X))
+        weight = None if sample_weight is None else sample_weight[rows]
+        out.append(refit(X[rows], k, b, weight).predict(X))
     return out
 
 
@@ -381,12 +395,23 @@ def segment_jaccards(labels: np.ndarray, refits: Sequence[np.ndarray]) -> np.nda
     return out / max(len(refits), 1)
 
 
-def bootstrap_stability(X: np.ndarray, k: int, refit: Refit, *, resamples: int, seed: int) -> float:
+def bootstrap_stability(
+    X: np.ndarray,
+    k: int,
+    refit: Refit,
+    *,
+    resamples: int,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+) -> float:
     """Mean adjusted Rand index between the segments of refits on bootstrap resamples of the
     rows of ``X``, each refit assigning every row; NaN with fewer than 2 resamples."""
     if resamples < 2:
         return float("nan")
-    return mean_pairwise_ari(bootstrap_refits(X, k, refit, resamples=resamples, seed=seed))
+    refits = bootstrap_refits(
+        X, k, refit, resamples=resamples, seed=seed, sample_weight=sample_weight
+    )
+    return mean_pairwise_ari(refits)
 
 
 def stability_choice(stabilities: Sequence[float]) -> int:
@@ -420,15 +445,24 @@ def gaussian_reference(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.multivariate_normal(X.mean(axis=0), cov, size=X.shape[0], method="eigh")
 
 
-def null_silhouette(X: np.ndarray, k: int, refit: Refit, *, seed: int, draws: int = 2) -> float:
-    """Mean silhouette of ``k`` segments fitted (by ``refit``) to :func:`gaussian_reference`
-    data of ``X``, averaged over ``draws`` reference sets: the separation k-means finds in
-    customers that form no segments but are spread like these."""
+def null_silhouette(
+    X: np.ndarray,
+    k: int,
+    refit: Refit,
+    *,
+    seed: int,
+    draws: int = 2,
+    sample_weight: np.ndarray | None = None,
+) -> float:
+    """Mean silhouette of ``k`` segments fitted (by ``refit``, reference rows weighted by
+    ``sample_weight`` like the real ones) to :func:`gaussian_reference` data of ``X``, averaged
+    over ``draws`` reference sets: the separation k-means finds in customers that form no
+    segments but are spread like these."""
     rng = np.random.default_rng(seed)
     values = []
     for b in range(draws):
         ref = gaussian_reference(X, rng)
-        labels = refit(ref, k, b).labels
+        labels = refit(ref, k, b, sample_weight).labels
         values.append(silhouettes(ref, [labels])[0])
     return float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
 

@@ -1,7 +1,8 @@
 """``CustomerSegmenter``: k-means segmentation of the customer feature table.
 
 Pipeline: select features (names or ``*`` patterns) → cap, transform each feature as its
-distribution asks, scale (:mod:`.preprocess`) → fit every candidate ``k`` with feature weights
+distribution asks, scale (:mod:`.preprocess`) → weigh each customer by the reliability of its
+averages (its orders, ``invoice_count``) → fit every candidate ``k`` with feature weights
 learnt from the segments (:mod:`.clustering`) and choose ``k`` by ``k_method``
 (:mod:`.k_selection`, :mod:`.criteria`) → refit on everyone → bootstrap stability and the
 verdict (:mod:`.verdict`) → stable segment ids → PCA, profiles, persona names and descriptions
@@ -47,7 +48,7 @@ from basketlens.errors import (
     ParameterError,
     SchemaError,
 )
-from basketlens.segment.clustering import Candidate, fit_candidate
+from basketlens.segment.clustering import Candidate, fit_candidate, reliability_weights
 from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
     deterministic_sample,
@@ -83,6 +84,9 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 ID_COLUMN = "customer_id"
 NAME_COLUMN = "customer_name"
 SALES_COLUMN = "total_net_sales"
+#: Orders per customer, for the customer weights (``reliability_orders``); without the column
+#: every customer counts the same.
+ORDERS_COLUMN = "invoice_count"
 
 
 def resolve_features(table: pl.DataFrame, features: Sequence[str] | None) -> list[str]:
@@ -146,6 +150,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             None disables capping.
         transform: "auto" (log where it makes a feature less skewed), "log" or "none".
         weighting: learn feature weights from the segments (:mod:`.clustering`).
+        reliability_orders: weigh customers by ``n / (n + reliability_orders)``, ``n`` their
+            orders (``invoice_count``; :func:`.clustering.reliability_weights`); None: equal.
         n_init, random_state: k-means++ restarts and seed.
         sample_size: k selection and stability use a deterministic sample of at most this many
             customers; the chosen ``k`` is refitted on everyone.
@@ -239,7 +245,13 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
 
         prep = FeaturePreprocessor(cap_quantile=self.cap_quantile, transform=self.transform)
         X = prep.fit_transform(X_raw)
-        candidate, k_table, sil, stability, null_sil = self._cluster(X)
+        orders = (
+            self._matrix(table, [ORDERS_COLUMN], "fit")[:, 0]
+            if ORDERS_COLUMN in table.columns
+            else None
+        )
+        weight = None if orders is None else reliability_weights(orders, self.reliability_orders)
+        candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
         k = candidate.k
         raw_labels = candidate.labels
         found = np.unique(raw_labels).size
@@ -315,25 +327,39 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
         )
         return self
 
-    def _cluster(self, X: np.ndarray) -> tuple[Candidate, pl.DataFrame, float, float, float]:
-        """Fit the given ``k`` or choose one; return the candidate fitted on all rows, the
-        ``k_selection_`` table, and the silhouette, stability and null silhouette of the
-        result."""
+    def _cluster(
+        self, X: np.ndarray, weight: np.ndarray | None
+    ) -> tuple[Candidate, pl.DataFrame, float, float, float]:
+        """Fit the given ``k`` or choose one (customers weighted by ``weight``); return the
+        candidate fitted on all rows, the ``k_selection_`` table, and the silhouette,
+        stability and null silhouette of the result."""
         n = X.shape[0]
         sample = deterministic_sample(n, self.sample_size, self.random_state)
         rows = X if sample is None else X[sample]
-        fit_args = {"random_state": self.random_state, "weighting": self.weighting}
+        sw = weight if weight is None or sample is None else weight[sample]
         if self.k is not None:
             k = int(self.k)
-            cand = fit_candidate(X, k, n_init=self.n_init, **fit_args)
+            cand = fit_candidate(
+                X,
+                k,
+                n_init=self.n_init,
+                random_state=self.random_state,
+                weighting=self.weighting,
+                sample_weight=weight,
+            )
             labels = cand.labels if sample is None else cand.labels[sample]
             space = cand.space(rows)
             sil = silhouettes(space, [labels])[0]
             refit = refit_in_space(self.n_init, self.random_state)
             stability = bootstrap_stability(
-                space, k, refit, resamples=self.stability_resamples, seed=self.random_state
+                space,
+                k,
+                refit,
+                resamples=self.stability_resamples,
+                seed=self.random_state,
+                sample_weight=sw,
             )
-            null_sil = null_silhouette(space, k, refit, seed=self.random_state)
+            null_sil = null_silhouette(space, k, refit, seed=self.random_state, sample_weight=sw)
             distinct = np.unique(labels).size > 1
             scores = {
                 "silhouette": sil,
@@ -359,12 +385,19 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             sample_size=self.sample_size,
             weighting=self.weighting,
             resamples=self.stability_resamples,
+            sample_weight=weight,
         )
         cand = selection.candidate
         sil = selection.silhouette
         if selection.sampled:  # refit once on everyone, from the sample's weights and centroids
             cand = fit_candidate(
-                X, selection.k, n_init=1, init=cand, random_state=self.random_state, weighting=False
+                X,
+                selection.k,
+                n_init=1,
+                init=cand,
+                random_state=self.random_state,
+                weighting=False,
+                sample_weight=weight,
             )
         return cand, selection.table, sil, selection.stability, selection.null_silhouette
 

@@ -8,8 +8,8 @@ candidates are scored by the criteria of :mod:`.criteria`: the cheap internal in
 and the resampling stability when they decide. The stability of the chosen ``k`` (mean ARI
 between refits on ``resamples`` bootstrap resamples) and its null silhouette (the silhouette
 of ``k`` segments on reference data without segments, :func:`.criteria.null_silhouette`)
-are always measured. Resampled and
-reference fits keep the candidate's feature weights and use ``min(n_init, 2)`` restarts. With
+are always measured. Resampled and reference fits keep the candidate's feature weights and
+customer weights and use ``min(n_init, REFIT_INIT)`` restarts. With
 ``k_method="stability"`` the stability is measured from the largest ``k`` down and stops at the
 first stable one (the smaller ones cannot change the choice; the table shows them blank).
 
@@ -71,7 +71,7 @@ ALL_SCORED = (*K_METHODS, "null_silhouette")
 #: Reference data sets of the gap statistic.
 GAP_REFERENCES = 10
 
-#: Restarts of the resampled and reference fits.
+#: Restarts of the resampled and reference fits (at most ``n_init``).
 REFIT_INIT = 2
 
 
@@ -93,9 +93,13 @@ def deterministic_sample(n: int, size: int, random_state: int) -> np.ndarray | N
 def refit_in_space(n_init: int, random_state: int) -> Refit:
     """The resampled / reference fit: plain k-means in an already weighted space."""
 
-    def refit(rows: np.ndarray, k: int, b: int) -> Candidate:
+    def refit(rows: np.ndarray, k: int, b: int, weight: np.ndarray | None = None) -> Candidate:
         model = fit_kmeans(
-            rows, k, n_init=min(n_init, REFIT_INIT), random_state=random_state + 7919 * (b + 1)
+            rows,
+            k,
+            n_init=min(n_init, REFIT_INIT),
+            random_state=random_state + 7919 * (b + 1),
+            sample_weight=weight,
         )
         return Candidate(k, model, np.ones(rows.shape[1]), model.labels_, float(model.inertia_))
 
@@ -129,8 +133,10 @@ def select_k(
     weighting: bool,
     resamples: int,
     score: Sequence[str] = ALWAYS_SCORED,
+    sample_weight: np.ndarray | None = None,
 ) -> KSelection:
-    """Fit every candidate ``k`` on ``X`` (scaled features) and choose one by ``method``.
+    """Fit every candidate ``k`` on ``X`` (scaled features; rows weighted by
+    ``sample_weight``, :func:`.clustering.reliability_weights`) and choose one by ``method``.
 
     ``score`` names further criteria to compute for every candidate (the benchmark asks for
     all).
@@ -138,12 +144,13 @@ def select_k(
     n = X.shape[0]
     idx = deterministic_sample(n, sample_size, random_state)
     rows = X if idx is None else X[idx]
+    sw = sample_weight if sample_weight is None or idx is None else sample_weight[idx]
     ks = list(ks)
     candidates = fit_candidates(
-        rows, ks, n_init=n_init, random_state=random_state, weighting=weighting
+        rows, ks, n_init=n_init, random_state=random_state, weighting=weighting, sample_weight=sw
     )
     wanted = {*ALWAYS_SCORED, *score, method}
-    scores = _scores(rows, candidates, wanted, n_init, random_state, resamples, score)
+    scores = _scores(rows, candidates, wanted, n_init, random_state, resamples, score, sw)
     nan = [float("nan")] * len(ks)
     inertias = [float(c.inertia) for c in candidates]
     if idx is not None:  # inertia of everyone, from the sample's centroids
@@ -155,7 +162,12 @@ def select_k(
     if np.isnan(stability):
         refit = refit_in_space(n_init, random_state)
         stability = bootstrap_stability(
-            candidates[best].space(rows), ks[best], refit, resamples=resamples, seed=random_state
+            candidates[best].space(rows),
+            ks[best],
+            refit,
+            resamples=resamples,
+            seed=random_state,
+            sample_weight=sw,
         )
         scores["stability"] = [stability if j == best else v for j, v in enumerate(nan)]
     null_sil = scores["null_silhouette"][best]
@@ -165,6 +177,7 @@ def select_k(
             ks[best],
             refit_in_space(n_init, random_state),
             seed=random_state,
+            sample_weight=sw,
         )
         scores["null_silhouette"] = [null_sil if j == best else v for j, v in enumerate(nan)]
     where = "" if idx is None else f" on a sample of {len(idx):,} customers"
@@ -223,7 +236,9 @@ def _scores(
     random_state: int,
     resamples: int,
     score_all: Sequence[str] = (),
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
+    sw = sample_weight
     nan = [float("nan")] * len(candidates)
     scores: dict[str, list[float]] = {name: list(nan) for name in _SCORE_COLUMNS}
     refit = refit_in_space(n_init, random_state)
@@ -249,7 +264,7 @@ def _scores(
             if np.unique(c.labels).size < c.k:
                 continue  # fewer distinct customers than k: not a candidate at all
             refits = bootstrap_refits(
-                c.space(rows), c.k, refit, resamples=resamples, seed=random_state
+                c.space(rows), c.k, refit, resamples=resamples, seed=random_state, sample_weight=sw
             )
             scores["stability"][j] = mean_pairwise_ari(refits)
             scores["segment_stability"][j] = float(segment_jaccards(c.labels, refits).min())
@@ -257,13 +272,14 @@ def _scores(
                 break  # the largest stable k is found: smaller ones cannot change the choice
     if "null_silhouette" in wanted:
         scores["null_silhouette"] = [
-            null_silhouette(c.space(rows), c.k, refit, seed=random_state) for c in candidates
+            null_silhouette(c.space(rows), c.k, refit, seed=random_state, sample_weight=sw)
+            for c in candidates
         ]
     elif "stable_separation" in wanted:  # the stable candidates need theirs
         for j, c in enumerate(candidates):
             if scores["segment_stability"][j] >= SEGMENT_STABLE:
                 scores["null_silhouette"][j] = null_silhouette(
-                    c.space(rows), c.k, refit, seed=random_state
+                    c.space(rows), c.k, refit, seed=random_state, sample_weight=sw
                 )
     return scores
 

@@ -89,6 +89,14 @@ class SegmentOptions(Options):
         "tell segments apart fade out).",
         cli="--weighting/--no-weighting",
     )
+    reliability_orders: float | None = param(
+        5.0,
+        Interval(float, 0.0, closed="neither", allow_none=True),
+        "Weigh each customer by how reliable its averages are: n / (n + this), n its number "
+        "of orders, so customers with a few orders do not pull the segments apart (none: "
+        "every customer counts the same).",
+        cli="--reliability-orders",
+    )
     n_init: int = param(4, Interval(int, 1), "k-means++ restarts per k.")
     random_state: int = param(0, Interval(int, 0), "Seed of k-means and of sampling.")
     sample_size: int = param(
