@@ -83,6 +83,8 @@ def test_invalid_options_are_refused_before_the_ledger_is_read(tmp_path: Path) -
         (["--basket-by", "week"], "basket_by must be one of 'invoice', 'customer_day'"),
         (["--k-min", "5", "--k-max", "3"], "k_max must be >= k_min"),
         (["--sort-by", "lifft"], "did you mean 'lift'"),
+        (["--cap-quantile", "high"], "cap_quantile must be a number in (0.5, 1] or none; got"),
+        (["--k", "4.5"], "k must be an int in [2, inf) or none; got '4.5'"),
     ]:
         result = runner.invoke(app, ["run", missing, *args, "--out", str(tmp_path / "o")])
         assert result.exit_code == 1, result.output
@@ -110,10 +112,12 @@ def test_every_declared_flag_reaches_the_config(tmp_path: Path) -> None:
     sub.command("x")(command)
     sub.command("y")(lambda: None)
     args = ["x", "--k", "4", "--features", "a, b", "--transform", "none", "--multi-consequent"]
+    args += ["--cap-quantile", "None", "--reliability-orders", "3"]  # "none" turns a number off
     result = runner.invoke(sub, [*args, "--measures", "support,lift", "--no-rules"])
     assert result.exit_code == 0, result.output
     cfg = RunConfig().override(seen[0].values, skip_none=False)
     assert cfg.segment.k == 4 and cfg.segment.features == ("a", "b")
+    assert cfg.segment.cap_quantile is None and cfg.segment.reliability_orders == 3.0
     assert cfg.segment.transform == "none"
     assert cfg.mine.consequent_max_len is None and cfg.mine.enabled is False
     assert cfg.mine.measures == ("support", "lift")

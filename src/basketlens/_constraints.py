@@ -98,7 +98,7 @@ class Interval(Constraint):
         integer = self.type is int
         kind = "an int" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, Integral if integer else Real):
-            raise ParameterError(f"{name} must be {kind} in {self.interval}; got {value!r}")
+            raise ParameterError(f"{name} must be {self.describe()}; got {value!r}")
         if isinstance(value, float) and math.isnan(value):
             raise ParameterError(f"{name} must be {kind} in {self.interval}; got nan")
         closed_low = self.closed in ("both", "left")

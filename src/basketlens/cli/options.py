@@ -67,8 +67,8 @@ def _python_type(spec: ParamSpec) -> Any:
         return bool
     if isinstance(c, Boolean):
         return bool | None
-    if isinstance(c, Interval):
-        return (int if c.type is int else float) | None
+    if isinstance(c, Interval):  # "none" switches an optional number off: read as text
+        return str | None if c.allow_none else (int if c.type is int else float) | None
     if (
         isinstance(c, TextList | Registered)
         and spec.cli.split is None
@@ -76,6 +76,14 @@ def _python_type(spec: ParamSpec) -> Any:
     ):
         return list[str] | None
     return str | None
+
+
+def _optional_metavar(spec: ParamSpec) -> str | None:
+    """``<int|none>`` / ``<float|none>`` for a number that "none" switches off."""
+    c = spec.constraint
+    if isinstance(c, Interval) and c.allow_none:
+        return f"<{'int' if c.type is int else 'float'}|none>"
+    return None
 
 
 def _help(spec: ParamSpec, default: Any) -> str:
@@ -126,7 +134,7 @@ def generated_parameters(
                 help=_help(spec, getattr(base, spec.name)),
                 rich_help_panel=cls.panel or None,
                 show_default=False,
-                metavar=spec.cli.metavar,
+                metavar=spec.cli.metavar or _optional_metavar(spec),
             )
             default = False if spec.cli.is_switch else None
             parameter = inspect.Parameter(
@@ -152,7 +160,22 @@ def _value(spec: ParamSpec, raw: Any) -> tuple[bool, Any]:
         return True, parts
     if isinstance(raw, list):
         return (True, tuple(raw)) if raw else (False, None)
+    if isinstance(spec.constraint, Interval) and isinstance(raw, str):
+        return True, _optional_number(spec, raw)
     return True, raw
+
+
+def _optional_number(spec: ParamSpec, raw: str) -> int | float | str | None:
+    """The number of an optional numeric flag, None for "none"; other text is passed on as
+    given, for the options' validation to refuse by name."""
+    assert isinstance(spec.constraint, Interval)
+    text = raw.strip()
+    if text.lower() == "none":
+        return None
+    try:
+        return spec.constraint.type(text)
+    except ValueError:
+        return raw
 
 
 def stage_flags(

@@ -381,10 +381,14 @@ def _combine(
     pair_no = keys.select("pair").unique().sort("pair").with_row_index("pair_no")
     keys = keys.join(pair_no, on="pair").select("rule_id", "rule_no", "variant_rule", "pair_no")
     # lazy: the engine sorts the joined rows about twice as fast as the eager join-then-sort
-    ordered = ev.lazy().join(keys.lazy(), on="rule_id").sort(
-        ["value", "confidence", "lift", "rule_no"],
-        descending=[True, True, True, False],
-        nulls_last=True,
+    ordered = (
+        ev.lazy()
+        .join(keys.lazy(), on="rule_id")
+        .sort(
+            ["value", "confidence", "lift", "rule_no"],
+            descending=[True, True, True, False],
+            nulls_last=True,
+        )
     )
     lead = ("rule_id", "scope", "level", "confidence", "lift", "value", "quantity", "pair_no",
             "antecedent_orders", "antecedent_last_date", "antecedent_recency_days")  # fmt: skip
