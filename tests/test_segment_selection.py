@@ -318,3 +318,43 @@ def test_transform_auto_logs_skewed_keeps_symmetric_and_zero_inflated() -> None:
     assert abs(logged["skew_after"]) < abs(logged["skew_before"])
     none = CustomerSegmenter(features=feats, k=2, n_init=1, transform="none").fit(table)
     assert {t["transform"] for t in none.transforms_} == {"none"}
+
+
+def test_bootstrap_refits_in_threads_equal_the_plain_loop() -> None:
+    """The refits run in threads; each keeps its own draw and seed, so the labels are those of
+    the one-by-one loop, in the same order."""
+    from basketlens.segment.criteria import bootstrap_refits
+    from basketlens.segment.k_selection import refit_in_space
+
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(c, 0.6, size=(150, 3)) for c in (-3.0, 0.0, 3.0)])
+    weight = rng.uniform(0.2, 2.0, X.shape[0])
+    refit = refit_in_space(4, 0)
+    threaded = bootstrap_refits(X, 3, refit, resamples=6, seed=11, sample_weight=weight)
+    draws = np.random.default_rng(11)
+    plain = []
+    for b in range(6):
+        rows = draws.integers(0, X.shape[0], X.shape[0])
+        plain.append(refit(X[rows], 3, b, weight[rows]).predict(X))
+    assert len(threaded) == 6
+    for a, b in zip(threaded, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warnings_of_threaded_refits_are_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Duplicate customers give k-means fewer distinct segments than k: the refits in threads
+    log it (INFO) like a single fit does, and no warning reaches the caller."""
+    import logging
+    import warnings
+
+    from basketlens.segment.criteria import bootstrap_refits
+    from basketlens.segment.k_selection import refit_in_space
+
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 20, axis=0)
+    with warnings.catch_warnings(), caplog.at_level(logging.INFO, "basketlens.segment"):
+        warnings.simplefilter("error")  # a warning that escapes fails the test
+        refits = bootstrap_refits(X, 5, refit_in_space(2, 0), resamples=4, seed=0)
+    assert len(refits) == 4
+    assert any("distinct clusters" in r.getMessage() for r in caplog.records)
