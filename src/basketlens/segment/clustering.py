@@ -45,16 +45,11 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
-import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 from scipy.stats import rankdata
@@ -63,9 +58,6 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: Below this many rows KMeans runs single-threaded: OpenMP start-up and, on a busy machine,
 #: oversubscription cost far more than the parallel gain (measured 10x slower at 600 rows).
@@ -101,54 +93,6 @@ def reliability_weights(orders: np.ndarray, n0: float | None) -> np.ndarray | No
     return w / w.mean()
 
 
-#: Set in the threads of :func:`fit_in_threads`: their fits leave the warnings to the pool
-#: (``warnings.catch_warnings`` changes process-wide state: one capture for all the threads).
-_in_pool = threading.local()
-
-
-def fit_in_threads(fit: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
-    """``[fit(job) for job in jobs]``, the fits spread over the usable cores (at most four).
-
-    scikit-learn's k-means iterations run outside Python's lock, so independent fits (the
-    bootstrap refits of one candidate) overlap; each fit's seed is its own, so the results
-    are those of the plain loop, in the same order. The fits' warnings are captured once,
-    around the pool, and logged like :func:`fit_kmeans` logs its own.
-
-    Example:
-        >>> fit_in_threads(lambda x: x * x, [1, 2, 3])
-        [1, 4, 9]
-    """
-    workers = min(4, len(jobs), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1)  # fmt: skip
-    if workers <= 1 or getattr(_in_pool, "active", False):
-        return [fit(job) for job in jobs]
-    with (
-        _captured_warnings(),
-        ThreadPoolExecutor(
-            workers, thread_name_prefix="basketlens-fit", initializer=_enter_pool
-        ) as pool,
-    ):
-        return list(pool.map(fit, jobs))
-
-
-def _enter_pool() -> None:
-    _in_pool.active = True
-
-
-@contextlib.contextmanager
-def _captured_warnings() -> Iterator[None]:
-    """k-means' convergence warnings (duplicate customers: fewer distinct segments than k)
-    logged at INFO; any other warning re-emitted unchanged."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            logger.info("KMeans: %s", w.message)
-        else:  # pragma: no cover - re-emit anything unexpected unchanged
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
 @functools.cache
 def _threadpools() -> ThreadpoolController:
     """The process's thread pools, inspected once: building a controller walks every loaded
@@ -172,12 +116,17 @@ def fit_kmeans(
     else:
         model = KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state)
     threads = 1 if X.shape[0] < _SINGLE_THREAD_ROWS else None
-    in_pool = getattr(_in_pool, "active", False)  # the pool captures the warnings
     with (
         _threadpools().limit(limits=threads, user_api="openmp"),
-        contextlib.nullcontext() if in_pool else _captured_warnings(),
+        warnings.catch_warnings(record=True) as caught,
     ):
+        warnings.simplefilter("always", ConvergenceWarning)
         model.fit(X, sample_weight=sample_weight)
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            logger.info("KMeans k=%d: %s", k, w.message)
+        else:  # pragma: no cover - re-emit anything unexpected unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return model
 
 

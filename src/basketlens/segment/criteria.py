@@ -59,7 +59,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 from sklearn.mixture import GaussianMixture
 
-from basketlens.segment.clustering import Candidate, fit_in_threads
+from basketlens.segment.clustering import Candidate
 from basketlens.segment.options import K_METHOD_NAMES
 
 logger = logging.getLogger(__name__)
@@ -352,14 +352,12 @@ def bootstrap_refits(
     bootstrap resamples of the rows (each resampled row keeps its ``sample_weight``)."""
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    draws = [rng.integers(0, n, n) for _ in range(resamples)]  # the plain loop's draws
-
-    def one(b: int) -> np.ndarray:
-        rows = draws[b]
+    out = []
+    for b in range(resamples):
+        rows = rng.integers(0, n, n)
         weight = None if sample_weight is None else sample_weight[rows]
-        return refit(X[rows], k, b, weight).predict(X)
-
-    return fit_in_threads(one, range(resamples))
+        out.append(refit(X[rows], k, b, weight).predict(X))
+    return out
 
 
 def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
