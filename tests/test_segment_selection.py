@@ -318,3 +318,39 @@ def test_transform_auto_logs_skewed_keeps_symmetric_and_zero_inflated() -> None:
     assert abs(logged["skew_after"]) < abs(logged["skew_before"])
     none = CustomerSegmenter(features=feats, k=2, n_init=1, transform="none").fit(table)
     assert {t["transform"] for t in none.transforms_} == {"none"}
+
+
+def test_bootstrap_refits_in_two_calls_are_those_of_one() -> None:
+    from basketlens.segment.criteria import bootstrap_refits
+    from basketlens.segment.k_selection import refit_in_space
+
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(c, 0.8, size=(60, 2)) for c in (-2.0, 0.0, 2.0)])
+    refit = refit_in_space(2, 0)
+    whole = bootstrap_refits(X, 3, refit, resamples=6, seed=3)
+    parts = bootstrap_refits(X, 3, refit, resamples=2, seed=3)
+    parts += bootstrap_refits(X, 3, refit, resamples=6, seed=3, start=2)
+    assert len(parts) == 6
+    for a, b in zip(whole, parts, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "weakest, refits",
+    [(0.45, 5), (0.69, 5), (0.71, 10), (0.75, 10), (0.89, 10), (0.91, 5), (1.0, 5)],
+)
+def test_refits_are_doubled_only_near_the_stability_threshold(
+    monkeypatch: pytest.MonkeyPatch, weakest: float, refits: int
+) -> None:
+    """Half the resamples first; the other half only when the weakest segment's stability
+    is within 0.1 of the 0.8 it is compared with."""
+    from basketlens.segment import k_selection
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 0.5, size=(40, 2)) for c in (-3.0, 3.0)])
+    candidate = k_selection.refit_in_space(2, 0)(X, 2, 0)
+    monkeypatch.setattr(
+        k_selection, "segment_jaccards", lambda labels, refits: np.array([1.0, weakest])
+    )
+    got = k_selection._refits(candidate, X, k_selection.refit_in_space(2, 0), 10, 0, None)
+    assert len(got) == refits

@@ -347,14 +347,19 @@ def bootstrap_refits(
     resamples: int,
     seed: int,
     sample_weight: np.ndarray | None = None,
+    start: int = 0,
 ) -> list[np.ndarray]:
     """The segments every row of ``X`` gets from ``k``-segment refits on ``resamples``
-    bootstrap resamples of the rows (each resampled row keeps its ``sample_weight``)."""
+    bootstrap resamples of the rows (each resampled row keeps its ``sample_weight``);
+    ``start``: skip the first resamples (to add refits to an earlier call's with the same
+    seed: together they are the refits of one call with ``resamples``)."""
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     out = []
     for b in range(resamples):
         rows = rng.integers(0, n, n)
+        if b < start:
+            continue
         weight = None if sample_weight is None else sample_weight[rows]
         out.append(refit(X[rows], k, b, weight).predict(X))
     return out

@@ -74,6 +74,10 @@ GAP_REFERENCES = 10
 #: Restarts of the resampled and reference fits (at most ``n_init``).
 REFIT_INIT = 2
 
+#: A weakest-segment stability this close to ``SEGMENT_STABLE`` after half the resamples
+#: gets the other half (see :func:`_refits`).
+BORDERLINE = 0.1
+
 
 def deterministic_sample(n: int, size: int, random_state: int) -> np.ndarray | None:
     """Sorted indices of ``size`` rows out of ``n`` (None when ``n <= size``: use all rows).
@@ -263,9 +267,7 @@ def _scores(
             c = candidates[j]
             if np.unique(c.labels).size < c.k:
                 continue  # fewer distinct customers than k: not a candidate at all
-            refits = bootstrap_refits(
-                c.space(rows), c.k, refit, resamples=resamples, seed=random_state, sample_weight=sw
-            )
+            refits = _refits(c, rows, refit, resamples, random_state, sw)
             scores["stability"][j] = mean_pairwise_ari(refits)
             scores["segment_stability"][j] = float(segment_jaccards(c.labels, refits).min())
             if scores["stability"][j] >= STABLE and not every:
@@ -282,6 +284,31 @@ def _scores(
                     c.space(rows), c.k, refit, seed=random_state, sample_weight=sw
                 )
     return scores
+
+
+def _refits(
+    c: Candidate,
+    rows: np.ndarray,
+    refit: Refit,
+    resamples: int,
+    seed: int,
+    sample_weight: np.ndarray | None,
+) -> list[np.ndarray]:
+    """The bootstrap refits of candidate ``c``, in two stages: half of ``resamples`` first,
+    the other half only when the weakest segment's stability lies within
+    :data:`BORDERLINE` of the :data:`SEGMENT_STABLE` it is compared with — where the noise
+    of a ten-resample estimate would decide (0.75 measured, 0.80 over twenty). Far from it,
+    ten refits settle the question at half the cost. The two stages together are exactly the
+    refits of one call with ``resamples`` (same draws, same seeds)."""
+    X = c.space(rows)
+    half = max(2, resamples // 2)
+    refits = bootstrap_refits(X, c.k, refit, resamples=min(half, resamples), seed=seed,
+                              sample_weight=sample_weight)  # fmt: skip
+    weakest = float(segment_jaccards(c.labels, refits).min())
+    if resamples > half and abs(weakest - SEGMENT_STABLE) < BORDERLINE:
+        refits += bootstrap_refits(X, c.k, refit, resamples=resamples, seed=seed,
+                                   sample_weight=sample_weight, start=half)  # fmt: skip
+    return refits
 
 
 def choose_k(
