@@ -79,10 +79,12 @@ def _python_type(spec: ParamSpec) -> Any:
 
 
 def _optional_metavar(spec: ParamSpec) -> str | None:
-    """``<int|none>`` / ``<float|none>`` for a number that "none" switches off."""
+    """``<int>`` / ``<float>`` for a number that "none" switches off (read as text, so
+    Typer would show ``<str>``; the help line says "or none", and a wider placeholder would
+    cut the longest flag names in ``--help``)."""
     c = spec.constraint
     if isinstance(c, Interval) and c.allow_none:
-        return f"<{'int' if c.type is int else 'float'}|none>"
+        return f"<{'int' if c.type is int else 'float'}>"
     return None
 
 
