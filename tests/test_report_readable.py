@@ -14,7 +14,7 @@ import pytest
 
 from basketlens.report import formats, insights, render_report
 from basketlens.report import html as report_html
-from basketlens.report import render as engine
+from basketlens.report import png as png_io
 from basketlens.report._charts_customers import box_stats, feature_boxplots
 from basketlens.report.charts import CHARTS, build_specs
 from basketlens.runfolder.read import read_run
@@ -257,17 +257,17 @@ def test_charts_report_progress_and_unchanged_pngs_are_kept(
 
 def test_png_fingerprint_round_trips_and_tolerates_foreign_files(tmp_path: Path) -> None:
     spec = {"mark": "bar"}
-    key = engine.spec_fingerprint(spec, {})
-    assert key != engine.spec_fingerprint(spec, {"decimal": ","})
-    png = engine.with_text_chunk(engine._TINY_PNG, engine.PNG_KEY, key.encode())
+    key = png_io.spec_fingerprint(spec, {})
+    assert key != png_io.spec_fingerprint(spec, {"decimal": ","})
+    png = png_io.with_text_chunk(png_io._TINY_PNG, png_io.PNG_KEY, key.encode())
     path = tmp_path / "a.png"
     path.write_bytes(png)
-    assert engine.png_fingerprint(path) == key
-    path.write_bytes(engine._TINY_PNG)
-    assert engine.png_fingerprint(path) is None
-    assert engine.png_fingerprint(tmp_path / "missing.png") is None
+    assert png_io.png_fingerprint(path) == key
+    path.write_bytes(png_io._TINY_PNG)
+    assert png_io.png_fingerprint(path) is None
+    assert png_io.png_fingerprint(tmp_path / "missing.png") is None
     path.write_bytes(b"not a png")
-    assert engine.png_fingerprint(path) is None
+    assert png_io.png_fingerprint(path) is None
 
 
 def test_vega_bundle_is_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

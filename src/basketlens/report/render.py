@@ -33,16 +33,12 @@ from basketlens.report.charts import build_specs
 from basketlens.report.excel import write_workbook
 from basketlens.report.html import render_html, vega_bundle
 from basketlens.report.options import ReportOptions
-from basketlens.report.png import (  # noqa: F401 - the PNG helpers, also reachable from here
-    _TINY_PNG,
-    PNG_KEY,
+from basketlens.report.png import (
     PNG_SCALE,
     PngJob,
     PngWorkers,
     png_fingerprint,
-    png_text,
     spec_fingerprint,
-    with_text_chunk,
 )
 from basketlens.runfolder.analysis import Analysis
 from basketlens.runfolder.layout import REPORT_FILES
