@@ -70,6 +70,10 @@ def test_bi_bridge_maps_family_rules_to_their_items(tmp_path, make_output_folder
     assert sorted(family.filter(pl.col("role") == "antecedent")["item_id"]) == ["I000", "I001"]
     assert sorted(family.filter(pl.col("role") == "consequent")["item_id"]) == ["I002", "I003"]
     assert set(bridge["item_id"]) <= set(tables["dim_item"]["item_id"])
+    # a fixed row order, so that two runs of one ledger write the same file
+    keys = ["rule_id", "role", "via", "item_id"]
+    assert bridge.equals(bridge.sort(keys, nulls_last=False))
+    assert bridge.select(keys).is_unique().all()
     rules = tables["fact_rules"]
     assert rules.filter(pl.col("rule_id") == "all-f000001")["consequent_item_id"].item() is None
     opp = tables["fact_opportunities"]

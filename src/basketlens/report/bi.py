@@ -183,7 +183,7 @@ def rule_items(bundle: Analysis) -> pl.DataFrame:
     grouped = sides.filter(pl.col("level") != "item").join(groups, on="via", how="inner")
     return pl.concat(
         [items, grouped.select("rule_id", "item_id", "role", "level", "via")], how="vertical"
-    )
+    ).sort("rule_id", "role", "via", "item_id", nulls_last=False)
 
 
 def write_bi_tables(bundle: Analysis, *, folder: Path, csv: bool = False) -> tuple[Path, ...]:
