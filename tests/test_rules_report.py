@@ -70,10 +70,18 @@ def test_bi_bridge_maps_family_rules_to_their_items(tmp_path, make_output_folder
     assert sorted(family.filter(pl.col("role") == "antecedent")["item_id"]) == ["I000", "I001"]
     assert sorted(family.filter(pl.col("role") == "consequent")["item_id"]) == ["I002", "I003"]
     assert set(bridge["item_id"]) <= set(tables["dim_item"]["item_id"])
-    # a fixed row order, so that two runs of one ledger write the same file
-    keys = ["rule_id", "role", "via", "item_id"]
-    assert bridge.equals(bridge.sort(keys, nulls_last=False))
-    assert bridge.select(keys).is_unique().all()
+    # a fixed row order, so that two runs of one ledger write the same file: item rules, then
+    # group rules, each side in the rules' order, a group's items as families.parquet lists them
+    assert bridge.select(["rule_id", "role", "via", "item_id"]).is_unique().all()
+    assert bridge.equals(star_tables(bundle)["bridge_rule_items"])
+    order = bundle.rules["rule_id"].to_list()
+    for part in bridge.partition_by("level", "role", maintain_order=True):
+        ranks = [order.index(r) for r in part["rule_id"]]
+        assert ranks == sorted(ranks)
+    assert bundle.families is not None
+    for (via,), part in family.group_by("via", maintain_order=True):
+        listed = bundle.families.filter(pl.col("family") == via)["item"].to_list()
+        assert part["item_id"].to_list() == listed
     rules = tables["fact_rules"]
     assert rules.filter(pl.col("rule_id") == "all-f000001")["consequent_item_id"].item() is None
     opp = tables["fact_opportunities"]

@@ -176,14 +176,17 @@ def rule_items(bundle: Analysis) -> pl.DataFrame:
                 via=pl.lit("category:") + pl.col("category"), item_id=pl.col("item")
             )
         )
-    groups = pl.concat(members).unique()
+    groups = pl.concat(members).unique(maintain_order=True)
     items = sides.filter(pl.col("level") == "item").select(
         "rule_id", item_id="via", role="role", level="level", via=pl.lit(None, pl.String)
     )
-    grouped = sides.filter(pl.col("level") != "item").join(groups, on="via", how="inner")
+    # rows in the rules' order, each group's items in the order listed (the same every run)
+    grouped = sides.filter(pl.col("level") != "item").join(
+        groups, on="via", how="inner", maintain_order="left_right"
+    )
     return pl.concat(
         [items, grouped.select("rule_id", "item_id", "role", "level", "via")], how="vertical"
-    ).sort("rule_id", "role", "via", "item_id", nulls_last=False)
+    )
 
 
 def write_bi_tables(bundle: Analysis, *, folder: Path, csv: bool = False) -> tuple[Path, ...]:
