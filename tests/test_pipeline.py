@@ -181,3 +181,60 @@ def test_outputs_include_opportunities_model_and_report(demo_run) -> None:
     joined = rules.join(per_rule, on="rule_id", how="left").with_columns(pl.col("len").fill_null(0))
     assert (joined["opportunity_customers"] == joined["len"]).all()
     assert opportunities.select("customer_id", "item").is_unique().all()
+
+
+def test_charts_drawn_during_the_run_are_those_its_folder_gives(demo_run, tmp_path: Path) -> None:
+    """The run draws its charts from its earlier stages' tables while the recommender trains;
+    rendering the finished folder again must find every PNG up to date (same spec, locale,
+    scale), so none is redrawn."""
+    import shutil
+
+    from basketlens.report import render_report
+    from basketlens.report.charts import CHARTS
+
+    _, result = demo_run
+    copy = tmp_path / "copy"
+    shutil.copytree(result.out_dir, copy)
+    drawn = sorted(p.name for p in (copy / "charts").glob("*.png"))
+    assert drawn == sorted(f"{c.slug}.png" for c in CHARTS if c.early)
+    again = render_report(copy)
+    assert sorted(p.name for p in again.reused) == drawn
+    assert sorted(p.name for p in again.charts) == drawn
+
+
+def test_a_run_failing_after_its_charts_started_stops_the_chart_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from basketlens import pipeline
+    from basketlens.synth import generate_ledger
+
+    paths = generate_ledger(n_customers=120, n_lines=6_000, seed=3).write(tmp_path / "data")
+    cfg = RunConfig().override(
+        input={"sales": str(paths["sales"]), "items": str(paths["items"])},
+        output={"out": str(tmp_path / "out")},
+    )
+    started: list[object] = []
+    start = pipeline.start_charts
+
+    def record(*args: object, **kwargs: object) -> object:
+        drawing = start(*args, **kwargs)
+        started.append(drawing)
+        return drawing
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("the recommender broke")
+
+    monkeypatch.setattr(pipeline, "start_charts", record)
+    monkeypatch.setattr(pipeline, "run_recommender", fail)
+    with pytest.raises(RuntimeError, match="the recommender broke"):
+        run_pipeline(cfg)
+    assert started and started[0] is not None  # the charts had started
+    deadline = time.monotonic() + 30
+    while any(t.name.startswith("charts-") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "chart workers left running"
+        time.sleep(0.05)
+    out = tmp_path / "out"
+    assert not out.exists() or not any(out.iterdir())  # nothing half-made is left in --out

@@ -145,7 +145,7 @@ def test_workers_stop_when_the_specs_cannot_be_built(
 
     out = make_output_folder(tmp_path / "out")
 
-    def broken(bundle: object) -> dict:
+    def broken(bundle: object, **_: object) -> dict:
         raise RuntimeError("no specs today")
 
     monkeypatch.setattr(render, "build_specs", broken)
@@ -155,3 +155,61 @@ def test_workers_stop_when_the_specs_cannot_be_built(
     while any(t.name.startswith("charts-") for t in threading.enumerate()):
         assert time.monotonic() < deadline, "chart workers left running"
         time.sleep(0.05)
+
+
+def test_early_charts_are_used_as_drawn_and_the_rest_drawn_by_the_report(
+    tmp_path: Path, make_output_folder
+) -> None:
+    from basketlens.report import render
+    from basketlens.report.charts import CHARTS
+    from basketlens.runfolder.read import read_run
+
+    bundle = read_run(make_output_folder(tmp_path / "out"), model=False)
+    ticks: list[tuple[int, int]] = []
+    with render.start_charts(bundle, out_dir=tmp_path / "early") as drawing:
+        assert drawing is not None
+        assert set(drawing.specs) == {c.slug for c in CHARTS if c.early}
+        files = render.render_report(
+            bundle,
+            drawing=drawing,
+            excel=False,
+            bi=False,
+            progress=lambda d, t: ticks.append((d, t)),
+        )
+    early = tmp_path / "early" / "charts"
+    drawn = {p.stem for p in files.charts}
+    assert {s for s, spec in drawing.specs.items() if spec is not None} < drawn
+    assert {"backtest", "backtest_calibration"} <= drawn  # later charts: drawn by the report
+    assert all(p.parent == early and _is_png(p) for p in files.charts)
+    assert ticks and ticks[-1] == (len(drawn), len(drawn))
+    # what the report would have drawn itself: the same PNGs (same fingerprints)
+    plain = render.render_report(bundle, excel=False, bi=False, html=False)
+    assert {p.stem for p in plain.charts} == drawn
+    for path in plain.charts:
+        assert png.png_fingerprint(path) == png.png_fingerprint(early / path.name)
+
+
+def test_early_charts_in_another_number_format_are_drawn_again(
+    tmp_path: Path, make_output_folder
+) -> None:
+    from basketlens.report import render
+    from basketlens.report.options import ReportOptions
+    from basketlens.runfolder.read import read_run
+
+    bundle = read_run(make_output_folder(tmp_path / "out"), model=False)
+    german = ReportOptions(locale="de-DE")
+    with render.start_charts(bundle, out_dir=bundle.out_dir, options=german) as drawing:
+        files = render.render_report(bundle, drawing=drawing, locale="en-US", excel=False, bi=False)
+    english = render.render_report(bundle, locale="en-US", excel=False, bi=False, html=False)
+    assert {p.name for p in english.reused} == {p.name for p in files.charts}  # en-US drawn
+
+
+def test_no_early_charts_without_pngs(tmp_path: Path, make_output_folder) -> None:
+    from basketlens.report import render
+    from basketlens.report.options import ReportOptions
+    from basketlens.runfolder.read import read_run
+
+    bundle = read_run(make_output_folder(tmp_path / "out"), model=False)
+    assert (
+        render.start_charts(bundle, out_dir=tmp_path, options=ReportOptions(charts=False)) is None
+    )

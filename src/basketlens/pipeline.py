@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ from basketlens.opportunities import OpportunityResult, run_opportunities
 from basketlens.opportunities.opportunities import offered_rules
 from basketlens.recommender import RecommenderResult, run_recommender
 from basketlens.record import Fitted, assemble, run_currency
-from basketlens.report import ReportFiles, render_report
+from basketlens.report import ChartDrawing, ReportFiles, render_report, start_charts
 from basketlens.runfolder import Analysis
 from basketlens.runfolder.write import open_run_folder
 from basketlens.segment import CustomerSegmenter, segment_customers
@@ -137,13 +138,16 @@ def fit_stages(
     opportunities: bool = True,
     horizon_days: float | None = None,
     currency: str | None = None,
+    before_recommend: Callable[[Fitted], None] | None = None,
 ) -> Fitted:
     """features → segment → mine (→ opportunities) → recommend on cleaned lines; nothing is
     written.
 
     The backtest calls this on the lines before its split, so fitting sees no later data
     (``horizon_days``: the recommender's horizon, the backtest's test period; ``currency``:
-    the one its amounts are in, see :func:`run_currency`).
+    the one its amounts are in, see :func:`run_currency`). ``before_recommend`` is called
+    with the stages done so far just before the recommender trains (a run starts drawing its
+    charts then).
     """
     clock = clock or Clock()
     with clock.stage("features", "building customer features"):
@@ -175,6 +179,8 @@ def fit_stages(
                     families=None if mining.families is None else mining.families.table,
                 )
                 clock.detail = opportunities_detail(found)
+    if before_recommend is not None:
+        before_recommend(Fitted(features, segmenter, customers, mining, found))
     recommended = recommend_stage(
         lines, customers, items, segmenter, mining, found, config, clock, horizon_days, currency
     )
@@ -275,9 +281,10 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
     sinks = open_sinks(config.output)  # a bad --out or --to-db fails now, not after the work
     inputs = (config.input.sales, config.input.items, config.input.customers)
     # before any work: the folder checked (inputs, writability) and locked; swapped in at the end
-    with open_run_folder(sinks.folder, inputs=inputs) as folder:
+    with open_run_folder(sinks.folder, inputs=inputs) as folder, ExitStack() as early:
         clock = Clock(progress)
         started = time.time()
+        charts: list[ChartDrawing] = []
         if _on_spark(config):
             run = spark_engine.fit_on_spark(config, clock=clock, backtest=_wants_backtest(config))
             ledger: Any = run.ledger
@@ -285,8 +292,23 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         else:
             ledger, cleaned = load_and_clean(config, clock=clock)
             currency = run_currency(config, ledger)
+
+            def draw_charts(partial: Fitted) -> None:
+                """The charts of the stages so far, drawn while the recommender trains (its
+                Python code leaves a core idle); the report takes them over."""
+                if config.report.enabled:
+                    bundle = assemble(ledger, cleaned, partial, config, {}, started=started)
+                    drawing = start_charts(bundle, out_dir=folder.staging, options=config.report)
+                    if drawing is not None:
+                        charts.append(early.enter_context(drawing))
+
             fitted = fit_stages(
-                cleaned.lines, cleaned.items, config, clock=clock, currency=currency
+                cleaned.lines,
+                cleaned.items,
+                config,
+                clock=clock,
+                currency=currency,
+                before_recommend=draw_charts,
             )
             backtest = None
             if _wants_backtest(config):
@@ -303,7 +325,10 @@ def run_pipeline(config: RunConfig, *, progress: ProgressReporter | None = None)
         if config.report.enabled:
             with clock.stage("report", "rendering the report, workbook, charts and BI tables"):
                 files = render_report(
-                    analysis, options=config.report, progress=clock.counter("charts")
+                    analysis,
+                    options=config.report,
+                    progress=clock.counter("charts"),
+                    drawing=charts[0] if charts else None,
                 )
                 clock.detail = _report_detail(files)
         out_dir: Path | None = folder.commit()

@@ -55,13 +55,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ChartDef:
-    """A figure of the report: file/anchor slug, title, section and spec builder."""
+    """A figure of the report: file/anchor slug, title, section and spec builder.
+
+    ``early``: drawn from the tables that exist before the recommend stage (cleaning,
+    customers, segments, rules, opportunities), so a run can draw it while the recommender
+    trains (:func:`~basketlens.report.render.start_charts`); False for a chart of a later
+    stage's tables (the backtest's).
+    """
 
     slug: str
     title: str
     section: str
     build: Callable[[Analysis], alt.TopLevelMixin | RawSpec | None]
     note: str = ""
+    early: bool = True
 
 
 CHARTS: tuple[ChartDef, ...] = (
@@ -77,12 +84,13 @@ CHARTS: tuple[ChartDef, ...] = (
     ChartDef("rules_scatter", "Rules: support × confidence", "rules", rules_scatter),
     ChartDef("rules_matrix", "Rules matrix", "rules", rules_matrix),
     ChartDef("cleaning_waterfall", "Cleaning account", "quality", cleaning_waterfall),
-    ChartDef("backtest", "Backtest by method", "opportunities", backtest),
+    ChartDef("backtest", "Backtest by method", "opportunities", backtest, early=False),
     ChartDef(
         "backtest_calibration",
         "Backtest: calibration and money",
         "opportunities",
         backtest_calibration,
+        early=False,
     ),
 )
 
@@ -103,6 +111,9 @@ def build_spec(chart: ChartDef, bundle: Analysis) -> dict[str, Any] | None:
     return spec
 
 
-def build_specs(bundle: Analysis) -> dict[str, dict[str, Any] | None]:
-    """Slug -> Vega-Lite spec (dict) for every chart; ``None`` when its data is absent."""
-    return {chart.slug: build_spec(chart, bundle) for chart in CHARTS}
+def build_specs(
+    bundle: Analysis, *, charts: tuple[ChartDef, ...] = CHARTS
+) -> dict[str, dict[str, Any] | None]:
+    """Slug -> Vega-Lite spec (dict) for every chart (of ``charts``); ``None`` when its data
+    is absent."""
+    return {chart.slug: build_spec(chart, bundle) for chart in charts}

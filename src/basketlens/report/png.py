@@ -167,6 +167,17 @@ class PngWorkers:
             for _ in self._threads:
                 self._queue.put(None)
 
+    def cancel(self) -> None:
+        """Drop the jobs not yet started and stop the workers (each finishes the chart it is
+        drawing); for a run that failed before its report."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._closed = False  # the queue is empty again: one stop marker per worker
+        self.join()
+
     def _next(self) -> PngJob | None:
         return self._queue.get()
 

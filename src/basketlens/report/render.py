@@ -29,7 +29,7 @@ from typing import Any
 from basketlens.errors import ModelError, ReportError
 from basketlens.report import formats
 from basketlens.report.bi import write_bi_tables
-from basketlens.report.charts import build_specs
+from basketlens.report.charts import CHARTS, build_specs
 from basketlens.report.excel import write_workbook
 from basketlens.report.html import render_html, vega_bundle
 from basketlens.report.options import ReportOptions
@@ -47,8 +47,8 @@ from basketlens.textsafe import chart_safe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PNG_SCALE", "ChartProgress", "ReportFiles", "number_format", "render_report",
-           "write_pngs"]  # fmt: skip
+__all__ = ["PNG_SCALE", "ChartDrawing", "ChartProgress", "ReportFiles", "number_format",
+           "render_report", "start_charts", "write_pngs"]  # fmt: skip
 
 #: Called after each chart is rendered: (charts done, charts in all).
 ChartProgress = Callable[[int, int], None]
@@ -89,11 +89,63 @@ def number_format(bundle: Analysis, options: ReportOptions) -> formats.NumberFor
     return formats.NumberFormat.for_locale(options.locale, currency=currency, period=period)
 
 
+class ChartDrawing:
+    """The PNGs of the charts drawn ahead of the report (:func:`start_charts`); hand it to
+    :func:`render_report`, which draws the other charts and waits for all.
+
+    A context manager: leaving it before the report took it over (a run that failed) drops
+    the charts not yet drawn and stops the workers.
+    """
+
+    def __init__(self, specs: dict[str, dict | None], charts: _Charts, fmt: Any) -> None:
+        self.specs = specs
+        self.charts = charts
+        self.fmt = fmt
+        self.taken = False
+
+    def __enter__(self) -> ChartDrawing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.taken:
+            self.charts.workers.cancel()
+
+
+def start_charts(
+    bundle: Analysis, *, out_dir: Path, options: ReportOptions | None = None
+) -> ChartDrawing | None:
+    """Start drawing the PNGs of the charts whose tables exist before the recommend stage
+    (``ChartDef.early``) into ``out_dir/charts`` while the caller goes on; None when the
+    options draw no PNGs.
+
+    The pipeline calls this before the recommender trains (one core is idle then) with the
+    tables of the stages before it; the report uses these charts as they are.
+
+    Example:
+        >>> with start_charts(partial, out_dir=staging) as drawing:     # doctest: +SKIP
+        ...     render_report(analysis, drawing=drawing)                 # doctest: +SKIP
+    """
+    opts = (options or ReportOptions()).validate()
+    if not opts.charts:
+        return None
+    fmt = number_format(bundle, opts)
+    charts = _Charts(out_dir / REPORT_FILES["charts"], fmt, None)
+    try:
+        with formats.using(fmt):
+            specs = chart_safe(build_specs(bundle, charts=tuple(c for c in CHARTS if c.early)))
+    except BaseException:
+        charts.workers.cancel()
+        raise
+    charts.draw(specs, last=False)
+    return ChartDrawing(specs, charts, fmt)
+
+
 def render_report(
     run: str | Path | Analysis,
     *,
     options: ReportOptions | None = None,
     progress: ChartProgress | None = None,
+    drawing: ChartDrawing | None = None,
     **changes: Any,
 ) -> ReportFiles:
     """Render the report files of a run folder into that same folder.
@@ -101,8 +153,10 @@ def render_report(
     ``run`` is the folder, or an :class:`Analysis` already written to one (its ``out_dir``).
     ``options`` / ``changes`` (field names of :class:`ReportOptions`: ``html``, ``excel``,
     ``charts``, ``bi``, ``csv``, ``locale``, ``currency``) choose the files and how numbers
-    read; ``progress`` is told as each chart PNG is done. Raises :class:`ModelError` naming
-    the missing file when the folder is not a basketlens run folder.
+    read; ``progress`` is told as each chart PNG is done; ``drawing``: the charts a run
+    started drawing before its last stages (:func:`start_charts`), used as they are. Raises
+    :class:`ModelError` naming the missing file when the folder is not a basketlens run
+    folder.
 
     Example:
         >>> render_report("out", excel=False, bi=False).html   # doctest: +SKIP
@@ -128,20 +182,29 @@ def render_report(
         seconds[part] = round(time.perf_counter() - t0, 3)
         return value
 
+    early = _take(drawing, fmt, opts)
     with formats.using(fmt), ThreadPoolExecutor(1, thread_name_prefix="report") as pool:
         # the bundle is read from the user cache (built there once, in about a second)
         js = pool.submit(vega_bundle) if opts.html else None
         # the chart workers start first: they warm up while the specs are built
-        charts = _Charts(folder / REPORT_FILES["charts"], fmt, progress) if opts.charts else None
+        charts = early.charts if early is not None else None
+        if charts is None and opts.charts:
+            charts = _Charts(folder / REPORT_FILES["charts"], fmt, progress)
+        elif charts is not None:
+            charts.attach(progress)
+        done = early.specs if early is not None else {}
+        wanted = tuple(c for c in CHARTS if c.slug not in done)
         try:  # chart text without control characters (they abort the PNG renderer)
-            specs = (
-                timed("specs", lambda: chart_safe(build_specs(bundle)))
+            more = (
+                timed("specs", lambda: chart_safe(build_specs(bundle, charts=wanted)))
                 if opts.html or opts.charts
                 else {}
             )
         finally:  # the workers get the charts, or stop when the specs could not be built
             if charts is not None:
-                charts.draw(specs if "specs" in seconds else {})
+                charts.draw(more if "specs" in seconds else {})
+        found = {**done, **more}
+        specs = {c.slug: found[c.slug] for c in CHARTS if c.slug in found}  # the report's order
         if opts.html:
             path = folder / REPORT_FILES["html"]
             result["html"] = timed(
@@ -182,6 +245,18 @@ def write_pngs(
     return written
 
 
+def _take(charts: ChartDrawing | None, fmt: Any, opts: ReportOptions) -> ChartDrawing | None:
+    """The early charts, if they suit this report (PNGs wanted, same number format); else
+    they are dropped and every chart is drawn here."""
+    if charts is None:
+        return None
+    charts.taken = True
+    if opts.charts and charts.fmt == fmt:
+        return charts
+    charts.charts.workers.cancel()
+    return None
+
+
 def _processes() -> int:
     """Chart worker processes: every core but the main thread's (which writes the HTML, the
     workbook and the BI tables meanwhile), at least one, at most four."""
@@ -208,22 +283,33 @@ class _Charts:
         self.reused: list[Path] = []
         self.workers = PngWorkers(processes=_processes(), done=self._drawn)
 
-    def draw(self, specs: Mapping[str, dict | None]) -> None:
-        """Hand every available chart to the workers (unless its PNG already shows it)."""
+    def draw(self, specs: Mapping[str, dict | None], *, last: bool = True) -> None:
+        """Hand every available chart to the workers (unless its PNG already shows it);
+        ``last``: no more charts will come."""
         wanted = {slug: spec for slug, spec in specs.items() if spec is not None}
         for slug, spec in specs.items():
             if spec is None:  # a stale chart from an earlier run would mislead
                 (self.folder / f"{slug}.png").unlink(missing_ok=True)
-        self.total = len(wanted)
-        self.paths = tuple(self.folder / f"{slug}.png" for slug in wanted)
-        for path, spec in zip(self.paths, wanted.values(), strict=True):
+        paths = tuple(self.folder / f"{slug}.png" for slug in wanted)
+        with self.lock:
+            self.total += len(wanted)
+        self.paths += paths
+        for path, spec in zip(paths, wanted.values(), strict=True):
             key = spec_fingerprint(spec, self.locale)
             if png_fingerprint(path) == key:
                 self.reused.append(path)
                 self._tick()
             else:
                 self.workers.submit(PngJob(spec, self.locale, path, key))
-        self.workers.close()
+        if last:
+            self.workers.close()
+
+    def attach(self, progress: ChartProgress | None) -> None:
+        """Tell ``progress`` from now on (and at once, of the charts already done)."""
+        with self.lock:
+            self.progress, done, total = progress, self.done, self.total
+        if progress is not None and done:
+            progress(done, total)
 
     def _drawn(self, job: PngJob, error: str | None) -> None:
         if error is not None:
@@ -235,9 +321,9 @@ class _Charts:
         with self.lock:
             self.done += 1
             self.finished = time.perf_counter()
-            done = self.done
-        if self.progress is not None:
-            self.progress(done, self.total)
+            done, total, progress = self.done, self.total, self.progress
+        if progress is not None:
+            progress(done, total)
 
     def wait(self) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
         """(every PNG, the PNGs kept unchanged) once all are done; a failure is raised."""
