@@ -183,9 +183,15 @@ def render_report(
         return value
 
     early = _take(drawing, fmt, opts)
-    with formats.using(fmt), ThreadPoolExecutor(1, thread_name_prefix="report") as pool:
+    with formats.using(fmt), ThreadPoolExecutor(2, thread_name_prefix="report") as pool:
         # the bundle is read from the user cache (built there once, in about a second)
         js = pool.submit(vega_bundle) if opts.html else None
+
+        # the BI tables are mostly Polars work, which leaves Python's lock to the HTML
+        def write_bi() -> tuple[Path, ...]:
+            return write_bi_tables(bundle, folder=folder / REPORT_FILES["bi"], csv=opts.csv)
+
+        bi = pool.submit(_formatted, fmt, lambda: timed("bi", write_bi)) if opts.bi else None
         # the chart workers start first: they warm up while the specs are built
         charts = early.charts if early is not None else None
         if charts is None and opts.charts:
@@ -213,11 +219,8 @@ def render_report(
         if opts.excel:
             path_x = folder / REPORT_FILES["excel"]
             result["excel"] = timed("excel", lambda: write_workbook(bundle, path=path_x))
-        if opts.bi:
-            folder_bi = folder / REPORT_FILES["bi"]
-            result["bi"] = timed(
-                "bi", lambda: write_bi_tables(bundle, folder=folder_bi, csv=opts.csv)
-            )
+        if bi is not None:
+            result["bi"] = bi.result()
         if charts is not None:
             result["charts"], result["reused"] = charts.wait()
             seconds["charts"] = charts.seconds
@@ -243,6 +246,12 @@ def write_pngs(
     charts.draw(specs)
     written, _ = charts.wait()
     return written
+
+
+def _formatted(fmt: formats.NumberFormat, make: Callable[[], Any]) -> Any:
+    """``make()`` with ``fmt`` the active number format (a worker thread starts without)."""
+    with formats.using(fmt):
+        return make()
 
 
 def _take(charts: ChartDrawing | None, fmt: Any, opts: ReportOptions) -> ChartDrawing | None:
