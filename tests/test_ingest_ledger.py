@@ -434,3 +434,28 @@ def test_complete_journey_three_table_join_keeps_every_line(shared_path):
     assert df["customer"].n_unique() == 2_377
     assert df["brand"].null_count() == 222  # 0.3% of lines have no product row
     assert [s.rows for s in ledger.sources] == [75_000, 92_331, 801]
+
+
+def test_lines_read_are_counted_for_the_progress_bar(tmp_path):
+    """Reading and cleaning tell the lines read so far: rising, each line once, the last
+    count the ledger's line count (cleaning also knows the total)."""
+    from basketlens.clean import clean_ledger
+
+    rows = [
+        f"{536365 + i // 3},85123A,WHITE HANGING HEART,{i % 7 + 1},12/1/2010 8:26,2.55,"
+        f"{17850 + i % 40},UK"
+        for i in range(25_000)
+    ]
+    path = tmp_path / "or.csv"
+    path.write_text("\n".join([OR_HEADER, *rows]) + "\n", encoding="utf-8")
+    read: list[tuple[int, int | None]] = []
+    ledger = load_ledger(path, progress=lambda done, total: read.append((done, total)))
+    assert read and read[-1] == (25_000, None)
+    assert [d for d, _ in read] == sorted(d for d, _ in read)
+    cleaned: list[tuple[int, int | None]] = []
+    result = clean_ledger(ledger, progress=lambda done, total: cleaned.append((done, total)))
+    assert cleaned[-1] == (25_000, 25_000) and {t for _, t in cleaned} == {25_000}
+    assert [d for d, _ in cleaned] == sorted(d for d, _ in cleaned)
+    assert result.lines.height == 25_000
+    # the count changes nothing: the same lines as a reading without it
+    assert load_ledger(path).lines.collect().equals(ledger.lines.collect())

@@ -115,6 +115,7 @@ def load_and_clean(config: RunConfig, *, clock: Clock | None = None) -> tuple[Le
             encoding=inp.encoding,
             query=inp.query,
             basket_by=config.clean.basket_by,
+            progress=clock.counter("lines"),
         )
         clock.detail = f"{ledger.n_lines:,} lines, layout {ledger.layout}"
     return ledger, clean(ledger, config, clock=clock)
@@ -124,7 +125,7 @@ def clean(ledger: Ledger, config: RunConfig, *, clock: Clock | None = None) -> C
     """The clean stage on a loaded ledger."""
     clock = clock or Clock()
     with clock.stage("clean", "applying cleaning rules"):
-        cleaned = clean_ledger(ledger, config.clean)
+        cleaned = clean_ledger(ledger, config.clean, progress=clock.counter("lines"))
         clock.detail = f"{cleaned.lines.height:,} of {ledger.n_lines:,} lines kept"
     return cleaned
 

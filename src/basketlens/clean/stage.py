@@ -21,11 +21,13 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar, runtime_checkable
 
 import polars as pl
 
+from basketlens._rowcount import counting
 from basketlens.clean import rules
 from basketlens.clean.options import CleaningOptions
 from basketlens.clean.rules import CLEANING_RULES, STEP_COL
@@ -83,12 +85,18 @@ class CleanResult:
     items: pl.DataFrame
 
 
-def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> CleanResult:
+def clean_ledger(
+    ledger: LedgerLike,
+    options: CleaningOptions | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> CleanResult:
     """Apply the cleaning rules to ``ledger.lines`` and account for every dropped line.
 
     Args:
         ledger: any object with ``lines`` (LazyFrame in ``LEDGER_SCHEMA``) and ``n_lines``.
         options: the rules to apply; defaults to :class:`CleaningOptions()`.
+        progress: told ``(lines read, lines in all)`` as the lines are read.
 
     Returns:
         A :class:`CleanResult`; ``lines`` adds ``basket``, ``unit`` and ``unit_name``.
@@ -109,6 +117,8 @@ def clean_ledger(ledger: LedgerLike, options: CleaningOptions | None = None) -> 
     options = resolve_options(options, ledger)
     lf = _ledger_frame(ledger)
     n_lines = _check_n_lines(ledger)
+    if progress is not None:
+        lf = counting(lf, lambda n: progress(n, n_lines))
     step = pl.col(STEP_COL)
     unit, unit_name, fell_back = rules.unit_exprs(options.segment_level)
     # cached: the account, the lines and the item table share one evaluation of the rules

@@ -11,6 +11,8 @@ column, first bad value and row. A file Polars cannot read raises :class:`FileRe
 
 Example:
     >>> import polars as pl
+
+from basketlens._rowcount import counting
     >>> df = pl.DataFrame({"c": [17850.0, None], "d": ["12/1/2010 8:26", "12/13/2010 18:05"]})
     >>> df.select(id_expr("c", pl.Float64), DATE_PARSERS["%m/%d/%Y %H:%M"]("d")).row(0)
     ('17850', datetime.datetime(2010, 12, 1, 8, 26))
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from basketlens._rowcount import counting
 from basketlens.errors import InputError, SchemaError
 
 logger = logging.getLogger(__name__)
@@ -238,6 +241,7 @@ def choose_parsers(
     file: str,
     extra: Sequence[pl.LazyFrame] = (),
     read_all: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, str], int, list[pl.DataFrame]]:
     """Pick a format per task that reads every non-null value of its column.
 
@@ -246,8 +250,9 @@ def choose_parsers(
     ambiguous dates); the others only if it fails. Returns ``(format per column, row count,
     extra results)``: the first full pass also counts the rows and collects the ``extra`` lazy
     queries (sharing the scan). ``read_all`` makes that pass read every column, so that a
-    malformed CSV line fails here rather than in a later stage. Raises :class:`InputError`
-    for an unreadable value or file.
+    malformed CSV line fails here rather than in a later stage. ``progress`` is told the
+    lines read so far during that pass. Raises :class:`InputError` for an unreadable value or
+    file.
     """
     by_col = {t.column: t for t in _unique(tasks)}
     staged = frame.with_columns(t.as_string.alias(t.column) for t in by_col.values())
@@ -266,7 +271,8 @@ def choose_parsers(
         for col, names in candidates.items()
     }
     touch = [pl.sum_horizontal(pl.all().null_count()).alias("\x00nulls")] if read_all else []
-    query = staged.select(pl.len().alias("\x00rows"), *_failures(by_col, first), *touch)
+    counted = staged if progress is None else counting(staged, progress)
+    query = counted.select(pl.len().alias("\x00rows"), *_failures(by_col, first), *touch)
     results = _collect([query, *extra], file)
     row = results[0].row(0, named=True)
     rest = {

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,7 @@ def _convert(
     *,
     key: str | None = None,
     extra: list[pl.LazyFrame] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[pl.LazyFrame, int | None, list[pl.DataFrame]]:
     """Canonical columns (``line_no``, the join ``key`` if any, the fields) of one table.
 
@@ -121,7 +122,12 @@ def _convert(
     if tasks or queries or (rows is None and key is None):
         try:
             chosen, rows, results = choose_parsers(
-                lf, [t for _, t in tasks], file=file, extra=queries, read_all=table.format == "csv"
+                lf,
+                [t for _, t in tasks],
+                file=file,
+                extra=queries,
+                read_all=table.format == "csv",
+                progress=progress,
             )
         except FileReadError as exc:
             raise read_error(table, exc.cause) from exc
@@ -253,6 +259,7 @@ def load_ledger(
     encoding: str | None = None,
     query: str | None = None,
     basket_by: str = "invoice",
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Ledger:
     """Load a sales ledger (optionally with item and customer tables) as canonical lines.
 
@@ -264,7 +271,8 @@ def load_ledger(
     ``postgresql://…?table=schema.name`` or ``?query=SELECT …`` URI (``query`` gives the sales
     SQL instead), or a Polars or pandas data frame; layout detection and type coercion apply
     to all of them as to files (see ``docs/sources.md``). ``basket_by="customer_day"`` (how
-    cleaning will make baskets) makes the invoice optional.
+    cleaning will make baskets) makes the invoice optional. ``progress(lines read, None)`` is
+    called as the pass that checks every value reads the sales lines.
 
     Example:
         >>> ledger = load_ledger("sales.csv", items="items.xlsx",
@@ -304,7 +312,8 @@ def load_ledger(
         col = res.fields[field].column
         ids = sales_t.frame.select(id_expr(col, schema[col]).alias(field))
         extra.append(_missing_query(ids, field, side[role]))
-    lf, n_lines, results = _convert(sales_t, by_table["sales"], extra=extra)
+    tell = None if progress is None else lambda n: progress(n, None)
+    lf, n_lines, results = _convert(sales_t, by_table["sales"], extra=extra, progress=tell)
     if not n_lines:  # None cannot happen: the pass counts rows the reader did not know
         raise EmptyInputError(f"sales file {str(sales_t.path)!r} has a header but no data rows")
     rows["sales"] = n_lines
