@@ -51,13 +51,12 @@ from basketlens.segment.criteria import (
     elbow_index,
     gap_choice,
     gap_statistic,
-    mean_pairwise_ari,
     null_silhouette,
-    segment_jaccards,
     silhouette_scores,
     stability_choice,
     stable_separation_choice,
 )
+from basketlens.segment.metrics import mean_pairwise_ari, segment_jaccards
 
 logger = logging.getLogger(__name__)
 
