@@ -49,7 +49,9 @@ import functools
 import logging
 import warnings
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
@@ -98,6 +100,21 @@ def _threadpools() -> ThreadpoolController:
     """The process's thread pools, inspected once: building a controller walks every loaded
     library (4 ms each time, 0.6 s over the ~150 fits of one k selection)."""
     return ThreadpoolController()
+
+
+def single_threaded_blas() -> AbstractContextManager[Any]:
+    """A context in which BLAS runs on one thread. k selection multiplies small matrices
+    (a covariance of 3,000 × 25, distance sums): threads buy nothing there, and their start-up
+    and spinning cost more CPU than the products (4x on ``np.cov`` on a busy 2-core machine).
+    The products are the same: the BLAS splits work between threads by output blocks, never
+    along the sums.
+
+    Example:
+        >>> with single_threaded_blas():
+        ...     float(np.ones((3, 3)) @ np.ones(3) @ np.ones(3))
+        9.0
+    """
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 def fit_kmeans(

@@ -48,7 +48,12 @@ from basketlens.errors import (
     ParameterError,
     SchemaError,
 )
-from basketlens.segment.clustering import Candidate, fit_candidate, reliability_weights
+from basketlens.segment.clustering import (
+    Candidate,
+    fit_candidate,
+    reliability_weights,
+    single_threaded_blas,
+)
 from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
     deterministic_sample,
@@ -251,7 +256,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             else None
         )
         weight = None if orders is None else reliability_weights(orders, self.reliability_orders)
-        candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
+        with single_threaded_blas():  # small products: threads cost more than they give
+            candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
         k = candidate.k
         raw_labels = candidate.labels
         found = np.unique(raw_labels).size
