@@ -145,3 +145,40 @@ def test_silhouettes_with_ties_match_sklearn(X: np.ndarray, labels: np.ndarray) 
         assert np.isnan(ours)
     else:
         assert ours == pytest.approx(silhouette_score(X, labels), abs=1e-7)
+
+
+@pytest.mark.parametrize("full_entries", [metrics._FULL_ENTRIES, 0])  # pdist, then cdist
+def test_silhouettes_each_is_one_call_per_labeling(
+    monkeypatch: pytest.MonkeyPatch, full_entries: int
+) -> None:
+    monkeypatch.setattr(metrics, "_FULL_ENTRIES", full_entries)
+    monkeypatch.setattr(metrics, "_CHUNK_ENTRIES", 300 * 120)  # three row chunks
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 4))
+    labelings = [rng.integers(0, k, 300) for k in (2, 3, 8)]
+    labelings += [np.zeros(300, dtype=int), np.arange(300)]  # one cluster; all singletons
+    each = metrics.silhouettes_each(X, labelings)
+    alone = [silhouettes(X, [labels])[0] for labels in labelings]
+    assert each[:3] == alone[:3]  # the same floats
+    assert np.isnan(each[3:]).all() and np.isnan(alone[3:]).all()
+
+
+def test_null_silhouettes_of_several_k_are_those_of_one_k_at_a_time() -> None:
+    from basketlens.segment.criteria import gaussian_reference, null_silhouettes
+    from basketlens.segment.k_selection import refit_in_space
+
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(c, 0.7, size=(80, 3)) for c in (-2.0, 0.0, 2.0)])
+    weight = rng.uniform(0.5, 1.5, X.shape[0])
+    refit = refit_in_space(3, 0)
+
+    def one_k(k: int) -> float:  # the per-k loop that null_silhouettes replaced
+        draws = np.random.default_rng(7)
+        values = []
+        for b in range(2):
+            ref = gaussian_reference(X, draws)
+            values.append(silhouettes(ref, [refit(ref, k, b, weight).labels])[0])
+        return float(np.nanmean(values))
+
+    ks = [2, 3, 5]
+    assert null_silhouettes(X, ks, refit, seed=7, sample_weight=weight) == [one_k(k) for k in ks]

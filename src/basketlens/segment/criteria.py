@@ -58,7 +58,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.mixture import GaussianMixture
 
 from basketlens.segment.clustering import Candidate
-from basketlens.segment.metrics import mean_pairwise_ari, silhouettes
+from basketlens.segment.metrics import mean_pairwise_ari, silhouettes, silhouettes_each
 from basketlens.segment.options import K_METHOD_NAMES
 
 logger = logging.getLogger(__name__)
@@ -374,13 +374,37 @@ def null_silhouette(
     ``sample_weight`` like the real ones) to :func:`gaussian_reference` data of ``X``, averaged
     over ``draws`` reference sets: the separation k-means finds in customers that form no
     segments but are spread like these."""
+    return null_silhouettes(X, [k], refit, seed=seed, draws=draws, sample_weight=sample_weight)[0]
+
+
+def null_silhouettes(
+    X: np.ndarray,
+    ks: Sequence[int],
+    refit: Refit,
+    *,
+    seed: int,
+    draws: int = 2,
+    sample_weight: np.ndarray | None = None,
+) -> list[float]:
+    """:func:`null_silhouette` of each ``k`` of ``ks`` on the same ``X``: the reference sets
+    are the same for every ``k`` (same data, same seed), so each is drawn and its distances
+    computed once (:func:`.metrics.silhouettes_each`: the numbers of one ``k`` at a time).
+
+    Example:
+        >>> from basketlens.segment.k_selection import refit_in_space
+        >>> X, refit = np.random.default_rng(0).normal(size=(60, 2)), refit_in_space(2, 0)
+        >>> null_silhouettes(X, [2, 3], refit, seed=0) == [
+        ...     null_silhouette(X, 2, refit, seed=0), null_silhouette(X, 3, refit, seed=0)]
+        True
+    """
     rng = np.random.default_rng(seed)
-    values = []
+    values: list[list[float]] = [[] for _ in ks]
     for b in range(draws):
         ref = gaussian_reference(X, rng)
-        labels = refit(ref, k, b, sample_weight).labels
-        values.append(silhouettes(ref, [labels])[0])
-    return float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
+        labelings = [refit(ref, k, b, sample_weight).labels for k in ks]
+        for per_k, value in zip(values, silhouettes_each(ref, labelings), strict=True):
+            per_k.append(value)
+    return [float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan") for v in values]
 
 
 def stable_separation_choice(

@@ -1,7 +1,8 @@
 """Agreement and separation of labelings, exact and cheap: the measurements behind the criteria.
 
-* :func:`silhouettes` — mean silhouette coefficient of several labelings of the same rows,
-  sharing one pass over the pairwise distances (each distance computed once, not twice).
+* :func:`silhouettes` and :func:`silhouettes_each` — mean silhouette coefficient of several
+  labelings of the same rows, sharing one pass over the pairwise distances (each distance
+  computed once, not twice).
 * :func:`adjusted_rand` and :func:`mean_pairwise_ari` — the adjusted Rand index from the
   contingency counts (``np.bincount``), in exact integer arithmetic: the same number as
   ``sklearn.metrics.adjusted_rand_score`` without its per-call input checking, which cost
@@ -25,7 +26,13 @@ from itertools import combinations
 import numpy as np
 from scipy.spatial.distance import cdist, pdist, squareform
 
-__all__ = ["adjusted_rand", "mean_pairwise_ari", "segment_jaccards", "silhouettes"]
+__all__ = [
+    "adjusted_rand",
+    "mean_pairwise_ari",
+    "segment_jaccards",
+    "silhouettes",
+    "silhouettes_each",
+]
 
 #: Entries of the distance matrix multiplied at a time (8M float64 = 64 MB).
 _CHUNK_ENTRIES = 8_000_000
@@ -42,8 +49,8 @@ def silhouettes(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[float]:
 
     Matches ``sklearn.metrics.silhouette_score``: a point alone in its cluster scores 0; a
     labeling with fewer than 2 clusters, or as many clusters as points, gives NaN. The
-    distances are computed once and shared by the labelings; the per-cluster sums are taken
-    in row chunks, the same whether the distances come from ``pdist`` or ``cdist``.
+    distances are computed once and shared by the labelings, whose per-cluster sums are taken
+    together (one product with every labeling's indicator columns).
 
     Example:
         >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
@@ -51,59 +58,81 @@ def silhouettes(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[float]:
         [0.8997, nan]
     """
     X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    codes: list[np.ndarray] = []
-    offsets: list[int] = []
-    total = 0
-    for labels in labelings:
-        _, inv = np.unique(labels, return_inverse=True)
-        codes.append(inv)
-        offsets.append(total)
-        total += int(inv.max()) + 1 if n else 0
-    onehot = np.zeros((n, total))
-    for inv, off in zip(codes, offsets, strict=True):
+    codes = [_codes(labels) for labels in labelings]
+    onehot, offsets = _indicators(X.shape[0], codes)
+    (sums,) = _distance_sums(X, [onehot])
+    return [_silhouette(sums, inv, k, off) for (inv, k), off in zip(codes, offsets, strict=True)]
+
+
+def silhouettes_each(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[float]:
+    """``[silhouettes(X, [labels])[0] for labels in labelings]`` to the last bit, computing
+    the distances once: each labeling's sums are the product of a single-labeling call.
+
+    Example:
+        >>> X = np.array([[0.0], [1.0], [10.0], [11.0]])
+        >>> [round(s, 4) for s in silhouettes_each(X, [np.array([0, 0, 1, 1]), np.arange(4)])]
+        [0.8997, nan]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    codes = [_codes(labels) for labels in labelings]
+    onehots = [_indicators(X.shape[0], [code])[0] for code in codes]
+    every = _distance_sums(X, onehots)
+    return [_silhouette(sums, inv, k, 0) for sums, (inv, k) in zip(every, codes, strict=True)]
+
+
+def _indicators(n: int, codes: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, list[int]]:
+    """The 0/1 cluster-membership columns of the coded labelings, side by side, and where
+    each labeling's columns start."""
+    offsets = np.cumsum([0] + [k for _, k in codes]).tolist()
+    onehot = np.zeros((n, offsets[-1]))
+    for (inv, _), off in zip(codes, offsets, strict=False):
         onehot[np.arange(n), off + inv] = 1.0
-    sums = _distance_sums(X, onehot)
-    out: list[float] = []
-    for inv, off in zip(codes, offsets, strict=True):
-        k = int(inv.max()) + 1 if n else 0
-        if k < 2 or k >= n:
-            out.append(float("nan"))
-            continue
-        counts = np.bincount(inv, minlength=k).astype(np.float64)
-        block = sums[:, off : off + k]
-        own = block[np.arange(n), inv]
-        own_size = counts[inv]
-        a = np.divide(own, own_size - 1, out=np.zeros(n), where=own_size > 1)
-        mean_other = block / counts
-        mean_other[np.arange(n), inv] = np.inf
-        b = mean_other.min(axis=1)
-        denom = np.maximum(a, b)
-        s = np.divide(b - a, denom, out=np.zeros(n), where=denom > 0)
-        s[own_size <= 1] = 0.0
-        out.append(float(s.mean()))
-    return out
+    return onehot, offsets[:-1]
 
 
-def _distance_sums(X: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """``D @ onehot`` for the Euclidean distance matrix ``D`` of the rows of ``X``, taken in
-    row chunks of at most :data:`_CHUNK_ENTRIES` entries (whatever builds ``D``)."""
+def _silhouette(sums: np.ndarray, inv: np.ndarray, k: int, off: int) -> float:
+    """Mean silhouette of the labeling coded ``inv`` (``k`` clusters) from its distance sums,
+    columns ``off .. off + k`` of ``sums``."""
+    n = inv.size
+    if k < 2 or k >= n:
+        return float("nan")
+    counts = np.bincount(inv, minlength=k).astype(np.float64)
+    block = sums[:, off : off + k]
+    own = block[np.arange(n), inv]
+    own_size = counts[inv]
+    a = np.divide(own, own_size - 1, out=np.zeros(n), where=own_size > 1)
+    mean_other = block / counts
+    mean_other[np.arange(n), inv] = np.inf
+    b = mean_other.min(axis=1)
+    denom = np.maximum(a, b)
+    s = np.divide(b - a, denom, out=np.zeros(n), where=denom > 0)
+    s[own_size <= 1] = 0.0
+    return float(s.mean())
+
+
+def _distance_sums(X: np.ndarray, onehots: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``D @ onehot`` for each of ``onehots``, ``D`` the Euclidean distance matrix of the rows
+    of ``X``, computed once; the products are taken in row chunks of at most
+    :data:`_CHUNK_ENTRIES` entries (whatever builds ``D``), so a result does not depend on
+    the other ``onehots``."""
     n = X.shape[0]
-    sums = np.empty((n, onehot.shape[1]))
+    out = [np.empty((n, onehot.shape[1])) for onehot in onehots]
     step = max(1, _CHUNK_ENTRIES // max(n, 1))
+    full = None
     if n * n <= _FULL_ENTRIES:
         full = squareform(pdist(X, "euclidean"), checks=False) if n > 1 else np.zeros((n, n))
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            sums[start:stop] = full[start:stop] @ onehot
-        return sums
-    buffer = np.empty((min(step, n), n))
+    else:
+        buffer = np.empty((min(step, n), n))
     for start in range(0, n, step):
         stop = min(n, start + step)
-        d = buffer[: stop - start]
-        cdist(X[start:stop], X, "euclidean", out=d)  # exact, one pass, no temporaries
-        sums[start:stop] = d @ onehot
-    return sums
+        if full is not None:
+            d = full[start:stop]
+        else:
+            d = buffer[: stop - start]
+            cdist(X[start:stop], X, "euclidean", out=d)  # exact, one pass, no temporaries
+        for sums, onehot in zip(out, onehots, strict=True):
+            sums[start:stop] = d @ onehot
+    return out
 
 
 # ----------------------------------------------------------------------------- adjusted Rand
