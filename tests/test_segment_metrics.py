@@ -1,5 +1,6 @@
-"""The exact, cheap measurements of basketlens.segment.metrics against their references:
-scikit-learn's adjusted Rand index and silhouette, and the np.add.at clusterwise Jaccard."""
+"""The exact, cheap measurements of basketlens.segment.metrics and clustering.segment_sums
+against the references they replace (scikit-learn's adjusted Rand index and silhouette,
+np.add.at), and trusted_inputs (scikit-learn's checks skipped, results the same)."""
 
 from __future__ import annotations
 
@@ -182,3 +183,38 @@ def test_null_silhouettes_of_several_k_are_those_of_one_k_at_a_time() -> None:
 
     ks = [2, 3, 5]
     assert null_silhouettes(X, ks, refit, seed=7, sample_weight=weight) == [one_k(k) for k in ks]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 3), elements=st.floats(-1e6, 1e6, allow_subnormal=False)),
+            arrays(np.int64, n, elements=st.integers(0, 4)),
+        )
+    )
+)
+def test_segment_sums_are_np_add_at(data: tuple[np.ndarray, np.ndarray]) -> None:
+    from basketlens.segment.clustering import segment_sums
+
+    values, labels = data
+    expected = np.zeros((6, 3))
+    np.add.at(expected, labels, values)
+    assert np.array_equal(segment_sums(values, labels, 6), expected)
+
+
+def test_trusted_inputs_skips_sklearns_checks_and_restores_them() -> None:
+    import sklearn
+    from sklearn.cluster import KMeans
+
+    from basketlens.segment.clustering import trusted_inputs
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    checked = KMeans(3, n_init=2, random_state=0).fit(X)
+    with trusted_inputs():
+        assert sklearn.get_config()["assume_finite"] is True
+        assert sklearn.get_config()["skip_parameter_validation"] is True
+        trusted = KMeans(3, n_init=2, random_state=0).fit(X)
+    assert sklearn.get_config()["assume_finite"] is False
+    np.testing.assert_array_equal(trusted.labels_, checked.labels_)
+    assert trusted.inertia_ == checked.inertia_

@@ -53,6 +53,7 @@ from basketlens.segment.clustering import (
     fit_candidate,
     reliability_weights,
     single_threaded_blas,
+    trusted_inputs,
 )
 from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
@@ -256,7 +257,7 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             else None
         )
         weight = None if orders is None else reliability_weights(orders, self.reliability_orders)
-        with single_threaded_blas():  # small products: threads cost more than they give
+        with single_threaded_blas(), trusted_inputs():  # X was checked finite above
             candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
         k = candidate.k
         raw_labels = candidate.labels
