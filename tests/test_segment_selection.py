@@ -354,3 +354,18 @@ def test_refits_are_doubled_only_near_the_stability_threshold(
     )
     got = k_selection._refits(candidate, X, k_selection.refit_in_space(2, 0), 10, 0, None)
     assert len(got) == refits
+
+
+def test_single_threaded_blas_limits_every_blas_and_restores() -> None:
+    from threadpoolctl import threadpool_info
+
+    from basketlens.segment.clustering import single_threaded_blas
+
+    def blas_threads() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_threaded_blas():
+        inside = blas_threads()
+    assert inside and set(inside) == {1}
+    assert blas_threads() == before

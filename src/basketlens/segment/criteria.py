@@ -22,7 +22,7 @@ picks one:
   the *largest* ``k`` whose stability is at least :data:`STABLE` wins — split as long as the
   split is reproducible — and the most stable ``k`` when none is.
 * ``stable_separation`` — stable segments, well separated: among the candidates whose every
-  segment is stable (:func:`segment_jaccards`: its mean Jaccard similarity with its best
+  segment is stable (:func:`.metrics.segment_jaccards`: its mean Jaccard similarity with its best
   match in the bootstrap refits is at least :data:`SEGMENT_STABLE`, Hennig 2007), the largest
   ``k`` whose *separation beyond chance* (its silhouette minus the :func:`null_silhouette` of
   the same ``k``) is at least :data:`SEPARATION_SHARE` of the best such separation; the
@@ -50,16 +50,15 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Protocol
 
 import numpy as np
-from scipy.spatial.distance import cdist
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.mixture import GaussianMixture
 
 from basketlens.segment.clustering import Candidate
+from basketlens.segment.metrics import mean_pairwise_ari, silhouettes, silhouettes_each
 from basketlens.segment.options import K_METHOD_NAMES
 
 logger = logging.getLogger(__name__)
@@ -72,9 +71,6 @@ STABLE = 0.9
 #: chosen (largest) k must reach.
 SEGMENT_STABLE = 0.8
 SEPARATION_SHARE = 0.7
-
-#: Entries of the distance matrix computed at a time (8M float64 = 64 MB).
-_CHUNK_ENTRIES = 8_000_000
 
 
 class Refit(Protocol):
@@ -132,56 +128,6 @@ K_METHODS: dict[str, KMethod] = _registry(
     ),
 )
 assert tuple(K_METHODS) == K_METHOD_NAMES, "SegmentOptions.k_method must list K_METHODS"
-
-
-# ----------------------------------------------------------------------------- silhouette
-def silhouettes(X: np.ndarray, labelings: Sequence[np.ndarray]) -> list[float]:
-    """Mean silhouette coefficient (Euclidean) of each labeling of the same rows of ``X``.
-
-    Matches ``sklearn.metrics.silhouette_score``: a point alone in its cluster scores 0; a
-    labeling with fewer than 2 clusters, or as many clusters as points, gives NaN. The
-    distances are computed once, chunked, and shared by the labelings.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    n = X.shape[0]
-    codes: list[np.ndarray] = []
-    offsets: list[int] = []
-    total = 0
-    for labels in labelings:
-        _, inv = np.unique(labels, return_inverse=True)
-        codes.append(inv)
-        offsets.append(total)
-        total += int(inv.max()) + 1 if n else 0
-    onehot = np.zeros((n, total))
-    for inv, off in zip(codes, offsets, strict=True):
-        onehot[np.arange(n), off + inv] = 1.0
-    sums = np.empty((n, total))
-    step = max(1, _CHUNK_ENTRIES // max(n, 1))
-    buffer = np.empty((min(step, n), n))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        d = buffer[: stop - start]
-        cdist(X[start:stop], X, "euclidean", out=d)  # exact, one pass, no temporaries
-        sums[start:stop] = d @ onehot
-    out: list[float] = []
-    for inv, off in zip(codes, offsets, strict=True):
-        k = int(inv.max()) + 1 if n else 0
-        if k < 2 or k >= n:
-            out.append(float("nan"))
-            continue
-        counts = np.bincount(inv, minlength=k).astype(np.float64)
-        block = sums[:, off : off + k]
-        own = block[np.arange(n), inv]
-        own_size = counts[inv]
-        a = np.divide(own, own_size - 1, out=np.zeros(n), where=own_size > 1)
-        mean_other = block / counts
-        mean_other[np.arange(n), inv] = np.inf
-        b = mean_other.min(axis=1)
-        denom = np.maximum(a, b)
-        s = np.divide(b - a, denom, out=np.zeros(n), where=denom > 0)
-        s[own_size <= 1] = 0.0
-        out.append(float(s.mean()))
-    return out
 
 
 def elbow_index(ks: Sequence[int], inertias: Sequence[float]) -> int | None:
@@ -365,41 +311,6 @@ def bootstrap_refits(
     return out
 
 
-def mean_pairwise_ari(labelings: Sequence[np.ndarray]) -> float:
-    """Mean adjusted Rand index over every pair of labelings; NaN with fewer than 2.
-
-    Example:
-        >>> mean_pairwise_ari([np.array([0, 0, 1]), np.array([1, 1, 0]), np.array([0, 1, 1])])
-        0.0
-    """
-    if len(labelings) < 2:
-        return float("nan")
-    return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
-
-
-def segment_jaccards(labels: np.ndarray, refits: Sequence[np.ndarray]) -> np.ndarray:
-    """Per segment of ``labels``: the mean over ``refits`` of its Jaccard similarity with the
-    most similar refitted segment (Hennig 2007, clusterwise stability). A segment that a
-    refit cuts differently each time (half of a compact group) scores far below 1 even when
-    the other segments keep the overall agreement high.
-
-    Example:
-        >>> segment_jaccards(np.array([0, 0, 1, 1]), [np.array([1, 1, 0, 0]),
-        ...                                            np.array([0, 0, 0, 1])]).round(3).tolist()
-        [0.833, 0.75]
-    """
-    k = int(labels.max()) + 1 if labels.size else 0
-    sizes = np.bincount(labels, minlength=k).astype(np.float64)
-    out = np.zeros(k)
-    for other in refits:
-        m = int(other.max()) + 1
-        joint = np.zeros((k, m))
-        np.add.at(joint, (labels, other), 1.0)
-        union = sizes[:, None] + np.bincount(other, minlength=m)[None, :] - joint
-        out += np.divide(joint, union, out=np.zeros_like(joint), where=union > 0).max(axis=1)
-    return out / max(len(refits), 1)
-
-
 def bootstrap_stability(
     X: np.ndarray,
     k: int,
@@ -463,13 +374,37 @@ def null_silhouette(
     ``sample_weight`` like the real ones) to :func:`gaussian_reference` data of ``X``, averaged
     over ``draws`` reference sets: the separation k-means finds in customers that form no
     segments but are spread like these."""
+    return null_silhouettes(X, [k], refit, seed=seed, draws=draws, sample_weight=sample_weight)[0]
+
+
+def null_silhouettes(
+    X: np.ndarray,
+    ks: Sequence[int],
+    refit: Refit,
+    *,
+    seed: int,
+    draws: int = 2,
+    sample_weight: np.ndarray | None = None,
+) -> list[float]:
+    """:func:`null_silhouette` of each ``k`` of ``ks`` on the same ``X``: the reference sets
+    are the same for every ``k`` (same data, same seed), so each is drawn and its distances
+    computed once (:func:`.metrics.silhouettes_each`: the numbers of one ``k`` at a time).
+
+    Example:
+        >>> from basketlens.segment.k_selection import refit_in_space
+        >>> X, refit = np.random.default_rng(0).normal(size=(60, 2)), refit_in_space(2, 0)
+        >>> null_silhouettes(X, [2, 3], refit, seed=0) == [
+        ...     null_silhouette(X, 2, refit, seed=0), null_silhouette(X, 3, refit, seed=0)]
+        True
+    """
     rng = np.random.default_rng(seed)
-    values = []
+    values: list[list[float]] = [[] for _ in ks]
     for b in range(draws):
         ref = gaussian_reference(X, rng)
-        labels = refit(ref, k, b, sample_weight).labels
-        values.append(silhouettes(ref, [labels])[0])
-    return float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
+        labelings = [refit(ref, k, b, sample_weight).labels for k in ks]
+        for per_k, value in zip(values, silhouettes_each(ref, labelings), strict=True):
+            per_k.append(value)
+    return [float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan") for v in values]
 
 
 def stable_separation_choice(

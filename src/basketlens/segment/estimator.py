@@ -48,7 +48,13 @@ from basketlens.errors import (
     ParameterError,
     SchemaError,
 )
-from basketlens.segment.clustering import Candidate, fit_candidate, reliability_weights
+from basketlens.segment.clustering import (
+    Candidate,
+    fit_candidate,
+    reliability_weights,
+    single_threaded_blas,
+    trusted_inputs,
+)
 from basketlens.segment.criteria import bootstrap_stability, null_silhouette, silhouettes
 from basketlens.segment.k_selection import (
     deterministic_sample,
@@ -251,7 +257,8 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):
             else None
         )
         weight = None if orders is None else reliability_weights(orders, self.reliability_orders)
-        candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
+        with single_threaded_blas(), trusted_inputs():  # X was checked finite above
+            candidate, k_table, sil, stability, null_sil = self._cluster(X, weight)
         k = candidate.k
         raw_labels = candidate.labels
         found = np.unique(raw_labels).size

@@ -51,13 +51,13 @@ from basketlens.segment.criteria import (
     elbow_index,
     gap_choice,
     gap_statistic,
-    mean_pairwise_ari,
     null_silhouette,
-    segment_jaccards,
+    null_silhouettes,
     silhouette_scores,
     stability_choice,
     stable_separation_choice,
 )
+from basketlens.segment.metrics import mean_pairwise_ari, segment_jaccards
 
 logger = logging.getLogger(__name__)
 
@@ -272,18 +272,39 @@ def _scores(
             scores["segment_stability"][j] = float(segment_jaccards(c.labels, refits).min())
             if scores["stability"][j] >= STABLE and not every:
                 break  # the largest stable k is found: smaller ones cannot change the choice
-    if "null_silhouette" in wanted:
-        scores["null_silhouette"] = [
-            null_silhouette(c.space(rows), c.k, refit, seed=random_state, sample_weight=sw)
-            for c in candidates
-        ]
+    if "null_silhouette" in wanted:  # every candidate's
+        needed = list(range(len(candidates)))
     elif "stable_separation" in wanted:  # the stable candidates need theirs
-        for j, c in enumerate(candidates):
-            if scores["segment_stability"][j] >= SEGMENT_STABLE:
-                scores["null_silhouette"][j] = null_silhouette(
-                    c.space(rows), c.k, refit, seed=random_state, sample_weight=sw
-                )
+        needed = [
+            j for j in range(len(candidates)) if scores["segment_stability"][j] >= SEGMENT_STABLE
+        ]
+    else:
+        needed = []
+    for j, value in _null_silhouettes(rows, candidates, needed, refit, random_state, sw).items():
+        scores["null_silhouette"][j] = value
     return scores
+
+
+def _null_silhouettes(
+    rows: np.ndarray,
+    candidates: Sequence[Candidate],
+    needed: Sequence[int],
+    refit: Refit,
+    seed: int,
+    sample_weight: np.ndarray | None,
+) -> dict[int, float]:
+    """The null silhouette of the ``needed`` candidates (positions in ``candidates``); those
+    in the same weighted space share their reference data sets and distances."""
+    groups: dict[bytes, list[int]] = {}
+    for j in needed:
+        groups.setdefault(candidates[j].weights.tobytes(), []).append(j)
+    out: dict[int, float] = {}
+    for members in groups.values():
+        space = candidates[members[0]].space(rows)
+        ks = [candidates[j].k for j in members]
+        values = null_silhouettes(space, ks, refit, seed=seed, sample_weight=sample_weight)
+        out.update(zip(members, values, strict=True))
+    return out
 
 
 def _refits(
