@@ -8,7 +8,7 @@ import pytest
 from basketlens.errors import MiningBudgetError, ParameterError
 from basketlens.mining import mine_itemsets, to_basket_matrix
 from basketlens.mining.mine import mine_rules
-from basketlens.mining.rules import count_rules
+from basketlens.mining.rules import count_rules, generate_rules, rule_splits
 from basketlens.mining.thresholds import suggest_min_count
 
 
@@ -123,3 +123,28 @@ def test_search_hands_over_the_itemsets_of_its_choice(matrix, goal: dict) -> Non
     assert by_count[s.min_count].n_itemsets == len(s.itemsets)
     for p in s.probes:  # every probe's counts are those of mining at its count
         assert p.n_rules == n_rules_at(matrix, p.min_count)
+
+
+@pytest.mark.parametrize(("low", "high"), [(2, 2), (3, 9), (5, 40), (8, 81)])
+@pytest.mark.parametrize("conf", [0.0, 0.3, 0.8])
+def test_splits_at_a_higher_count_are_those_of_that_count(matrix, low, high, conf) -> None:
+    """The search splits the lowest itemsets once and reads every higher count off them: the
+    same candidates, so the same count and the same rules table as splitting again."""
+    filters = {"min_confidence": conf, "min_lift": 1.0, "max_len": 4}
+    at_high = mine_itemsets(matrix, min_count=high, max_len=4)
+    read_off = rule_splits(mine_itemsets(matrix, min_count=low, max_len=4), **filters)
+    read_off = read_off.at_least(high)
+    assert len(read_off) == count_rules(at_high, **filters)
+    fresh = generate_rules(at_high, **filters).table
+    reused = generate_rules(at_high, **filters, splits=read_off).table
+    assert reused.equals(fresh)
+
+
+def test_search_reuses_its_splits_for_the_final_rules(matrix) -> None:
+    options = {"target_rules": None, "max_rules": 80, "min_confidence": 0.3, "max_len": 4}
+    s = suggest_min_count(matrix, **options)
+    assert s.splits is not None and len(s.splits) == s.n_rules
+    assert "splits" not in s.to_dict() and "itemsets" not in s.to_dict()
+    mined = mine_rules(matrix, **options, prune_redundant=False)
+    at = mine_itemsets(matrix, min_count=s.min_count, max_len=4)
+    assert mined.table.equals(generate_rules(at, min_confidence=0.3, max_len=4).table)
