@@ -148,3 +148,52 @@ def test_search_reuses_its_splits_for_the_final_rules(matrix) -> None:
     mined = mine_rules(matrix, **options, prune_redundant=False)
     at = mine_itemsets(matrix, min_count=s.min_count, max_len=4)
     assert mined.table.equals(generate_rules(at, min_confidence=0.3, max_len=4).table)
+
+
+def _probe_record(s) -> list[tuple]:
+    return [(p.min_count, p.n_itemsets, p.n_rules, p.budget_exceeded) for p in s.probes]
+
+
+@pytest.mark.parametrize("max_rules", [5, 30, 80, 200, 600, 5000])
+def test_mining_ahead_leaves_the_guard_search_as_it_was(matrix, max_rules, monkeypatch) -> None:
+    """The walk down may mine a lower count ahead (_look_ahead) and read the next probes off
+    it: the same probes, the same choice, the same itemsets — only fewer kernel runs."""
+    from basketlens.mining import thresholds
+    from basketlens.mining.counts import MatrixCounts
+
+    options = {"target_rules": None, "max_rules": max_rules, "min_confidence": 0.2}
+    runs: list[int] = []
+    real = MatrixCounts.itemsets
+
+    def counted(self, **kw):
+        runs.append(kw["min_count"])
+        return real(self, **kw)
+
+    monkeypatch.setattr(MatrixCounts, "itemsets", counted)
+    counts = MatrixCounts(matrix)
+    ahead = suggest_min_count(counts, **options)
+    with_ahead = list(runs)
+    runs.clear()
+    monkeypatch.setattr(thresholds, "_look_ahead", lambda *a, **k: None)
+    plain = suggest_min_count(counts, **options)
+    assert _probe_record(ahead) == _probe_record(plain)
+    assert (ahead.min_count, ahead.n_rules, ahead.note) == (
+        plain.min_count,
+        plain.n_rules,
+        plain.note,
+    )
+    assert ahead.itemsets.table.equals(plain.itemsets.table)
+    assert len(with_ahead) <= len(runs)
+    if max_rules >= 200:  # these walks mine ahead (one kernel run fewer)
+        assert len(with_ahead) < len(runs)
+
+
+def test_look_ahead_mines_half_of_a_step_expected_to_fit() -> None:
+    from basketlens.mining.thresholds import ThresholdProbe, _look_ahead
+
+    before = ThresholdProbe(400, 100, 50, False, 0.0)
+    now = ThresholdProbe(200, 400, 400, False, 0.0)  # rules x8, itemsets x4 per halving
+    assert _look_ahead(before, now, 100, 2, max_rules=5000) == (50, 2 * 400 * 16 + 1)
+    assert _look_ahead(before, now, 100, 2, max_rules=3000) is None  # 100 would not fit
+    assert _look_ahead(before, now, 100, 2, max_rules=30_000) is None  # 50 fits too: walk on
+    assert _look_ahead(ThresholdProbe(400, 10, 0, False, 0.0), now, 100, 2, 5000) is None

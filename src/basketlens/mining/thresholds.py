@@ -225,10 +225,27 @@ def suggest_min_count(
                 lowest[:] = [mined]
         return probes[mc]
 
+    def prime(mc: int, limit: int) -> None:
+        # mine ahead of the probes (at most ``limit`` itemsets), which then read it: none is
+        # recorded, and a miss (the limit hit) costs only the itemsets found before it
+        if lowest and lowest[0][0].min_count <= mc:
+            return
+        try:
+            its = counts.itemsets(
+                min_count=mc,
+                max_len=opts.max_len,
+                max_itemsets=min(budget, limit),
+                max_memory=opts.max_memory,
+            )
+        except MiningBudgetError:
+            return
+        if its.target == "all":
+            lowest[:] = [(its, rule_splits(its, **rule_filters(opts)))]
+
     if target_rules is not None:
         chosen, note = _toward_target(probe, probes, lo, hi, target_rules, tolerance, max_probes)
     else:
-        chosen, note = _within_guard(probe, probes, lo, hi, max_rules, max_probes)
+        chosen, note = _within_guard(probe, probes, lo, hi, max_rules, max_probes, prime)
     final = probe(chosen)
     if final.budget_exceeded:
         raise MiningBudgetError(
@@ -298,6 +315,24 @@ def _toward_target(
     return (left if gap_above <= target_rules - (below.n_rules or 0) else right), note
 
 
+def _look_ahead(
+    before: ThresholdProbe, now: ThresholdProbe, step: int, lo: int, max_rules: int
+) -> tuple[int, int] | None:
+    """(count, itemset limit) to mine at instead of ``step``, when the walk's growth so far
+    (``before`` → ``now``, one halving) says ``step`` fits the guard and half of it would not:
+    mining there once lets both probes read their itemsets off it. None: mine ``step``."""
+    if not (before.n_rules and before.n_itemsets and now.n_rules and now.n_itemsets):
+        return None
+    ahead = max(lo, step // 2)
+    rule_growth = now.n_rules / before.n_rules
+    item_growth = now.n_itemsets / before.n_itemsets
+    if ahead >= step or now.n_rules * rule_growth > max_rules:
+        return None
+    if now.n_rules * rule_growth**2 <= max_rules:  # half of step fits too: walk on
+        return None
+    return ahead, int(2 * now.n_itemsets * item_growth**2) + 1
+
+
 def _within_guard(
     probe: Any,
     probes: dict[int, ThresholdProbe],
@@ -305,8 +340,13 @@ def _within_guard(
     hi: int,
     max_rules: int,
     max_probes: int,
+    prime: Any = None,
 ) -> tuple[int, str]:
-    """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note."""
+    """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note.
+
+    ``prime(count, limit)``, when given, mines ahead at a lower count the walk down is
+    expected to reach (:func:`_look_ahead`); the probes are the same, only read off it.
+    """
 
     def fits(mc: int) -> bool:
         p = probe(mc)
@@ -315,12 +355,18 @@ def _within_guard(
     if not fits(hi):
         return hi, f"more than max_rules={max_rules:,} rules even at min_count={hi} (upper bound)"
     # walk down by halves from the cheap high end; only the probes near the boundary are dear
-    right = hi
+    right, walked = hi, [probes[hi]]
     while right > lo and len(probes) < max_probes:
         step = max(lo, right // 2)
+        ahead = None if prime is None or len(walked) < 2 else _look_ahead(
+            walked[-2], walked[-1], step, lo, max_rules
+        )  # fmt: skip
+        if ahead is not None and step not in probes:
+            prime(*ahead)
         if not fits(step):
             break
         right = step
+        walked.append(probes[step])
     if right == lo:
         return lo, ""
     left = max(lo, right // 2)  # not fits(left), fits(right)
