@@ -310,6 +310,9 @@ def _combine(
         first = np.r_[0, np.cumsum(sizes[kept])[:-1]].astype(np.int64) if kept.any() else heads
     lead_rule = rule_no[heads]
     rule_ids = keys["rule_id"].gather(rule_no[order])
+    names = dict(opp.item_names)
+    item_names = pl.Series([names.get(i, i) for i in vocab.items.to_list()], dtype=pl.String)
+    customers: pl.DataFrame = opp.customers  # one row per matrix row, in its order
     calls = pl.concat(
         [
             pl.DataFrame(
@@ -318,6 +321,7 @@ def _combine(
                         cust[heads]
                     ),
                     "item": vocab.items.gather(item[heads]),
+                    "item_name": item_names.gather(item[heads]),
                     "rule_ids": list_column("rule_ids", rule_ids, first),
                     "n_rules": pl.Series(np.diff(np.r_[first, len(order)]), dtype=pl.Int32),
                     "is_variant": pl.Series(any_variant | owned, dtype=pl.Boolean),
@@ -328,10 +332,10 @@ def _combine(
                 "value", "quantity", "antecedent_orders", "antecedent_last_date",
                 "antecedent_recency_days",
             )[heads],
+            customers.select("customer_name", "segment", "segment_name")[cust[heads]],
         ],
         how="horizontal",
-    ).lazy()  # fmt: skip
-    names = dict(opp.item_names)
+    )  # fmt: skip
     calls = calls.with_columns(
         kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
@@ -352,20 +356,17 @@ def _combine(
         descending=[True, True, True, False, False],
         nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    lead_rules = meta.select(
-        "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names", "mirrored"
-    ).with_columns(rule=_rule_text_expr())
-    customers: pl.DataFrame = opp.customers
-    calls = (
-        calls.join(lead_rules.lazy(), on="rule_id", how="left", maintain_order="left")
-        .join(customers.lazy(), on="customer_id", how="left", maintain_order="left")
-        .with_columns(
-            item_name=pl.col("item").replace_strict(
-                names, default=pl.col("item"), return_dtype=pl.String
-            )
+    leading = keys["rule_id"].gather(np.unique(lead_rule))  # only the rules that lead a call
+    lead_rules = (
+        meta.filter(pl.col("rule_id").is_in(leading.implode()))
+        .select(
+            "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names",
+            "mirrored",
         )
-    )
-    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA)).collect()
+        .with_columns(rule=_rule_text_expr())
+    )  # fmt: skip
+    calls = calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
+    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
 
 
 def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:

@@ -61,7 +61,11 @@ def group_order(
     group, rule_no = np.asarray(group, dtype=np.int64), np.asarray(rule_no, dtype=np.int64)
     rank = _rule_ranks(rule_no, strength)
     if rank is not None:  # one integer key: the group, then the rule's rank
-        order = np.argsort(group * len(rank) + rank[rule_no], kind="stable")
+        key = group * len(rank) + rank[rule_no]
+        order = np.argsort(key)  # the fast unstable sort: the same order on distinct keys
+        ordered = key[order]
+        if (ordered[1:] == ordered[:-1]).any():  # a rule twice in a group: keep input order
+            order = np.argsort(key, kind="stable")
     else:
         keys: list[np.ndarray] = [rule_no]
         for column in reversed(list(strength)):
