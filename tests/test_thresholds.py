@@ -195,5 +195,6 @@ def test_look_ahead_mines_half_of_a_step_expected_to_fit() -> None:
     now = ThresholdProbe(200, 400, 400, False, 0.0)  # rules x8, itemsets x4 per halving
     assert _look_ahead(before, now, 100, 2, max_rules=5000) == (50, 2 * 400 * 16 + 1)
     assert _look_ahead(before, now, 100, 2, max_rules=3000) is None  # 100 would not fit
-    assert _look_ahead(before, now, 100, 2, max_rules=30_000) is None  # 50 fits too: walk on
+    assert _look_ahead(before, now, 100, 2, max_rules=30_000) == (50, 2 * 400 * 16 + 1)
+    assert _look_ahead(before, now, 2, 2, max_rules=30_000) is None  # nothing below lo
     assert _look_ahead(ThresholdProbe(400, 10, 0, False, 0.0), now, 100, 2, 5000) is None

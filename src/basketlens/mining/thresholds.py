@@ -319,16 +319,16 @@ def _look_ahead(
     before: ThresholdProbe, now: ThresholdProbe, step: int, lo: int, max_rules: int
 ) -> tuple[int, int] | None:
     """(count, itemset limit) to mine at instead of ``step``, when the walk's growth so far
-    (``before`` → ``now``, one halving) says ``step`` fits the guard and half of it would not:
-    mining there once lets both probes read their itemsets off it. None: mine ``step``."""
+    (``before`` → ``now``, one halving) says ``step`` fits the guard: the walk then probes
+    half of it too (or stops there), so mining half once lets both probes read their itemsets
+    off it. The limit (twice the itemsets the growth predicts) bounds a wrong guess.
+    None: mine ``step``."""
     if not (before.n_rules and before.n_itemsets and now.n_rules and now.n_itemsets):
         return None
     ahead = max(lo, step // 2)
     rule_growth = now.n_rules / before.n_rules
     item_growth = now.n_itemsets / before.n_itemsets
     if ahead >= step or now.n_rules * rule_growth > max_rules:
-        return None
-    if now.n_rules * rule_growth**2 <= max_rules:  # half of step fits too: walk on
         return None
     return ahead, int(2 * now.n_itemsets * item_growth**2) + 1
 
