@@ -90,3 +90,34 @@ def test_hypergeom_tail_checks_its_arrays() -> None:
         _core.hypergeom_tail(x, x, x, x, x, x, np.ones(2), x)
     with pytest.raises(ValueError, match="float64"):
         _core.hypergeom_tail(x, x.astype(np.int64), x, x, x, x, x, x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(baskets, st.data())
+def test_pair_counts_and_customer_pairs_match_the_sparse_products(data_baskets, data) -> None:
+    from basketlens.mining import counts as counts_module
+    from basketlens.mining.counts import MatrixCounts
+
+    rows = [sorted(b) for b in data_baskets]
+    n = len(rows)
+    units = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)))
+    matrix = to_basket_matrix(rows)
+    codes = st.integers(0, matrix.n_items - 1)
+    pairs = data.draw(st.lists(st.tuples(codes, codes), max_size=15))
+    i = np.array([p[0] for p in pairs], dtype=np.int64)
+    j = np.array([p[1] for p in pairs], dtype=np.int64)
+    compiled = MatrixCounts(matrix, units)
+    got_pairs, got_customers = compiled.pair_counts(i, j), compiled.customer_pairs(i, j)
+    saved = counts_module._core
+    try:
+        counts_module._core = None  # the scipy sparse products
+        plain = MatrixCounts(matrix, units)
+        want_pairs, want_customers = plain.pair_counts(i, j), plain.customer_pairs(i, j)
+    finally:
+        counts_module._core = saved
+    assert got_pairs.tolist() == want_pairs.tolist()
+    brute = [sum(1 for b in rows if {matrix.items[x], matrix.items[y]} <= set(b)) for x, y in pairs]
+    assert got_pairs.tolist() == brute
+    for field in ("a", "b", "ab"):
+        assert getattr(got_customers, field).tolist() == getattr(want_customers, field).tolist()
+    assert got_customers.n_units == want_customers.n_units
