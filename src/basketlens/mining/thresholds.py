@@ -225,10 +225,11 @@ def suggest_min_count(
                 lowest[:] = [mined]
         return probes[mc]
 
-    def prime(mc: int, limit: int) -> None:
-        # mine ahead of the probes (at most ``limit`` itemsets), which then read it: none is
-        # recorded, and a miss (the limit hit) costs only the itemsets found before it
-        if lowest and lowest[0][0].min_count <= mc:
+    def prime(step: int, mc: int, limit: int) -> None:
+        # mine at mc ahead of the probes at step and below (at most ``limit`` itemsets), which
+        # then read it: none is recorded, and a miss (the limit hit) costs only the itemsets
+        # found before it; nothing to do when step can be read off already
+        if lowest and lowest[0][0].min_count <= step:
             return
         try:
             its = counts.itemsets(
@@ -344,7 +345,7 @@ def _within_guard(
 ) -> tuple[int, str]:
     """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note.
 
-    ``prime(count, limit)``, when given, mines ahead at a lower count the walk down is
+    ``prime(step, count, limit)``, when given, mines ahead at a lower count the walk down is
     expected to reach (:func:`_look_ahead`); the probes are the same, only read off it.
     """
 
@@ -362,7 +363,7 @@ def _within_guard(
             walked[-2], walked[-1], step, lo, max_rules
         )  # fmt: skip
         if ahead is not None and step not in probes:
-            prime(*ahead)
+            prime(step, *ahead)
         if not fits(step):
             break
         right = step
