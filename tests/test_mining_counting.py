@@ -121,3 +121,29 @@ def test_pair_counts_and_customer_pairs_match_the_sparse_products(data_baskets, 
     for field in ("a", "b", "ab"):
         assert getattr(got_customers, field).tolist() == getattr(want_customers, field).tolist()
     assert got_customers.n_units == want_customers.n_units
+
+
+@settings(max_examples=60, deadline=None)
+@given(baskets, st.data())
+def test_row_matches_finds_the_rows_holding_every_item(data_baskets, data) -> None:
+    rows_ = [sorted(b) for b in data_baskets]
+    matrix = to_basket_matrix(rows_)
+    subset = sorted(data.draw(st.sets(st.integers(0, len(rows_) - 1))))
+    sets = [[], ["a"], ["a", "b"], ["c", "d", "e"], ["g", "zzz"], ["b", "b"]]
+    codes = {item: k for k, item in enumerate(matrix.items)}
+    coded = [[codes.get(i, -1) for i in s] for s in sets]
+    flat = np.array([c for s in coded for c in s], dtype=np.int32)
+    offsets = np.r_[0, np.cumsum([len(s) for s in coded])].astype(np.int64)
+    args = (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32), matrix.n_items,
+            np.array(subset, dtype=np.int64), flat, offsets)  # fmt: skip
+    row, which = _core.row_matches(*args)
+    got = sorted(zip(row.tolist(), which.tolist(), strict=True))
+    want = sorted(
+        (r, k)
+        for k, s in enumerate(sets)
+        for r in subset
+        if s and all(i in codes for i in s) and set(s) <= set(rows_[r])
+    )
+    assert got == want
+    if subset and (flat >= 0).any():  # bitsets over the limit: None, the caller's way
+        assert _core.row_matches(*args, 0) is None

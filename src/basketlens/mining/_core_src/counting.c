@@ -14,6 +14,12 @@
  *   else downwards) and add, while k stays inside [kmin, kmax] and the term is above 1e-17 of
  *   the sum. term[i] becomes the sum. The same operations in the same order as the numpy loop,
  *   so the same bits.
+ * row_matches(indptr, indices, n_cols, rows, flat, offsets[, max_bytes]) -> (row, set) | None
+ *   Every (row of ``rows``, non-empty set i) where the CSR row holds every column of set i
+ *   (item codes flat[offsets[i]:offsets[i+1]]), by bitsets over ``rows`` of the columns the
+ *   sets name; pairs ordered by set, then by position in ``rows``. None when the bitsets
+ *   would exceed max_bytes (default 256 MiB). Empty sets and codes outside [0, n_cols) give
+ *   no pair.
  */
 #include "core.h"
 
@@ -340,4 +346,150 @@ PyObject *py_hypergeom_tail(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
+}
+
+/* a growable int64 pair buffer */
+typedef struct {
+    int64_t *a, *b, n, cap;
+} Pairs;
+
+static int pairs_push(Pairs *p, int64_t x, int64_t y) {
+    if (p->n == p->cap) {
+        int64_t cap = p->cap ? 2 * p->cap : 4096;
+        int64_t *na = realloc(p->a, sizeof(int64_t) * (size_t)cap);
+        if (!na) return -1;
+        p->a = na;
+        int64_t *nb = realloc(p->b, sizeof(int64_t) * (size_t)cap);
+        if (!nb) return -1;
+        p->b = nb;
+        p->cap = cap;
+    }
+    p->a[p->n] = x;
+    p->b[p->n] = y;
+    p->n++;
+    return 0;
+}
+
+PyObject *py_row_matches(PyObject *self, PyObject *args) {
+    PyObject *o_indptr, *o_indices, *o_rows, *o_flat, *o_off;
+    long long n_cols_ll, max_bytes = 256LL << 20;
+    if (!PyArg_ParseTuple(args, "OOLOOO|L", &o_indptr, &o_indices, &n_cols_ll, &o_rows, &o_flat,
+                          &o_off, &max_bytes))
+        return NULL;
+    PyArrayObject *ip = NULL, *ix = NULL, *rw = NULL, *fl = NULL, *of = NULL;
+    PyObject *result = NULL;
+    int32_t *slot = NULL;
+    uint64_t *bits = NULL, *acc = NULL;
+    Pairs out = {NULL, NULL, 0, 0};
+    int64_t n_cols = n_cols_ll;
+    if (!(ip = as_array(o_indptr, NPY_INT64, "indptr"))) goto done;
+    if (!(ix = as_array(o_indices, NPY_INT32, "indices"))) goto done;
+    if (!(rw = as_array(o_rows, NPY_INT64, "rows"))) goto done;
+    if (!(fl = as_array(o_flat, NPY_INT32, "flat"))) goto done;
+    if (!(of = as_array(o_off, NPY_INT64, "offsets"))) goto done;
+    int64_t n_all = PyArray_SIZE(ip) - 1, n_rows = PyArray_SIZE(rw), n_sets = PyArray_SIZE(of) - 1;
+    const int64_t *indptr = PyArray_DATA(ip), *rows = PyArray_DATA(rw), *off = PyArray_DATA(of);
+    const int32_t *indices = PyArray_DATA(ix), *flat = PyArray_DATA(fl);
+    if (n_all < 0 || n_sets < 0 || n_cols < 0 || indptr[0] != 0 ||
+        indptr[n_all] != PyArray_SIZE(ix) || off[0] != 0 || off[n_sets] != PyArray_SIZE(fl)) {
+        PyErr_SetString(PyExc_ValueError, "row_matches: inconsistent array sizes");
+        goto done;
+    }
+    for (int64_t p = 0; p < n_rows; p++)
+        if (rows[p] < 0 || rows[p] >= n_all) {
+            PyErr_SetString(PyExc_ValueError, "row_matches: row out of range");
+            goto done;
+        }
+    for (int64_t b = 0; b < n_all; b++)
+        if (indptr[b + 1] < indptr[b]) {
+            PyErr_SetString(PyExc_ValueError, "row_matches: indptr must be non-decreasing");
+            goto done;
+        }
+    for (int64_t i = 0; i < n_sets; i++)
+        if (off[i + 1] < off[i]) {
+            PyErr_SetString(PyExc_ValueError, "row_matches: offsets must be non-decreasing");
+            goto done;
+        }
+    int64_t words = (n_rows + 63) / 64, n_slots = 0;
+    slot = malloc(sizeof(int32_t) * (size_t)(n_cols ? n_cols : 1));
+    if (!slot) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int64_t c = 0; c < n_cols; c++) slot[c] = -1;
+    for (int64_t p = 0; p < off[n_sets]; p++) {
+        int32_t c = flat[p];
+        if (c >= 0 && c < n_cols && slot[c] < 0) slot[c] = (int32_t)n_slots++;
+    }
+    if (n_slots * words * 8 > max_bytes) { /* too big: None, the caller's way */
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    bits = calloc((size_t)(n_slots * words + 1), sizeof(uint64_t));
+    acc = malloc(sizeof(uint64_t) * (size_t)(words + 1));
+    if (!bits || !acc) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t p = 0; p < n_rows; p++) {
+        int64_t r = rows[p];
+        for (int64_t q = indptr[r]; q < indptr[r + 1]; q++) {
+            int32_t c = indices[q];
+            int32_t s = c >= 0 && c < n_cols ? slot[c] : -1;
+            if (s >= 0) bits[s * words + (p >> 6)] |= (uint64_t)1 << (p & 63);
+        }
+    }
+    for (int64_t i = 0; i < n_sets && !failed; i++) {
+        int64_t k = off[i + 1] - off[i];
+        int unknown = k == 0; /* the empty set: the caller's (everybody holds it) */
+        for (int64_t q = 0; q < k; q++) {
+            int32_t c = flat[off[i] + q];
+            if (c < 0 || c >= n_cols) unknown = 1;
+        }
+        if (unknown) continue;
+        const uint64_t *first = bits + slot[flat[off[i]]] * words;
+        for (int64_t w = 0; w < words; w++) acc[w] = first[w];
+        for (int64_t q = 1; q < k; q++) {
+            const uint64_t *row = bits + slot[flat[off[i] + q]] * words;
+            for (int64_t w = 0; w < words; w++) acc[w] &= row[w];
+        }
+        for (int64_t w = 0; w < words && !failed; w++) {
+            uint64_t x = acc[w];
+            while (x) {
+                int64_t p = w * 64 + __builtin_ctzll(x);
+                x &= x - 1;
+                if (pairs_push(&out, rows[p], i) < 0) {
+                    failed = 1;
+                    break;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        PyObject *a = to_numpy(out.a, out.n, NPY_INT64, sizeof(int64_t));
+        PyObject *b = to_numpy(out.b, out.n, NPY_INT64, sizeof(int64_t));
+        if (a && b) result = PyTuple_Pack(2, a, b);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+done:
+    free(slot);
+    free(bits);
+    free(acc);
+    free(out.a);
+    free(out.b);
+    Py_XDECREF(ip);
+    Py_XDECREF(ix);
+    Py_XDECREF(rw);
+    Py_XDECREF(fl);
+    Py_XDECREF(of);
+    return result;
 }
