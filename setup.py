@@ -11,7 +11,7 @@ from setuptools import Extension, setup
 # the kernel's translation units (see src/basketlens/mining/_core_src/core.h for the map);
 # paths relative to this file, as setuptools requires
 CORE_SRC = Path("src/basketlens/mining/_core_src")
-CORE_UNITS = ["module.c", "eclat.c", "occurrence.c", "hashindex.c", "filter.c", "fimi.c"]
+CORE_UNITS = ["module.c", "eclat.c", "occurrence.c", "hashindex.c", "filter.c", "fimi.c", "counting.c"]
 
 setup(
     ext_modules=[

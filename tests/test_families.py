@@ -17,7 +17,7 @@ from basketlens.mining.families import (
     build_families,
     rule_kinds,
 )
-from basketlens.mining.variants import content_tokens, variant_links
+from basketlens.mining.variants import _name_pairs, content_tokens, variant_links
 
 
 def _links(items: pl.DataFrame, *args, **kwargs) -> set[tuple[str, str, str]]:
@@ -232,3 +232,84 @@ def test_rule_kinds_at_every_level() -> None:
     )
     assert rule_kinds(fam_rules, fam, level="family").to_list() == ["cross_sell", "cross_sell"]
     assert rule_kinds(fam_rules, fam, level="category").to_list() == ["cross_sell"] * 2
+
+
+def _name_pairs_by_join(tokens: pl.DataFrame) -> pl.DataFrame:
+    """The word-sharing pairs as the join of every word's items with each other (the
+    definition _name_pairs computes by a sparse product)."""
+    sizes = tokens.select("item", n=pl.col("tokens").list.len()).filter(pl.col("n") > 0)
+    long = tokens.select("item", "tokens").explode("tokens").drop_nulls("tokens")
+    pairs = (
+        long.join(long.rename({"item": "other"}), on="tokens")
+        .filter(pl.col("item") < pl.col("other"))
+        .group_by("item", "other")
+        .agg(pl.len().alias("shared"))
+        .join(sizes, on="item")
+        .join(sizes.rename({"item": "other", "n": "n_other"}), on="other")
+    )
+    return pairs.filter(3 * pl.col("shared") >= pl.max_horizontal("n", "n_other"))
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "ee", "f"])), max_size=5
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_name_pairs_match_the_join_definition(words: list[list[str | None]]) -> None:
+    tokens = pl.DataFrame(
+        {"item": [f"i{k:02d}" for k in range(len(words))], "tokens": words},
+        schema={"item": pl.String, "tokens": pl.List(pl.String)},
+    )
+    got = _name_pairs(tokens).sort("item", "other")
+    want = _name_pairs_by_join(tokens).sort("item", "other")
+    assert got.schema == want.schema
+    assert got.equals(want)
+
+
+def _complete_linkage_by_dicts(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The reference: complete linkage with every count kept in dictionaries."""
+    label = np.arange(n)
+    size = np.ones(n, dtype=np.int64)
+    members: dict[int, list[int]] = {}
+    between: dict[int, dict[int, int]] = {}
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        between.setdefault(a, {})[b] = between.get(a, {}).get(b, 0) + 1
+        between.setdefault(b, {})[a] = between.get(b, {}).get(a, 0) + 1
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        ca, cb = int(label[a]), int(label[b])
+        if ca == cb or between[ca].get(cb, 0) != size[ca] * size[cb]:
+            continue
+        if size[ca] < size[cb]:
+            ca, cb = cb, ca
+        moved = members.pop(cb, [cb])
+        members.setdefault(ca, [ca]).extend(moved)
+        label[moved] = ca
+        size[ca] += size[cb]
+        for other, count in between.pop(cb).items():
+            if other == ca:
+                continue
+            between[ca][other] = between[ca].get(other, 0) + count
+            row = between[other]
+            row[ca] = row.get(ca, 0) + row.pop(cb)
+        between[ca].pop(cb, None)
+    return label
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 9)).filter(lambda e: e[0] != e[1]),
+        max_size=40,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_complete_linkage_matches_the_reference(edges: list[tuple[int, int]]) -> None:
+    """Links join two different items (never an item with itself), maybe more than once."""
+    u = np.array([a for a, _ in edges], dtype=np.int64)
+    v = np.array([b for _, b in edges], dtype=np.int64)
+    got = _complete_linkage(10, u, v)
+    assert got.dtype == np.int64
+    assert got.tolist() == _complete_linkage_by_dicts(10, u, v).tolist()

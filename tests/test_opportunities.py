@@ -249,3 +249,35 @@ def test_matrix_round_trips_through_its_long_form(planted: pl.DataFrame) -> None
         np.testing.assert_array_equal(getattr(back, name), getattr(m, name), err_msg=name)
     assert (back.customers, back.items, back.window_end) == (m.customers, m.items, m.window_end)
     assert m.total_orders.tolist() == [1, 1, 1, 3, 1, 1, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    purchases=st.lists(purchase, min_size=1, max_size=40),
+    segments=st.dictionaries(st.sampled_from(CUSTOMERS), st.integers(0, 2)),
+    raw_rules=st.lists(rule, min_size=1, max_size=12),
+    chunk=st.integers(1, 5),
+)
+def test_compiled_matches_equal_the_sparse_product(purchases, segments, raw_rules, chunk) -> None:
+    """The compiled antecedent matcher (customer bitsets) finds what the sparse product
+    finds, empty antecedents and unknown items included."""
+    from basketlens.opportunities import opportunities as module
+
+    if module._core is None:
+        pytest.skip("compiled core not built")
+    lines = ledger(purchases)
+    rows = [(f"r{i}", s, sorted(a), sorted(c), conf) for i, (s, a, c, conf) in enumerate(raw_rules)]
+    rules = rules_frame(rows)
+    customers = pl.DataFrame(
+        {"customer_id": list(segments), "segment": list(segments.values())},
+        schema={"customer_id": pl.String, "segment": pl.Int32},
+    )
+    compiled = find_opportunities(lines, rules, customers, chunk_size=chunk)
+    saved = module._core
+    try:
+        module._core = None
+        product = find_opportunities(lines, rules, customers, chunk_size=chunk)
+    finally:
+        module._core = saved
+    assert compiled.table.equals(product.table)
+    assert compiled.rule_counts.equals(product.rule_counts)

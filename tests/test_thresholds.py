@@ -8,7 +8,7 @@ import pytest
 from basketlens.errors import MiningBudgetError, ParameterError
 from basketlens.mining import mine_itemsets, to_basket_matrix
 from basketlens.mining.mine import mine_rules
-from basketlens.mining.rules import count_rules
+from basketlens.mining.rules import count_rules, generate_rules, rule_splits
 from basketlens.mining.thresholds import suggest_min_count
 
 
@@ -123,3 +123,78 @@ def test_search_hands_over_the_itemsets_of_its_choice(matrix, goal: dict) -> Non
     assert by_count[s.min_count].n_itemsets == len(s.itemsets)
     for p in s.probes:  # every probe's counts are those of mining at its count
         assert p.n_rules == n_rules_at(matrix, p.min_count)
+
+
+@pytest.mark.parametrize(("low", "high"), [(2, 2), (3, 9), (5, 40), (8, 81)])
+@pytest.mark.parametrize("conf", [0.0, 0.3, 0.8])
+def test_splits_at_a_higher_count_are_those_of_that_count(matrix, low, high, conf) -> None:
+    """The search splits the lowest itemsets once and reads every higher count off them: the
+    same candidates, so the same count and the same rules table as splitting again."""
+    filters = {"min_confidence": conf, "min_lift": 1.0, "max_len": 4}
+    at_high = mine_itemsets(matrix, min_count=high, max_len=4)
+    read_off = rule_splits(mine_itemsets(matrix, min_count=low, max_len=4), **filters)
+    read_off = read_off.at_least(high)
+    assert len(read_off) == count_rules(at_high, **filters)
+    fresh = generate_rules(at_high, **filters).table
+    reused = generate_rules(at_high, **filters, splits=read_off).table
+    assert reused.equals(fresh)
+
+
+def test_search_reuses_its_splits_for_the_final_rules(matrix) -> None:
+    options = {"target_rules": None, "max_rules": 80, "min_confidence": 0.3, "max_len": 4}
+    s = suggest_min_count(matrix, **options)
+    assert s.splits is not None and len(s.splits) == s.n_rules
+    assert "splits" not in s.to_dict() and "itemsets" not in s.to_dict()
+    mined = mine_rules(matrix, **options, prune_redundant=False)
+    at = mine_itemsets(matrix, min_count=s.min_count, max_len=4)
+    assert mined.table.equals(generate_rules(at, min_confidence=0.3, max_len=4).table)
+
+
+def _probe_record(s) -> list[tuple]:
+    return [(p.min_count, p.n_itemsets, p.n_rules, p.budget_exceeded) for p in s.probes]
+
+
+@pytest.mark.parametrize("max_rules", [5, 30, 80, 200, 600, 5000])
+def test_mining_ahead_leaves_the_guard_search_as_it_was(matrix, max_rules, monkeypatch) -> None:
+    """The walk down may mine a lower count ahead (_look_ahead) and read the next probes off
+    it: the same probes, the same choice, the same itemsets — only fewer kernel runs."""
+    from basketlens.mining import thresholds
+    from basketlens.mining.counts import MatrixCounts
+
+    options = {"target_rules": None, "max_rules": max_rules, "min_confidence": 0.2}
+    runs: list[int] = []
+    real = MatrixCounts.itemsets
+
+    def counted(self, **kw):
+        runs.append(kw["min_count"])
+        return real(self, **kw)
+
+    monkeypatch.setattr(MatrixCounts, "itemsets", counted)
+    counts = MatrixCounts(matrix)
+    ahead = suggest_min_count(counts, **options)
+    with_ahead = list(runs)
+    runs.clear()
+    monkeypatch.setattr(thresholds, "_look_ahead", lambda *a, **k: None)
+    plain = suggest_min_count(counts, **options)
+    assert _probe_record(ahead) == _probe_record(plain)
+    assert (ahead.min_count, ahead.n_rules, ahead.note) == (
+        plain.min_count,
+        plain.n_rules,
+        plain.note,
+    )
+    assert ahead.itemsets.table.equals(plain.itemsets.table)
+    assert len(with_ahead) <= len(runs)
+    if max_rules >= 200:  # these walks mine ahead (one kernel run fewer)
+        assert len(with_ahead) < len(runs)
+
+
+def test_look_ahead_mines_half_of_a_step_expected_to_fit() -> None:
+    from basketlens.mining.thresholds import ThresholdProbe, _look_ahead
+
+    before = ThresholdProbe(400, 100, 50, False, 0.0)
+    now = ThresholdProbe(200, 400, 400, False, 0.0)  # rules x8, itemsets x4 per halving
+    assert _look_ahead(before, now, 100, 2, max_rules=5000) == (50, 2 * 400 * 16 + 1)
+    assert _look_ahead(before, now, 100, 2, max_rules=3000) is None  # 100 would not fit
+    assert _look_ahead(before, now, 100, 2, max_rules=30_000) == (50, 2 * 400 * 16 + 1)
+    assert _look_ahead(before, now, 2, 2, max_rules=30_000) is None  # nothing below lo
+    assert _look_ahead(ThresholdProbe(400, 10, 0, False, 0.0), now, 100, 2, 5000) is None

@@ -34,6 +34,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from basketlens.errors import ParameterError
+from basketlens.mining._kernel import core as _core
 from basketlens.mining.customers import customer_counts
 from basketlens.mining.encode import BasketMatrix, to_basket_matrix
 from basketlens.mining.itemsets import Itemsets, mine_itemsets
@@ -171,6 +172,9 @@ class MatrixCounts(BasketCounts):
         return cached
 
     def pair_counts(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        m = self.matrix
+        if _core is not None:
+            return _rows_holding_both(m.indptr, m.indices, m.n_items, i, j)
         return _pair_counts(self._csc(), np.asarray(i), np.asarray(j))
 
     def customer_pairs(self, i: np.ndarray, j: np.ndarray) -> CustomerPairs | None:
@@ -181,15 +185,36 @@ class MatrixCounts(BasketCounts):
         owner = sp.csr_matrix(
             (np.ones(n, dtype=np.int32), (self.units, np.arange(n))), shape=(n_units, n)
         )
-        bought = (owner @ self._csc().astype(np.int32)).tocsc()
-        bought.data[:] = 1
-        i, j = np.asarray(i), np.asarray(j)
-        return CustomerPairs(
-            a=np.asarray(bought[:, i].sum(axis=0)).ravel().astype(np.int64),
-            b=np.asarray(bought[:, j].sum(axis=0)).ravel().astype(np.int64),
-            ab=_pair_counts(bought.astype(bool), i, j),
-            n_units=n_units,
-        )
+        bought = (owner @ self._csc().astype(np.int32)).tocsr()
+        bought.sum_duplicates()
+        bought.sort_indices()
+        i, j = np.asarray(i).astype(np.int64), np.asarray(j).astype(np.int64)
+        per_item = np.bincount(bought.indices, minlength=self.n_items).astype(np.int64)
+        if _core is not None:
+            ab = _rows_holding_both(bought.indptr, bought.indices, self.n_items, i, j)
+        else:
+            ab = _pair_counts(bought.astype(bool).tocsc(), i, j)
+        return CustomerPairs(a=per_item[i], b=per_item[j], ab=ab, n_units=n_units)
+
+
+def _rows_holding_both(
+    indptr: np.ndarray, indices: np.ndarray, n_items: int, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """Rows of a CSR matrix (sorted, unique columns per row) holding both columns i[k] and
+    j[k], by the compiled core (each row its own "customer" of ``_core.unit_counts``)."""
+    n_rows = len(indptr) - 1
+    pairs = np.stack([np.asarray(i), np.asarray(j)], axis=1).astype(np.int32).ravel()
+    if len(pairs) == 0 or n_rows == 0:
+        return np.zeros(len(pairs) // 2, dtype=np.int64)
+    return _core.unit_counts(
+        np.ascontiguousarray(indptr, dtype=np.int64),
+        np.ascontiguousarray(indices, dtype=np.int32),
+        n_items,
+        np.arange(n_rows, dtype=np.int64),
+        n_rows,
+        pairs,
+        np.arange(0, len(pairs) + 1, 2, dtype=np.int64),
+    )
 
 
 def _pair_counts(matrix: sp.csc_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:

@@ -136,22 +136,32 @@ def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
     Two clusters merge only when every pair across them is an edge.
     """
-    label = np.arange(n)
-    size = np.ones(n, dtype=np.int64)
+    label = list(range(n))
+    size = [1] * n
     members: dict[int, list[int]] = {}
     between: dict[int, dict[int, int]] = {}
-    for a, b in zip(u.tolist(), v.tolist(), strict=True):
-        between.setdefault(a, {})[b] = between.get(a, {}).get(b, 0) + 1
-        between.setdefault(b, {})[a] = between.get(b, {}).get(a, 0) + 1
-    for a, b in zip(u.tolist(), v.tolist(), strict=True):
-        ca, cb = int(label[a]), int(label[b])
+    us, vs = np.asarray(u, dtype=np.int64).tolist(), np.asarray(v, dtype=np.int64).tolist()
+    if us:  # edges between each pair of nodes, both ways, counted in numpy
+        keys, counts = np.unique(
+            np.concatenate([np.asarray(us) * n + vs, np.asarray(vs) * n + us]),
+            return_counts=True,
+        )
+        src, dst = keys // n, keys % n
+        starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        dst_l, counts_l = dst.tolist(), counts.tolist()
+        for node, lo, hi in zip(src[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+            between[node] = dict(zip(dst_l[lo:hi], counts_l[lo:hi], strict=True))
+    for a, b in zip(us, vs, strict=True):
+        ca, cb = label[a], label[b]
         if ca == cb or between[ca].get(cb, 0) != size[ca] * size[cb]:
             continue
         if size[ca] < size[cb]:
             ca, cb = cb, ca
         moved = members.pop(cb, [cb])
         members.setdefault(ca, [ca]).extend(moved)
-        label[moved] = ca
+        for node in moved:
+            label[node] = ca
         size[ca] += size[cb]
         for other, count in between.pop(cb).items():
             if other == ca:
@@ -160,7 +170,7 @@ def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
             row = between[other]
             row[ca] = row.get(ca, 0) + row.pop(cb)
         between[ca].pop(cb, None)
-    return label
+    return np.asarray(label, dtype=np.int64)
 
 
 def _cluster(links: pl.DataFrame, index: dict[str, int]) -> np.ndarray:

@@ -84,11 +84,17 @@ def resolve_min_count(
 
 
 def _fingerprint(m: BasketMatrix) -> str:
+    """A hash of the baskets, computed once per matrix (the threshold search mines one
+    matrix many times)."""
+    cached = m.__dict__.get("_fingerprint")
+    if cached is not None:
+        return cached
     h = hashlib.blake2b(digest_size=16)
     h.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
     h.update(np.ascontiguousarray(m.indices, dtype=np.int32).tobytes())
     h.update("\x1f".join(m.items).encode("utf-8"))
-    return "blake2b:" + h.hexdigest()
+    m.__dict__["_fingerprint"] = digest = "blake2b:" + h.hexdigest()
+    return digest
 
 
 def _suggest_support(m: BasketMatrix, min_count: int) -> float:

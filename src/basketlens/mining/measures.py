@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import betaln
 
 from basketlens.errors import ParameterError
+from basketlens.mining._kernel import core as _core
 
 __all__ = [
     "DEFAULT_MEASURES",
@@ -151,7 +152,8 @@ def hypergeom_upper(k0, n, a, b) -> np.ndarray:
     Sums the pmf from ``k0`` away from the mode with the ratio recurrence until the terms are
     negligible (relative 1e-17); when ``k0`` is at or below the mode, returns one minus the
     lower tail. Agrees with ``scipy.stats.hypergeom.sf(k0 - 1, n, a, b)`` to ~1e-12 and is
-    about a hundred times faster.
+    about a hundred times faster; the summation runs in the compiled core when it is built
+    (``_core.hypergeom_tail``: the same operations in the same order, so the same values).
 
     Example:
         >>> round(float(hypergeom_upper(np.array([3.0]), 10.0, 4.0, 5.0)[0]), 6)
@@ -169,8 +171,12 @@ def hypergeom_upper(k0, n, a, b) -> np.ndarray:
     up = k0 > np.floor((a + 1) * (b + 1) / (n + 2))  # above the mode: sum the upper tail
     k = np.where(up, k0, k0 - 1)
     term = np.exp(_log_pmf(k, n, a, b))
-    total = term.copy()
     rest = n - a - b
+    if _core is not None:  # the same loop, compiled: the same operations, the same bits
+        _core.hypergeom_tail(term, k, a, b, rest, kmin, kmax, up.astype(np.float64))
+        out[todo] = np.where(up, term, 1.0 - term)
+        return np.clip(out, 0.0, 1.0)
+    total = term.copy()
     active = np.flatnonzero(np.where(up, k < kmax, k > kmin) & (term > 0))
     while len(active):
         ka, ua = k[active], up[active]

@@ -37,7 +37,7 @@ from basketlens.errors import ParameterError
 from basketlens.mining.counts import as_counts
 from basketlens.mining.customers import rule_itemsets
 from basketlens.mining.options import MiningOptions
-from basketlens.mining.rules import Rules, rule_filters
+from basketlens.mining.rules import Rules, generate_rules, rule_filters
 from basketlens.mining.thresholds import suggest_min_count
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,13 @@ def mine_rules(
             max_itemsets=opts.max_itemsets,
             max_memory=opts.max_memory,
         )
-    rules = itemsets.rules(**rule_filters(opts), measures=opts.measures, sort_by=opts.sort_by)
+    rules = generate_rules(
+        itemsets,
+        **rule_filters(opts),
+        measures=opts.measures,
+        sort_by=opts.sort_by,
+        splits=None if search is None else search.splits,  # the search split them already
+    )
     pruning = {
         "candidates": len(rules),
         "redundant": 0,

@@ -277,7 +277,8 @@ def productive_pvalues(
     vocabulary = list(itemsets.vocabulary)
     ante, a_len = _padded(table["antecedent"], vocabulary)
     cons, c_len = _padded(table["consequent"], vocabulary)
-    for size, m in {(int(x), int(y)) for x, y in zip(a_len, c_len, strict=True) if x >= 2}:
+    shapes = np.unique(np.stack([a_len, c_len], axis=1)[a_len >= 2], axis=0).tolist()
+    for size, m in shapes:
         group = np.flatnonzero((a_len == size) & (c_len == m))
         for j in range(size):
             rows = group if cap is None else group[p[group] <= cap]

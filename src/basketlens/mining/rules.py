@@ -58,6 +58,7 @@ __all__ = [
     "empty_rules_table",
     "generate_rules",
     "rule_filters",
+    "rule_splits",
 ]
 
 #: The count columns every rules table carries, in order, after the item lists.
@@ -185,16 +186,44 @@ def count_rules(
         >>> count_rules(mine_itemsets([["a", "b"], ["a"]], min_count=1), min_confidence=0.5)
         2
     """
-    conf, lift = _validate(min_confidence, min_lift, min_len, max_len, consequent_max_len)
     return len(
-        find_splits(
+        rule_splits(
             itemsets,
+            min_confidence=min_confidence,
+            min_lift=min_lift,
             min_len=min_len,
             max_len=max_len,
-            cons_max=consequent_max_len,
-            conf=conf,
-            lift=lift,
+            consequent_max_len=consequent_max_len,
         )
+    )
+
+
+def rule_splits(
+    itemsets: ItemsetsLike,
+    *,
+    min_confidence: float = MiningOptions.min_confidence,
+    min_lift: float | None = MiningOptions.min_lift,
+    min_len: int = MiningOptions.min_len,
+    max_len: int | None = MiningOptions.max_len,
+    consequent_max_len: int | None = MiningOptions.consequent_max_len,
+) -> Splits:
+    """The coded rule candidates :func:`generate_rules` builds its table from (as many as
+    :func:`count_rules` counts); ``Splits.at_least(c)`` gives those of a higher count.
+
+    Example:
+        >>> from basketlens.mining import mine_itemsets
+        >>> s = rule_splits(mine_itemsets([["a", "b"], ["a"]], min_count=1), min_confidence=0.5)
+        >>> len(s), len(s.at_least(2))
+        (2, 0)
+    """
+    conf, lift = _validate(min_confidence, min_lift, min_len, max_len, consequent_max_len)
+    return find_splits(
+        itemsets,
+        min_len=min_len,
+        max_len=max_len,
+        cons_max=consequent_max_len,
+        conf=conf,
+        lift=lift,
     )
 
 
@@ -227,13 +256,16 @@ def generate_rules(
     measures: Sequence[str] | None = None,
     max_rules: int | None = None,
     sort_by: str | None = "lift",
+    splits: Splits | None = None,
 ) -> Rules:
     """Association rules X → Y of ``itemsets`` (see the module docstring).
 
     ``min_len``/``max_len`` bound the rule length |X| + |Y|; ``measures`` are registry names
     (default :data:`~basketlens.mining.measures.DEFAULT_MEASURES`); the table is sorted by
     ``sort_by`` descending (ties: both_count descending, antecedent, consequent), truncated to
-    ``max_rules`` and numbered ``r000001``, ….
+    ``max_rules`` and numbered ``r000001``, …. ``splits``: the candidates, when already
+    found with these filters (:func:`rule_splits`, e.g. at a lower count then
+    ``Splits.at_least``).
 
     Example:
         >>> from basketlens.mining import mine_itemsets
@@ -242,19 +274,21 @@ def generate_rules(
         [['a']]
     """
     t0 = time.perf_counter()
-    conf, lift = _validate(min_confidence, min_lift, min_len, max_len, consequent_max_len)
     names = resolve_measures(measures)
     if max_rules is not None:
         check_interval("max_rules", max_rules, low=0, integer=True)
     _check_sort_by(sort_by, names)
-    splits = find_splits(
-        itemsets,
-        min_len=min_len,
-        max_len=max_len,
-        cons_max=consequent_max_len,
-        conf=conf,
-        lift=lift,
-    )
+    if splits is None:
+        splits = rule_splits(
+            itemsets,
+            min_confidence=min_confidence,
+            min_lift=min_lift,
+            min_len=min_len,
+            max_len=max_len,
+            consequent_max_len=consequent_max_len,
+        )
+    else:
+        _validate(min_confidence, min_lift, min_len, max_len, consequent_max_len)
     n_found = len(splits)
     if n_found:
         table = _build_table(itemsets, splits, names, sort_by, max_rules)

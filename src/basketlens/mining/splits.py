@@ -113,6 +113,15 @@ class Splits:
     def __len__(self) -> int:
         return sum(len(p.n_ab) for p in self.parts)
 
+    def at_least(self, min_count: int) -> Splits:
+        """The candidates whose itemset is in at least ``min_count`` baskets: the splits of
+        the itemsets at that count (the same rules, without splitting them again)."""
+        out = Splits()
+        for p in self.parts:
+            keep = p.n_ab >= min_count
+            out.add(*(a[keep] for a in p))
+        return out
+
     def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Concatenated ``(n_ab, n_a, n_b)`` as int64, in part order."""
         n_ab, n_a, n_b = (

@@ -40,7 +40,8 @@ from basketlens.mining.counts import BasketCounts, as_counts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.itemsets import Itemsets
 from basketlens.mining.options import MiningOptions
-from basketlens.mining.rules import count_rules, rule_filters
+from basketlens.mining.rules import rule_filters, rule_splits
+from basketlens.mining.splits import Splits
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class ThresholdSearch:
     max_rules: int | None = None
     #: the itemsets of the chosen probe, for the final rules (not part of the record)
     itemsets: Itemsets | None = field(default=None, repr=False, compare=False)
+    #: the rule candidates of those itemsets (the final rules are built from them)
+    splits: Splits | None = field(default=None, repr=False, compare=False)
 
     @property
     def goal(self) -> str:
@@ -89,7 +92,11 @@ class ThresholdSearch:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record (``run.json``)."""
-        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "itemsets"}
+        record = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("itemsets", "splits")
+        }
         record["probes"] = [asdict(p) for p in self.probes]
         return {**record, "goal": self.goal}
 
@@ -99,31 +106,38 @@ def _probe(
     min_count: int,
     options: MiningOptions,
     budget: int,
-    base: Itemsets | None = None,
-) -> tuple[ThresholdProbe, Itemsets | None]:
+    base: tuple[Itemsets, Splits] | None = None,
+) -> tuple[ThresholdProbe, tuple[Itemsets, Splits] | None]:
     """Mine at ``min_count`` and count the rules; with ``base`` (all frequent itemsets at a
-    lower count) the itemsets are read off it instead of mined again (they are the same)."""
+    lower count and their rule candidates) both are read off it instead of mined and split
+    again (they are the same). Returns the probe and, when mined, the itemsets and splits."""
     t0 = time.perf_counter()
+    if base is not None:
+        itemsets, splits = base
+        n_itemsets = int((itemsets.frequent_arrays()[2] >= min_count).sum())
+        n_rules = len(splits.at_least(min_count))
+        probe = ThresholdProbe(
+            min_count, n_itemsets, n_rules, False, round(time.perf_counter() - t0, 6)
+        )
+        logger.debug("threshold probe %s (from a lower count)", probe)
+        return probe, None
     try:
-        if base is not None:
-            its = base.at_least(min_count)
-        else:
-            its = counts.itemsets(
-                min_count=min_count,
-                max_len=options.max_len,
-                max_itemsets=budget,
-                max_memory=options.max_memory,
-            )
+        its = counts.itemsets(
+            min_count=min_count,
+            max_len=options.max_len,
+            max_itemsets=budget,
+            max_memory=options.max_memory,
+        )
     except MiningBudgetError:
         probe = ThresholdProbe(min_count, None, None, True, round(time.perf_counter() - t0, 6))
-        its = None
+        mined = None
     else:
-        n_rules = count_rules(its, **rule_filters(options))
+        mined = its, rule_splits(its, **rule_filters(options))
         probe = ThresholdProbe(
-            min_count, len(its), n_rules, False, round(time.perf_counter() - t0, 6)
+            min_count, len(its), len(mined[1]), False, round(time.perf_counter() - t0, 6)
         )
-    logger.debug("threshold probe %s%s", probe, " (from a lower count)" if base else "")
-    return probe, its
+    logger.debug("threshold probe %s", probe)
+    return probe, mined
 
 
 def _bounds(
@@ -197,26 +211,49 @@ def suggest_min_count(
     # the itemsets of the lowest count mined so far: every probe above it reads its itemsets
     # off them (all frequent itemsets at a count are those of a lower count with as many
     # baskets), so only the walk down mines; the bisection and the final rules do not
-    lowest: list[Itemsets] = []
+    lowest: list[tuple[Itemsets, Splits]] = []
 
     def probe(mc: int) -> ThresholdProbe:
         if mc not in probes:
-            base = lowest[0] if lowest and lowest[0].min_count <= mc else None
-            probes[mc], its = _probe(counts, mc, opts, budget, base)
-            if its is not None and its.target == "all" and (not lowest or mc < lowest[0].min_count):
-                lowest[:] = [its]
+            base = lowest[0] if lowest and lowest[0][0].min_count <= mc else None
+            probes[mc], mined = _probe(counts, mc, opts, budget, base)
+            if (
+                mined is not None
+                and mined[0].target == "all"
+                and (not lowest or mc < lowest[0][0].min_count)
+            ):
+                lowest[:] = [mined]
         return probes[mc]
+
+    def prime(step: int, mc: int, limit: int) -> None:
+        # mine at mc ahead of the probes at step and below (at most ``limit`` itemsets), which
+        # then read it: none is recorded, and a miss (the limit hit) costs only the itemsets
+        # found before it; nothing to do when step can be read off already
+        if lowest and lowest[0][0].min_count <= step:
+            return
+        try:
+            its = counts.itemsets(
+                min_count=mc,
+                max_len=opts.max_len,
+                max_itemsets=min(budget, limit),
+                max_memory=opts.max_memory,
+            )
+        except MiningBudgetError:
+            return
+        if its.target == "all":
+            lowest[:] = [(its, rule_splits(its, **rule_filters(opts)))]
 
     if target_rules is not None:
         chosen, note = _toward_target(probe, probes, lo, hi, target_rules, tolerance, max_probes)
     else:
-        chosen, note = _within_guard(probe, probes, lo, hi, max_rules, max_probes)
+        chosen, note = _within_guard(probe, probes, lo, hi, max_rules, max_probes, prime)
     final = probe(chosen)
     if final.budget_exceeded:
         raise MiningBudgetError(
             f"even min_count={chosen} exceeds max_itemsets={budget:,}; set max_len or "
             "raise min_count_bounds"
         )
+    reuse = lowest[0] if lowest and lowest[0][0].min_count <= chosen else None
     result = ThresholdSearch(
         min_count=chosen,
         min_support=chosen / max(n, 1),
@@ -227,7 +264,8 @@ def suggest_min_count(
         probes=tuple(sorted(probes.values(), key=lambda p: p.min_count)),
         note=note,
         max_rules=max_rules,
-        itemsets=lowest[0].at_least(chosen) if lowest and lowest[0].min_count <= chosen else None,
+        itemsets=None if reuse is None else reuse[0].at_least(chosen),
+        splits=None if reuse is None else reuse[1].at_least(chosen),
     )
     logger.info(
         "min_count=%d gives %d rules (%s) after %d probes",
@@ -278,6 +316,24 @@ def _toward_target(
     return (left if gap_above <= target_rules - (below.n_rules or 0) else right), note
 
 
+def _look_ahead(
+    before: ThresholdProbe, now: ThresholdProbe, step: int, lo: int, max_rules: int
+) -> tuple[int, int] | None:
+    """(count, itemset limit) to mine at instead of ``step``, when the walk's growth so far
+    (``before`` → ``now``, one halving) says ``step`` fits the guard: the walk then probes
+    half of it too (or stops there), so mining half once lets both probes read their itemsets
+    off it. The limit (twice the itemsets the growth predicts) bounds a wrong guess.
+    None: mine ``step``."""
+    if not (before.n_rules and before.n_itemsets and now.n_rules and now.n_itemsets):
+        return None
+    ahead = max(lo, step // 2)
+    rule_growth = now.n_rules / before.n_rules
+    item_growth = now.n_itemsets / before.n_itemsets
+    if ahead >= step or now.n_rules * rule_growth > max_rules:
+        return None
+    return ahead, int(2 * now.n_itemsets * item_growth**2) + 1
+
+
 def _within_guard(
     probe: Any,
     probes: dict[int, ThresholdProbe],
@@ -285,8 +341,13 @@ def _within_guard(
     hi: int,
     max_rules: int,
     max_probes: int,
+    prime: Any = None,
 ) -> tuple[int, str]:
-    """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note."""
+    """The lowest count whose probe fits the guard (see :func:`suggest_min_count`), a note.
+
+    ``prime(step, count, limit)``, when given, mines ahead at a lower count the walk down is
+    expected to reach (:func:`_look_ahead`); the probes are the same, only read off it.
+    """
 
     def fits(mc: int) -> bool:
         p = probe(mc)
@@ -295,12 +356,18 @@ def _within_guard(
     if not fits(hi):
         return hi, f"more than max_rules={max_rules:,} rules even at min_count={hi} (upper bound)"
     # walk down by halves from the cheap high end; only the probes near the boundary are dear
-    right = hi
+    right, walked = hi, [probes[hi]]
     while right > lo and len(probes) < max_probes:
         step = max(lo, right // 2)
+        ahead = None if prime is None or len(walked) < 2 else _look_ahead(
+            walked[-2], walked[-1], step, lo, max_rules
+        )  # fmt: skip
+        if ahead is not None and step not in probes:
+            prime(step, *ahead)
         if not fits(step):
             break
         right = step
+        walked.append(probes[step])
     if right == lo:
         return lo, ""
     left = max(lo, right // 2)  # not fits(left), fits(right)

@@ -36,6 +36,7 @@ import logging
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from basketlens.mining.counts import BasketCounts, as_counts
 from basketlens.mining.encode import BasketMatrix
@@ -154,18 +155,42 @@ def _same_category(pairs: pl.DataFrame, tokens: pl.DataFrame) -> pl.DataFrame:
 
 
 def _name_pairs(tokens: pl.DataFrame) -> pl.DataFrame:
-    """item, other, shared, n, n_other for pairs sharing at least a third of their words."""
+    """item, other, shared, n, n_other for pairs sharing at least a third of their words.
+
+    ``shared`` counts the (item word, other word) matches: the item × word count matrix
+    times its transpose (a sparse product, not a join of every word's items with each other).
+    """
     sizes = tokens.select("item", n=pl.col("tokens").list.len()).filter(pl.col("n") > 0)
     long = tokens.select("item", "tokens").explode("tokens").drop_nulls("tokens")
-    pairs = (
-        long.join(long.rename({"item": "other"}), on="tokens")
-        .filter(pl.col("item") < pl.col("other"))
-        .group_by("item", "other")
-        .agg(pl.len().alias("shared"))
-        .join(sizes, on="item")
-        .join(sizes.rename({"item": "other", "n": "n_other"}), on="other")
+    schema = {"item": pl.String, "other": pl.String, "shared": pl.UInt32, "n": pl.UInt32,
+              "n_other": pl.UInt32}  # fmt: skip
+    if long.height == 0:
+        return pl.DataFrame(schema=schema)
+    names = long["item"].unique().sort()  # codes in text order: code < code iff item < other
+    row = long["item"].cast(pl.Enum(names.to_list())).to_physical().to_numpy().astype(np.int64)
+    col = long["tokens"].rank("dense").to_numpy().astype(np.int64) - 1
+    words = sp.csr_matrix(
+        (np.ones(len(row), dtype=np.int64), (row, col)), shape=(len(names), int(col.max()) + 1)
     )
-    return pairs.filter(3 * pl.col("shared") >= pl.max_horizontal("n", "n_other"))
+    shared = sp.triu(words @ words.T, k=1).tocoo()
+    n = (
+        pl.DataFrame({"item": names})
+        .join(sizes, on="item", how="left", maintain_order="left")["n"]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    i, j, count = shared.row.astype(np.int64), shared.col.astype(np.int64), shared.data
+    keep = 3 * count >= np.maximum(n[i], n[j])
+    i, j, count = i[keep], j[keep], count[keep]
+    return pl.DataFrame(
+        {
+            "item": names.gather(i),
+            "other": names.gather(j),
+            "shared": count,
+            "n": n[i],
+            "n_other": n[j],
+        }
+    ).cast(schema)
 
 
 def _code_pairs(items: pl.Series) -> pl.DataFrame:

@@ -51,16 +51,23 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from basketlens.opportunities.evidence import (
+    ItemVocabulary,
+    best_items,
+    family_evidence,
+    family_rule_items,
+    item_evidence,
+    owns_variant,
+)
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
-    ALL_SCOPE,
     RULE_COUNTS_SCHEMA,
     Opportunities,
-    RuleCodes,
     check_rules,
-    match_rules,
+    scope_rows,
 )
 from basketlens.opportunities.options import RecommendOptions
+from basketlens.opportunities.ranking import group_order, list_column
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +106,6 @@ CALL_LIST_SCHEMA: pl.Schema = pl.Schema(
         "antecedent_recency_days": pl.Float64,
     }
 )
-
-_EVIDENCE = (
-    "customer_id", "item", "rule_id", "scope", "level", "confidence", "lift", "value",
-    "quantity", "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,38 +166,6 @@ def _rule_meta(rules: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _item_evidence(opp_table: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
-    """One row per (rule, customer, right-hand item the customer lacks), valued per item."""
-    lean = opp_table.select(
-        "customer_id", "rule_id", "scope", "confidence", "lift", "consequent",
-        "antecedent_orders", "antecedent_last_date", "antecedent_recency_days",
-    )  # fmt: skip
-    ev = lean.with_columns(item=pl.col("consequent")).explode("item")
-    multi = (ev["consequent"].list.len() > 1).to_numpy()
-    matrix: CustomerItems = opp.matrix
-    if multi.any():
-        rows = _codes(ev["customer_id"].filter(pl.Series(multi)), matrix.customers)
-        cols = _codes(ev["item"].filter(pl.Series(multi)), matrix.items)
-        lacking = np.ones(ev.height, dtype=bool)
-        lacking[multi] = matrix.lookup(rows, cols) < 0
-        ev = ev.filter(pl.Series(lacking))
-    return ev.with_columns(level=pl.lit("item"))
-
-
-def _value(ev: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
-    """Add value and quantity: confidence × the item's monthly value (quantity) in scope."""
-    matrix: CustomerItems = opp.matrix
-    values = opp.values
-    cols = _codes(ev["item"], matrix.items)
-    value, qty = np.zeros(ev.height), np.zeros(ev.height)
-    for scope in ev["scope"].unique().to_list():
-        mask = (ev["scope"] == scope).to_numpy()
-        value[mask] = values.lookup(str(scope), cols[mask])
-        qty[mask] = values.lookup(str(scope), cols[mask], what="quantity")
-    conf = ev["confidence"].to_numpy()
-    return ev.with_columns(value=conf * value, quantity=conf * qty)
-
-
 def _family_matrix(matrix: CustomerItems, family_of: dict[str, str]) -> CustomerItems:
     """Customer × family: a customer "has" a family when they bought any of its items."""
     families = tuple(sorted({family_of.get(i, i) for i in matrix.items}))
@@ -226,95 +196,6 @@ def _family_matrix(matrix: CustomerItems, family_of: dict[str, str]) -> Customer
     )
 
 
-def _family_evidence(
-    opp: Opportunities, rules: pl.DataFrame, families: pl.DataFrame
-) -> pl.DataFrame | None:
-    """Evidence of the family-level rules: the family's best-selling item in the scope."""
-    if rules.height == 0:
-        return None
-    matrix: CustomerItems = opp.matrix
-    customers: pl.DataFrame = opp.customers
-    family_of = dict(families.select("item", "family").iter_rows())
-    fam_matrix = _family_matrix(matrix, family_of)
-    seg = customers["segment"].cast(pl.String).to_numpy()
-    frames = []
-    best = (
-        opp.values.table.with_columns(
-            family=pl.col("item").replace_strict(family_of, default=pl.col("item"))
-        )
-        .sort(["buyers", "item"], descending=[True, False])
-        .unique(["scope", "family"], keep="first")
-        .select("scope", "family", best_item="item")
-    )
-    csr = fam_matrix.csr()
-    for scope in rules["scope"].unique(maintain_order=True).to_list():
-        sub = rules.filter(pl.col("scope") == scope)
-        members = (
-            np.arange(matrix.n_customers) if scope == ALL_SCOPE else np.flatnonzero(seg == scope)
-        )
-        codes = RuleCodes.encode(sub, fam_matrix)
-        r_idx, c_row = match_rules(fam_matrix, codes, members, csr=csr)
-        if r_idx.size == 0:
-            continue
-        picked = sub[r_idx].select(
-            "rule_id", "scope", "confidence", "lift", "antecedent", "consequent"
-        )
-        frames.append(
-            picked.with_columns(
-                customer_id=pl.Series(matrix.customers, dtype=pl.String).gather(c_row),
-                family=pl.col("consequent").list.first(),
-            )
-        )
-    if not frames:
-        return None
-    ev = pl.concat(frames)
-    fallback = best.filter(pl.col("scope") == ALL_SCOPE).select("family", fallback="best_item")
-    ev = (
-        ev.join(best, on=["scope", "family"], how="left")
-        .join(fallback, on="family", how="left")
-        .with_columns(item=pl.coalesce("best_item", "fallback"), level=pl.lit("family"))
-        .drop_nulls("item")
-    )
-    # the customer never bought anything of the family, so never the item either
-    return ev.with_columns(
-        antecedent_orders=pl.lit(None, pl.Int32),
-        antecedent_last_date=pl.lit(None, pl.Datetime("us")),
-        antecedent_recency_days=pl.lit(None, pl.Float64),
-    )
-
-
-def _codes(values: pl.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
-    """Codes of ``values`` in ``vocabulary`` (sorted unique ids), -1 where unknown."""
-    coded = values.cast(pl.String).cast(pl.Enum(list(vocabulary)), strict=False)
-    return coded.to_physical().fill_null(-1).to_numpy().astype(np.int64)
-
-
-def _owns_variant(ev: pl.DataFrame, matrix: CustomerItems, families: pl.DataFrame) -> np.ndarray:
-    """Whether each evidence row's customer bought an item linked to, or in the family of,
-    its item."""
-    fam = families.select("item", "family")
-    same = fam.join(fam.rename({"item": "other"}), on="family").filter(
-        pl.col("item") != pl.col("other")
-    )
-    linked = families.select("item", other="variants").explode("other").drop_nulls()
-    pairs = pl.concat([same.select("item", "other"), linked]).unique()
-    keys = ev.select("customer_id", "item").unique()
-    cand = keys.join(pairs, on="item", how="inner")
-    if cand.height == 0:
-        return np.zeros(ev.height, dtype=bool)
-    rows = _codes(cand["customer_id"], matrix.customers)
-    cols = _codes(cand["other"], matrix.items)
-    hit = matrix.has(rows, cols)
-    owners = cand.filter(pl.Series(hit)).select("customer_id", "item").unique()
-    flagged = ev.select("customer_id", "item").join(
-        owners.with_columns(_owns=pl.lit(True)),
-        on=["customer_id", "item"],
-        how="left",
-        maintain_order="left",
-    )
-    return flagged["_owns"].fill_null(False).to_numpy()
-
-
 def build_call_list(
     opportunities: Opportunities,
     rules: pl.DataFrame,
@@ -333,72 +214,128 @@ def build_call_list(
     opp = opportunities
     matrix: CustomerItems = opp.matrix
     extra = [c for c in ("rule_id", "level", "kind", "mirror_rule_id") if c in rules.columns]
-    meta = _rule_meta(check_rules(rules).join(rules.select(extra), on="rule_id", how="left"))
+    checked = check_rules(rules)
+    meta = _rule_meta(checked.join(rules.select(extra), on="rule_id", how="left"))
+    keys = _rule_keys(meta, checked)
+    numbers = keys.select("rule_id", "rule_no")
     keep_kind = pl.lit(True) if options.include_variants else pl.col("kind") == CROSS_SELL
-    parts = []
     item_table = opp.table.join(
         meta.filter(keep_kind & (pl.col("level") == "item")).select("rule_id"), on="rule_id"
     )
-    if item_table.height:
-        parts.append(_item_evidence(item_table, opp))
+    fam_rules, fam_items = None, None
     if families is not None:
-        fam_rules = check_rules(rules).join(
+        fam_rules = checked.join(
             meta.filter(keep_kind & (pl.col("level") == "family")).select("rule_id"), on="rule_id"
         )
-        fam_ev = _family_evidence(opp, fam_rules, families)
-        if fam_ev is not None:
-            parts.append(fam_ev)
+        family_of = dict(families.select("item", "family").iter_rows())
+        fam_items = family_rule_items(fam_rules, best_items(opp.values, family_of))
+    offered = item_table["consequent"].explode().drop_nulls().unique().to_list()
+    vocab = ItemVocabulary(
+        matrix.items, offered + ([] if fam_items is None else fam_items.drop_nulls().to_list())
+    )
+    parts = []
+    if item_table.height:
+        parts.append(item_evidence(item_table, matrix, opp.values, vocab, numbers))
+    if fam_rules is not None and fam_items is not None and fam_rules.height:
+        fam_matrix = _family_matrix(matrix, family_of)
+        members = scope_rows(opp.customers, fam_rules["scope"].unique().to_list())
+        found = family_evidence(
+            matrix, fam_matrix, members, fam_rules, fam_items, opp.values, vocab, numbers
+        )
+        if found is not None:
+            parts.append(found)
     rule_ids = rules.select(pl.col("rule_id").cast(pl.String), pl.col("scope").cast(pl.String))
     if not parts:
         return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None))
-    ev = pl.concat([_value(p, opp).select(_EVIDENCE) for p in parts], how="vertical_relaxed")
-    variant_rows = np.zeros(ev.height, dtype=bool)
-    if families is not None:
-        variant_rows = _owns_variant(ev, matrix, families)
-    ev = ev.with_columns(owns_variant=pl.Series(variant_rows))
-    if not options.include_variants:
-        ev = ev.filter(~pl.col("owns_variant"))
-    table = _combine(ev, meta, opp, options.diversity)
+    ev = pl.concat(parts, how="vertical").filter(pl.col("rule_no").is_not_null())
+    table = _combine(ev, keys, meta, opp, vocab, families, options)
     logger.info(
         "call list: %d calls for %d customers", table.height, table["customer_id"].n_unique()
     )
-    return CallList(table, _counts(rule_ids, table))
+    return CallList(table, _counts(rule_ids, table if table.height else None))
 
 
-def _combine(
-    ev: pl.DataFrame, meta: pl.DataFrame, opp: Opportunities, diversity: float
-) -> pl.DataFrame:
-    """One row per customer and item; lead rule, supporting rules, priority and rank.
-
-    The evidence rows stay lean (numbers and ids); the lead rule's lists and names are joined
-    once per call, after grouping.
-    """
-    keys = meta.select("rule_id", "kind", "pair").sort("rule_id")
+def _rule_keys(meta: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
+    """Per rule, by rule_id: its number, whether it is a variant rule, the number of its pair
+    (a rule and its mirror), scope, level, confidence and lift."""
+    keys = meta.select("rule_id", "kind", "pair", "scope", "level").sort("rule_id")
     keys = keys.with_columns(
         rule_no=pl.int_range(pl.len(), dtype=pl.Int64),
         variant_rule=pl.col("kind") == VARIANT,
     )
     pair_no = keys.select("pair").unique().sort("pair").with_row_index("pair_no")
-    keys = keys.join(pair_no, on="pair").select("rule_id", "rule_no", "variant_rule", "pair_no")
-    # lazy: the engine sorts the joined rows about twice as fast as the eager join-then-sort
-    ordered = (
-        ev.lazy()
-        .join(keys.lazy(), on="rule_id")
-        .sort(
-            ["value", "confidence", "lift", "rule_no"],
-            descending=[True, True, True, False],
-            nulls_last=True,
+    measures = checked.select("rule_id", "confidence", "lift").unique("rule_id", keep="first")
+    return (
+        keys.join(pair_no, on="pair", how="left", maintain_order="left")
+        .join(measures, on="rule_id", how="left", maintain_order="left")
+        .select(
+            "rule_id", "rule_no", "variant_rule", "pair_no", "scope", "level", "confidence",
+            "lift",
         )
-    )
-    lead = ("rule_id", "scope", "level", "confidence", "lift", "value", "quantity", "pair_no",
-            "antecedent_orders", "antecedent_last_date", "antecedent_recency_days")  # fmt: skip
-    calls = ordered.group_by(["customer_id", "item"], maintain_order=True).agg(
-        pl.col("rule_id").alias("rule_ids"),
-        pl.len().cast(pl.Int32).alias("n_rules"),
-        (pl.col("variant_rule").any() | pl.col("owns_variant").any()).alias("is_variant"),
-        *(pl.col(c).first() for c in lead),
-    )
+    )  # fmt: skip
+
+
+def _combine(
+    ev: pl.DataFrame,
+    keys: pl.DataFrame,
+    meta: pl.DataFrame,
+    opp: Opportunities,
+    vocab: ItemVocabulary,
+    families: pl.DataFrame | None,
+    options: RecommendOptions,
+) -> pl.DataFrame:
+    """One row per customer and item; lead rule, supporting rules, priority and rank.
+
+    The evidence rows (codes) are ordered in numpy, strongest first within each customer and
+    item; text is made for the calls only: the lead rule's lists and names are joined once
+    per call.
+    """
+    matrix: CustomerItems = opp.matrix
+    cust, item = ev["cust"].to_numpy(), ev["item"].to_numpy()
+    rule_no = ev["rule_no"].to_numpy()
+    group = cust * len(vocab.items) + item
+    strength = [ev["value"], keys["confidence"].gather(rule_no), keys["lift"].gather(rule_no)]
+    order, first = group_order(group, rule_no, strength)
+    heads = order[first]
+    owned = np.zeros(len(heads), dtype=bool)
+    if families is not None:  # owning a variant depends on the customer and item only
+        owned = owns_variant(cust[heads], item[heads], matrix, families, vocab)
+    variant = keys["variant_rule"].to_numpy().astype(bool)[rule_no][order]
+    any_variant = np.logical_or.reduceat(variant, first) if len(first) else owned
+    if not options.include_variants and owned.any():
+        sizes = np.diff(np.r_[first, len(order)])
+        order = order[np.repeat(~owned, sizes)]
+        kept = ~owned
+        heads, any_variant, owned = heads[kept], any_variant[kept], owned[kept]
+        first = np.r_[0, np.cumsum(sizes[kept])[:-1]].astype(np.int64) if kept.any() else heads
+    lead_rule = rule_no[heads]
+    rule_ids = keys["rule_id"].gather(rule_no[order])
     names = dict(opp.item_names)
+    item_names = pl.Series([names.get(i, i) for i in vocab.items.to_list()], dtype=pl.String)
+    customers: pl.DataFrame = opp.customers  # one row per matrix row, in its order
+    calls = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "customer_id": pl.Series(matrix.customers, dtype=pl.String).gather(
+                        cust[heads]
+                    ),
+                    "item": vocab.items.gather(item[heads]),
+                    "item_name": item_names.gather(item[heads]),
+                    "rule_ids": list_column("rule_ids", rule_ids, first),
+                    "n_rules": pl.Series(np.diff(np.r_[first, len(order)]), dtype=pl.Int32),
+                    "is_variant": pl.Series(any_variant | owned, dtype=pl.Boolean),
+                }
+            ),
+            keys.select("rule_id", "scope", "level", "confidence", "lift", "pair_no")[lead_rule],
+            ev.select(
+                "value", "quantity", "antecedent_orders", "antecedent_last_date",
+                "antecedent_recency_days",
+            )[heads],
+            customers.select("customer_name", "segment", "segment_name")[cust[heads]],
+        ],
+        how="horizontal",
+    )  # fmt: skip
     calls = calls.with_columns(
         kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
@@ -410,7 +347,7 @@ def _combine(
     )
     nth_rule = pl.int_range(pl.len()).over("pair_no")
     nth_item = pl.int_range(pl.len()).over("item")
-    decay = pl.lit(float(diversity))
+    decay = pl.lit(float(options.diversity))
     calls = calls.with_columns(
         priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
     )
@@ -419,20 +356,17 @@ def _combine(
         descending=[True, True, True, False, False],
         nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    lead_rules = meta.select(
-        "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names", "mirrored"
-    ).with_columns(rule=_rule_text_expr())
-    customers: pl.DataFrame = opp.customers
-    calls = (
-        calls.join(lead_rules.lazy(), on="rule_id", how="left", maintain_order="left")
-        .join(customers.lazy(), on="customer_id", how="left", maintain_order="left")
-        .with_columns(
-            item_name=pl.col("item").replace_strict(
-                names, default=pl.col("item"), return_dtype=pl.String
-            )
+    leading = keys["rule_id"].gather(np.unique(lead_rule))  # only the rules that lead a call
+    lead_rules = (
+        meta.filter(pl.col("rule_id").is_in(leading.implode()))
+        .select(
+            "rule_id", "antecedent", "consequent", "antecedent_names", "consequent_names",
+            "mirrored",
         )
-    )
-    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA)).collect()
+        .with_columns(rule=_rule_text_expr())
+    )  # fmt: skip
+    calls = calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
+    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
 
 
 def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:

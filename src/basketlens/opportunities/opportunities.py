@@ -10,7 +10,8 @@ empty antecedent (``min_len=1``) matches every customer of its scope who lacks t
 Computation (no scan of the ledger per rule): rules are grouped by distinct antecedent; a
 sparse product of the boolean customer × item matrix with the antecedent × item indicator
 counts, per customer and antecedent, how many antecedent items the customer bought; the
-customer matches where that count equals the antecedent length. Matches are expanded to the
+customer matches where that count equals the antecedent length (with the compiled core: the
+AND of the antecedent items' customer bitsets, ``_core.row_matches``). Matches are expanded to the
 rules sharing the antecedent and the consequent is checked with a vectorised pair lookup.
 Rows are processed in chunks so memory stays bounded (see ``benchmarks/bench_opportunities.py``).
 
@@ -42,6 +43,7 @@ import scipy.sparse as sp
 from basketlens._validation import check_interval
 from basketlens.errors import SchemaError
 from basketlens.items import add_item_names, item_names
+from basketlens.mining._kernel import core as _core
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.value import ItemValues
 
@@ -157,10 +159,22 @@ def match_rules(
     u_start = np.cumsum(u_count) - u_count
     indicator = _indicator(uniq, matrix.n_items)
     csr = matrix.csr() if csr is None else csr
+    compiled = None
+    if _core is not None:  # bitsets of the antecedent items over the customers, compiled
+        compiled = (
+            np.ascontiguousarray(csr.indptr, dtype=np.int64),
+            np.ascontiguousarray(csr.indices, dtype=np.int32),
+            matrix.n_items,
+        )
+        sets = (indicator.indices.astype(np.int32), indicator.indptr.astype(np.int64))
     out_rules, out_rows = [], []
     for lo in range(0, rows.size, chunk_size):
         chunk = rows[lo : lo + chunk_size]
-        cust, u = _antecedent_matches(csr, chunk, indicator, u_len)
+        found = None if compiled is None else _core.row_matches(*compiled, chunk, *sets)
+        if found is None:
+            cust, u = _antecedent_matches(csr, chunk, indicator, u_len)
+        else:
+            cust, u = _with_empty(chunk, *found, u_len)
         # expand each (customer, antecedent) to the rules with that antecedent
         rep = u_count[u]
         total = int(rep.sum())
@@ -191,9 +205,15 @@ def _antecedent_matches(
     hits = (sub @ indicator.T).tocsr()
     full = np.flatnonzero(hits.data == u_len[hits.indices])
     local = np.searchsorted(hits.indptr, full, side="right") - 1
-    cust, u = chunk[local], hits.indices[full].astype(np.int64)
+    return _with_empty(chunk, chunk[local], hits.indices[full].astype(np.int64), u_len)
+
+
+def _with_empty(
+    chunk: np.ndarray, cust: np.ndarray, u: np.ndarray, u_len: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The matches plus the empty antecedent's, which every customer of ``chunk`` buys."""
     empty = np.flatnonzero(u_len == 0)
-    if empty.size:  # the empty antecedent is bought by everybody
+    if empty.size:
         cust = np.concatenate([cust, np.repeat(chunk, empty.size)])
         u = np.concatenate([u, np.tile(empty, chunk.size)])
     return cust, u

@@ -9,6 +9,9 @@
  *   hashindex.c  the open-addressing itemset hash index: build_index() and lookup().
  *   filter.c     the closed/maximal post-filter: closed_maximal().
  *   fimi.c       the FIMI tokenizer: parse_fimi().
+ *   counting.c   pruning helpers: unit_counts() (customers behind itemsets),
+ *                hypergeom_tail() (the summation loop of hypergeometric tails) and
+ *                row_matches() (rows holding every item of a set: opportunities).
  *
  * Only module.c imports the numpy C API (import_array); the other units see it through
  * PY_ARRAY_UNIQUE_SYMBOL. Cross-unit functions have hidden visibility: nothing but PyInit__core
@@ -290,5 +293,8 @@ BL_INTERNAL PyObject *py_build_index(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_lookup(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_closed_maximal(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_parse_fimi(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_unit_counts(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_hypergeom_tail(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_row_matches(PyObject *self, PyObject *args);
 
 #endif /* BASKETLENS_CORE_H */

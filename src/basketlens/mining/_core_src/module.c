@@ -26,6 +26,7 @@
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
  * lookup(flat, offsets, counts, table, qflat, qoffsets) -> int64 counts (-1 = absent).
  * closed_maximal(flat, offsets, counts, table) -> (closed bool, maximal bool).
+ * unit_counts(...), hypergeom_tail(...), row_matches(...): counting helpers, see counting.c.
  *   These three check that offsets start at 0, never decrease and end at len(flat), and that
  *   the table belongs to the itemsets (ValueError otherwise; nothing is read out of bounds).
  *
@@ -233,6 +234,13 @@ static PyMethodDef methods[] = {
      "lookup(flat, offsets, counts, table, query_flat, query_offsets) -> counts"},
     {"closed_maximal", py_closed_maximal, METH_VARARGS,
      "closed_maximal(flat, offsets, counts, table) -> (closed, maximal)"},
+    {"unit_counts", py_unit_counts, METH_VARARGS,
+     "unit_counts(indptr, indices, n_items, units, n_units, flat, offsets[, max_bytes])"
+     " -> counts"},
+    {"hypergeom_tail", py_hypergeom_tail, METH_VARARGS,
+     "hypergeom_tail(term, k, a, b, rest, kmin, kmax, up) -> None (term becomes the sum)"},
+    {"row_matches", py_row_matches, METH_VARARGS,
+     "row_matches(indptr, indices, n_cols, rows, flat, offsets[, max_bytes]) -> (row, set)"},
     {NULL, NULL, 0, NULL},
 };
 
