@@ -44,6 +44,7 @@ import polars as pl
 import scipy.sparse as sp
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from basketlens.features.definitions import MIX_KINDS
 
@@ -233,7 +234,9 @@ def basket_types(
         shape=(units.len(), top_items.len()),
     )
     model = NMF(n_components=m, init="nndsvda", max_iter=400, random_state=random_state)
-    with warnings.catch_warnings(record=True) as caught:
+    # one BLAS thread: the products are small, spinning threads cost more CPU than they save
+    # on a busy machine, and the factors come out the same whatever the machine's cores
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         W = model.fit_transform(S)
     for w in caught:
