@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from basketlens.recommender.arrays import lexsort, unique_sorted
 from basketlens.recommender.itemitem import top_k
 from basketlens.recommender.signals import Signals
 
@@ -123,7 +124,7 @@ def _unique_pairs(
     rows: np.ndarray, cols: np.ndarray, n_items: int
 ) -> tuple[np.ndarray, np.ndarray]:
     keep = cols >= 0
-    key = np.unique(rows[keep].astype(np.int64) * n_items + cols[keep])
+    key = unique_sorted(rows[keep].astype(np.int64) * n_items + cols[keep])
     return key // n_items, key % n_items
 
 
@@ -143,7 +144,7 @@ def _popular(
 
 def _rank_within(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
     """0-based rank of each pair's score within its row (highest first; ties by position)."""
-    order = np.lexsort((-score, rows))
+    order = lexsort((-score, rows))
     sorted_rows = rows[order]
     start = np.searchsorted(sorted_rows, sorted_rows, side="left")
     rank = np.empty(rows.size, dtype=np.int64)

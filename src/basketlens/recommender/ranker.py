@@ -51,6 +51,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from basketlens.errors import EmptyInputError
+from basketlens.recommender.arrays import isin_sorted, lexsort, unique_sorted
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +89,11 @@ def _pairs(
     """
     positives = int(labels.sum())
     per = max(1, min(NEGATIVES, MAX_PAIRS // max(positives, 1)))
-    order = np.lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
+    order = lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
     r = rows[order]
     y = labels[order]
     start = np.searchsorted(r, r, side="left")
-    groups = np.unique(r)
+    groups = unique_sorted(r)
     g = np.searchsorted(groups, r)
     n_pos = np.bincount(g[y], minlength=groups.size)
     n_neg = np.bincount(g, minlength=groups.size) - n_pos
@@ -114,7 +115,7 @@ def _pairs(
 
 def _best_per_row(rows: np.ndarray, score: np.ndarray, depth: int) -> np.ndarray:
     """Indices of the ``depth`` highest scores of each row."""
-    order = np.lexsort((-score, rows))
+    order = lexsort((-score, rows))
     sorted_rows = rows[order]
     rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows, side="left")
     return np.sort(order[rank < depth])
@@ -186,8 +187,8 @@ class Ranker:
         rank_coef = _pairwise(Z, rows, labels, everyone, rng)
         # out-of-fold scores for the calibration: each half of the customers scored by a
         # ranking fitted on the other half (the final ranking uses every customer)
-        customers = np.unique(rows)
-        fold = np.isin(rows, customers[rng.random(customers.size) < 0.5])
+        customers = unique_sorted(rows)
+        fold = isin_sorted(rows, customers[rng.random(customers.size) < 0.5])
         score = Z @ rank_coef
         for part in (fold, ~fold):
             other = np.flatnonzero(~part)

@@ -33,6 +33,7 @@ from basketlens.opportunities.opportunities import (
 )
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.value import ItemValues, observed_months
+from basketlens.recommender.arrays import isin_sorted, unique_sorted
 from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, gram, model_items
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class RuleEvidence:
         hi = np.searchsorted(self.key, (rows[-1] + 1) * n_items)
         key = self.key[lo:hi]
         row = key // n_items
-        keep = np.isin(row, rows)
+        keep = isin_sorted(row, rows)
         return row[keep], key[keep] % n_items
 
 
@@ -297,7 +298,7 @@ class Signals:
         """Typical monthly spend on each item among its buyers in the row's segment."""
         out = np.zeros(rows.size)
         seg = self.segment[rows]
-        for s in np.unique(seg):
+        for s in unique_sorted(seg):
             mask = seg == s
             scope = str(int(s)) if s >= 0 else ALL_SCOPE
             out[mask] = self.values.lookup(scope, cols[mask])

@@ -33,6 +33,7 @@ from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.reasons import rule_reason
 from basketlens.opportunities.value import DAYS_PER_MONTH
+from basketlens.recommender.arrays import lexsort
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     EVIDENCE,
@@ -148,7 +149,7 @@ class FittedRecommender:
     def _top(self, cands: Candidates, depth: int) -> pl.DataFrame:
         p = self.probability(cands)
         score = self.ranker.score(cands.features)
-        order = np.lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
+        order = lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
         rows_sorted = cands.rows[order]
         start = np.searchsorted(rows_sorted, rows_sorted, side="left")
         rank = np.arange(order.size) - start

@@ -1,0 +1,67 @@
+"""The recommender's fast set and sort routines return exactly what numpy's own return."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from basketlens.recommender.arrays import dense_rank, isin_sorted, lexsort, unique_sorted
+
+_ints = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 40))
+# few distinct values, so ties (and -0.0 beside 0.0, infinities, NaN) are common
+_floats = st.sampled_from([0.0, -0.0, 1.5, -2.0, 3.25, np.inf, -np.inf, np.nan])
+
+
+def test_hand_computed_examples() -> None:
+    assert unique_sorted(np.array([4, 4, 1, 9, 1])).tolist() == [1, 4, 9]
+    assert unique_sorted(np.array([], dtype=np.int64)).tolist() == []
+    assert isin_sorted(np.array([3, 0, 7]), np.array([0, 7])).tolist() == [False, True, True]
+    assert isin_sorted(np.array([3]), np.array([], dtype=np.int64)).tolist() == [False]
+    rank, n = dense_rank(np.array([10, 30, 10, 20]))
+    assert (rank.tolist(), n) == ([0, 2, 0, 1], 3)
+    # row 0 first; within a row the higher score, then the lower column; then position
+    rows = np.array([1, 0, 1, 1, 0])
+    score = np.array([0.2, 0.1, 0.7, 0.2, 0.1])
+    cols = np.array([5, 3, 1, 2, 3])
+    assert lexsort((cols, -score, rows)).tolist() == [1, 4, 2, 3, 0]
+
+
+@given(_ints)
+def test_unique_sorted_is_np_unique(values: np.ndarray) -> None:
+    assert np.array_equal(unique_sorted(values), np.unique(values))
+
+
+@given(hnp.arrays(np.float64, st.integers(0, 40), elements=_floats))
+def test_unique_sorted_on_floats_is_np_unique(values: np.ndarray) -> None:
+    assert np.array_equal(unique_sorted(values), np.unique(values), equal_nan=True)
+
+
+@given(hnp.arrays(np.int64, st.tuples(st.integers(0, 5), st.integers(0, 6)),
+                  elements=st.integers(-5, 40)), _ints)  # fmt: skip
+def test_isin_sorted_is_np_isin(values: np.ndarray, table: np.ndarray) -> None:
+    table = np.unique(table)
+    assert np.array_equal(isin_sorted(values, table), np.isin(values, table))
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(0, 50).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int64, n, elements=st.integers(0, 4)),
+            hnp.arrays(np.float64, n, elements=_floats),
+            hnp.arrays(np.bool_, n),
+        )
+    )
+)
+def test_lexsort_is_np_lexsort(keys: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    rows, score, flag = keys
+    for combo in ((-score, rows), (score, ~flag, rows), (rows, score), (flag,)):
+        assert np.array_equal(lexsort(combo), np.lexsort(combo))
+
+
+def test_lexsort_falls_back_when_the_keys_cannot_be_packed() -> None:
+    rng = np.random.default_rng(0)
+    keys = tuple(rng.random(3000) for _ in range(6))  # 3000**7 > 2**62
+    assert np.array_equal(lexsort(keys), np.lexsort(keys))
