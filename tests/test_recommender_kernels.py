@@ -1,12 +1,16 @@
-"""The recommender's fast set and sort routines return exactly what numpy's own return."""
+"""The recommender's fast kernels return exactly what the plain computation returns: the set
+and sort routines against numpy's own, the Gram matrix against a dense product."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from basketlens.recommender import itemitem
 from basketlens.recommender.arrays import dense_rank, isin_sorted, lexsort, unique_sorted
 
 _ints = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 40))
@@ -65,3 +69,14 @@ def test_lexsort_falls_back_when_the_keys_cannot_be_packed() -> None:
     rng = np.random.default_rng(0)
     keys = tuple(rng.random(3000) for _ in range(6))  # 3000**7 > 2**62
     assert np.array_equal(lexsort(keys), np.lexsort(keys))
+
+
+@pytest.mark.parametrize("cells", [itemitem.GRAM_CELLS, 7, 1])  # one block; blocks of rows
+def test_gram_is_the_dense_product(monkeypatch: pytest.MonkeyPatch, cells: int) -> None:
+    monkeypatch.setattr(itemitem, "GRAM_CELLS", cells)
+    rng = np.random.default_rng(3)
+    dense = (rng.random((50, 6)) < 0.4).astype(np.float32)
+    G = itemitem.gram(sp.csr_matrix(dense))
+    assert G.dtype == np.float64
+    assert np.array_equal(G, dense.T.astype(np.float64) @ dense)
+    assert itemitem.gram(sp.csr_matrix((0, 4), dtype=np.float32)).tolist() == [[0.0] * 4] * 4
