@@ -80,3 +80,25 @@ def test_gram_is_the_dense_product(monkeypatch: pytest.MonkeyPatch, cells: int) 
     assert G.dtype == np.float64
     assert np.array_equal(G, dense.T.astype(np.float64) @ dense)
     assert itemitem.gram(sp.csr_matrix((0, 4), dtype=np.float32)).tolist() == [[0.0] * 4] * 4
+
+
+@settings(max_examples=40)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30), st.integers(1, 6))
+def test_segment_grams_are_the_grams_of_the_rows(seed: int, n: int, m: int) -> None:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((n, m)) < 0.5).astype(np.float32)
+    segment = rng.integers(-1, 3, n)
+    G, parts = itemitem.segment_grams(sp.csr_matrix(dense), segment)
+    assert np.array_equal(G, dense.T.astype(np.float64) @ dense)
+    present = [s for s in (0, 1, 2) if (segment == s).any()]
+    assert len(parts) == len(present)
+    for s, part in zip(present, parts, strict=True):
+        rows = dense[segment == s].astype(np.float64)
+        assert np.array_equal(part, rows.T @ rows)
+    # CoPurchase fitted on the precomputed grams is the one that computes its own
+    X = sp.csr_matrix(dense)
+    own = itemitem.CoPurchase.fit(X, segment, G=itemitem.gram(X))  # grams of its own
+    given_ = itemitem.CoPurchase.fit(X, segment, G=G, grams=parts)
+    for name in ("sources", "shares", "bases"):
+        assert np.array_equal(getattr(own, name), getattr(given_, name))
+    assert own.segments == given_.segments

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,7 @@ __all__ = [
     "chunks",
     "gram",
     "model_items",
+    "segment_grams",
     "top_k",
 ]
 
@@ -95,6 +96,32 @@ def gram(X: sp.csr_matrix) -> np.ndarray:
         part = X[start : start + step]
         G += part.T @ part.toarray()
     return G
+
+
+def segment_grams(
+    X: sp.csr_matrix, segment: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``XᵀX`` and the Gram matrix of each segment's rows (segments ≥ 0, ascending), each
+    row's Gram computed once: the whole is the sum of the segments' and the unsegmented rows'.
+
+    Example:
+        >>> X = sp.csr_matrix(np.array([[1, 1], [0, 1], [1, 0]], dtype=np.float32))
+        >>> G, (g0, g1) = segment_grams(X, np.array([0, 1, -1]))
+        >>> G.tolist(), g0.tolist(), g1.tolist()
+        ([[2.0, 1.0], [1.0, 2.0]], [[1.0, 1.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 1.0]])
+    """
+    segment = np.asarray(segment)
+    segments = [s for s in np.unique(segment) if s >= 0]
+    if not segments:
+        return gram(X), ()
+    parts = tuple(gram(X[np.flatnonzero(segment == s)]) for s in segments)
+    G = parts[0].copy()
+    for part in parts[1:]:
+        G += part
+    rest = np.flatnonzero(segment < 0)
+    if rest.size:
+        G += gram(X[rest])
+    return G, parts
 
 
 def _spd_inverse(G: np.ndarray, lam: float) -> np.ndarray:
@@ -199,11 +226,18 @@ class CoPurchase:
         *,
         G: np.ndarray | None = None,
         keep: int = COPURCHASE_SOURCES,
+        grams: Sequence[np.ndarray] | None = None,
     ) -> CoPurchase:
-        """From the binary customer × model-item matrix and each row's segment (-1: none)."""
+        """From the binary customer × model-item matrix and each row's segment (-1: none);
+        ``G`` and ``grams`` (each segment's, :func:`segment_grams`) when already computed."""
         segments = tuple(int(s) for s in np.unique(segment) if s >= 0)
-        grams = [gram(X) if G is None else G]
-        grams += [gram(X[np.flatnonzero(segment == s)]) for s in segments]
+        if grams is None and G is None:
+            G, grams = segment_grams(X, segment)
+        elif grams is None:
+            grams = tuple(gram(X[np.flatnonzero(segment == s)]) for s in segments)
+        elif G is None:
+            G = gram(X)
+        grams = [G, *grams]
         n = X.shape[1]
         m = max(1, min(keep, n - 1)) if n > 1 else 1
         sources = np.zeros((len(grams), n, m), dtype=np.int32)

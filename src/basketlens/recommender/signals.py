@@ -34,11 +34,11 @@ from basketlens.opportunities.opportunities import (
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.value import ItemValues, observed_months
 from basketlens.recommender.arrays import isin_sorted, unique_sorted
-from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, gram, model_items
+from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, model_items, segment_grams
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECENT_DAYS", "RuleEvidence", "Signals", "cross_sell_rules", "segments_of"]
+__all__ = ["RECENT_DAYS", "Basis", "RuleEvidence", "Signals", "cross_sell_rules", "segments_of"]
 
 #: "Recently" in the popularity signal and its reason: the last 30 days before the cut-off.
 RECENT_DAYS = 30
@@ -66,6 +66,42 @@ def segments_of(matrix: CustomerItems, customers: pl.DataFrame | None) -> pl.Dat
     """customer_id, customer_name, segment, segment_name per matrix row (segment -1: none)."""
     info = customer_info(matrix, customers)
     return info.with_columns(pl.col("segment").fill_null(-1))
+
+
+@dataclass(frozen=True, eq=False)
+class Basis:
+    """What every item–item model of one matrix starts from, computed once (choosing λ and
+    fitting the signals share it): each row's segment, the model items, the binary
+    customers × model-items matrix ``X`` and its Gram matrices, whole and per segment.
+
+    Example:
+        >>> basis = Basis.of(matrix, customers, options=RecommendOptions())  # doctest: +SKIP
+        >>> basis.X.shape == (matrix.n_customers, basis.cols.size)          # doctest: +SKIP
+        True
+    """
+
+    info: pl.DataFrame  # segments_of(matrix, customers)
+    segment: np.ndarray  # int64 per row (-1: none)
+    csr: sp.csr_matrix  # binary customers × items, float32
+    buyers: np.ndarray  # int64: customers who bought each item
+    cols: np.ndarray  # model item codes (sorted)
+    X: sp.csr_matrix  # binary customers × model items, float32
+    G: np.ndarray  # XᵀX (float64)
+    grams: tuple[np.ndarray, ...]  # the Gram matrix of each segment's rows (segments ascending)
+
+    @classmethod
+    def of(
+        cls, matrix: CustomerItems, customers: pl.DataFrame | None, *, options: RecommendOptions
+    ) -> Basis:
+        """Build from the matrix, the customers' segments and the model-item options."""
+        info = segments_of(matrix, customers)
+        segment = info["segment"].to_numpy().astype(np.int64)
+        csr = matrix.csr().astype(np.float32)
+        buyers = np.asarray(csr.sum(axis=0)).ravel().astype(np.int64)
+        cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
+        X = csr[:, cols].tocsr()
+        G, grams = segment_grams(X, segment)
+        return cls(info, segment, csr, buyers, cols, X, G, grams)
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,21 +251,17 @@ class Signals:
         lam: float,
         options: RecommendOptions,
         ease: Ease | None = None,
-        G: np.ndarray | None = None,
+        basis: Basis | None = None,
     ) -> Signals:
-        """Fit every signal on ``matrix`` (``ease``/``G`` reuse a fit made while choosing λ)."""
-        info = segments_of(matrix, customers)
-        segment = info["segment"].to_numpy().astype(np.int64)
-        csr = matrix.csr().astype(np.float32)
-        buyers = np.asarray(csr.sum(axis=0)).ravel().astype(np.int64)
-        cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
+        """Fit every signal on ``matrix`` (``ease``/``basis`` reuse what choosing λ computed)."""
+        basis = Basis.of(matrix, customers, options=options) if basis is None else basis
+        info, segment, csr, buyers = basis.info, basis.segment, basis.csr, basis.buyers
+        cols, X, G = basis.cols, basis.X, basis.G
         pos = np.full(matrix.n_items, -1, dtype=np.int64)
         pos[cols] = np.arange(cols.size)
-        X = csr[:, cols].tocsr()
-        G = gram(X) if G is None else G
         ease = Ease.fit(X, lam=lam, G=G) if ease is None else ease
         knn = ItemKnn.fit(X, neighbours=options.neighbours, G=G)
-        copurchase = CoPurchase.fit(X, segment, G=G)
+        copurchase = CoPurchase.fit(X, segment, G=G, grams=basis.grams)
         share = np.zeros((1 + len(copurchase.segments), matrix.n_items))
         share[0] = buyers / max(matrix.n_customers, 1)
         scope_members: dict[str, np.ndarray] = {}

@@ -56,9 +56,9 @@ from basketlens.recommender.candidates import (
     RANK_FEATURES,
     candidate_features,
 )
-from basketlens.recommender.itemitem import LAMBDA_FACTORS, Ease, chunks, gram, model_items, top_k
+from basketlens.recommender.itemitem import LAMBDA_FACTORS, Ease, chunks, top_k
 from basketlens.recommender.ranker import Ranker
-from basketlens.recommender.signals import Signals, cross_sell_rules
+from basketlens.recommender.signals import Basis, Signals, cross_sell_rules
 from basketlens.recommender.spend import SpendModel
 
 logger = logging.getLogger(__name__)
@@ -133,13 +133,12 @@ def choose_lambda(
     *,
     options: RecommendOptions,
     seed: int = 0,
+    basis: Basis | None = None,
 ) -> tuple[float, dict[float, float], Ease, np.ndarray]:
-    """λ with the best hit rate at ``top_n`` on the labelled customers; also that fit and G."""
-    csr = matrix.csr().astype(np.float32)
-    buyers = np.asarray(csr.sum(axis=0)).ravel()
-    cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
-    X = csr[:, cols].tocsr()
-    G = gram(X)
+    """λ with the best hit rate at ``top_n`` on the labelled customers; also that fit and G
+    (``basis``: the matrix's :class:`~basketlens.recommender.signals.Basis`, when built)."""
+    basis = Basis.of(matrix, None, options=options) if basis is None else basis
+    cols, X, G = basis.cols, basis.X, basis.G
     l_rows, l_cols, _ = labels
     pos = np.full(matrix.n_items, -1)
     pos[cols] = np.arange(cols.size)
@@ -225,12 +224,17 @@ def train(
             cut=cut,
             note="no customer bought an item new to them in the last horizon of the lines",
         )
-    lam, lam_scores, ease, G = choose_lambda(matrix, labels, options=options, seed=seed)
+    basis = Basis.of(matrix, customers, options=options)
+    lam, lam_scores, ease, _ = choose_lambda(
+        matrix, labels, options=options, seed=seed, basis=basis
+    )
     rules = None
     if mine is not None:
         sample = purchases.basket_sample(before=cut, limit=MAX_MINING_LINES, seed=seed)
         rules = cross_sell_rules(mine(sample), include_variants=include_variants)
-    signals = Signals.fit(matrix, customers, rules=rules, lam=lam, options=options, ease=ease, G=G)
+    signals = Signals.fit(
+        matrix, customers, rules=rules, lam=lam, options=options, ease=ease, basis=basis
+    )
     news = unique_sorted(labels[0])
     who = _sample(news, MAX_TRAINING_CUSTOMERS, seed)  # customers with news
     # customers who bought nothing new carry the negatives of a quiet period: keep a share
