@@ -84,9 +84,7 @@ def test_copurchase_best_share_matches_brute_force(seed: int, n: int) -> None:
             if targets.size == 0:
                 continue
             share, item, base = cop.best(
-                np.full(targets.size, g),
-                targets,
-                lambda pair, src, c=customer: owned[c, src],
+                np.full(targets.size, g), targets, owned, np.full(targets.size, customer)
             )
             for t, j in enumerate(targets):
                 mine = [i for i in np.flatnonzero(owned[customer]) if C[i, i] > 0 and i != j]

@@ -206,22 +206,15 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     if sel.size:
         owned_model = Xc.toarray() > 0  # chunk × model items
         local_rows = lr[sel]
-
-        def owns(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
-            return owned_model[local_rows[pair], source]
-
         cop[sel], cop_item[sel], cop_base[sel] = s.copurchase.best(
-            np.zeros(sel.size, dtype=np.int64), mpos[sel], owns
+            np.zeros(sel.size, dtype=np.int64), mpos[sel], owned_model, local_rows
         )
         g = groups[local_rows]
         in_seg = np.flatnonzero(g > 0)
         if in_seg.size:
-            seg_local = local_rows[in_seg]
-
-            def owns_seg(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
-                return owned_model[seg_local[pair], source]
-
-            share, item, base = s.copurchase.best(g[in_seg], mpos[sel][in_seg], owns_seg)
+            share, item, base = s.copurchase.best(
+                g[in_seg], mpos[sel][in_seg], owned_model, local_rows[in_seg]
+            )
             seg[sel[in_seg]], seg_item[sel[in_seg]], seg_base[sel[in_seg]] = share, item, base
     cop_item = np.where(cop_item >= 0, s.cols[np.maximum(cop_item, 0)], -1)
     seg_item = np.where(seg_item >= 0, s.cols[np.maximum(seg_item, 0)], -1)

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -260,26 +260,33 @@ class CoPurchase:
         self,
         groups: np.ndarray,
         targets: np.ndarray,
-        owns: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        owned: np.ndarray,
+        rows: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per pair: the best share ``P(target | i)`` over the items ``i`` its customer owns,
         that item (model position, -1 none) and its buyers in the group.
 
-        ``groups`` and ``targets`` (model positions) are per pair; ``owns(pair_index, i)``
-        says whether each pair's customer bought the model items ``i``: it gets a column of
-        pair indices and the (pairs × sources) items, and broadcasts them.
+        ``groups``, ``targets`` (model positions) and ``rows`` are per pair; ``owned`` (bool,
+        customers × model items) says what each customer bought, ``rows`` the pair's customer
+        in it.
         """
-        src = self.sources[groups, targets]  # (pairs, m)
-        share = self.shares[groups, targets]
-        pair = np.arange(targets.size)[:, None]
-        owned = owns(pair, src) & (share > 0)
-        first = np.argmax(owned, axis=1)
-        found = owned[np.arange(targets.size), first]
-        pick = np.arange(targets.size)
+        n = self.sources.shape[1]
+        masked = self.__dict__.get("_masked")
+        if masked is None:  # the sources, or the never-owned column n where the share is 0
+            masked = np.where(self.shares > 0, self.sources, n).astype(np.int32)
+            object.__setattr__(self, "_masked", masked)
+        padded = np.zeros((owned.shape[0], n + 1), dtype=bool)
+        padded[:, :n] = owned
+        wide = padded.size >= 2**31
+        cell = masked[groups, targets].astype(np.int64 if wide else np.int32, copy=wide)
+        cell += (np.asarray(rows).astype(cell.dtype) * (n + 1))[:, None]
+        hit = padded.ravel()[cell]  # (pairs, m): the customer owns the source
+        first = np.argmax(hit, axis=1)
+        found = hit[np.arange(targets.size), first]
         return (
-            np.where(found, share[pick, first], 0.0).astype(np.float64),
-            np.where(found, src[pick, first], -1).astype(np.int64),
-            np.where(found, self.bases[groups, targets][pick, first], 0.0).astype(np.float64),
+            np.where(found, self.shares[groups, targets, first], 0.0).astype(np.float64),
+            np.where(found, self.sources[groups, targets, first], -1).astype(np.int64),
+            np.where(found, self.bases[groups, targets, first], 0.0).astype(np.float64),
         )
 
 
