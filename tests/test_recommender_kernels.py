@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from basketlens.recommender import itemitem
 from basketlens.recommender.arrays import dense_rank, isin_sorted, lexsort, unique_sorted
+from basketlens.recommender.reasons import value_text, value_texts
 
 _ints = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 40))
 # few distinct values, so ties (and -0.0 beside 0.0, infinities, NaN) are common
@@ -102,3 +103,21 @@ def test_segment_grams_are_the_grams_of_the_rows(seed: int, n: int, m: int) -> N
     for name in ("sources", "shares", "bases"):
         assert np.array_equal(getattr(own, name), getattr(given_, name))
     assert own.segments == given_.segments
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1), st.floats(0, 1e7, allow_nan=False), st.floats(0, 1e7, allow_nan=False)
+        ),
+        max_size=20,
+    ),
+    st.sampled_from([None, "", "£", "€", "EUR", "R$", "GBP"]),
+    st.sampled_from([1.0, 3.0, 3.3, 12.0]),
+)
+def test_value_texts_are_value_text(
+    rows: list[tuple[float, float, float]], currency: str | None, months: float
+) -> None:
+    prob, spend, value = ([r[i] for r in rows] for i in range(3))
+    expected = [value_text(p, s, v, currency, months) for p, s, v in rows]
+    assert value_texts(prob, spend, value, currency, months) == expected

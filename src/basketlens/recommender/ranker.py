@@ -236,11 +236,11 @@ class Ranker:
         """The ranking score ``w · z`` (higher = recommended first)."""
         return self._z(features) @ self.rank_coef
 
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated probability of buying within the horizon."""
-        C = np.column_stack(
-            [self.score(features), features[:, self._columns(self.calibration_features)]]
-        )
+    def probability(self, features: np.ndarray, *, score: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probability of buying within the horizon (``score``: :meth:`score` of
+        the features, when computed already)."""
+        score = self.score(features) if score is None else score
+        C = np.column_stack([score, features[:, self._columns(self.calibration_features)]])
         C = np.clip(C, self.cal_low, self.cal_high)  # no extrapolation past the training data
         return _sigmoid(((C - self.cal_mean) / self.cal_scale) @ self.cal_coef + self.cal_intercept)
 
