@@ -3,16 +3,21 @@ and sort routines against numpy's own, the Gram matrix against a dense product."
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
+import polars as pl
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from basketlens.opportunities.matrix import CustomerItems
 from basketlens.recommender import itemitem
 from basketlens.recommender.arrays import dense_rank, isin_sorted, lexsort, unique_sorted
 from basketlens.recommender.reasons import value_text, value_texts
+from basketlens.recommender.signals import RuleEvidence
 
 _ints = hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-5, 40))
 # few distinct values, so ties (and -0.0 beside 0.0, infinities, NaN) are common
@@ -121,3 +126,49 @@ def test_value_texts_are_value_text(
     prob, spend, value = ([r[i] for r in rows] for i in range(3))
     expected = [value_text(p, s, v, currency, months) for p, s, v in rows]
     assert value_texts(prob, spend, value, currency, months) == expected
+
+
+def test_rule_evidence_lists_the_strongest_rule_first() -> None:
+    """c1 owns a and b: rules a→x (0.5, lift 2), b→x (0.5, lift 3), a→y (0.9) and, in segment
+    1, b→x (0.8); c2 (segment 0) owns a only; nobody has bought x or y (z stands for them)."""
+    lines = pl.DataFrame(
+        {
+            "unit": ["c1", "c1", "c2", "c3", "c3"],
+            "item": ["a", "b", "a", "x", "y"],
+            "basket": ["1", "1", "2", "3", "3"],
+            "quantity": [1.0] * 5,
+            "net_sales": [1.0] * 5,
+            "date": [datetime(2024, 1, 1)] * 5,
+        }
+    )
+    matrix = CustomerItems.from_lines(lines)
+    info = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "customer_name": [None, None, None],
+            "segment": [1, 0, 0],
+            "segment_name": [None, None, None],
+        },
+        schema_overrides={"customer_name": pl.String, "segment_name": pl.String},
+    )
+    rules = pl.DataFrame(
+        {
+            "rule_id": ["r0", "r1", "r2", "r3"],
+            "scope": ["all", "all", "all", "1"],
+            "antecedent": [["a"], ["b"], ["a"], ["b"]],
+            "consequent": [["x"], ["x"], ["y"], ["x"]],
+            "support": [0.1] * 4,
+            "confidence": [0.5, 0.5, 0.9, 0.8],
+            "lift": [2.0, 3.0, 1.5, 1.1],
+        }
+    )
+    ev = RuleEvidence.find(matrix, rules, info)
+    x, y = matrix.codes(["x", "y"], axis="item").tolist()
+    c1, c2 = matrix.codes(["c1", "c2"], axis="customer").tolist()
+    assert ev.pairs.select("row", "col", "rule_id").rows() == [
+        (c1, x, "r3"), (c1, x, "r1"), (c1, x, "r0"), (c1, y, "r2"), (c2, x, "r0"), (c2, y, "r2"),
+    ]  # fmt: skip
+    assert ev.key.tolist() == sorted(ev.key.tolist())
+    conf, lift, rule = ev.lookup(np.array([c1 * matrix.n_items + x, c2 * matrix.n_items + x, 0]))
+    assert conf.tolist() == [0.8, 0.5, 0.0] and lift.tolist() == [1.1, 2.0, 1.0]
+    assert rule.tolist() == [3, 0, -1]

@@ -150,7 +150,7 @@ class RuleEvidence:
             return cls.empty()
         kept = check_rules(rules)
         members = scope_rows(info, kept["scope"].unique(maintain_order=True).to_list())
-        frames = []
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, col, rule)
         csr = matrix.csr()
         for scope, rows in members.items():
             idx = np.flatnonzero((kept["scope"] == scope).to_numpy())
@@ -160,33 +160,45 @@ class RuleEvidence:
             for j in range(cons.shape[1]):  # each consequent item the customer lacks
                 col = cons[:, j]
                 ok = (col >= 0) & ~matrix.has(c_row, np.maximum(col, 0))
-                frames.append(
-                    pl.DataFrame(
-                        {"row": c_row[ok], "col": col[ok], "rule": idx[r_idx[ok]]},
-                        schema={"row": pl.Int64, "col": pl.Int64, "rule": pl.Int64},
-                    )
-                )
-        if not frames:
+                found.append((c_row[ok], col[ok], idx[r_idx[ok]]))
+        if not found:
             return cls.empty()
-        conf = kept["confidence"].to_numpy()
-        lift = kept["lift"].fill_nan(1.0).fill_null(1.0).to_numpy()
-        pairs = pl.concat(frames)
-        rule = pairs["rule"].to_numpy()
-        pairs = pairs.with_columns(
-            confidence=pl.Series(conf[rule], dtype=pl.Float64),
-            lift=pl.Series(lift[rule], dtype=pl.Float64),
-            rule_id=kept["rule_id"].gather(rule),
-        ).sort(
-            ["row", "col", "confidence", "lift", "rule"],
-            descending=[False, False, True, True, False],
+        conf = kept["confidence"].to_numpy().astype(np.float64)
+        lift = kept["lift"].fill_nan(1.0).fill_null(1.0).to_numpy().astype(np.float64)
+        row, col, rule = (np.concatenate([f[i] for f in found]).astype(np.int64) for i in range(3))
+        # per pair, strongest first: (row, col), then the rules by confidence and lift
+        # (descending) and index, ranked once over the rules
+        strongest = (
+            pl.DataFrame({"confidence": conf, "lift": lift, "rule": np.arange(conf.size)})
+            .sort(["confidence", "lift", "rule"], descending=[True, True, False])["rule"]
+            .to_numpy()
         )
-        best = pairs.unique(["row", "col"], keep="first", maintain_order=True)
-        key = best["row"].to_numpy() * matrix.n_items + best["col"].to_numpy()
+        strength = np.empty(conf.size, dtype=np.int64)
+        strength[strongest] = np.arange(conf.size)
+        key = row * matrix.n_items + col
+        if float(matrix.n_customers) * matrix.n_items * max(conf.size, 1) < 2.0**62:
+            order = np.argsort(key * conf.size + strength[rule])
+        else:
+            order = np.lexsort((strength[rule], key))
+        row, col, rule, key = row[order], col[order], rule[order], key[order]
+        pairs = pl.DataFrame(
+            {
+                "row": row,
+                "col": col,
+                "rule": rule,
+                "confidence": conf[rule],
+                "lift": lift[rule],
+                "rule_id": kept["rule_id"].gather(rule),
+            },
+            schema_overrides={"row": pl.Int64, "col": pl.Int64, "rule": pl.Int64},
+        )
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
         return cls(
-            key=key,
-            confidence=best["confidence"].to_numpy(),
-            lift=best["lift"].to_numpy(),
-            rule=best["rule"].to_numpy(),
+            key=key[first],
+            confidence=conf[rule[first]],
+            lift=lift[rule[first]],
+            rule=rule[first],
             rules=kept,
             pairs=pairs,
         )
