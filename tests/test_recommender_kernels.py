@@ -15,7 +15,14 @@ from hypothesis.extra import numpy as hnp
 
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.recommender import itemitem
-from basketlens.recommender.arrays import dense_rank, isin_sorted, lexsort, unique_sorted
+from basketlens.recommender.arrays import (
+    dense_rank,
+    group_starts,
+    isin_sorted,
+    lexsort,
+    rank_within_rows,
+    unique_sorted,
+)
 from basketlens.recommender.reasons import value_text, value_texts
 from basketlens.recommender.signals import RuleEvidence
 
@@ -172,3 +179,35 @@ def test_rule_evidence_lists_the_strongest_rule_first() -> None:
     conf, lift, rule = ev.lookup(np.array([c1 * matrix.n_items + x, c2 * matrix.n_items + x, 0]))
     assert conf.tolist() == [0.8, 0.5, 0.0] and lift.tolist() == [1.1, 2.0, 1.0]
     assert rule.tolist() == [3, 0, -1]
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int64, n, elements=st.integers(0, 5)),
+            hnp.arrays(
+                np.float64,
+                n,
+                elements=st.sampled_from([0.0, -0.0, 0.5, 1 / 3, -2.0, np.inf, -np.inf, 7.25]),
+            ),
+        )
+    )
+)
+def test_rank_within_rows_is_the_lexsort_rank(case: tuple[np.ndarray, np.ndarray]) -> None:
+    rows, score = np.sort(case[0]), case[1]  # 1/3 is not a float32: the lexsort fallback
+    order = np.lexsort((-score, rows))
+    start = np.searchsorted(rows[order], rows[order], side="left")
+    expected = np.empty(rows.size, dtype=np.int64)
+    expected[order] = np.arange(rows.size) - start
+    assert np.array_equal(rank_within_rows(rows, score), expected)
+    exact = np.where(score == 1 / 3, 0.25, score)  # float32 scores: the packed sort
+    order = np.lexsort((-exact, rows))
+    expected[order] = np.arange(rows.size) - start
+    assert np.array_equal(rank_within_rows(rows, exact), expected)
+
+
+@given(_ints)
+def test_group_starts_is_searchsorted_left(values: np.ndarray) -> None:
+    values = np.sort(values)
+    assert np.array_equal(group_starts(values), np.searchsorted(values, values, side="left"))

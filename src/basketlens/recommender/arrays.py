@@ -20,7 +20,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["dense_rank", "isin_sorted", "lexsort", "unique_sorted"]
+__all__ = [
+    "dense_rank",
+    "group_starts",
+    "isin_sorted",
+    "lexsort",
+    "rank_within_rows",
+    "unique_sorted",
+]
 
 _BITS = 62  # composite keys stay below 2**62 (int64, with room for the position)
 
@@ -114,3 +121,67 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
     packed *= n
     packed += np.arange(n)
     return np.argsort(packed)
+
+
+def group_starts(values: np.ndarray) -> np.ndarray:
+    """Index of the first element of each element's run of equal values in a sorted array:
+    ``np.searchsorted(values, values, side="left")`` in one pass instead of a search each.
+
+    Example:
+        >>> group_starts(np.array([2, 2, 5, 7, 7, 7])).tolist()
+        [0, 0, 2, 3, 3, 3]
+    """
+    values = np.asarray(values)
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.zeros(n, dtype=np.int64)
+    new = np.flatnonzero(values[1:] != values[:-1]) + 1
+    first[new] = new
+    return np.maximum.accumulate(first)
+
+
+def _ascending_bits(values: np.ndarray) -> np.ndarray:
+    """uint64 keys in the order of the float32 ``values`` (``-0.0`` counted as ``0.0``)."""
+    bits = (values + np.float32(0.0)).view(np.uint32).astype(np.uint64)
+    negative = bits >= 2**31
+    return np.where(negative, ~bits & 0xFFFFFFFF, bits | 2**31)
+
+
+def rank_within_rows(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """0-based rank of each score within its row, highest first, ties by position: the rank
+    in the order ``np.lexsort((-score, rows))``. ``rows`` must be sorted.
+
+    Scores that float32 holds exactly (as the item–item models' are) are packed with the row
+    and the position within the row into one int64 and sorted once; others go through
+    :func:`lexsort`.
+
+    Example:
+        >>> rank_within_rows(np.array([0, 0, 0, 1, 1]),
+        ...                  np.array([0.5, 2.0, 0.5, -np.inf, 1.0])).tolist()
+        [1, 0, 2, 1, 0]
+    """
+    rows = np.asarray(rows)
+    n = rows.size
+    rank = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return rank
+    start = group_starts(rows)
+    score32 = np.asarray(score).astype(np.float32)
+    pos = np.arange(n) - start
+    row_rank = np.cumsum(pos == 0) - 1
+    row_bits, pos_bits = int(row_rank[-1]).bit_length(), int(pos.max()).bit_length()
+    if (
+        row_bits + 32 + pos_bits <= 63
+        and not np.isnan(score32).any()
+        and np.array_equal(score32, score)
+    ):
+        key = _ascending_bits(-score32)
+        packed = (row_rank.astype(np.uint64) << np.uint64(32 + pos_bits)) | (
+            key << np.uint64(pos_bits)
+        )
+        order = np.argsort(packed | pos.astype(np.uint64))
+    else:
+        order = lexsort((-np.asarray(score), rows))
+    rank[order] = np.arange(n) - start[order]
+    return rank

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from basketlens.recommender.arrays import lexsort, unique_sorted
+from basketlens.recommender.arrays import rank_within_rows, unique_sorted
 from basketlens.recommender.itemitem import top_k
 from basketlens.recommender.signals import Signals
 
@@ -142,16 +142,6 @@ def _popular(
     return np.repeat(rows, taken.sum(axis=1)), pool[taken]
 
 
-def _rank_within(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """0-based rank of each pair's score within its row (highest first; ties by position)."""
-    order = lexsort((-score, rows))
-    sorted_rows = rows[order]
-    start = np.searchsorted(sorted_rows, sorted_rows, side="left")
-    rank = np.empty(rows.size, dtype=np.int64)
-    rank[order] = np.arange(rows.size) - start
-    return rank
-
-
 def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -> Candidates:
     """Candidates and features of the customers ``rows`` (a sorted chunk of matrix rows)."""
     s = signals
@@ -192,8 +182,8 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     knn = np.where(inside, K[lr, np.maximum(mpos, 0)], 0.0)
     ease = np.where(np.isfinite(ease), ease, 0.0)
     knn = np.where(np.isfinite(knn), knn, 0.0)
-    ease_rank = _rank_within(lr, np.where(inside, ease, -np.inf))
-    knn_rank = _rank_within(lr, np.where(inside, knn, -np.inf))
+    ease_rank = rank_within_rows(lr, np.where(inside, ease, -np.inf))
+    knn_rank = rank_within_rows(lr, np.where(inside, knn, -np.inf))
 
     n = lr.size
     cop = np.zeros(n)

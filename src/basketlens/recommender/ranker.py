@@ -51,7 +51,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from basketlens.errors import EmptyInputError
-from basketlens.recommender.arrays import isin_sorted, lexsort, unique_sorted
+from basketlens.recommender.arrays import group_starts, isin_sorted, lexsort, unique_sorted
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _pairs(
     order = lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
     r = rows[order]
     y = labels[order]
-    start = np.searchsorted(r, r, side="left")
+    start = group_starts(r)
     groups = unique_sorted(r)
     g = np.searchsorted(groups, r)
     n_pos = np.bincount(g[y], minlength=groups.size)
@@ -117,7 +117,7 @@ def _best_per_row(rows: np.ndarray, score: np.ndarray, depth: int) -> np.ndarray
     """Indices of the ``depth`` highest scores of each row."""
     order = lexsort((-score, rows))
     sorted_rows = rows[order]
-    rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows, side="left")
+    rank = np.arange(order.size) - group_starts(sorted_rows)
     return np.sort(order[rank < depth])
 
 

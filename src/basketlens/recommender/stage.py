@@ -32,7 +32,7 @@ from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
-from basketlens.recommender.arrays import lexsort
+from basketlens.recommender.arrays import group_starts, lexsort
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     EVIDENCE,
@@ -147,7 +147,7 @@ class FittedRecommender:
         p = self.probability(cands, score)
         order = lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
         rows_sorted = cands.rows[order]
-        start = np.searchsorted(rows_sorted, rows_sorted, side="left")
+        start = group_starts(rows_sorted)
         rank = np.arange(order.size) - start
         keep = order[rank < depth]
         rank = rank[rank < depth] + 1
