@@ -211,3 +211,25 @@ def test_rank_within_rows_is_the_lexsort_rank(case: tuple[np.ndarray, np.ndarray
 def test_group_starts_is_searchsorted_left(values: np.ndarray) -> None:
     values = np.sort(values)
     assert np.array_equal(group_starts(values), np.searchsorted(values, values, side="left"))
+
+
+@pytest.mark.parametrize("single", [True, False])  # single precision; its double fallback
+def test_ease_weights_are_the_closed_form(monkeypatch: pytest.MonkeyPatch, single: bool) -> None:
+    doubles: list[int] = []
+    if not single:  # single precision fails: the fit falls back to double
+        monkeypatch.setattr(itemitem.sla.lapack, "spotrf", lambda a, **_: (a, 1))
+        dpotrf = itemitem.sla.lapack.dpotrf
+        monkeypatch.setattr(
+            itemitem.sla.lapack, "dpotrf", lambda a, **kw: doubles.append(1) or dpotrf(a, **kw)
+        )
+    rng = np.random.default_rng(1)
+    X = (rng.random((300, 140)) < 0.2).astype(np.float32)  # more rows than one block of B
+    lam = 5.0
+    P = np.linalg.inv(X.T.astype(np.float64) @ X + lam * np.eye(140))
+    oracle = -P / np.diag(P)
+    np.fill_diagonal(oracle, 0.0)
+    fitted = itemitem.Ease.fit(sp.csr_matrix(X), lam=lam)
+    assert fitted.weights.dtype == np.float32
+    assert np.allclose(fitted.weights, oracle, atol=1e-5)
+    assert np.all(np.diag(fitted.weights) == 0)
+    assert len(doubles) == (0 if single else 1)

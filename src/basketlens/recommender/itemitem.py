@@ -124,9 +124,13 @@ def segment_grams(
     return G, parts
 
 
+_BLOCK = 128  # rows of EASE's weights converted at a time (stays in the cache)
+
+
 def _spd_inverse(G: np.ndarray, lam: float) -> np.ndarray:
     """``(G + λI)⁻¹`` by Cholesky in single precision (LAPACK potrf/potri), about ten times
-    faster than ``inv`` in double; double precision if single is not accurate enough."""
+    faster than ``inv`` in double; double precision if single is not accurate enough (the
+    result is in the precision that was used)."""
     for dtype, potrf, potri in (
         (np.float32, sla.lapack.spotrf, sla.lapack.spotri),
         (np.float64, sla.lapack.dpotrf, sla.lapack.dpotri),
@@ -140,9 +144,9 @@ def _spd_inverse(G: np.ndarray, lam: float) -> np.ndarray:
         if info != 0:
             continue
         inv = np.tril(inv)
-        inv = inv + np.tril(inv, -1).T
+        inv += np.tril(inv, -1).T
         if np.all(np.isfinite(inv)) and np.all(np.diag(inv) > 0):
-            return inv.astype(np.float64)
+            return inv
     raise ParameterError(f"XᵀX + {lam}·I is not positive definite; raise lam")
 
 
@@ -160,9 +164,16 @@ class Ease:
             raise ParameterError(f"lam must be > 0; got {lam!r}")
         G = gram(X) if G is None else G
         P = _spd_inverse(G, lam)
-        B = -P / np.diag(P)
-        B[np.diag_indices_from(B)] = 0.0
-        return cls(B.astype(np.float32), float(lam))
+        # B = −P / diag(P) in double precision, stored in single, a block of rows at a time
+        diag = np.diag(P).astype(np.float64)
+        B = np.empty(P.shape, dtype=np.float32)
+        for start in range(0, P.shape[0], _BLOCK):
+            block = P[start : start + _BLOCK].astype(np.float64)
+            np.negative(block, out=block)
+            block /= diag
+            B[start : start + _BLOCK] = block
+        np.fill_diagonal(B, 0.0)
+        return cls(B, float(lam))
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
         """Dense scores of the rows of ``X`` (customers × model items)."""
@@ -245,10 +256,10 @@ class CoPurchase:
         bases = np.zeros((len(grams), n, m), dtype=np.float32)
         for g, C in enumerate(grams):
             base = np.diag(C).copy()
-            Q = C / np.maximum(base, 1.0)[:, None]  # Q[i, j] = P(j | i)
-            np.fill_diagonal(Q, 0.0)
-            Q[base <= 0] = 0.0
-            QT = np.ascontiguousarray(Q.T)  # row j: P(j | i) over the sources i
+            # row j: P(j | i) = C[i, j] / C[i, i] over the sources i (C is symmetric)
+            QT = C / np.maximum(base, 1.0)[None, :]
+            np.fill_diagonal(QT, 0.0)
+            QT[:, base <= 0] = 0.0
             best = top_k(QT, m)  # (n targets, m sources), best first
             best = np.where(best >= 0, best, 0)
             sources[g] = best
