@@ -195,16 +195,21 @@ def test_rule_evidence_lists_the_strongest_rule_first() -> None:
     )
 )
 def test_rank_within_rows_is_the_lexsort_rank(case: tuple[np.ndarray, np.ndarray]) -> None:
-    rows, score = np.sort(case[0]), case[1]  # 1/3 is not a float32: the lexsort fallback
+    rows, score = np.sort(case[0]), case[1]  # 1/3 is not a float32: ranked by dense rank
     order = np.lexsort((-score, rows))
     start = np.searchsorted(rows[order], rows[order], side="left")
     expected = np.empty(rows.size, dtype=np.int64)
     expected[order] = np.arange(rows.size) - start
     assert np.array_equal(rank_within_rows(rows, score), expected)
-    exact = np.where(score == 1 / 3, 0.25, score)  # float32 scores: the packed sort
+    exact = np.where(score == 1 / 3, 0.25, score)  # float32 scores: packed with their bits
     order = np.lexsort((-exact, rows))
     expected[order] = np.arange(rows.size) - start
     assert np.array_equal(rank_within_rows(rows, exact), expected)
+    shuffled = case[0]  # rows not sorted: ranked through lexsort
+    order = np.lexsort((-score, shuffled))
+    start = np.searchsorted(shuffled[order], shuffled[order], side="left")
+    expected[order] = np.arange(rows.size) - start
+    assert np.array_equal(rank_within_rows(shuffled, score), expected)
 
 
 @given(_ints)

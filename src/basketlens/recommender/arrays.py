@@ -150,11 +150,11 @@ def _ascending_bits(values: np.ndarray) -> np.ndarray:
 
 def rank_within_rows(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
     """0-based rank of each score within its row, highest first, ties by position: the rank
-    in the order ``np.lexsort((-score, rows))``. ``rows`` must be sorted.
+    in the order ``np.lexsort((-score, rows))`` (``rows`` sorted, else that order is sorted).
 
-    Scores that float32 holds exactly (as the item–item models' are) are packed with the row
-    and the position within the row into one int64 and sorted once; others go through
-    :func:`lexsort`.
+    The row, the score and the position within the row are packed into one int64 and sorted
+    once: the score's float32 bits when float32 holds it exactly (as it does the item–item
+    models' scores), else its dense rank; :func:`lexsort` when they do not fit.
 
     Example:
         >>> rank_within_rows(np.array([0, 0, 0, 1, 1]),
@@ -162,26 +162,32 @@ def rank_within_rows(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
         [1, 0, 2, 1, 0]
     """
     rows = np.asarray(rows)
+    score = np.asarray(score)
     n = rows.size
     rank = np.empty(n, dtype=np.int64)
     if n == 0:
         return rank
+    if np.any(rows[1:] < rows[:-1]):
+        order = lexsort((-score, rows))
+        sorted_rows = rows[order]
+        rank[order] = np.arange(n) - group_starts(sorted_rows)
+        return rank
     start = group_starts(rows)
-    score32 = np.asarray(score).astype(np.float32)
     pos = np.arange(n) - start
     row_rank = np.cumsum(pos == 0) - 1
     row_bits, pos_bits = int(row_rank[-1]).bit_length(), int(pos.max()).bit_length()
-    if (
-        row_bits + 32 + pos_bits <= 63
-        and not np.isnan(score32).any()
-        and np.array_equal(score32, score)
-    ):
-        key = _ascending_bits(-score32)
-        packed = (row_rank.astype(np.uint64) << np.uint64(32 + pos_bits)) | (
+    score32 = score.astype(np.float32)
+    if not np.isnan(score32).any() and np.array_equal(score32, score):
+        key, key_bits = _ascending_bits(-score32), 32
+    else:
+        dense, distinct = dense_rank(-score)
+        key, key_bits = dense.astype(np.uint64), max(distinct - 1, 0).bit_length()
+    if row_bits + key_bits + pos_bits <= 63:
+        packed = (row_rank.astype(np.uint64) << np.uint64(key_bits + pos_bits)) | (
             key << np.uint64(pos_bits)
         )
         order = np.argsort(packed | pos.astype(np.uint64))
     else:
-        order = lexsort((-np.asarray(score), rows))
+        order = lexsort((-score, rows))
     rank[order] = np.arange(n) - start[order]
     return rank

@@ -102,7 +102,8 @@ _POOL = POPULAR + 100
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """(row, col) candidate pairs, sorted by row, with features and the evidence for reasons."""
+    """(row, col) candidate pairs, sorted by row then item code, with features and the evidence
+    for reasons."""
 
     rows: np.ndarray  # matrix row of the customer
     cols: np.ndarray  # item code

@@ -51,7 +51,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from basketlens.errors import EmptyInputError
-from basketlens.recommender.arrays import group_starts, isin_sorted, lexsort, unique_sorted
+from basketlens.recommender.arrays import (
+    group_starts,
+    isin_sorted,
+    lexsort,
+    rank_within_rows,
+    unique_sorted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +120,8 @@ def _pairs(
 
 
 def _best_per_row(rows: np.ndarray, score: np.ndarray, depth: int) -> np.ndarray:
-    """Indices of the ``depth`` highest scores of each row."""
-    order = lexsort((-score, rows))
-    sorted_rows = rows[order]
-    rank = np.arange(order.size) - group_starts(sorted_rows)
-    return np.sort(order[rank < depth])
+    """Indices of the ``depth`` highest scores of each row (ties by position), ascending."""
+    return np.flatnonzero(rank_within_rows(rows, score) < depth)
 
 
 def _pairwise(

@@ -32,7 +32,7 @@ from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
-from basketlens.recommender.arrays import group_starts, lexsort
+from basketlens.recommender.arrays import rank_within_rows
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     EVIDENCE,
@@ -145,12 +145,11 @@ class FittedRecommender:
     def _top(self, cands: Candidates, depth: int) -> pl.DataFrame:
         score = self.ranker.score(cands.features)
         p = self.probability(cands, score)
-        order = lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
-        rows_sorted = cands.rows[order]
-        start = group_starts(rows_sorted)
-        rank = np.arange(order.size) - start
-        keep = order[rank < depth]
-        rank = rank[rank < depth] + 1
+        # best first; ties: item code (a customer's candidates are in item order)
+        rank = rank_within_rows(cands.rows, score)
+        keep = np.flatnonzero(rank < depth)
+        keep = keep[np.argsort(cands.rows[keep] * depth + rank[keep], kind="stable")]
+        rank = rank[keep] + 1
         strongest = self._evidence(cands, keep)
         return self._table(cands, keep, rank, p[keep], strongest)
 
