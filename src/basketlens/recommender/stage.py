@@ -192,9 +192,9 @@ class FittedRecommender:
         info = s.info[rows]
         seg_names = info["segment_name"].to_list()
         seg_ids = info["segment"].to_list()
-        evidence = [_EVIDENCE[int(g)] for g in strongest]
+        evidence = np.asarray(_EVIDENCE, dtype=object)[strongest].tolist()
         reasons = candidate_reasons(
-            s, self.names, cands, keep, evidence, item_label, seg_ids, seg_names
+            s, self.names, cands, keep, strongest, item_label, seg_ids, seg_names
         )
         table = pl.DataFrame(
             {
