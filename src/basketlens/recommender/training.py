@@ -148,6 +148,9 @@ def choose_lambda(
     scale = float(np.mean(np.diag(G))) if cols.size else 1.0
     scores: dict[float, float] = {}
     fits: dict[float, Ease] = {}
+    # the validation customers' rows and purchases, the same for every λ
+    parts = [(who[part], X[who[part]]) for part in chunks(who.size, CHUNK)]
+    owned = [Xv.nonzero() for _, Xv in parts]
 
     def evaluate(factor: float) -> float:
         lam = round(max(factor * scale, 1.0), 1)
@@ -155,11 +158,8 @@ def choose_lambda(
             ease = Ease.fit(X, lam=lam, G=G)
             fits[lam] = ease
             hits = 0
-            for part in chunks(who.size, CHUNK):
-                rows = who[part]
-                Xv = X[rows]
+            for (rows, Xv), (r, c) in zip(parts, owned, strict=True):
                 S = ease.scores(Xv)
-                r, c = Xv.nonzero()
                 S[r, c] = -np.inf
                 best = top_k(S, options.top_n)
                 keys = rows[:, None] * cols.size + best
