@@ -238,3 +238,15 @@ def test_ease_weights_are_the_closed_form(monkeypatch: pytest.MonkeyPatch, singl
     assert np.allclose(fitted.weights, oracle, atol=1e-5)
     assert np.all(np.diag(fitted.weights) == 0)
     assert len(doubles) == (0 if single else 1)
+
+
+@settings(max_examples=50)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(1, 12), st.integers(1, 14))
+def test_top_k_by_blocks_of_rows_is_top_k_at_once(seed: int, rows: int, n: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.choice(np.array([0.0, 0.5, 1.0, -np.inf], dtype=np.float32), size=(rows, n))
+    whole = itemitem._top_k(scores, min(k, n))  # ties everywhere: the selection must match
+    for cells in (1, n, 3 * n + 1):  # one row, one, three rows (and a bit) per block
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(itemitem, "_TOP_K_CELLS", cells)
+            assert np.array_equal(itemitem.top_k(scores, k), whole)

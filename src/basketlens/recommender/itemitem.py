@@ -304,7 +304,9 @@ class CoPurchase:
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` highest scores of each row (unordered; ``-inf`` = excluded).
 
-    Rows with fewer than ``k`` finite scores get their finite ones and ``-1`` padding.
+    Rows with fewer than ``k`` finite scores get their finite ones and ``-1`` padding. Rows
+    are selected a block at a time (each row's selection is its own), so the temporaries stay
+    in the cache.
 
     Example:
         >>> top_k(np.array([[0.1, 0.9, -np.inf], [0.5, 0.2, 0.3]]), 2).tolist()
@@ -314,6 +316,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     if n == 0:
         return np.full((scores.shape[0], 0), -1)
     k = min(k, n)
+    step = max(1, _TOP_K_CELLS // n)
+    if scores.shape[0] <= step:
+        return _top_k(scores, k)
+    return np.concatenate(
+        [_top_k(scores[start : start + step], k) for start in range(0, scores.shape[0], step)]
+    )
+
+
+_TOP_K_CELLS = 1 << 18  # scores selected from at a time by top_k
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    n = scores.shape[1]
     idx = (
         np.argpartition(-scores, k - 1, axis=1)[:, :k]
         if k < n
