@@ -233,7 +233,10 @@ class Ranker:
         return [self.names.index(n) for n in which]
 
     def _z(self, features: np.ndarray) -> np.ndarray:
-        return (features[:, self._columns(self.rank_features)] - self.rank_mean) / self.rank_scale
+        Z = features[:, self._columns(self.rank_features)].astype(np.float64, copy=False)
+        Z -= self.rank_mean  # in place: the column selection is a copy
+        Z /= self.rank_scale
+        return Z
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The ranking score ``w · z`` (higher = recommended first)."""
@@ -244,8 +247,11 @@ class Ranker:
         the features, when computed already)."""
         score = self.score(features) if score is None else score
         C = np.column_stack([score, features[:, self._columns(self.calibration_features)]])
-        C = np.clip(C, self.cal_low, self.cal_high)  # no extrapolation past the training data
-        return _sigmoid(((C - self.cal_mean) / self.cal_scale) @ self.cal_coef + self.cal_intercept)
+        C = C.astype(np.float64, copy=False)
+        np.clip(C, self.cal_low, self.cal_high, out=C)  # no extrapolation past the training data
+        C -= self.cal_mean
+        C /= self.cal_scale
+        return _sigmoid(C @ self.cal_coef + self.cal_intercept)
 
     def contributions(
         self, features: np.ndarray, groups: Mapping[str, str]
