@@ -289,15 +289,19 @@ class CoPurchase:
         padded = np.zeros((owned.shape[0], n + 1), dtype=bool)
         padded[:, :n] = owned
         wide = padded.size >= 2**31
-        cell = masked[groups, targets].astype(np.int64 if wide else np.int32, copy=wide)
+        m = masked.shape[2]
+        lists = np.asarray(groups, dtype=np.int64) * n + targets  # (group, target) list
+        cell = np.take(masked.reshape(-1, m), lists, axis=0)
+        cell = cell.astype(np.int64 if wide else np.int32, copy=False)
         cell += (np.asarray(rows).astype(cell.dtype) * (n + 1))[:, None]
         hit = padded.ravel()[cell]  # (pairs, m): the customer owns the source
         first = np.argmax(hit, axis=1)
         found = hit[np.arange(targets.size), first]
+        at = lists * m + first  # the chosen source in the flattened lists
         return (
-            np.where(found, self.shares[groups, targets, first], 0.0).astype(np.float64),
-            np.where(found, self.sources[groups, targets, first], -1).astype(np.int64),
-            np.where(found, self.bases[groups, targets, first], 0.0).astype(np.float64),
+            np.where(found, self.shares.ravel()[at], 0.0).astype(np.float64),
+            np.where(found, self.sources.ravel()[at], -1).astype(np.int64),
+            np.where(found, self.bases.ravel()[at], 0.0).astype(np.float64),
         )
 
 
