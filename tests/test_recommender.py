@@ -15,15 +15,17 @@ from hypothesis import strategies as st
 from basketlens.errors import EmptyInputError, ParameterError
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.options import RecommendOptions
-from basketlens.recommender import RECOMMENDATIONS_SCHEMA, run_recommender
+from basketlens.recommender import RECOMMENDATIONS_SCHEMA, explain, run_recommender
 from basketlens.recommender import training as training_module
 from basketlens.recommender.baselines import baseline
-from basketlens.recommender.candidates import FEATURE_NAMES, FEATURES
+from basketlens.recommender.candidates import EVIDENCE, FEATURE_NAMES, FEATURES, candidate_features
 from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, model_items, top_k
 from basketlens.recommender.ranker import Ranker
 from basketlens.recommender.reasons import money, period_text, value_text
 from basketlens.recommender.signals import cross_sell_rules
 from basketlens.recommender.spend import MIN_BUYERS, SpendModel
+
+EVIDENCE_NAMES = tuple(EVIDENCE)
 
 # ---------------------------------------------------------------------- item–item oracles
 
@@ -84,9 +86,7 @@ def test_copurchase_best_share_matches_brute_force(seed: int, n: int) -> None:
             if targets.size == 0:
                 continue
             share, item, base = cop.best(
-                np.full(targets.size, g),
-                targets,
-                lambda pair, src, c=customer: owned[c, src],
+                np.full(targets.size, g), targets, owned, np.full(targets.size, customer)
             )
             for t, j in enumerate(targets):
                 mine = [i for i in np.flatnonzero(owned[customer]) if C[i, i] > 0 and i != j]
@@ -418,3 +418,53 @@ def test_pairs_join_each_bought_candidate_to_distinct_others_of_its_customer() -
         n_pos, n_neg = int(labels[mine].sum()), int((~labels[mine]).sum())
         expected = n_pos * min(NEGATIVES, n_neg)
         assert int(np.isin(good, np.flatnonzero(mine)).sum()) == expected
+
+
+@pytest.mark.parametrize("with_rules", [False, True])
+def test_grouped_reasons_are_each_candidates_own(planted, with_rules: bool) -> None:
+    """candidate_reasons words each group of alike candidates once: every candidate gets the
+    sentence written for it alone (every candidate of every customer, all evidence kinds)."""
+    lines, customers, result = planted
+    fitted = result.fitted
+    if with_rules:
+        rules = pl.DataFrame(
+            {
+                "rule_id": ["all-r1", "0-r1"],
+                "scope": ["all", "0"],
+                "antecedent": [["g0-0"], ["g0-3"]],
+                "consequent": [["g0-1"], ["g0-2"]],
+                "support": [0.1, 0.1],
+                "confidence": [0.99, 0.9],
+                "lift": [9.0, 5.0],
+            }
+        )
+        options = RecommendOptions(top_n=3, min_buyers=2, candidates=8)
+        fitted = run_recommender(lines, customers, rules=rules, options=options).fitted
+    s = fitted.signals
+    cands = candidate_features(s, np.arange(s.matrix.n_customers), candidates=8)
+    keep = np.arange(len(cands))
+    strongest = fitted._evidence(cands, keep)
+    if with_rules:  # quote the rule wherever one backs the candidate
+        strongest = np.where(cands.rule >= 0, EVIDENCE_NAMES.index("rule"), strongest)
+    quoted = {EVIDENCE_NAMES[g] for g in strongest}
+    assert quoted >= {"copurchase", "popularity", "segment_copurchase", *("rule",) * with_rules}
+    items = [s.matrix.items[c] for c in cands.cols.tolist()]
+    info = s.info[cands.rows]
+    segments, names = info["segment"].to_list(), info["segment_name"].to_list()
+    rules_table = s.rules.rules
+    sizes = dict(zip(*np.unique(s.segment, return_counts=True), strict=True))
+    alone = [
+        explain._reason(
+            s,
+            explain._key(EVIDENCE_NAMES[g], k, cands, keep, segments, names),
+            items[k],
+            fitted.names,
+            rules_table,
+            sizes,
+        )
+        for k, g in enumerate(strongest.tolist())
+    ]
+    grouped = explain.candidate_reasons(
+        s, fitted.names, cands, keep, strongest, items, segments, names
+    )
+    assert grouped == alone

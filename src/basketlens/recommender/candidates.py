@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from basketlens.recommender.arrays import rank_within_rows, unique_sorted
 from basketlens.recommender.itemitem import top_k
 from basketlens.recommender.signals import Signals
 
@@ -101,7 +102,8 @@ _POOL = POPULAR + 100
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """(row, col) candidate pairs, sorted by row, with features and the evidence for reasons."""
+    """(row, col) candidate pairs, sorted by row then item code, with features and the evidence
+    for reasons."""
 
     rows: np.ndarray  # matrix row of the customer
     cols: np.ndarray  # item code
@@ -123,7 +125,7 @@ def _unique_pairs(
     rows: np.ndarray, cols: np.ndarray, n_items: int
 ) -> tuple[np.ndarray, np.ndarray]:
     keep = cols >= 0
-    key = np.unique(rows[keep].astype(np.int64) * n_items + cols[keep])
+    key = unique_sorted(rows[keep].astype(np.int64) * n_items + cols[keep])
     return key // n_items, key % n_items
 
 
@@ -139,16 +141,6 @@ def _popular(
     fresh = ~owned & (pool >= 0)
     taken = fresh & (np.cumsum(fresh, axis=1) <= POPULAR)
     return np.repeat(rows, taken.sum(axis=1)), pool[taken]
-
-
-def _rank_within(rows: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """0-based rank of each pair's score within its row (highest first; ties by position)."""
-    order = np.lexsort((-score, rows))
-    sorted_rows = rows[order]
-    start = np.searchsorted(sorted_rows, sorted_rows, side="left")
-    rank = np.empty(rows.size, dtype=np.int64)
-    rank[order] = np.arange(rows.size) - start
-    return rank
 
 
 def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -> Candidates:
@@ -191,8 +183,8 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     knn = np.where(inside, K[lr, np.maximum(mpos, 0)], 0.0)
     ease = np.where(np.isfinite(ease), ease, 0.0)
     knn = np.where(np.isfinite(knn), knn, 0.0)
-    ease_rank = _rank_within(lr, np.where(inside, ease, -np.inf))
-    knn_rank = _rank_within(lr, np.where(inside, knn, -np.inf))
+    ease_rank = rank_within_rows(lr, np.where(inside, ease, -np.inf))
+    knn_rank = rank_within_rows(lr, np.where(inside, knn, -np.inf))
 
     n = lr.size
     cop = np.zeros(n)
@@ -205,22 +197,15 @@ def candidate_features(signals: Signals, rows: np.ndarray, *, candidates: int) -
     if sel.size:
         owned_model = Xc.toarray() > 0  # chunk × model items
         local_rows = lr[sel]
-
-        def owns(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
-            return owned_model[local_rows[pair], source]
-
         cop[sel], cop_item[sel], cop_base[sel] = s.copurchase.best(
-            np.zeros(sel.size, dtype=np.int64), mpos[sel], owns
+            np.zeros(sel.size, dtype=np.int64), mpos[sel], owned_model, local_rows
         )
         g = groups[local_rows]
         in_seg = np.flatnonzero(g > 0)
         if in_seg.size:
-            seg_local = local_rows[in_seg]
-
-            def owns_seg(pair: np.ndarray, source: np.ndarray) -> np.ndarray:
-                return owned_model[seg_local[pair], source]
-
-            share, item, base = s.copurchase.best(g[in_seg], mpos[sel][in_seg], owns_seg)
+            share, item, base = s.copurchase.best(
+                g[in_seg], mpos[sel][in_seg], owned_model, local_rows[in_seg]
+            )
             seg[sel[in_seg]], seg_item[sel[in_seg]], seg_base[sel[in_seg]] = share, item, base
     cop_item = np.where(cop_item >= 0, s.cols[np.maximum(cop_item, 0)], -1)
     seg_item = np.where(seg_item >= 0, s.cols[np.maximum(seg_item, 0)], -1)

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,7 @@ __all__ = [
     "chunks",
     "gram",
     "model_items",
+    "segment_grams",
     "top_k",
 ]
 
@@ -70,14 +71,66 @@ def model_items(buyers: np.ndarray, *, min_buyers: int, max_items: int) -> np.nd
     return np.sort(order[:max_items])
 
 
+#: Dense cells of ``X`` per block of rows in :func:`gram` (64 MB of float32).
+GRAM_CELLS = 1 << 24
+
+
 def gram(X: sp.csr_matrix) -> np.ndarray:
-    """``XᵀX`` as a dense float64 matrix (co-purchase counts; the diagonal holds buyers)."""
-    return np.asarray((X.T @ X).toarray(), dtype=np.float64)
+    """``XᵀX`` as a dense float64 matrix (co-purchase counts; the diagonal holds buyers).
+
+    Computed as sparse ``Xᵀ`` × dense ``X`` a block of rows at a time: about twice as fast as
+    the sparse product, whose result is nearly dense; the counts are exact (integers summed
+    in float32, below 2²⁴ per block, the blocks in float64).
+
+    Example:
+        >>> X = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0]], dtype=np.float32))
+        >>> gram(X).tolist()
+        [[3.0, 2.0, 1.0], [2.0, 2.0, 0.0], [1.0, 0.0, 1.0]]
+    """
+    n_rows, n = X.shape
+    step = max(1, GRAM_CELLS // max(n, 1))
+    if n_rows <= step:
+        return np.asarray(X.T @ X.toarray(), dtype=np.float64)
+    G = np.zeros((n, n))
+    for start in range(0, n_rows, step):
+        part = X[start : start + step]
+        G += part.T @ part.toarray()
+    return G
+
+
+def segment_grams(
+    X: sp.csr_matrix, segment: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``XᵀX`` and the Gram matrix of each segment's rows (segments ≥ 0, ascending), each
+    row's Gram computed once: the whole is the sum of the segments' and the unsegmented rows'.
+
+    Example:
+        >>> X = sp.csr_matrix(np.array([[1, 1], [0, 1], [1, 0]], dtype=np.float32))
+        >>> G, (g0, g1) = segment_grams(X, np.array([0, 1, -1]))
+        >>> G.tolist(), g0.tolist(), g1.tolist()
+        ([[2.0, 1.0], [1.0, 2.0]], [[1.0, 1.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 1.0]])
+    """
+    segment = np.asarray(segment)
+    segments = [s for s in np.unique(segment) if s >= 0]
+    if not segments:
+        return gram(X), ()
+    parts = tuple(gram(X[np.flatnonzero(segment == s)]) for s in segments)
+    G = parts[0].copy()
+    for part in parts[1:]:
+        G += part
+    rest = np.flatnonzero(segment < 0)
+    if rest.size:
+        G += gram(X[rest])
+    return G, parts
+
+
+_BLOCK = 128  # rows of EASE's weights converted at a time (stays in the cache)
 
 
 def _spd_inverse(G: np.ndarray, lam: float) -> np.ndarray:
     """``(G + λI)⁻¹`` by Cholesky in single precision (LAPACK potrf/potri), about ten times
-    faster than ``inv`` in double; double precision if single is not accurate enough."""
+    faster than ``inv`` in double; double precision if single is not accurate enough (the
+    result is in the precision that was used)."""
     for dtype, potrf, potri in (
         (np.float32, sla.lapack.spotrf, sla.lapack.spotri),
         (np.float64, sla.lapack.dpotrf, sla.lapack.dpotri),
@@ -91,9 +144,9 @@ def _spd_inverse(G: np.ndarray, lam: float) -> np.ndarray:
         if info != 0:
             continue
         inv = np.tril(inv)
-        inv = inv + np.tril(inv, -1).T
+        inv += np.tril(inv, -1).T
         if np.all(np.isfinite(inv)) and np.all(np.diag(inv) > 0):
-            return inv.astype(np.float64)
+            return inv
     raise ParameterError(f"XᵀX + {lam}·I is not positive definite; raise lam")
 
 
@@ -111,9 +164,16 @@ class Ease:
             raise ParameterError(f"lam must be > 0; got {lam!r}")
         G = gram(X) if G is None else G
         P = _spd_inverse(G, lam)
-        B = -P / np.diag(P)
-        B[np.diag_indices_from(B)] = 0.0
-        return cls(B.astype(np.float32), float(lam))
+        # B = −P / diag(P) in double precision, stored in single, a block of rows at a time
+        diag = np.diag(P).astype(np.float64)
+        B = np.empty(P.shape, dtype=np.float32)
+        for start in range(0, P.shape[0], _BLOCK):
+            block = P[start : start + _BLOCK].astype(np.float64)
+            np.negative(block, out=block)
+            block /= diag
+            B[start : start + _BLOCK] = block
+        np.fill_diagonal(B, 0.0)
+        return cls(B, float(lam))
 
     def scores(self, X: sp.csr_matrix) -> np.ndarray:
         """Dense scores of the rows of ``X`` (customers × model items)."""
@@ -177,11 +237,18 @@ class CoPurchase:
         *,
         G: np.ndarray | None = None,
         keep: int = COPURCHASE_SOURCES,
+        grams: Sequence[np.ndarray] | None = None,
     ) -> CoPurchase:
-        """From the binary customer × model-item matrix and each row's segment (-1: none)."""
+        """From the binary customer × model-item matrix and each row's segment (-1: none);
+        ``G`` and ``grams`` (each segment's, :func:`segment_grams`) when already computed."""
         segments = tuple(int(s) for s in np.unique(segment) if s >= 0)
-        grams = [gram(X) if G is None else G]
-        grams += [gram(X[np.flatnonzero(segment == s)]) for s in segments]
+        if grams is None and G is None:
+            G, grams = segment_grams(X, segment)
+        elif grams is None:
+            grams = tuple(gram(X[np.flatnonzero(segment == s)]) for s in segments)
+        elif G is None:
+            G = gram(X)
+        grams = [G, *grams]
         n = X.shape[1]
         m = max(1, min(keep, n - 1)) if n > 1 else 1
         sources = np.zeros((len(grams), n, m), dtype=np.int32)
@@ -189,10 +256,10 @@ class CoPurchase:
         bases = np.zeros((len(grams), n, m), dtype=np.float32)
         for g, C in enumerate(grams):
             base = np.diag(C).copy()
-            Q = C / np.maximum(base, 1.0)[:, None]  # Q[i, j] = P(j | i)
-            np.fill_diagonal(Q, 0.0)
-            Q[base <= 0] = 0.0
-            QT = np.ascontiguousarray(Q.T)  # row j: P(j | i) over the sources i
+            # row j: P(j | i) = C[i, j] / C[i, i] over the sources i (C is symmetric)
+            QT = C / np.maximum(base, 1.0)[None, :]
+            np.fill_diagonal(QT, 0.0)
+            QT[:, base <= 0] = 0.0
             best = top_k(QT, m)  # (n targets, m sources), best first
             best = np.where(best >= 0, best, 0)
             sources[g] = best
@@ -204,33 +271,46 @@ class CoPurchase:
         self,
         groups: np.ndarray,
         targets: np.ndarray,
-        owns: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        owned: np.ndarray,
+        rows: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per pair: the best share ``P(target | i)`` over the items ``i`` its customer owns,
         that item (model position, -1 none) and its buyers in the group.
 
-        ``groups`` and ``targets`` (model positions) are per pair; ``owns(pair_index, i)``
-        says whether each pair's customer bought the model items ``i``: it gets a column of
-        pair indices and the (pairs × sources) items, and broadcasts them.
+        ``groups``, ``targets`` (model positions) and ``rows`` are per pair; ``owned`` (bool,
+        customers × model items) says what each customer bought, ``rows`` the pair's customer
+        in it.
         """
-        src = self.sources[groups, targets]  # (pairs, m)
-        share = self.shares[groups, targets]
-        pair = np.arange(targets.size)[:, None]
-        owned = owns(pair, src) & (share > 0)
-        first = np.argmax(owned, axis=1)
-        found = owned[np.arange(targets.size), first]
-        pick = np.arange(targets.size)
+        n = self.sources.shape[1]
+        masked = self.__dict__.get("_masked")
+        if masked is None:  # the sources, or the never-owned column n where the share is 0
+            masked = np.where(self.shares > 0, self.sources, n).astype(np.int32)
+            object.__setattr__(self, "_masked", masked)
+        padded = np.zeros((owned.shape[0], n + 1), dtype=bool)
+        padded[:, :n] = owned
+        wide = padded.size >= 2**31
+        m = masked.shape[2]
+        lists = np.asarray(groups, dtype=np.int64) * n + targets  # (group, target) list
+        cell = np.take(masked.reshape(-1, m), lists, axis=0)
+        cell = cell.astype(np.int64 if wide else np.int32, copy=False)
+        cell += (np.asarray(rows).astype(cell.dtype) * (n + 1))[:, None]
+        hit = padded.ravel()[cell]  # (pairs, m): the customer owns the source
+        first = np.argmax(hit, axis=1)
+        found = hit[np.arange(targets.size), first]
+        at = lists * m + first  # the chosen source in the flattened lists
         return (
-            np.where(found, share[pick, first], 0.0).astype(np.float64),
-            np.where(found, src[pick, first], -1).astype(np.int64),
-            np.where(found, self.bases[groups, targets][pick, first], 0.0).astype(np.float64),
+            np.where(found, self.shares.ravel()[at], 0.0).astype(np.float64),
+            np.where(found, self.sources.ravel()[at], -1).astype(np.int64),
+            np.where(found, self.bases.ravel()[at], 0.0).astype(np.float64),
         )
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` highest scores of each row (unordered; ``-inf`` = excluded).
 
-    Rows with fewer than ``k`` finite scores get their finite ones and ``-1`` padding.
+    Rows with fewer than ``k`` finite scores get their finite ones and ``-1`` padding. Rows
+    are selected a block at a time (each row's selection is its own), so the temporaries stay
+    in the cache.
 
     Example:
         >>> top_k(np.array([[0.1, 0.9, -np.inf], [0.5, 0.2, 0.3]]), 2).tolist()
@@ -240,6 +320,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     if n == 0:
         return np.full((scores.shape[0], 0), -1)
     k = min(k, n)
+    step = max(1, _TOP_K_CELLS // n)
+    if scores.shape[0] <= step:
+        return _top_k(scores, k)
+    return np.concatenate(
+        [_top_k(scores[start : start + step], k) for start in range(0, scores.shape[0], step)]
+    )
+
+
+_TOP_K_CELLS = 1 << 18  # scores selected from at a time by top_k
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    n = scores.shape[1]
     idx = (
         np.argpartition(-scores, k - 1, axis=1)[:, :k]
         if k < n

@@ -51,6 +51,13 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from basketlens.errors import EmptyInputError
+from basketlens.recommender.arrays import (
+    group_starts,
+    isin_sorted,
+    lexsort,
+    rank_within_rows,
+    unique_sorted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +95,11 @@ def _pairs(
     """
     positives = int(labels.sum())
     per = max(1, min(NEGATIVES, MAX_PAIRS // max(positives, 1)))
-    order = np.lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
+    order = lexsort((rng.random(rows.size), ~labels, rows))  # per row: bought, then shuffled
     r = rows[order]
     y = labels[order]
-    start = np.searchsorted(r, r, side="left")
-    groups = np.unique(r)
+    start = group_starts(r)
+    groups = unique_sorted(r)
     g = np.searchsorted(groups, r)
     n_pos = np.bincount(g[y], minlength=groups.size)
     n_neg = np.bincount(g, minlength=groups.size) - n_pos
@@ -113,11 +120,8 @@ def _pairs(
 
 
 def _best_per_row(rows: np.ndarray, score: np.ndarray, depth: int) -> np.ndarray:
-    """Indices of the ``depth`` highest scores of each row."""
-    order = np.lexsort((-score, rows))
-    sorted_rows = rows[order]
-    rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows, side="left")
-    return np.sort(order[rank < depth])
+    """Indices of the ``depth`` highest scores of each row (ties by position), ascending."""
+    return np.flatnonzero(rank_within_rows(rows, score) < depth)
 
 
 def _pairwise(
@@ -186,8 +190,8 @@ class Ranker:
         rank_coef = _pairwise(Z, rows, labels, everyone, rng)
         # out-of-fold scores for the calibration: each half of the customers scored by a
         # ranking fitted on the other half (the final ranking uses every customer)
-        customers = np.unique(rows)
-        fold = np.isin(rows, customers[rng.random(customers.size) < 0.5])
+        customers = unique_sorted(rows)
+        fold = isin_sorted(rows, customers[rng.random(customers.size) < 0.5])
         score = Z @ rank_coef
         for part in (fold, ~fold):
             other = np.flatnonzero(~part)
@@ -229,19 +233,25 @@ class Ranker:
         return [self.names.index(n) for n in which]
 
     def _z(self, features: np.ndarray) -> np.ndarray:
-        return (features[:, self._columns(self.rank_features)] - self.rank_mean) / self.rank_scale
+        Z = features[:, self._columns(self.rank_features)].astype(np.float64, copy=False)
+        Z -= self.rank_mean  # in place: the column selection is a copy
+        Z /= self.rank_scale
+        return Z
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The ranking score ``w · z`` (higher = recommended first)."""
         return self._z(features) @ self.rank_coef
 
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated probability of buying within the horizon."""
-        C = np.column_stack(
-            [self.score(features), features[:, self._columns(self.calibration_features)]]
-        )
-        C = np.clip(C, self.cal_low, self.cal_high)  # no extrapolation past the training data
-        return _sigmoid(((C - self.cal_mean) / self.cal_scale) @ self.cal_coef + self.cal_intercept)
+    def probability(self, features: np.ndarray, *, score: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probability of buying within the horizon (``score``: :meth:`score` of
+        the features, when computed already)."""
+        score = self.score(features) if score is None else score
+        C = np.column_stack([score, features[:, self._columns(self.calibration_features)]])
+        C = C.astype(np.float64, copy=False)
+        np.clip(C, self.cal_low, self.cal_high, out=C)  # no extrapolation past the training data
+        C -= self.cal_mean
+        C /= self.cal_scale
+        return _sigmoid(C @ self.cal_coef + self.cal_intercept)
 
     def contributions(
         self, features: np.ndarray, groups: Mapping[str, str]

@@ -28,6 +28,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from basketlens.opportunities.reasons import percent
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "popularity_reason",
     "segment_reason",
     "value_text",
+    "value_texts",
 ]
 
 
@@ -104,3 +107,31 @@ def value_text(
         f"≈ {money(value, currency)} over {period_text(months)} "
         f"({percent(probability)} chance of buying; {money(spend, currency)} if bought)"
     )
+
+
+def value_texts(
+    probability: Iterable[float],
+    spend: Iterable[float],
+    value: Iterable[float],
+    currency: str | None,
+    months: float,
+) -> list[str]:
+    """:func:`value_text` of each recommendation, the currency and period worded once.
+
+    Example:
+        >>> value_texts([0.31, 0.004], [135.2, 10.0], [41.9, 0.04], "£", 3)[1]
+        '≈ £0 over the next 3 months (0.4% chance of buying; £10 if bought)'
+    """
+    if not currency:
+        before, after = "", " (ledger's currency)"
+    elif len(currency) <= 2 and not currency.isalpha():
+        before, after = currency, ""
+    else:
+        before, after = "", f" {currency}"
+    period = period_text(months)
+    return [
+        f"≈ {before}{v:,.0f}{after} over {period} "
+        f"({percent(p)} chance of buying; "
+        f"{before}{s:,.0f}{after} if bought)"
+        for p, s, v in zip(probability, spend, value, strict=True)
+    ]

@@ -33,11 +33,12 @@ from basketlens.opportunities.opportunities import (
 )
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.value import ItemValues, observed_months
-from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, gram, model_items
+from basketlens.recommender.arrays import isin_sorted, unique_sorted
+from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, model_items, segment_grams
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RECENT_DAYS", "RuleEvidence", "Signals", "cross_sell_rules", "segments_of"]
+__all__ = ["RECENT_DAYS", "Basis", "RuleEvidence", "Signals", "cross_sell_rules", "segments_of"]
 
 #: "Recently" in the popularity signal and its reason: the last 30 days before the cut-off.
 RECENT_DAYS = 30
@@ -65,6 +66,42 @@ def segments_of(matrix: CustomerItems, customers: pl.DataFrame | None) -> pl.Dat
     """customer_id, customer_name, segment, segment_name per matrix row (segment -1: none)."""
     info = customer_info(matrix, customers)
     return info.with_columns(pl.col("segment").fill_null(-1))
+
+
+@dataclass(frozen=True, eq=False)
+class Basis:
+    """What every item–item model of one matrix starts from, computed once (choosing λ and
+    fitting the signals share it): each row's segment, the model items, the binary
+    customers × model-items matrix ``X`` and its Gram matrices, whole and per segment.
+
+    Example:
+        >>> basis = Basis.of(matrix, customers, options=RecommendOptions())  # doctest: +SKIP
+        >>> basis.X.shape == (matrix.n_customers, basis.cols.size)          # doctest: +SKIP
+        True
+    """
+
+    info: pl.DataFrame  # segments_of(matrix, customers)
+    segment: np.ndarray  # int64 per row (-1: none)
+    csr: sp.csr_matrix  # binary customers × items, float32
+    buyers: np.ndarray  # int64: customers who bought each item
+    cols: np.ndarray  # model item codes (sorted)
+    X: sp.csr_matrix  # binary customers × model items, float32
+    G: np.ndarray  # XᵀX (float64)
+    grams: tuple[np.ndarray, ...]  # the Gram matrix of each segment's rows (segments ascending)
+
+    @classmethod
+    def of(
+        cls, matrix: CustomerItems, customers: pl.DataFrame | None, *, options: RecommendOptions
+    ) -> Basis:
+        """Build from the matrix, the customers' segments and the model-item options."""
+        info = segments_of(matrix, customers)
+        segment = info["segment"].to_numpy().astype(np.int64)
+        csr = matrix.csr().astype(np.float32)
+        buyers = np.asarray(csr.sum(axis=0)).ravel().astype(np.int64)
+        cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
+        X = csr[:, cols].tocsr()
+        G, grams = segment_grams(X, segment)
+        return cls(info, segment, csr, buyers, cols, X, G, grams)
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +150,7 @@ class RuleEvidence:
             return cls.empty()
         kept = check_rules(rules)
         members = scope_rows(info, kept["scope"].unique(maintain_order=True).to_list())
-        frames = []
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, col, rule)
         csr = matrix.csr()
         for scope, rows in members.items():
             idx = np.flatnonzero((kept["scope"] == scope).to_numpy())
@@ -123,33 +160,45 @@ class RuleEvidence:
             for j in range(cons.shape[1]):  # each consequent item the customer lacks
                 col = cons[:, j]
                 ok = (col >= 0) & ~matrix.has(c_row, np.maximum(col, 0))
-                frames.append(
-                    pl.DataFrame(
-                        {"row": c_row[ok], "col": col[ok], "rule": idx[r_idx[ok]]},
-                        schema={"row": pl.Int64, "col": pl.Int64, "rule": pl.Int64},
-                    )
-                )
-        if not frames:
+                found.append((c_row[ok], col[ok], idx[r_idx[ok]]))
+        if not found:
             return cls.empty()
-        conf = kept["confidence"].to_numpy()
-        lift = kept["lift"].fill_nan(1.0).fill_null(1.0).to_numpy()
-        pairs = pl.concat(frames)
-        rule = pairs["rule"].to_numpy()
-        pairs = pairs.with_columns(
-            confidence=pl.Series(conf[rule], dtype=pl.Float64),
-            lift=pl.Series(lift[rule], dtype=pl.Float64),
-            rule_id=kept["rule_id"].gather(rule),
-        ).sort(
-            ["row", "col", "confidence", "lift", "rule"],
-            descending=[False, False, True, True, False],
+        conf = kept["confidence"].to_numpy().astype(np.float64)
+        lift = kept["lift"].fill_nan(1.0).fill_null(1.0).to_numpy().astype(np.float64)
+        row, col, rule = (np.concatenate([f[i] for f in found]).astype(np.int64) for i in range(3))
+        # per pair, strongest first: (row, col), then the rules by confidence and lift
+        # (descending) and index, ranked once over the rules
+        strongest = (
+            pl.DataFrame({"confidence": conf, "lift": lift, "rule": np.arange(conf.size)})
+            .sort(["confidence", "lift", "rule"], descending=[True, True, False])["rule"]
+            .to_numpy()
         )
-        best = pairs.unique(["row", "col"], keep="first", maintain_order=True)
-        key = best["row"].to_numpy() * matrix.n_items + best["col"].to_numpy()
+        strength = np.empty(conf.size, dtype=np.int64)
+        strength[strongest] = np.arange(conf.size)
+        key = row * matrix.n_items + col
+        if float(matrix.n_customers) * matrix.n_items * max(conf.size, 1) < 2.0**62:
+            order = np.argsort(key * conf.size + strength[rule])
+        else:
+            order = np.lexsort((strength[rule], key))
+        row, col, rule, key = row[order], col[order], rule[order], key[order]
+        pairs = pl.DataFrame(
+            {
+                "row": row,
+                "col": col,
+                "rule": rule,
+                "confidence": conf[rule],
+                "lift": lift[rule],
+                "rule_id": kept["rule_id"].gather(rule),
+            },
+            schema_overrides={"row": pl.Int64, "col": pl.Int64, "rule": pl.Int64},
+        )
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
         return cls(
-            key=key,
-            confidence=best["confidence"].to_numpy(),
-            lift=best["lift"].to_numpy(),
-            rule=best["rule"].to_numpy(),
+            key=key[first],
+            confidence=conf[rule[first]],
+            lift=lift[rule[first]],
+            rule=rule[first],
             rules=kept,
             pairs=pairs,
         )
@@ -175,7 +224,7 @@ class RuleEvidence:
         hi = np.searchsorted(self.key, (rows[-1] + 1) * n_items)
         key = self.key[lo:hi]
         row = key // n_items
-        keep = np.isin(row, rows)
+        keep = isin_sorted(row, rows)
         return row[keep], key[keep] % n_items
 
 
@@ -214,21 +263,17 @@ class Signals:
         lam: float,
         options: RecommendOptions,
         ease: Ease | None = None,
-        G: np.ndarray | None = None,
+        basis: Basis | None = None,
     ) -> Signals:
-        """Fit every signal on ``matrix`` (``ease``/``G`` reuse a fit made while choosing λ)."""
-        info = segments_of(matrix, customers)
-        segment = info["segment"].to_numpy().astype(np.int64)
-        csr = matrix.csr().astype(np.float32)
-        buyers = np.asarray(csr.sum(axis=0)).ravel().astype(np.int64)
-        cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
+        """Fit every signal on ``matrix`` (``ease``/``basis`` reuse what choosing λ computed)."""
+        basis = Basis.of(matrix, customers, options=options) if basis is None else basis
+        info, segment, csr, buyers = basis.info, basis.segment, basis.csr, basis.buyers
+        cols, X, G = basis.cols, basis.X, basis.G
         pos = np.full(matrix.n_items, -1, dtype=np.int64)
         pos[cols] = np.arange(cols.size)
-        X = csr[:, cols].tocsr()
-        G = gram(X) if G is None else G
         ease = Ease.fit(X, lam=lam, G=G) if ease is None else ease
         knn = ItemKnn.fit(X, neighbours=options.neighbours, G=G)
-        copurchase = CoPurchase.fit(X, segment, G=G)
+        copurchase = CoPurchase.fit(X, segment, G=G, grams=basis.grams)
         share = np.zeros((1 + len(copurchase.segments), matrix.n_items))
         share[0] = buyers / max(matrix.n_customers, 1)
         scope_members: dict[str, np.ndarray] = {}
@@ -297,7 +342,7 @@ class Signals:
         """Typical monthly spend on each item among its buyers in the row's segment."""
         out = np.zeros(rows.size)
         seg = self.segment[rows]
-        for s in np.unique(seg):
+        for s in unique_sorted(seg):
             mask = seg == s
             scope = str(int(s)) if s >= 0 else ALL_SCOPE
             out[mask] = self.values.lookup(scope, cols[mask])

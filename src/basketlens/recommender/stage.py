@@ -31,8 +31,8 @@ from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
-from basketlens.opportunities.reasons import rule_reason
 from basketlens.opportunities.value import DAYS_PER_MONTH
+from basketlens.recommender.arrays import rank_within_rows
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     EVIDENCE,
@@ -41,15 +41,11 @@ from basketlens.recommender.candidates import (
     Candidates,
     candidate_features,
 )
+from basketlens.recommender.explain import candidate_reasons
 from basketlens.recommender.itemitem import chunks
 from basketlens.recommender.ranker import Ranker
-from basketlens.recommender.reasons import (
-    copurchase_reason,
-    popularity_reason,
-    segment_reason,
-    value_text,
-)
-from basketlens.recommender.signals import RECENT_DAYS, Signals, cross_sell_rules
+from basketlens.recommender.reasons import value_texts
+from basketlens.recommender.signals import Signals, cross_sell_rules
 from basketlens.recommender.training import CHUNK, Mine, Training, train
 from basketlens.schema import RULES_BASE_SCHEMA
 
@@ -122,9 +118,10 @@ class FittedRecommender:
     def period_months(self) -> float:
         return round(self.horizon_days / DAYS_PER_MONTH, 2)
 
-    def probability(self, cands: Candidates) -> np.ndarray:
-        """Calibrated probability of each candidate being bought within the horizon."""
-        return self.ranker.probability(cands.features)
+    def probability(self, cands: Candidates, score: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probability of each candidate being bought within the horizon
+        (``score``: the ranker's score of the candidates, when computed already)."""
+        return self.ranker.probability(cands.features, score=score)
 
     @property
     def depth(self) -> int:
@@ -146,14 +143,13 @@ class FittedRecommender:
         return pl.concat(parts).sort("customer_id", "rank")
 
     def _top(self, cands: Candidates, depth: int) -> pl.DataFrame:
-        p = self.probability(cands)
         score = self.ranker.score(cands.features)
-        order = np.lexsort((cands.cols, -score, cands.rows))  # best first; ties: item code
-        rows_sorted = cands.rows[order]
-        start = np.searchsorted(rows_sorted, rows_sorted, side="left")
-        rank = np.arange(order.size) - start
-        keep = order[rank < depth]
-        rank = rank[rank < depth] + 1
+        p = self.probability(cands, score)
+        # best first; ties: item code (a customer's candidates are in item order)
+        rank = rank_within_rows(cands.rows, score)
+        keep = np.flatnonzero(rank < depth)
+        keep = keep[np.argsort(cands.rows[keep] * depth + rank[keep], kind="stable")]
+        rank = rank[keep] + 1
         strongest = self._evidence(cands, keep)
         return self._table(cands, keep, rank, p[keep], strongest)
 
@@ -196,8 +192,10 @@ class FittedRecommender:
         info = s.info[rows]
         seg_names = info["segment_name"].to_list()
         seg_ids = info["segment"].to_list()
-        evidence = [_EVIDENCE[int(g)] for g in strongest]
-        reasons = self._reasons(cands, keep, evidence, item_label, seg_ids, seg_names)
+        evidence = np.asarray(_EVIDENCE, dtype=object)[strongest].tolist()
+        reasons = candidate_reasons(
+            s, self.names, cands, keep, strongest, item_label, seg_ids, seg_names
+        )
         table = pl.DataFrame(
             {
                 "customer_id": info["customer_id"],
@@ -212,10 +210,9 @@ class FittedRecommender:
                 "expected_value": value,
                 "currency": pl.Series([currency] * keep.size, dtype=pl.String),
                 "period_months": np.full(keep.size, self.period_months),
-                "value_text": [
-                    value_text(float(p), float(sp_), float(v), currency, self.period_months)
-                    for p, sp_, v in zip(prob, spend, value, strict=True)
-                ],
+                "value_text": value_texts(
+                    prob.tolist(), spend.tolist(), value.tolist(), currency, self.period_months
+                ),
                 "evidence": evidence,
                 "reason": reasons,
                 "_row": rows,
@@ -238,91 +235,6 @@ class FittedRecommender:
             maintain_order="left",
         ).with_columns(pl.col("rule_ids").fill_null([]))
         return table.select(list(RECOMMENDATIONS_SCHEMA)).cast(dict(RECOMMENDATIONS_SCHEMA))
-
-    def _reasons(
-        self,
-        cands: Candidates,
-        keep: np.ndarray,
-        evidence: list[str],
-        items: list[str],
-        segments: list[int],
-        segment_names: list[str | None],
-    ) -> list[str]:
-        """The reason of each kept candidate; each distinct sentence is written once."""
-        s = self.signals
-        names = self.names
-        rules = s.rules.rules
-        sizes = dict(zip(*np.unique(s.segment, return_counts=True), strict=True))
-        written: dict[tuple[Any, ...], str] = {}
-        out = []
-        for k, group in enumerate(evidence):
-            at = int(keep[k])
-            col = int(cands.cols[at])
-            segment = segments[k]
-            label = segment_names[k] or (f"Segment {segment}" if segment >= 0 else None)
-            if group == "rule":
-                key: tuple[Any, ...] = (group, int(cands.rule[at]), col, label)
-            elif group in ("segment_copurchase", "copurchase"):
-                inside = group == "segment_copurchase"
-                other = int(cands.segment_item[at] if inside else cands.copurchase_item[at])
-                base = cands.segment_base[at] if inside else cands.copurchase_base[at]
-                share = float(cands.feature(group)[at])
-                key = (group, other, col, round(share, 6), float(base), label if inside else None)
-            elif group == "segment":
-                key = (group, col, segment, label)
-            else:
-                key = (group, col)
-            text = written.get(key)
-            if text is None:
-                text = written[key] = self._reason(key, items[k], names, rules, sizes)
-            out.append(text)
-        return out
-
-    def _reason(
-        self,
-        key: tuple[Any, ...],
-        item: str,
-        names: dict[str, str],
-        rules: pl.DataFrame,
-        sizes: dict[int, int],
-    ) -> str:
-        s = self.signals
-        group = key[0]
-        if group == "rule":
-            _, index, _, label = key
-            rule = rules.row(index, named=True)
-            scope = rule["scope"]
-            return rule_reason(
-                scope_label=None if scope == "all" else (label or scope),
-                antecedent=[names.get(i, i) for i in rule["antecedent"]],
-                consequent=[names.get(i, i) for i in rule["consequent"]],
-                confidence=rule["confidence"],
-                lift=rule["lift"],
-                item=item,
-            )
-        if group in ("segment_copurchase", "copurchase"):
-            _, other, _, share, base, label = key
-            other_id = s.matrix.items[other]
-            return copurchase_reason(
-                share=share,
-                base=base,
-                antecedent=names.get(other_id, other_id),
-                item=item,
-                segment_label=label,
-            )
-        col = key[1]
-        if group == "segment":
-            _, _, segment, label = key
-            g = s.copurchase.segments.index(segment) + 1
-            return segment_reason(share=float(s.share[g, col]), size=int(sizes[segment]),
-                                  segment_label=label or str(segment), item=item)  # fmt: skip
-        return popularity_reason(
-            share=float(s.share[0, col]),
-            customers=s.matrix.n_customers,
-            recent=int(s.recent[col]),
-            recent_days=RECENT_DAYS,
-            item=item,
-        )
 
     def summary(self) -> dict[str, Any]:
         """What ``run.json`` records about the recommender."""

@@ -49,15 +49,16 @@ from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
+from basketlens.recommender.arrays import isin_sorted, unique_sorted
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     FEATURE_NAMES,
     RANK_FEATURES,
     candidate_features,
 )
-from basketlens.recommender.itemitem import LAMBDA_FACTORS, Ease, chunks, gram, model_items, top_k
+from basketlens.recommender.itemitem import LAMBDA_FACTORS, Ease, chunks, top_k
 from basketlens.recommender.ranker import Ranker
-from basketlens.recommender.signals import Signals, cross_sell_rules
+from basketlens.recommender.signals import Basis, Signals, cross_sell_rules
 from basketlens.recommender.spend import SpendModel
 
 logger = logging.getLogger(__name__)
@@ -132,22 +133,24 @@ def choose_lambda(
     *,
     options: RecommendOptions,
     seed: int = 0,
+    basis: Basis | None = None,
 ) -> tuple[float, dict[float, float], Ease, np.ndarray]:
-    """λ with the best hit rate at ``top_n`` on the labelled customers; also that fit and G."""
-    csr = matrix.csr().astype(np.float32)
-    buyers = np.asarray(csr.sum(axis=0)).ravel()
-    cols = model_items(buyers, min_buyers=options.min_buyers, max_items=options.max_items)
-    X = csr[:, cols].tocsr()
-    G = gram(X)
+    """λ with the best hit rate at ``top_n`` on the labelled customers; also that fit and G
+    (``basis``: the matrix's :class:`~basketlens.recommender.signals.Basis`, when built)."""
+    basis = Basis.of(matrix, None, options=options) if basis is None else basis
+    cols, X, G = basis.cols, basis.X, basis.G
     l_rows, l_cols, _ = labels
     pos = np.full(matrix.n_items, -1)
     pos[cols] = np.arange(cols.size)
     target = pos[l_cols] >= 0
-    who = _sample(np.unique(l_rows[target]), MAX_VALIDATION_CUSTOMERS, seed)
-    truth = np.unique(l_rows[target] * cols.size + pos[l_cols[target]])
+    who = _sample(unique_sorted(l_rows[target]), MAX_VALIDATION_CUSTOMERS, seed)
+    truth = unique_sorted(l_rows[target] * cols.size + pos[l_cols[target]])
     scale = float(np.mean(np.diag(G))) if cols.size else 1.0
     scores: dict[float, float] = {}
     fits: dict[float, Ease] = {}
+    # the validation customers' rows and purchases, the same for every λ
+    parts = [(who[part], X[who[part]]) for part in chunks(who.size, CHUNK)]
+    owned = [Xv.nonzero() for _, Xv in parts]
 
     def evaluate(factor: float) -> float:
         lam = round(max(factor * scale, 1.0), 1)
@@ -155,15 +158,12 @@ def choose_lambda(
             ease = Ease.fit(X, lam=lam, G=G)
             fits[lam] = ease
             hits = 0
-            for part in chunks(who.size, CHUNK):
-                rows = who[part]
-                Xv = X[rows]
+            for (rows, Xv), (r, c) in zip(parts, owned, strict=True):
                 S = ease.scores(Xv)
-                r, c = Xv.nonzero()
                 S[r, c] = -np.inf
                 best = top_k(S, options.top_n)
                 keys = rows[:, None] * cols.size + best
-                hit = np.isin(keys, truth) & (best >= 0)
+                hit = isin_sorted(keys, truth) & (best >= 0)
                 hits += int(hit.any(axis=1).sum())
             scores[lam] = hits / max(who.size, 1)
         return scores[lam]
@@ -224,17 +224,24 @@ def train(
             cut=cut,
             note="no customer bought an item new to them in the last horizon of the lines",
         )
-    lam, lam_scores, ease, G = choose_lambda(matrix, labels, options=options, seed=seed)
+    basis = Basis.of(matrix, customers, options=options)
+    lam, lam_scores, ease, _ = choose_lambda(
+        matrix, labels, options=options, seed=seed, basis=basis
+    )
     rules = None
     if mine is not None:
         sample = purchases.basket_sample(before=cut, limit=MAX_MINING_LINES, seed=seed)
         rules = cross_sell_rules(mine(sample), include_variants=include_variants)
-    signals = Signals.fit(matrix, customers, rules=rules, lam=lam, options=options, ease=ease, G=G)
-    who = _sample(np.unique(labels[0]), MAX_TRAINING_CUSTOMERS, seed)  # customers with news
+    signals = Signals.fit(
+        matrix, customers, rules=rules, lam=lam, options=options, ease=ease, basis=basis
+    )
+    news = unique_sorted(labels[0])
+    who = _sample(news, MAX_TRAINING_CUSTOMERS, seed)  # customers with news
     # customers who bought nothing new carry the negatives of a quiet period: keep a share
-    quiet = np.setdiff1d(np.arange(matrix.n_customers), labels[0], assume_unique=False)
+    everyone = np.arange(matrix.n_customers)
+    quiet = everyone[~isin_sorted(everyone, news)]
     quiet = _sample(quiet, max(MAX_TRAINING_CUSTOMERS - who.size, 0), seed + 1)
-    train_rows = np.union1d(who, quiet)
+    train_rows = unique_sorted(np.concatenate([who, quiet]))
     key_true = labels[0] * matrix.n_items + labels[1]
     feats, ys, groups, values, spends, spent = [], [], [], [], [], []
     for part in chunks(train_rows.size, CHUNK):
@@ -263,11 +270,11 @@ def train(
         return Training(lam, None, SpendModel(float(np.log(months)), 1.0, 0.0, 1.0, 0), cut=cut,
                         note=str(exc), lam_scores=lam_scores)  # fmt: skip
     spend = SpendModel.fit(np.concatenate(values), np.concatenate(spends), np.concatenate(spent))
-    trained = np.isin(labels[0], train_rows)  # the new purchases of the training customers
+    trained = isin_sorted(labels[0], train_rows)  # the new purchases of the training customers
     stats = {
         "inner_cut": cut.isoformat(sep=" "),
         "customers_before_cut": matrix.n_customers,
-        "customers_buying_new_items_after_cut": int(np.unique(labels[0]).size),
+        "customers_buying_new_items_after_cut": int(news.size),
         "training_customers": int(train_rows.size),
         "training_pairs": int(y.size),
         "training_pairs_bought": int(y.sum()),
