@@ -140,3 +140,26 @@ def test_backtest_reads_the_config_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "hit@3" in result.output
+
+
+@pytest.mark.parametrize("outcome", [SystemExit(0), SystemExit(2), RuntimeError("boom")])
+def test_the_console_script_freezes_its_objects_when_done(
+    monkeypatch: pytest.MonkeyPatch, outcome: BaseException
+) -> None:
+    """``basketlens`` (``cli.main``) hands its objects to gc.freeze once the command ends,
+    however it ends, so that the interpreter's exit does not walk them all again."""
+    import gc
+
+    import basketlens.cli as cli
+
+    def command() -> None:
+        raise outcome
+
+    monkeypatch.setattr(cli, "app", command)
+    gc.unfreeze()
+    try:
+        with pytest.raises(type(outcome)):
+            cli.main()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
