@@ -175,7 +175,9 @@ class PngWorkers:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._closed = False  # the queue is empty again: one stop marker per worker
+        for _ in self._threads:  # the drain may have taken close()'s stop markers too
+            self._queue.put(None)
+        self._closed = True
         self.join()
 
     def _next(self) -> PngJob | None:

@@ -97,18 +97,24 @@ class ChartDrawing:
     the charts not yet drawn and stops the workers.
     """
 
-    def __init__(self, specs: dict[str, dict | None], charts: _Charts, fmt: Any) -> None:
+    def __init__(
+        self, specs: dict[str, dict | None], charts: _Charts, fmt: formats.NumberFormat
+    ) -> None:
         self.specs = specs
         self.charts = charts
         self.fmt = fmt
         self.taken = False
+
+    def cancel(self) -> None:
+        """Drop the charts not yet drawn and stop the workers."""
+        self.charts.workers.cancel()
 
     def __enter__(self) -> ChartDrawing:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if not self.taken:
-            self.charts.workers.cancel()
+            self.cancel()
 
 
 def start_charts(
@@ -254,7 +260,9 @@ def _formatted(fmt: formats.NumberFormat, make: Callable[[], Any]) -> Any:
         return make()
 
 
-def _take(charts: ChartDrawing | None, fmt: Any, opts: ReportOptions) -> ChartDrawing | None:
+def _take(
+    charts: ChartDrawing | None, fmt: formats.NumberFormat, opts: ReportOptions
+) -> ChartDrawing | None:
     """The early charts, if they suit this report (PNGs wanted, same number format); else
     they are dropped and every chart is drawn here."""
     if charts is None:
@@ -262,7 +270,7 @@ def _take(charts: ChartDrawing | None, fmt: Any, opts: ReportOptions) -> ChartDr
     charts.taken = True
     if opts.charts and charts.fmt == fmt:
         return charts
-    charts.charts.workers.cancel()
+    charts.cancel()
     return None
 
 
