@@ -198,6 +198,36 @@ def test_piped_console_prints_long_lines_whole_and_tables_plain() -> None:
     assert "━" not in buffer.getvalue() and "\x1b[" not in buffer.getvalue()
 
 
+def test_piped_log_is_plain_whole_lines_with_each_stage_cpu() -> None:
+    """``basketlens -v … 2> file``: one unpadded line per record, each stage's wall and CPU."""
+    import logging
+    import time
+    from contextlib import redirect_stderr
+
+    from basketlens.cli.console import setup_logging
+
+    logger = logging.getLogger("basketlens")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    err = io.StringIO()
+    try:
+        with redirect_stderr(err):
+            setup_logging(1)
+            clock = Clock()
+            with clock.stage("segment", "clustering"):
+                busy = time.process_time() + 0.05
+                while time.process_time() < busy:
+                    pass
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved
+    lines = err.getvalue().splitlines()
+    assert (
+        f"INFO     stage segment: {clock.timings['segment']:.2f}s, "
+        f"{clock.cpu['segment']:.2f}s of CPU"
+    ) in lines
+    assert clock.cpu["segment"] >= 0.05
+    assert all(line == line.rstrip() and "\x1b[" not in line for line in lines)
+
+
 def test_progress_shows_counts_on_a_terminal_and_plain_lines_otherwise() -> None:
     plain = io.StringIO()
     reporter = RichProgress(CliConsole(file=plain))

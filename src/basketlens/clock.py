@@ -4,8 +4,8 @@ Example:
     >>> clock = Clock()
     >>> with clock.stage("clean", "applying cleaning rules"):
     ...     clock.detail = "10 of 12 lines kept"
-    >>> list(clock.timings)
-    ['clean']
+    >>> list(clock.timings), list(clock.cpu)
+    (['clean'], ['clean'])
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from typing import Protocol
 
 log = logging.getLogger("basketlens.pipeline")
 
-__all__ = ["Clock", "ProgressReporter"]
+__all__ = ["STAGE_CPU_LOG", "Clock", "ProgressReporter"]
+
+#: The log line (INFO, ``basketlens -v``) of each finished stage: wall and CPU seconds; CPU
+#: counts every thread of the process, so a stage using two cores shows more CPU than wall.
+STAGE_CPU_LOG = "stage %s: %.2fs, %.2fs of CPU"
 
 
 class ProgressReporter(Protocol):
@@ -40,7 +44,7 @@ class _Silent:
         log.info("%s: %s", stage, description)
 
     def stage_finished(self, stage: str, seconds: float, detail: str) -> None:
-        log.info("%s done in %.2fs: %s", stage, seconds, detail)
+        log.info("%s done%s", stage, f": {detail}" if detail else "")  # times: STAGE_CPU_LOG
 
     def stage_failed(self, stage: str) -> None:
         log.info("%s failed", stage)
@@ -52,6 +56,7 @@ class Clock:
     def __init__(self, progress: ProgressReporter | None = None) -> None:
         self.progress = progress or _Silent()
         self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds of this process (every thread)
         self.detail = ""
         self.current = ""
 
@@ -69,11 +74,13 @@ class Clock:
         self.detail = ""
         self.current = name
         self.progress.stage_started(name, description)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield self
         except BaseException:
             self.progress.stage_failed(name)  # e.g. stop a spinner before the error shows
             raise
         self.timings[name] = round(time.perf_counter() - start, 4)
+        self.cpu[name] = round(time.process_time() - cpu, 4)
+        log.info(STAGE_CPU_LOG, name, self.timings[name], self.cpu[name])
         self.progress.stage_finished(name, self.timings[name], self.detail)

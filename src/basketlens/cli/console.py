@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Line width when the output is not a terminal: long enough that nothing is wrapped.
 PIPED_WIDTH = 10_000
+#: A log record's line when stderr is not a terminal.
+PLAIN_LOG_FORMAT = "%(levelname)-8s %(message)s"
 
 
 class CliConsole(Console):
@@ -144,11 +146,20 @@ def foreign_error_message(exc: BaseException) -> str:
 
 
 def setup_logging(verbose: int) -> None:
-    """Route library logging to stderr: warnings by default, info with -v, debug with -vv."""
+    """Route library logging to stderr: warnings by default, info with -v, debug with -vv.
+
+    On a terminal Rich lays the records out; piped or redirected, each record is one plain
+    line (Rich would pad every line to the piped console's width).
+    """
     from rich.logging import RichHandler
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    handler: logging.Handler
+    if err_console.is_terminal:
+        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(err_console.file)
+        handler.setFormatter(logging.Formatter(PLAIN_LOG_FORMAT))
     handler.addFilter(RedactingFilter())  # no password in a log line, whatever logged it
     root = logging.getLogger("basketlens")
     root.handlers[:] = [handler]
