@@ -22,7 +22,7 @@ import polars as pl
 
 from basketlens.errors import InputError, ParameterError, SchemaError
 
-__all__ = ["BasketMatrix", "from_pairs", "to_basket_matrix"]
+__all__ = ["BasketMatrix", "from_pairs", "lines_matrix", "to_basket_matrix"]
 
 
 @dataclass(frozen=True)
@@ -122,34 +122,41 @@ def _vocabulary(item_ids: pl.Series, items: Sequence[str] | None) -> pl.Series:
 
 
 def _encode_long(
-    baskets: pl.Series, item_ids: pl.Series, items: Sequence[str] | None = None
-) -> BasketMatrix:
-    """Encode parallel basket/item string Series (no nulls) into a BasketMatrix."""
+    baskets: pl.Series,
+    item_ids: pl.Series,
+    items: Sequence[str] | None = None,
+    first: pl.Series | None = None,
+) -> tuple[BasketMatrix, pl.Series | None]:
+    """Encode parallel basket/item string Series (no nulls) into a BasketMatrix; with
+    ``first`` (a Series parallel to them), also its first value in each basket row."""
     vocab = _vocabulary(item_ids, items)
     codes = item_ids.cast(pl.Enum(vocab)).to_physical().cast(pl.Int32)
     # one hash pass groups the lines by basket (order of first appearance)
+    columns = {"basket": baskets, "code": codes}
+    if first is not None:
+        columns["first"] = first
     grouped = (
-        pl.DataFrame({"basket": baskets, "code": codes})
+        pl.DataFrame(columns)
         .group_by("basket", maintain_order=True)
-        .agg(pl.col("code"))
+        .agg(pl.col("code"), *([pl.col("first").first()] if first is not None else []))
     )
     lengths = grouped.get_column("code").list.len().to_numpy().astype(np.int64)
     flat = grouped.get_column("code").explode().to_numpy()
     rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     ids = tuple(grouped.get_column("basket").to_list())
-    return from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
+    matrix = from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
+    return matrix, None if first is None else grouped.get_column("first")
 
 
-def _from_frame(
-    df: pl.DataFrame, basket_col: str, item_col: str, items: Sequence[str] | None
-) -> BasketMatrix:
-    for col in (basket_col, item_col):
+def _checked(df: pl.DataFrame, columns: tuple[str, ...]) -> list[pl.Series]:
+    """``columns`` of the basket table as text, refusing a missing column or value."""
+    for col in columns:
         if col not in df.columns:
             raise SchemaError(
                 f"column {col!r} not found in the basket table; columns are {df.columns}"
             )
     out = []
-    for col in (basket_col, item_col):
+    for col in columns:
         s = df.get_column(col)
         if s.dtype != pl.String:
             s = s.cast(pl.String)
@@ -157,7 +164,32 @@ def _from_frame(
             row = int(s.is_null().arg_max())
             raise InputError(f"column {col!r} has a missing value in row {row}; drop or fill it")
         out.append(s)
-    return _encode_long(out[0], out[1], items)
+    return out
+
+
+def _from_frame(
+    df: pl.DataFrame, basket_col: str, item_col: str, items: Sequence[str] | None
+) -> BasketMatrix:
+    baskets, item_ids = _checked(df, (basket_col, item_col))
+    return _encode_long(baskets, item_ids, items)[0]
+
+
+def lines_matrix(lines: pl.DataFrame) -> tuple[BasketMatrix, pl.Series]:
+    """The :class:`BasketMatrix` of ``lines`` (``basket``, ``item``, ``unit``) and the unit
+    (as text) of each basket row: the unit of the basket's first line — one grouping of the
+    lines for both.
+
+    Example:
+        >>> lines = pl.DataFrame({"basket": ["1", "2", "1"], "item": ["a", "b", "c"],
+        ...                       "unit": ["y", "x", "z"]})
+        >>> m, units = lines_matrix(lines)
+        >>> m.indptr.tolist(), units.to_list()
+        ([0, 2, 3], ['y', 'x'])
+    """
+    baskets, item_ids = _checked(lines, ("basket", "item"))
+    matrix, units = _encode_long(baskets, item_ids, None, lines["unit"].cast(pl.String))
+    assert units is not None
+    return matrix, units
 
 
 def _from_sparse(data: Any, items: Sequence[str] | None) -> BasketMatrix:
