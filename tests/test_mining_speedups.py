@@ -1,5 +1,5 @@
 """The faster mine-stage helpers give what the code they replaced gave: the grouping of the
-lines done once (matrix, basket units and scopes) and complete linkage by common neighbours.
+lines done once (matrix, basket units and scopes) and complete linkage in the compiled core.
 
 Each reference below is the replaced implementation, kept verbatim as the oracle."""
 
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basketlens.mining.encode import BasketMatrix, lines_matrix, to_basket_matrix
+from basketlens.mining._kernel import core
+from basketlens.mining.encode import BasketMatrix, _pick, lines_matrix, to_basket_matrix
 from basketlens.mining.families import _cluster, _complete_linkage
 from basketlens.mining.source import MatrixSource, basket_scopes, basket_units, first_units
 
@@ -120,11 +122,46 @@ _line = st.tuples(st.sampled_from("bcdefgh"), st.sampled_from("pqrstu"), st.samp
 # ------------------------------------------------------------------ tests
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(1, 12).flatmap(_graphs))
-def test_complete_linkage_labels_match_the_edge_count_version(case) -> None:
+def test_compiled_complete_linkage_matches_the_edge_count_version(case) -> None:
     n, u, v = _edges(case)
-    assert _complete_linkage(n, u, v).tolist() == _reference_linkage(n, u, v).tolist()
+    assert core is not None  # the compiled path is the one under test
+    label = core.complete_linkage(n, u, v)
+    assert label.dtype == np.int64
+    assert label.tolist() == _reference_linkage(n, u, v).tolist()
+    assert _complete_linkage(n, u, v).tolist() == label.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 8).flatmap(_graphs))
+def test_repeated_edges_and_loops_are_left_to_the_counting_version(case) -> None:
+    n, u, v = _edges(case)
+    if len(u) == 0:
+        return
+    # the first edge again, reversed: a repeated edge; a loop on node 0
+    for uu, vv in ((np.r_[u, v[:1]], np.r_[v, u[:1]]), (np.r_[u, 0], np.r_[v, 0])):
+        assert core.complete_linkage(n, uu, vv) is None
+    again_u, again_v = np.r_[u, v[:1]], np.r_[v, u[:1]]
+    want = _reference_linkage(n, again_u, again_v)
+    assert _complete_linkage(n, again_u, again_v).tolist() == want.tolist()
+
+
+def test_compiled_complete_linkage_checks_its_input() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        core.complete_linkage(3, np.array([0, 3]), np.array([1, 2]))
+    with pytest.raises(ValueError, match="one node per edge"):
+        core.complete_linkage(3, np.array([0, 1]), np.array([1]))
+    assert core.complete_linkage(0, np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == []
+    assert core.complete_linkage(2, np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == [0, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text("ab", max_size=3), max_size=12), st.data())
+def test_pick_is_indexing_by_rows(values, data) -> None:
+    rows = data.draw(st.lists(st.integers(0, max(len(values) - 1, 0)), max_size=15))
+    rows = np.array(rows if values else [], dtype=np.int64)
+    assert _pick(tuple(values), rows) == tuple(values[i] for i in rows)
 
 
 def test_complete_linkage_on_dense_cliques_with_chains() -> None:

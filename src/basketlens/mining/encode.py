@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ class BasketMatrix:
         np.cumsum(lengths, out=indptr[1:])
         # gather positions: for each output slot, start of its row + offset within the row
         pos = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1] - starts, lengths)
-        ids = None if self.basket_ids is None else tuple(self.basket_ids[i] for i in rows)
+        ids = None if self.basket_ids is None else _pick(self.basket_ids, rows)
         return BasketMatrix(indptr, self.indices[pos], self.items, ids)
 
     def __repr__(self) -> str:
@@ -81,6 +82,18 @@ class BasketMatrix:
             f"BasketMatrix(n_baskets={self.n_baskets}, n_items={self.n_items}, "
             f"nnz={len(self.indices)})"
         )
+
+
+def _pick(values: tuple[str, ...], rows: np.ndarray) -> tuple[str, ...]:
+    """``tuple(values[i] for i in rows)``, with the indexing done by ``itemgetter``.
+
+    Example:
+        >>> _pick(("a", "b", "c"), np.array([2, 0])), _pick(("a",), np.array([0]))
+        (('c', 'a'), ('a',))
+    """
+    if len(rows) < 2:
+        return tuple(values[i] for i in rows.tolist())
+    return itemgetter(*rows.tolist())(values)
 
 
 def from_pairs(

@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from basketlens.items import item_names
+from basketlens.mining._kernel import core as _core
 from basketlens.mining.counts import BasketCounts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.variants import (
@@ -134,42 +135,16 @@ class ItemFamilies:
 def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Cluster label of each of ``n`` nodes; edges (u, v) in merge order (strongest first).
 
-    Two clusters merge only when every pair across them is an edge (the label of a merged
-    cluster is that of the larger one, of ``u``'s cluster on a tie). With distinct edges
-    (the links of :func:`build_families`), that is when the members of one are all among
-    the nodes linked to every member of the other (``common``: per cluster, the
-    intersection of its members' neighbours); repeated edges or loops are counted instead
-    (:func:`_linkage_by_counts`).
+    Two clusters merge only when every pair across them is an edge; the merged cluster keeps
+    the label of the larger one (of ``u``'s cluster on a tie). The compiled core does it for
+    distinct edges (the links of :func:`build_families`): a cluster merges into another when
+    its members are all among the nodes linked to every member of the other;
+    :func:`_linkage_by_counts` for repeated edges or without the core.
     """
     us, vs = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
-    label = list(range(n))
-    if not len(us):
-        return np.asarray(label, dtype=np.int64)
-    src, dst = np.concatenate([us, vs]), np.concatenate([vs, us])
-    order = np.argsort(src, kind="stable")
-    bounds = np.searchsorted(src[order], np.arange(n + 1)).tolist()
-    neighbours = dst[order].tolist()
-    common = [set(neighbours[bounds[k] : bounds[k + 1]]) for k in range(n)]
-    if sum(map(len, common)) != len(src):  # a repeated edge or a loop
-        return _linkage_by_counts(n, us, vs)
-    members = [[k] for k in range(n)]
-    size = [1] * n
-    for a, b in zip(us.tolist(), vs.tolist(), strict=True):
-        ca, cb = label[a], label[b]
-        if ca == cb:
-            continue
-        if size[ca] < size[cb]:
-            ca, cb = cb, ca
-        moved = members[cb]
-        if not common[ca].issuperset(moved):
-            continue
-        members[ca].extend(moved)
-        for node in moved:
-            label[node] = ca
-        size[ca] += size[cb]
-        common[ca] &= common[cb]
-        members[cb], common[cb] = [], set()
-    return np.asarray(label, dtype=np.int64)
+    linkage = getattr(_core, "complete_linkage", None)
+    label = None if linkage is None else linkage(n, us, vs)
+    return _linkage_by_counts(n, us, vs) if label is None else label
 
 
 def _linkage_by_counts(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
