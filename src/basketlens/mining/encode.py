@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import polars as pl
 
 from basketlens.errors import InputError, ParameterError, SchemaError
 
-__all__ = ["BasketMatrix", "from_pairs", "to_basket_matrix"]
+__all__ = ["BasketMatrix", "from_pairs", "lines_matrix", "to_basket_matrix"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class BasketMatrix:
         np.cumsum(lengths, out=indptr[1:])
         # gather positions: for each output slot, start of its row + offset within the row
         pos = np.arange(indptr[-1], dtype=np.int64) - np.repeat(indptr[:-1] - starts, lengths)
-        ids = None if self.basket_ids is None else tuple(self.basket_ids[i] for i in rows)
+        ids = None if self.basket_ids is None else _pick(self.basket_ids, rows)
         return BasketMatrix(indptr, self.indices[pos], self.items, ids)
 
     def __repr__(self) -> str:
@@ -81,6 +82,18 @@ class BasketMatrix:
             f"BasketMatrix(n_baskets={self.n_baskets}, n_items={self.n_items}, "
             f"nnz={len(self.indices)})"
         )
+
+
+def _pick(values: tuple[str, ...], rows: np.ndarray) -> tuple[str, ...]:
+    """``tuple(values[i] for i in rows)``, with the indexing done by ``itemgetter``.
+
+    Example:
+        >>> _pick(("a", "b", "c"), np.array([2, 0])), _pick(("a",), np.array([0]))
+        (('c', 'a'), ('a',))
+    """
+    if len(rows) < 2:
+        return tuple(values[i] for i in rows.tolist())
+    return itemgetter(*rows.tolist())(values)
 
 
 def from_pairs(
@@ -122,34 +135,41 @@ def _vocabulary(item_ids: pl.Series, items: Sequence[str] | None) -> pl.Series:
 
 
 def _encode_long(
-    baskets: pl.Series, item_ids: pl.Series, items: Sequence[str] | None = None
-) -> BasketMatrix:
-    """Encode parallel basket/item string Series (no nulls) into a BasketMatrix."""
+    baskets: pl.Series,
+    item_ids: pl.Series,
+    items: Sequence[str] | None = None,
+    first: pl.Series | None = None,
+) -> tuple[BasketMatrix, pl.Series | None]:
+    """Encode parallel basket/item string Series (no nulls) into a BasketMatrix; with
+    ``first`` (a Series parallel to them), also its first value in each basket row."""
     vocab = _vocabulary(item_ids, items)
     codes = item_ids.cast(pl.Enum(vocab)).to_physical().cast(pl.Int32)
     # one hash pass groups the lines by basket (order of first appearance)
+    columns = {"basket": baskets, "code": codes}
+    if first is not None:
+        columns["first"] = first
     grouped = (
-        pl.DataFrame({"basket": baskets, "code": codes})
+        pl.DataFrame(columns)
         .group_by("basket", maintain_order=True)
-        .agg(pl.col("code"))
+        .agg(pl.col("code"), *([pl.col("first").first()] if first is not None else []))
     )
     lengths = grouped.get_column("code").list.len().to_numpy().astype(np.int64)
     flat = grouped.get_column("code").explode().to_numpy()
     rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     ids = tuple(grouped.get_column("basket").to_list())
-    return from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
+    matrix = from_pairs(rows, flat, len(lengths), tuple(vocab.to_list()), ids)
+    return matrix, None if first is None else grouped.get_column("first")
 
 
-def _from_frame(
-    df: pl.DataFrame, basket_col: str, item_col: str, items: Sequence[str] | None
-) -> BasketMatrix:
-    for col in (basket_col, item_col):
+def _checked(df: pl.DataFrame, columns: tuple[str, ...]) -> list[pl.Series]:
+    """``columns`` of the basket table as text, refusing a missing column or value."""
+    for col in columns:
         if col not in df.columns:
             raise SchemaError(
                 f"column {col!r} not found in the basket table; columns are {df.columns}"
             )
     out = []
-    for col in (basket_col, item_col):
+    for col in columns:
         s = df.get_column(col)
         if s.dtype != pl.String:
             s = s.cast(pl.String)
@@ -157,7 +177,32 @@ def _from_frame(
             row = int(s.is_null().arg_max())
             raise InputError(f"column {col!r} has a missing value in row {row}; drop or fill it")
         out.append(s)
-    return _encode_long(out[0], out[1], items)
+    return out
+
+
+def _from_frame(
+    df: pl.DataFrame, basket_col: str, item_col: str, items: Sequence[str] | None
+) -> BasketMatrix:
+    baskets, item_ids = _checked(df, (basket_col, item_col))
+    return _encode_long(baskets, item_ids, items)[0]
+
+
+def lines_matrix(lines: pl.DataFrame) -> tuple[BasketMatrix, pl.Series]:
+    """The :class:`BasketMatrix` of ``lines`` (``basket``, ``item``, ``unit``) and the unit
+    (as text) of each basket row: the unit of the basket's first line — one grouping of the
+    lines for both.
+
+    Example:
+        >>> lines = pl.DataFrame({"basket": ["1", "2", "1"], "item": ["a", "b", "c"],
+        ...                       "unit": ["y", "x", "z"]})
+        >>> m, units = lines_matrix(lines)
+        >>> m.indptr.tolist(), units.to_list()
+        ([0, 2, 3], ['y', 'x'])
+    """
+    baskets, item_ids = _checked(lines, ("basket", "item"))
+    matrix, units = _encode_long(baskets, item_ids, None, lines["unit"].cast(pl.String))
+    assert units is not None
+    return matrix, units
 
 
 def _from_sparse(data: Any, items: Sequence[str] | None) -> BasketMatrix:

@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from basketlens.items import item_names
+from basketlens.mining._kernel import core as _core
 from basketlens.mining.counts import BasketCounts
 from basketlens.mining.encode import BasketMatrix
 from basketlens.mining.variants import (
@@ -134,8 +135,21 @@ class ItemFamilies:
 def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Cluster label of each of ``n`` nodes; edges (u, v) in merge order (strongest first).
 
-    Two clusters merge only when every pair across them is an edge.
+    Two clusters merge only when every pair across them is an edge; the merged cluster keeps
+    the label of the larger one (of ``u``'s cluster on a tie). The compiled core does it for
+    distinct edges (the links of :func:`build_families`): a cluster merges into another when
+    its members are all among the nodes linked to every member of the other;
+    :func:`_linkage_by_counts` for repeated edges or without the core.
     """
+    us, vs = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    linkage = getattr(_core, "complete_linkage", None)
+    label = None if linkage is None else linkage(n, us, vs)
+    return _linkage_by_counts(n, us, vs) if label is None else label
+
+
+def _linkage_by_counts(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`_complete_linkage` with the edges between clusters counted (a repeated edge
+    counts each time): the general case, for edges that are not distinct."""
     label = list(range(n))
     size = [1] * n
     members: dict[int, list[int]] = {}
@@ -173,12 +187,16 @@ def _complete_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.asarray(label, dtype=np.int64)
 
 
-def _cluster(links: pl.DataFrame, index: dict[str, int]) -> np.ndarray:
-    """Complete-linkage labels of the items of ``index`` from ``links`` (strongest first)."""
-    order = links.sort(["similarity", "item", "other"], descending=[True, False, False])
-    u = np.array([index[x] for x in order["item"].to_list()], dtype=np.int64)
-    v = np.array([index[x] for x in order["other"].to_list()], dtype=np.int64)
-    return _complete_linkage(len(index), u, v)
+def _cluster(links: pl.DataFrame, ids: pl.Series) -> np.ndarray:
+    """Complete-linkage labels of the (sorted, unique) item ids ``ids`` from ``links``
+    (strongest first: by similarity, then item and other)."""
+    codes = pl.Enum(ids)
+    u = links["item"].cast(codes).to_physical().to_numpy().astype(np.int64)
+    v = links["other"].cast(codes).to_physical().to_numpy().astype(np.int64)
+    similarity = links["similarity"].to_numpy()
+    # the codes follow the text order of the ids, so this is the order of the id pairs
+    order = np.lexsort((v, u, -similarity))
+    return _complete_linkage(len(ids), u[order], v[order])
 
 
 def _family_name_links(label: np.ndarray, ids: pl.Series, tokens: pl.DataFrame) -> pl.DataFrame:
@@ -329,14 +347,13 @@ def build_families(
     tokens = content_tokens(items)
     links = variant_links(items, matrix, basket_units=basket_units, tokens=tokens)
     links = links.filter(pl.col("item").is_in(ids.implode()) & pl.col("other").is_in(ids.implode()))
-    index = {item: k for k, item in enumerate(ids.to_list())}
-    label = _cluster(links, index)
+    label = _cluster(links, ids)
     # second pass: an item whose name holds every word the members of a family share
     # ("STOP FOR TEA WALL ART" and the WALL ART family) is a variant of each of them
     extra = _family_name_links(label, ids, tokens)
     if extra.height:
         links = strongest_links(pl.concat([links, extra]))
-        label = _cluster(links, index)
+        label = _cluster(links, ids)
     category = (
         items.select(pl.col("item").cast(pl.String), pl.col("category").cast(pl.String)).unique(
             "item", keep="first"

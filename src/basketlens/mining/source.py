@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from basketlens.mining.counts import BasketCounts, MatrixCounts
-from basketlens.mining.encode import BasketMatrix, to_basket_matrix
+from basketlens.mining.encode import BasketMatrix, lines_matrix, to_basket_matrix  # noqa: F401 (doctests)
 from basketlens.mining.itemsets import mine_itemsets
 from basketlens.mining.levels import group_matrix
 from basketlens.mining.options import MiningOptions
@@ -41,6 +41,7 @@ __all__ = [
     "MatrixSource",
     "basket_scopes",
     "basket_units",
+    "first_units",
     "scope_itemsets",
 ]
 
@@ -108,9 +109,9 @@ class MatrixSource(BasketSource):
     def from_lines(cls, lines: pl.DataFrame, assignments: pl.DataFrame | None) -> MatrixSource:
         """From cleaned lines (basket, item, unit) and ``customer_id`` → ``segment`` (None:
         scope "all" only)."""
-        matrix = to_basket_matrix(lines.select("basket", "item"))
-        scopes = basket_scopes(lines, matrix, assignments) if assignments is not None else {}
-        return cls(matrix, scopes, basket_units(lines, matrix))
+        matrix, units = lines_matrix(lines)  # one grouping for the matrix and the units
+        scopes = {} if assignments is None else basket_scopes(lines, matrix, assignments, units)
+        return cls(matrix, scopes, basket_units(lines, matrix, units))
 
     @property
     def vocabulary(self) -> tuple[str, ...]:
@@ -151,13 +152,32 @@ class MatrixSource(BasketSource):
         return scope_itemsets(self.matrix, self.scopes, rules, options)
 
 
+def first_units(lines: pl.DataFrame, matrix: BasketMatrix) -> pl.Series:
+    """The unit (as text) of each basket row of ``matrix``: the first unit of the basket's
+    lines in ``lines`` (null for a basket without lines).
+
+    Example:
+        >>> lines = pl.DataFrame({"basket": ["1", "2", "1"], "item": ["a", "b", "c"],
+        ...                       "unit": ["y", "x", "z"]})
+        >>> first_units(lines, to_basket_matrix(lines)).to_list()
+        ['y', 'x']
+    """
+    first = lines.group_by("basket").agg(pl.col("unit").first().cast(pl.String))
+    order = pl.DataFrame({"basket": list(matrix.basket_ids or ())}, schema={"basket": pl.String})
+    return order.join(first, on="basket", how="left", maintain_order="left")["unit"]
+
+
 def basket_scopes(
-    lines: pl.DataFrame, matrix: BasketMatrix, assignments: pl.DataFrame
+    lines: pl.DataFrame,
+    matrix: BasketMatrix,
+    assignments: pl.DataFrame,
+    units: pl.Series | None = None,
 ) -> dict[str, np.ndarray]:
     """Segment id (as text) → rows of ``matrix`` whose basket belongs to that segment.
 
     ``matrix`` must be encoded from ``lines`` (its ``basket_ids`` name the rows); a basket's
     segment is the segment of its first unit in ``assignments`` (``customer_id`` → ``segment``).
+    ``units``: :func:`first_units` of ``lines`` and ``matrix``, when already computed.
 
     Example:
         >>> lines = pl.DataFrame({"basket": ["1", "2"], "item": ["a", "b"], "unit": ["x", "y"]})
@@ -166,23 +186,19 @@ def basket_scopes(
         >>> {k: v.tolist() for k, v in basket_scopes(lines, m, seg).items()}
         {'0': [1], '1': [0]}
     """
-    basket_segment = (
-        lines.group_by("basket")
-        .agg(pl.col("unit").first())
-        .join(
-            assignments.select(
-                pl.col("customer_id").cast(pl.String).alias("unit"), pl.col("segment")
-            ).unique("unit", keep="first"),
-            on="unit",
-        )
+    units = first_units(lines, matrix) if units is None else units
+    segments = assignments.select(
+        pl.col("customer_id").cast(pl.String).alias("unit"), pl.col("segment")
+    ).unique("unit", keep="first")
+    joined = (
+        pl.DataFrame({"unit": units})
+        .with_row_index("row")
+        .join(segments, on="unit", how="inner", maintain_order="left")
     )
-    order = pl.DataFrame({"basket": list(matrix.basket_ids or ())}).with_row_index("row")
-    joined = order.join(basket_segment, on="basket", how="left").sort("row")
-    scopes: dict[str, np.ndarray] = {}
-    for segment in sorted(joined["segment"].drop_nulls().unique().to_list()):
-        rows = joined.filter(pl.col("segment") == segment)["row"].to_numpy().astype(np.int64)
-        scopes[str(segment)] = rows
-    return scopes
+    return {
+        str(segment): joined.filter(pl.col("segment") == segment)["row"].to_numpy().astype(np.int64)
+        for segment in sorted(joined["segment"].drop_nulls().unique().to_list())
+    }
 
 
 def scope_itemsets(
@@ -217,18 +233,18 @@ def scope_itemsets(
     return pl.concat(tables, how="vertical").cast(dict(ITEMSETS_SCHEMA))
 
 
-def basket_units(lines: pl.DataFrame, matrix: BasketMatrix) -> np.ndarray:
+def basket_units(
+    lines: pl.DataFrame, matrix: BasketMatrix, units: pl.Series | None = None
+) -> np.ndarray:
     """Integer code of the unit (customer) of each basket row of ``matrix`` (its first unit).
+
+    ``units``: :func:`first_units` of ``lines`` and ``matrix``, when already computed.
 
     Example:
         >>> lines = pl.DataFrame({"basket": ["1", "2"], "item": ["a", "b"], "unit": ["y", "x"]})
         >>> basket_units(lines, to_basket_matrix(lines)).tolist()
         [1, 0]
     """
-    first = lines.group_by("basket").agg(pl.col("unit").first().cast(pl.String))
-    order = pl.DataFrame({"basket": list(matrix.basket_ids or ())}).join(
-        first, on="basket", how="left", maintain_order="left"
-    )
-    units = order["unit"].fill_null("")
-    codes = units.rank("dense").cast(pl.Int64) - 1
+    units = first_units(lines, matrix) if units is None else units
+    codes = units.fill_null("").rank("dense").cast(pl.Int64) - 1
     return codes.to_numpy()

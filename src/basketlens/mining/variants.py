@@ -208,13 +208,22 @@ def _code_pairs(items: pl.Series) -> pl.DataFrame:
     )
 
 
+def _codes(ids: pl.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Code (position in ``vocabulary``, a tuple of distinct ids) of each id; -1 when absent.
+
+    Example:
+        >>> _codes(pl.Series(["b", "z", "a"]), ("a", "b")).tolist()
+        [1, -1, 0]
+    """
+    codes = ids.cast(pl.Enum(list(vocabulary)), strict=False).to_physical().cast(pl.Int64)
+    return codes.fill_null(-1).to_numpy()
+
+
 def _behaviour(weak: pl.DataFrame, counts: BasketCounts) -> pl.DataFrame:
     """The weak name pairs that purchase behaviour confirms, with basis "set" or "instead"."""
     if weak.height == 0 or counts.n_baskets == 0:
         return pl.DataFrame(schema={"item": pl.String, "other": pl.String, "basis": pl.String})
-    code = {item: k for k, item in enumerate(counts.items)}
-    i = np.array([code.get(x, -1) for x in weak["item"].to_list()], dtype=np.int64)
-    j = np.array([code.get(x, -1) for x in weak["other"].to_list()], dtype=np.int64)
+    i, j = (_codes(weak[column], counts.items) for column in ("item", "other"))
     known = (i >= 0) & (j >= 0)
     i, j, weak = i[known], j[known], weak.filter(pl.Series(known))
     item_counts = counts.item_counts()

@@ -7,7 +7,8 @@
  *                run_mine (recoding by frequency, vertical and horizontal databases).
  *   occurrence.c children of a node by occurrence counting / deliver (called by eclat.c).
  *   hashindex.c  the open-addressing itemset hash index: build_index() and lookup().
- *   filter.c     the closed/maximal post-filter: closed_maximal().
+ *   filter.c     the closed/maximal post-filter: closed_maximal(); the item families'
+ *                clustering: complete_linkage().
  *   fimi.c       the FIMI tokenizer: parse_fimi().
  *   counting.c   pruning helpers: unit_counts() (customers behind itemsets),
  *                hypergeom_tail() (the summation loop of hypergeometric tails) and
@@ -296,5 +297,6 @@ BL_INTERNAL PyObject *py_parse_fimi(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_unit_counts(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_hypergeom_tail(PyObject *self, PyObject *args);
 BL_INTERNAL PyObject *py_row_matches(PyObject *self, PyObject *args);
+BL_INTERNAL PyObject *py_complete_linkage(PyObject *self, PyObject *args);
 
 #endif /* BASKETLENS_CORE_H */

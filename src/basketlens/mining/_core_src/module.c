@@ -26,6 +26,7 @@
  * build_index(flat, offsets) -> int64 open-addressing hash table over the itemsets.
  * lookup(flat, offsets, counts, table, qflat, qoffsets) -> int64 counts (-1 = absent).
  * closed_maximal(flat, offsets, counts, table) -> (closed bool, maximal bool).
+ * complete_linkage(n, u, v) -> int64 cluster labels, None when an edge repeats: see filter.c.
  * unit_counts(...), hypergeom_tail(...), row_matches(...): counting helpers, see counting.c.
  *   These three check that offsets start at 0, never decrease and end at len(flat), and that
  *   the table belongs to the itemsets (ValueError otherwise; nothing is read out of bounds).
@@ -239,6 +240,8 @@ static PyMethodDef methods[] = {
      " -> counts"},
     {"hypergeom_tail", py_hypergeom_tail, METH_VARARGS,
      "hypergeom_tail(term, k, a, b, rest, kmin, kmax, up) -> None (term becomes the sum)"},
+    {"complete_linkage", py_complete_linkage, METH_VARARGS,
+     "complete_linkage(n, u, v) -> int64 cluster labels, or None when an edge repeats"},
     {"row_matches", py_row_matches, METH_VARARGS,
      "row_matches(indptr, indices, n_cols, rows, flat, offsets[, max_bytes]) -> (row, set)"},
     {NULL, NULL, 0, NULL},
