@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from basketlens._arrays import unique_sorted
 from basketlens.opportunities.evidence import (
     ItemVocabulary,
     best_items,
@@ -219,9 +220,7 @@ def build_call_list(
     keys = _rule_keys(meta, checked)
     numbers = keys.select("rule_id", "rule_no")
     keep_kind = pl.lit(True) if options.include_variants else pl.col("kind") == CROSS_SELL
-    item_table = opp.table.join(
-        meta.filter(keep_kind & (pl.col("level") == "item")).select("rule_id"), on="rule_id"
-    )
+    item_table = _of_rules(opp.table, meta.filter(keep_kind & (pl.col("level") == "item")))
     fam_rules, fam_items = None, None
     if families is not None:
         fam_rules = checked.join(
@@ -253,6 +252,22 @@ def build_call_list(
         "call list: %d calls for %d customers", table.height, table["customer_id"].n_unique()
     )
     return CallList(table, _counts(rule_ids, table if table.height else None))
+
+
+def _of_rules(table: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``table`` whose ``rule_id`` is one of ``rules``' (an inner join on
+    ``rule_id``). With distinct rule ids it is a filter: a join gathers every column of the
+    wide opportunities table even when it keeps every row (90 ms vs 1.4 ms on Online Retail).
+
+    Example:
+        >>> t = pl.DataFrame({"rule_id": ["a", "b", "a"], "x": [1, 2, 3]})
+        >>> _of_rules(t, pl.DataFrame({"rule_id": ["a"]}))["x"].to_list()
+        [1, 3]
+    """
+    ids = rules["rule_id"]
+    if ids.is_duplicated().any():  # each duplicate repeats the rows it matches
+        return table.join(rules.select("rule_id"), on="rule_id")
+    return table.filter(pl.col("rule_id").is_in(ids.implode()))
 
 
 def _rule_keys(meta: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
@@ -356,7 +371,7 @@ def _combine(
         descending=[True, True, True, False, False],
         nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    leading = keys["rule_id"].gather(np.unique(lead_rule))  # only the rules that lead a call
+    leading = keys["rule_id"].gather(unique_sorted(lead_rule))  # only the rules that lead a call
     lead_rules = (
         meta.filter(pl.col("rule_id").is_in(leading.implode()))
         .select(

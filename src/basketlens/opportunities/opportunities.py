@@ -113,8 +113,7 @@ def _pad(column: pl.Series, matrix: CustomerItems) -> tuple[np.ndarray, np.ndarr
     lengths = column.list.len().fill_null(0).to_numpy().astype(np.int64)
     width = max(int(lengths.max()) if lengths.size else 0, 1)
     out = np.full((lengths.size, width), _PAD, dtype=np.int64)
-    flat = column.explode().drop_nulls().to_list()
-    codes = matrix.codes(flat, axis="item")
+    codes = matrix.item_codes(column.explode().drop_nulls())
     rows = np.repeat(np.arange(lengths.size), lengths)
     starts = np.cumsum(lengths) - lengths
     out[rows, np.arange(rows.size) - starts[rows]] = codes

@@ -1,4 +1,5 @@
-"""Fast equivalents of the numpy set and sort routines the recommender calls on large arrays.
+"""Fast equivalents of the numpy set and sort routines the recommender and the opportunities
+stage call on large arrays.
 
 ``np.unique`` and ``np.isin`` hash their input in numpy 2.x and are many times slower than a
 (SIMD) sort on arrays of many distinct integers, and ``np.lexsort`` compares key by key; each
