@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
 
+from basketlens._arrays import stable_argsort
 from basketlens.mining.families import FAMILIES_SCHEMA
 from basketlens.opportunities.calls import _of_rules
 from basketlens.opportunities.evidence import ItemVocabulary, owns_variant
@@ -118,3 +120,17 @@ def test_owns_variant_is_any_owned_partner(
         partners |= set(links.get(name, []))
         expected.append(any((m.customers[r], o) in owned for o in partners))
     assert owns_variant(cust, item, m, families, vocab).tolist() == expected
+
+
+@given(
+    hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(0, 9)),
+    st.sampled_from([1, 2**20, 2**58]),
+)
+def test_stable_argsort_is_the_stable_argsort(keys: np.ndarray, scale: int) -> None:
+    keys = keys * scale  # the largest scale cannot be packed: the fallback
+    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+def test_stable_argsort_of_other_keys_is_the_stable_argsort() -> None:
+    for keys in (np.array([2, -1, 2, 0]), np.array([0.5, 0.1, 0.5]), np.array([7])):
+        assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))

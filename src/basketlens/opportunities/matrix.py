@@ -246,8 +246,10 @@ class CustomerItems:
             object.__setattr__(self, "_bitmap", bits)
         width = (self.n_items + 7) // 8
         safe = np.maximum(cols, 0)
-        found = (bits[rows * width + (safe >> 3)] >> (safe & 7).astype(np.uint8)) & 1
-        return (found == 1) & (cols >= 0)
+        found = bits[rows * width + (safe >> 3)]
+        found >>= (safe & 7).astype(np.uint8)  # in place: fewer temporaries of the query size
+        found &= 1
+        return found.astype(bool, copy=False) & (cols >= 0)
 
     def codes(self, values: list[str] | tuple[str, ...], *, axis: str) -> np.ndarray:
         """Codes of customer ids (``axis="customer"``) or item ids (``"item"``), -1 if unknown."""
