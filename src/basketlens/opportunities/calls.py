@@ -355,22 +355,9 @@ def _combine(
         kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
         expected_quantity=pl.col("quantity"),
-    ).sort(
-        ["expected_value", "confidence", "lift", "customer_id", "item"],
-        descending=[True, True, True, False, False],
-        nulls_last=True,
     )
-    nth_rule = pl.int_range(pl.len()).over("pair_no")
-    nth_item = pl.int_range(pl.len()).over("item")
-    decay = pl.lit(float(options.diversity))
-    calls = calls.with_columns(
-        priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
-    )
-    calls = calls.sort(
-        ["priority", "expected_value", "confidence", "customer_id", "item"],
-        descending=[True, True, True, False, False],
-        nulls_last=True,
-    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    ranked = _rank_calls(calls, options.diversity)
+    calls = calls[ranked["row"]].with_columns(ranked["priority"], ranked["rank"])
     leading = keys["rule_id"].gather(unique_sorted(lead_rule))  # only the rules that lead a call
     lead_rules = (
         meta.filter(pl.col("rule_id").is_in(leading.implode()))
@@ -382,6 +369,44 @@ def _combine(
     )  # fmt: skip
     calls = calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
     return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+
+
+def _rank_calls(calls: pl.DataFrame, diversity: float) -> pl.DataFrame:
+    """row (into ``calls``), priority and rank of the calls, best first (see the module doc).
+
+    The sorts and windows run on the columns they read only; the caller gathers the wide
+    table once (each (customer_id, item) is one call, so every sort key is distinct).
+
+    Example:
+        >>> calls = pl.DataFrame({"expected_value": [1.0, 3.0, 2.0], "confidence": [0.5] * 3,
+        ...     "lift": [2.0] * 3, "customer_id": ["a", "b", "c"], "item": ["x", "x", "y"],
+        ...     "pair_no": [0, 0, 1]})
+        >>> _rank_calls(calls, 0.5).rows()
+        [(1, 3.0, 1), (2, 2.0, 2), (0, 0.25, 3)]
+    """
+    narrow = calls.select(
+        "expected_value", "confidence", "lift", "customer_id", "item", "pair_no"
+    ).with_row_index("row")
+    narrow = narrow.sort(
+        ["expected_value", "confidence", "lift", "customer_id", "item"],
+        descending=[True, True, True, False, False],
+        nulls_last=True,
+    )
+    nth_rule = pl.int_range(pl.len()).over("pair_no")
+    nth_item = pl.int_range(pl.len()).over("item")
+    decay = pl.lit(float(diversity))
+    narrow = narrow.with_columns(
+        priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
+    )
+    return (
+        narrow.sort(
+            ["priority", "expected_value", "confidence", "customer_id", "item"],
+            descending=[True, True, True, False, False],
+            nulls_last=True,
+        )
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        .select("row", "priority", "rank")
+    )
 
 
 def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:
