@@ -245,13 +245,13 @@ def build_call_list(
             parts.append(found)
     rule_ids = rules.select(pl.col("rule_id").cast(pl.String), pl.col("scope").cast(pl.String))
     if not parts:
-        return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None))
+        return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None, None))
     ev = pl.concat(parts, how="vertical").filter(pl.col("rule_no").is_not_null())
-    table = _combine(ev, keys, meta, opp, vocab, families, options)
+    table, listed = _combine(ev, keys, meta, opp, vocab, families, options)
     logger.info(
         "call list: %d calls for %d customers", table.height, table["customer_id"].n_unique()
     )
-    return CallList(table, _counts(rule_ids, table if table.height else None))
+    return CallList(table, _counts(rule_ids, keys, listed))
 
 
 def _of_rules(table: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
@@ -298,8 +298,9 @@ def _combine(
     vocab: ItemVocabulary,
     families: pl.DataFrame | None,
     options: RecommendOptions,
-) -> pl.DataFrame:
-    """One row per customer and item; lead rule, supporting rules, priority and rank.
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """One row per customer and item; lead rule, supporting rules, priority and rank; and
+    the number (``rule_no``) of every rule its ``rule_ids`` list.
 
     The evidence rows (codes) are ordered in numpy, strongest first within each customer and
     item; text is made for the calls only: the lead rule's lists and names are joined once
@@ -368,7 +369,8 @@ def _combine(
         .with_columns(rule=_rule_text_expr())
     )  # fmt: skip
     calls = calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
-    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+    table = calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+    return table, rule_no[order]
 
 
 def _rank_calls(calls: pl.DataFrame, diversity: float) -> pl.DataFrame:
@@ -409,14 +411,30 @@ def _rank_calls(calls: pl.DataFrame, diversity: float) -> pl.DataFrame:
     )
 
 
-def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:
-    """Calls listing each rule (0 for rules in no call)."""
-    if table is None or table.height == 0:
+def _counts(
+    rules: pl.DataFrame, keys: pl.DataFrame | None, listed: np.ndarray | None
+) -> pl.DataFrame:
+    """Calls listing each rule (0 for rules in no call): ``listed`` holds the number
+    (``rule_no`` of ``keys``) of every rule of every call's ``rule_ids``, counted by rule id.
+
+    Example:
+        >>> keys = pl.DataFrame({"rule_id": ["a", "b"], "rule_no": [0, 1]})
+        >>> rules = pl.DataFrame({"rule_id": ["b", "a", "c"], "scope": ["all"] * 3})
+        >>> _counts(rules, keys, np.array([1, 1, 0]))["opportunity_customers"].to_list()
+        [2, 1, 0]
+    """
+    if keys is None or listed is None or listed.size == 0:
         return rules.with_columns(opportunity_customers=pl.lit(0, pl.Int64)).cast(
             dict(RULE_COUNTS_SCHEMA)
         )
-    listed = table.select(pl.col("rule_ids").alias("rule_id")).explode("rule_id")
-    counts = listed.group_by("rule_id").agg(pl.len().cast(pl.Int64).alias("opportunity_customers"))
+    per_rule = np.bincount(listed, minlength=keys.height).astype(np.int64)
+    counts = (
+        keys.select("rule_id")
+        .with_columns(opportunity_customers=per_rule)
+        .filter(pl.col("opportunity_customers") > 0)
+        .group_by("rule_id")
+        .agg(pl.col("opportunity_customers").sum())
+    )
     out = rules.join(counts, on="rule_id", how="left", maintain_order="left")
     return out.with_columns(pl.col("opportunity_customers").fill_null(0)).cast(
         dict(RULE_COUNTS_SCHEMA)
