@@ -134,3 +134,30 @@ def test_stable_argsort_is_the_stable_argsort(keys: np.ndarray, scale: int) -> N
 def test_stable_argsort_of_other_keys_is_the_stable_argsort() -> None:
     for keys in (np.array([2, -1, 2, 0]), np.array([0.5, 0.1, 0.5]), np.array([7])):
         assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+@given(_cells, st.randoms(use_true_random=False))
+def test_from_table_orders_cells_by_customer_then_item(cells: set[tuple[int, int]], rnd) -> None:
+    rows = list(cells) or [(0, 0)]
+    rnd.shuffle(rows)
+    day = datetime(2024, 1, 1)
+    m = CustomerItems.from_table(
+        pl.DataFrame(
+            {
+                "customer_id": [_CUSTOMERS[r] for r, _ in rows],
+                "item": [_ITEMS[c] for _, c in rows],
+                "orders": [1] * len(rows),
+                "quantity": [float(10 * r + c) for r, c in rows],
+                "net_sales": [1.0] * len(rows),
+                "first_date": [day] * len(rows),
+                "last_date": [day] * len(rows),
+            }
+        )
+    )
+    expected = sorted((_CUSTOMERS[r], _ITEMS[c], float(10 * r + c)) for r, c in rows)
+    got = [
+        (m.customers[r], m.items[int(m.indices[p])], float(m.quantity[p]))
+        for r in range(m.n_customers)
+        for p in range(int(m.indptr[r]), int(m.indptr[r + 1]))
+    ]
+    assert got == expected
