@@ -13,9 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from basketlens.opportunities.matrix import CustomerItems
-from basketlens.recommender import itemitem
-from basketlens.recommender.arrays import (
+from basketlens._arrays import (
     dense_rank,
     group_starts,
     isin_sorted,
@@ -23,6 +21,8 @@ from basketlens.recommender.arrays import (
     rank_within_rows,
     unique_sorted,
 )
+from basketlens.opportunities.matrix import CustomerItems
+from basketlens.recommender import itemitem
 from basketlens.recommender.reasons import value_text, value_texts
 from basketlens.recommender.signals import RuleEvidence
 

@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from basketlens._arrays import unique_sorted
 from basketlens.opportunities.evidence import (
     ItemVocabulary,
     best_items,
@@ -219,9 +220,7 @@ def build_call_list(
     keys = _rule_keys(meta, checked)
     numbers = keys.select("rule_id", "rule_no")
     keep_kind = pl.lit(True) if options.include_variants else pl.col("kind") == CROSS_SELL
-    item_table = opp.table.join(
-        meta.filter(keep_kind & (pl.col("level") == "item")).select("rule_id"), on="rule_id"
-    )
+    item_table = _of_rules(opp.table, meta.filter(keep_kind & (pl.col("level") == "item")))
     fam_rules, fam_items = None, None
     if families is not None:
         fam_rules = checked.join(
@@ -246,13 +245,29 @@ def build_call_list(
             parts.append(found)
     rule_ids = rules.select(pl.col("rule_id").cast(pl.String), pl.col("scope").cast(pl.String))
     if not parts:
-        return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None))
+        return CallList(pl.DataFrame(schema=CALL_LIST_SCHEMA), _counts(rule_ids, None, None))
     ev = pl.concat(parts, how="vertical").filter(pl.col("rule_no").is_not_null())
-    table = _combine(ev, keys, meta, opp, vocab, families, options)
+    table, listed = _combine(ev, keys, meta, opp, vocab, families, options)
     logger.info(
         "call list: %d calls for %d customers", table.height, table["customer_id"].n_unique()
     )
-    return CallList(table, _counts(rule_ids, table if table.height else None))
+    return CallList(table, _counts(rule_ids, keys, listed))
+
+
+def _of_rules(table: pl.DataFrame, rules: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``table`` whose ``rule_id`` is one of ``rules``' (an inner join on
+    ``rule_id``). With distinct rule ids it is a filter: a join gathers every column of the
+    wide opportunities table even when it keeps every row (90 ms vs 1.4 ms on Online Retail).
+
+    Example:
+        >>> t = pl.DataFrame({"rule_id": ["a", "b", "a"], "x": [1, 2, 3]})
+        >>> _of_rules(t, pl.DataFrame({"rule_id": ["a"]}))["x"].to_list()
+        [1, 3]
+    """
+    ids = rules["rule_id"]
+    if ids.is_duplicated().any():  # each duplicate repeats the rows it matches
+        return table.join(rules.select("rule_id"), on="rule_id")
+    return table.filter(pl.col("rule_id").is_in(ids.implode()))
 
 
 def _rule_keys(meta: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
@@ -283,8 +298,9 @@ def _combine(
     vocab: ItemVocabulary,
     families: pl.DataFrame | None,
     options: RecommendOptions,
-) -> pl.DataFrame:
-    """One row per customer and item; lead rule, supporting rules, priority and rank.
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """One row per customer and item; lead rule, supporting rules, priority and rank; and
+    the number (``rule_no``) of every rule its ``rule_ids`` list.
 
     The evidence rows (codes) are ordered in numpy, strongest first within each customer and
     item; text is made for the calls only: the lead rule's lists and names are joined once
@@ -340,23 +356,10 @@ def _combine(
         kind=pl.when(pl.col("is_variant")).then(pl.lit(VARIANT)).otherwise(pl.lit(CROSS_SELL)),
         expected_value=pl.col("value"),
         expected_quantity=pl.col("quantity"),
-    ).sort(
-        ["expected_value", "confidence", "lift", "customer_id", "item"],
-        descending=[True, True, True, False, False],
-        nulls_last=True,
     )
-    nth_rule = pl.int_range(pl.len()).over("pair_no")
-    nth_item = pl.int_range(pl.len()).over("item")
-    decay = pl.lit(float(options.diversity))
-    calls = calls.with_columns(
-        priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
-    )
-    calls = calls.sort(
-        ["priority", "expected_value", "confidence", "customer_id", "item"],
-        descending=[True, True, True, False, False],
-        nulls_last=True,
-    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    leading = keys["rule_id"].gather(np.unique(lead_rule))  # only the rules that lead a call
+    ranked = _rank_calls(calls, options.diversity)
+    calls = calls[ranked["row"]].with_columns(ranked["priority"], ranked["rank"])
+    leading = keys["rule_id"].gather(unique_sorted(lead_rule))  # only the rules that lead a call
     lead_rules = (
         meta.filter(pl.col("rule_id").is_in(leading.implode()))
         .select(
@@ -366,17 +369,72 @@ def _combine(
         .with_columns(rule=_rule_text_expr())
     )  # fmt: skip
     calls = calls.join(lead_rules, on="rule_id", how="left", maintain_order="left")
-    return calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+    table = calls.select(list(CALL_LIST_SCHEMA)).cast(dict(CALL_LIST_SCHEMA))
+    return table, rule_no[order]
 
 
-def _counts(rules: pl.DataFrame, table: pl.DataFrame | None) -> pl.DataFrame:
-    """Calls listing each rule (0 for rules in no call)."""
-    if table is None or table.height == 0:
+def _rank_calls(calls: pl.DataFrame, diversity: float) -> pl.DataFrame:
+    """row (into ``calls``), priority and rank of the calls, best first (see the module doc).
+
+    The sorts and windows run on the columns they read only; the caller gathers the wide
+    table once (each (customer_id, item) is one call, so every sort key is distinct).
+
+    Example:
+        >>> calls = pl.DataFrame({"expected_value": [1.0, 3.0, 2.0], "confidence": [0.5] * 3,
+        ...     "lift": [2.0] * 3, "customer_id": ["a", "b", "c"], "item": ["x", "x", "y"],
+        ...     "pair_no": [0, 0, 1]})
+        >>> _rank_calls(calls, 0.5).rows()
+        [(1, 3.0, 1), (2, 2.0, 2), (0, 0.25, 3)]
+    """
+    narrow = calls.select(
+        "expected_value", "confidence", "lift", "customer_id", "item", "pair_no"
+    ).with_row_index("row")
+    narrow = narrow.sort(
+        ["expected_value", "confidence", "lift", "customer_id", "item"],
+        descending=[True, True, True, False, False],
+        nulls_last=True,
+    )
+    nth_rule = pl.int_range(pl.len()).over("pair_no")
+    nth_item = pl.int_range(pl.len()).over("item")
+    decay = pl.lit(float(diversity))
+    narrow = narrow.with_columns(
+        priority=pl.col("expected_value") * decay.pow(nth_rule) * decay.pow(nth_item)
+    )
+    return (
+        narrow.sort(
+            ["priority", "expected_value", "confidence", "customer_id", "item"],
+            descending=[True, True, True, False, False],
+            nulls_last=True,
+        )
+        .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+        .select("row", "priority", "rank")
+    )
+
+
+def _counts(
+    rules: pl.DataFrame, keys: pl.DataFrame | None, listed: np.ndarray | None
+) -> pl.DataFrame:
+    """Calls listing each rule (0 for rules in no call): ``listed`` holds the number
+    (``rule_no`` of ``keys``) of every rule of every call's ``rule_ids``, counted by rule id.
+
+    Example:
+        >>> keys = pl.DataFrame({"rule_id": ["a", "b"], "rule_no": [0, 1]})
+        >>> rules = pl.DataFrame({"rule_id": ["b", "a", "c"], "scope": ["all"] * 3})
+        >>> _counts(rules, keys, np.array([1, 1, 0]))["opportunity_customers"].to_list()
+        [2, 1, 0]
+    """
+    if keys is None or listed is None or listed.size == 0:
         return rules.with_columns(opportunity_customers=pl.lit(0, pl.Int64)).cast(
             dict(RULE_COUNTS_SCHEMA)
         )
-    listed = table.select(pl.col("rule_ids").alias("rule_id")).explode("rule_id")
-    counts = listed.group_by("rule_id").agg(pl.len().cast(pl.Int64).alias("opportunity_customers"))
+    per_rule = np.bincount(listed, minlength=keys.height).astype(np.int64)
+    counts = (
+        keys.select("rule_id")
+        .with_columns(opportunity_customers=per_rule)
+        .filter(pl.col("opportunity_customers") > 0)
+        .group_by("rule_id")
+        .agg(pl.col("opportunity_customers").sum())
+    )
     out = rules.join(counts, on="rule_id", how="left", maintain_order="left")
     return out.with_columns(pl.col("opportunity_customers").fill_null(0)).cast(
         dict(RULE_COUNTS_SCHEMA)

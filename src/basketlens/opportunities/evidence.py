@@ -225,10 +225,16 @@ def owns_variant(
         return out
     p_item, p_other = vocab.codes(pairs["item"]), vocab.codes(pairs["other"])
     by_item = np.argsort(p_item, kind="stable")
-    p_item, p_other = p_item[by_item], p_other[by_item]
-    start = np.searchsorted(p_item, item, side="left")
-    rep = np.searchsorted(p_item, item, side="right") - start
-    row = np.repeat(np.arange(len(cust)), rep)
-    pos = np.arange(len(row)) - np.repeat(np.cumsum(rep) - rep, rep) + np.repeat(start, rep)
-    out[row[matrix.has(cust[row], p_other[pos])]] = True
-    return out
+    p_other = p_other[by_item]
+    # each item's partners are p_other[start[item] : start[item] + count[item]]
+    count = np.bincount(p_item, minlength=len(vocab.items))
+    start = np.cumsum(count) - count
+    item = np.asarray(item, dtype=np.int64)
+    rep = count[item]
+    ends = np.cumsum(rep)
+    # (customer, partner) pairs, the partners of each call's item in turn
+    pos = np.arange(ends[-1] if ends.size else 0) + np.repeat(start[item] - (ends - rep), rep)
+    owned = matrix.has(np.repeat(np.asarray(cust, dtype=np.int64), rep), p_other[pos])
+    # any owned partner per call: the count of owned ones up to each call's end rises
+    seen = np.r_[0, np.cumsum(owned)]
+    return seen[ends] > seen[ends - rep]

@@ -113,8 +113,7 @@ def _pad(column: pl.Series, matrix: CustomerItems) -> tuple[np.ndarray, np.ndarr
     lengths = column.list.len().fill_null(0).to_numpy().astype(np.int64)
     width = max(int(lengths.max()) if lengths.size else 0, 1)
     out = np.full((lengths.size, width), _PAD, dtype=np.int64)
-    flat = column.explode().drop_nulls().to_list()
-    codes = matrix.codes(flat, axis="item")
+    codes = matrix.item_codes(column.explode().drop_nulls())
     rows = np.repeat(np.arange(lengths.size), lengths)
     starts = np.cumsum(lengths) - lengths
     out[rows, np.arange(rows.size) - starts[rows]] = codes
@@ -154,7 +153,7 @@ def match_rules(
     inverse = inverse.ravel()
     u_len = (uniq >= 0).sum(axis=1)
     # unique antecedent -> the rules (indices into rule_idx) that share it
-    by_u = np.argsort(inverse, kind="stable")
+    slot_rule = rule_idx[np.argsort(inverse, kind="stable")]
     u_count = np.bincount(inverse, minlength=uniq.shape[0])
     u_start = np.cumsum(u_count) - u_count
     indicator = _indicator(uniq, matrix.n_items)
@@ -175,13 +174,15 @@ def match_rules(
             cust, u = _antecedent_matches(csr, chunk, indicator, u_len)
         else:
             cust, u = _with_empty(chunk, *found, u_len)
-        # expand each (customer, antecedent) to the rules with that antecedent
+        # expand each (customer, antecedent) to the rules with that antecedent:
+        # slot_rule[u_start[u] : u_start[u] + u_count[u]]
         rep = u_count[u]
-        total = int(rep.sum())
-        offset = np.arange(total) - np.repeat(np.cumsum(rep) - rep, rep)
-        rule = rule_idx[by_u[np.repeat(u_start[u], rep) + offset]]
+        ends = np.cumsum(rep)
+        slot = np.arange(int(ends[-1]) if ends.size else 0)
+        slot += np.repeat(u_start[u] - (ends - rep), rep)
+        rule = slot_rule[slot]
         cust = np.repeat(cust, rep)
-        lacking = ~_has_all(matrix, cust, codes.consequent[rule])
+        lacking = np.flatnonzero(~_has_all(matrix, cust, codes.consequent, rule))
         out_rules.append(rule[lacking])
         out_rows.append(cust[lacking])
     return np.concatenate(out_rules), np.concatenate(out_rows)
@@ -219,13 +220,19 @@ def _with_empty(
     return cust, u
 
 
-def _has_all(matrix: CustomerItems, cust: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Whether each customer bought every (non-padding) item of its row of ``items``."""
+def _has_all(
+    matrix: CustomerItems, cust: np.ndarray, items: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Whether each customer bought every (non-padding) item of its row (``rows``) of
+    ``items``."""
     has = np.ones(cust.size, dtype=bool)
     for j in range(items.shape[1]):
         col = items[:, j]
-        pad = col == _PAD
-        has &= pad | matrix.has(cust, col)
+        if (col == _PAD).any():
+            col = col[rows]
+            has &= (col == _PAD) | matrix.has(cust, col)
+        else:  # no padding in this column (always so in the first)
+            has &= matrix.has(cust, col[rows])
     return has
 
 

@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from basketlens._arrays import stable_argsort
+
 __all__ = ["descending_keys", "group_order", "list_column"]
 
 
@@ -60,12 +62,9 @@ def group_order(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     group, rule_no = np.asarray(group, dtype=np.int64), np.asarray(rule_no, dtype=np.int64)
     rank = _rule_ranks(rule_no, strength)
-    if rank is not None:  # one integer key: the group, then the rule's rank
-        key = group * len(rank) + rank[rule_no]
-        order = np.argsort(key)  # the fast unstable sort: the same order on distinct keys
-        ordered = key[order]
-        if (ordered[1:] == ordered[:-1]).any():  # a rule twice in a group: keep input order
-            order = np.argsort(key, kind="stable")
+    if rank is not None:  # one integer key: the group, then the rule's rank (a rule twice in
+        # a group: input order)
+        order = stable_argsort(group * len(rank) + rank[rule_no])
     else:
         keys: list[np.ndarray] = [rule_no]
         for column in reversed(list(strength)):
@@ -86,14 +85,16 @@ def _rule_ranks(rule_no: np.ndarray, strength: Sequence[pl.Series]) -> np.ndarra
     first[rule_no[::-1]] = np.arange(len(rule_no) - 1, -1, -1)
     present = np.flatnonzero(first >= 0)
     per_rule = []
+    rep = first[rule_no]  # each row's rule's first row
     for column in strength:
         x = column.cast(pl.Float64).to_numpy()
-        null = column.is_null().to_numpy()
-        rep = first[rule_no]
-        same_null = null == null[rep]
-        same = (x.view(np.int64) == x[rep].view(np.int64)) | (np.isnan(x) & np.isnan(x[rep]))
-        if not (same_null & (same | null)).all():
-            return None
+        other = x[rep]
+        same = x.view(np.int64) == other.view(np.int64)  # the same bits
+        if not same.all() or column.null_count():  # else: other NaNs, or nulls
+            null = column.is_null().to_numpy()
+            same |= np.isnan(x) & np.isnan(other)
+            if not ((null == null[rep]) & (same | null)).all():
+                return None
         per_rule.append(column.gather(first[present]))
     keys: list[np.ndarray] = [present]
     for column in reversed(per_rule):

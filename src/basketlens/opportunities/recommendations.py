@@ -151,7 +151,7 @@ def recommend(
 
 def _finish(top: pl.DataFrame, opp: Opportunities) -> pl.DataFrame:
     """Add expected value, names and reasons; order and type the columns."""
-    cols = opp.matrix.codes(top["item"].to_list(), axis="item")
+    cols = opp.matrix.item_codes(top["item"])
     scopes = top["scope"].to_numpy()
     value = np.zeros(top.height)
     for scope in np.unique(scopes):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from basketlens.recommender.arrays import rank_within_rows, unique_sorted
+from basketlens._arrays import rank_within_rows, unique_sorted
 from basketlens.recommender.itemitem import top_k
 from basketlens.recommender.signals import Signals
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from basketlens._arrays import lexsort
 from basketlens.opportunities.reasons import rule_reason
-from basketlens.recommender.arrays import lexsort
 from basketlens.recommender.candidates import EVIDENCE, Candidates
 from basketlens.recommender.reasons import copurchase_reason, popularity_reason, segment_reason
 from basketlens.recommender.signals import RECENT_DAYS, Signals

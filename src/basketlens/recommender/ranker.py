@@ -50,14 +50,14 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from basketlens.errors import EmptyInputError
-from basketlens.recommender.arrays import (
+from basketlens._arrays import (
     group_starts,
     isin_sorted,
     lexsort,
     rank_within_rows,
     unique_sorted,
 )
+from basketlens.errors import EmptyInputError
 
 logger = logging.getLogger(__name__)
 

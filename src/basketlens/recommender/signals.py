@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from basketlens._arrays import isin_sorted, unique_sorted
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.opportunities import (
     ALL_SCOPE,
@@ -33,7 +34,6 @@ from basketlens.opportunities.opportunities import (
 )
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.value import ItemValues, observed_months
-from basketlens.recommender.arrays import isin_sorted, unique_sorted
 from basketlens.recommender.itemitem import CoPurchase, Ease, ItemKnn, model_items, segment_grams
 
 logger = logging.getLogger(__name__)

@@ -26,13 +26,13 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from basketlens._arrays import rank_within_rows
 from basketlens.items import item_names
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.model import RecommenderModel
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
-from basketlens.recommender.arrays import rank_within_rows
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     EVIDENCE,

