@@ -1,7 +1,8 @@
 """The faster mine-stage helpers give what the code they replaced gave: the grouping of the
 lines done once (matrix, basket units and scopes) and complete linkage in the compiled core.
 
-Each reference below is the replaced implementation, kept verbatim as the oracle."""
+Each reference below is the replaced implementation, kept verbatim as the oracle; for the
+clustering that is ``families._linkage_by_counts``, which the package keeps as its fallback."""
 
 from __future__ import annotations
 
@@ -13,56 +14,17 @@ from hypothesis import strategies as st
 
 from basketlens.mining._kernel import core
 from basketlens.mining.encode import BasketMatrix, _pick, lines_matrix, to_basket_matrix
-from basketlens.mining.families import _cluster, _complete_linkage
+from basketlens.mining.families import _cluster, _complete_linkage, _linkage_by_counts
 from basketlens.mining.source import MatrixSource, basket_scopes, basket_units, first_units
 
 # ------------------------------------------------------------------ the replaced code
-
-
-def _reference_linkage(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Complete linkage by edge counts between clusters (the implementation replaced)."""
-    label = list(range(n))
-    size = [1] * n
-    members: dict[int, list[int]] = {}
-    between: dict[int, dict[int, int]] = {}
-    us, vs = np.asarray(u, dtype=np.int64).tolist(), np.asarray(v, dtype=np.int64).tolist()
-    if us:
-        keys, counts = np.unique(
-            np.concatenate([np.asarray(us) * n + vs, np.asarray(vs) * n + us]),
-            return_counts=True,
-        )
-        src, dst = keys // n, keys % n
-        starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
-        ends = np.r_[starts[1:], len(keys)]
-        dst_l, counts_l = dst.tolist(), counts.tolist()
-        for node, lo, hi in zip(src[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
-            between[node] = dict(zip(dst_l[lo:hi], counts_l[lo:hi], strict=True))
-    for a, b in zip(us, vs, strict=True):
-        ca, cb = label[a], label[b]
-        if ca == cb or between[ca].get(cb, 0) != size[ca] * size[cb]:
-            continue
-        if size[ca] < size[cb]:
-            ca, cb = cb, ca
-        moved = members.pop(cb, [cb])
-        members.setdefault(ca, [ca]).extend(moved)
-        for node in moved:
-            label[node] = ca
-        size[ca] += size[cb]
-        for other, count in between.pop(cb).items():
-            if other == ca:
-                continue
-            between[ca][other] = between[ca].get(other, 0) + count
-            row = between[other]
-            row[ca] = row.get(ca, 0) + row.pop(cb)
-        between[ca].pop(cb, None)
-    return np.asarray(label, dtype=np.int64)
 
 
 def _reference_cluster(links: pl.DataFrame, index: dict[str, int]) -> np.ndarray:
     order = links.sort(["similarity", "item", "other"], descending=[True, False, False])
     u = np.array([index[x] for x in order["item"].to_list()], dtype=np.int64)
     v = np.array([index[x] for x in order["other"].to_list()], dtype=np.int64)
-    return _reference_linkage(len(index), u, v)
+    return _linkage_by_counts(len(index), u, v)
 
 
 def _reference_scopes(
@@ -129,7 +91,7 @@ def test_compiled_complete_linkage_matches_the_edge_count_version(case) -> None:
     assert core is not None  # the compiled path is the one under test
     label = core.complete_linkage(n, u, v)
     assert label.dtype == np.int64
-    assert label.tolist() == _reference_linkage(n, u, v).tolist()
+    assert label.tolist() == _linkage_by_counts(n, u, v).tolist()
     assert _complete_linkage(n, u, v).tolist() == label.tolist()
 
 
@@ -143,7 +105,7 @@ def test_repeated_edges_and_loops_are_left_to_the_counting_version(case) -> None
     for uu, vv in ((np.r_[u, v[:1]], np.r_[v, u[:1]]), (np.r_[u, 0], np.r_[v, 0])):
         assert core.complete_linkage(n, uu, vv) is None
     again_u, again_v = np.r_[u, v[:1]], np.r_[v, u[:1]]
-    want = _reference_linkage(n, again_u, again_v)
+    want = _linkage_by_counts(n, again_u, again_v)
     assert _complete_linkage(n, again_u, again_v).tolist() == want.tolist()
 
 
@@ -173,7 +135,7 @@ def test_complete_linkage_on_dense_cliques_with_chains() -> None:
     u = np.array([edges[k][0] for k in order], dtype=np.int64)
     v = np.array([edges[k][1] for k in order], dtype=np.int64)
     label = _complete_linkage(14, u, v)
-    assert label.tolist() == _reference_linkage(14, u, v).tolist()
+    assert label.tolist() == _linkage_by_counts(14, u, v).tolist()
     assert len(set(label[:6].tolist())) == 1 and label[0] != label[6]
 
 
