@@ -28,6 +28,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 import polars as pl
 
 from basketlens._rowcount import counting
+from basketlens._sums import fixed_point_sum
 from basketlens.clean import rules
 from basketlens.clean.options import CleaningOptions
 from basketlens.clean.rules import CLEANING_RULES, STEP_COL
@@ -277,7 +278,7 @@ def exact_sum(column: str) -> pl.Expr:
         True
     """
     x = pl.col(column)
-    exact = x.cast(pl.Decimal(38, 10), strict=False).sum().cast(pl.Float64)
+    exact = fixed_point_sum(column, decimals=10)
     return pl.when((x.abs() < 1e27).all()).then(exact).otherwise(x.sum()).alias(column)
 
 

@@ -46,6 +46,7 @@ from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from basketlens._sums import fixed_point_sum
 from basketlens.features.definitions import MIX_KINDS
 
 logger = logging.getLogger(__name__)
@@ -104,21 +105,13 @@ def item_sales(lf: pl.LazyFrame) -> pl.LazyFrame:
         .group_by("item")
         .agg(
             pl.col("category").min(),  # an item under several categories: the first by name
-            _exact_sum("quantity").alias("__qty"),
-            _exact_sum("net_sales").alias("__sales"),
+            # in fixed point (1e-9): the same to the last bit whatever the order or grouping of
+            # the lines, so that a tier boundary cannot move; values that are not finite or
+            # beyond 1e29 (no real ledger line) count as missing
+            fixed_point_sum("quantity", decimals=9).alias("__qty"),
+            fixed_point_sum("net_sales", decimals=9).alias("__sales"),
         )
     )
-
-
-def _exact_sum(column: str) -> pl.Expr:
-    """The sum of a float column in fixed point (1e-9), so it is the same to the last bit
-    whatever the order or grouping of the lines (a float sum is not: parts of a ledger on
-    another engine would give other last bits, and a tier boundary could move). Values that
-    are not finite or beyond 1e29 (no real ledger line) count as missing."""
-    return pl.col(column).cast(_FIXED, strict=False).sum().cast(pl.Float64)
-
-
-_FIXED = pl.Decimal(38, 9)
 
 
 def price_tiers(sales: pl.LazyFrame) -> pl.LazyFrame:
